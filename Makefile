@@ -1,0 +1,62 @@
+# Tessera: two commands.
+#   make run    install missing system packages, build release, run with Config/tessera.json
+#   make test   install missing system and pinned Python test packages, build, run every test
+
+SHELL := /bin/bash
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PYTHON ?= python3
+VENV := .venv
+CONFIG ?= Config/tessera.json
+
+# System packages: C libraries the server links, and tools the tests use.
+APT_BUILD := pkg-config libopus-dev libvpx-dev libnice-dev libsrtp2-dev libssl-dev \
+             libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libyuv-dev
+APT_RUNTIME := gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+APT_TEST := ffmpeg iproute2 procps
+
+.PHONY: run test deps-apt deps-apt-test deps-py build build-release test-swift test-e2e bench-rpc coverage-page clean
+
+deps-apt:
+	@./.ci/apt-install $(APT_BUILD) $(APT_RUNTIME)
+
+deps-apt-test:
+	@./.ci/apt-install $(APT_BUILD) $(APT_RUNTIME) $(APT_TEST)
+
+deps-py: $(VENV)/.installed
+
+$(VENV)/.installed: Tests/EndToEnd/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --disable-pip-version-check -q -r Tests/EndToEnd/requirements.txt
+	touch $@
+
+build:
+	swift build --build-tests
+
+build-release:
+	swift build -c release --product tessera
+
+run: deps-apt build-release
+	.build/release/tessera --config $(CONFIG)
+
+test: deps-apt-test deps-py build
+	$(MAKE) test-swift
+	$(MAKE) test-e2e
+
+test-swift:
+	swift test --skip-build
+
+# The end-to-end suite starts the real server (debug build) on loopback ports.
+test-e2e:
+	TESSERA_BIN=$(CURDIR)/.build/debug/tessera $(VENV)/bin/pytest -q -p no:cacheprovider Tests/EndToEnd
+
+# Request-rate benchmark over one WebSocket (not a test: prints figures).
+bench-rpc: deps-apt
+	swift build -c release --product tessera --product tessera-loadgen
+	./Benchmarks/run-rpc-bench.sh
+
+# Regenerate docs/kurento-coverage.md from the coverage test.
+coverage-page:
+	TESSERA_WRITE_COVERAGE=$(CURDIR)/docs/kurento-coverage.md swift test --filter KurentoCoverage
+
+clean:
+	rm -rf .build $(VENV)

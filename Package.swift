@@ -1,0 +1,136 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+// Settings shared by every Swift target (see docs/STYLE notes in README).
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+// Protocol core and object model: every `unsafe` must stand out.
+let strictSettings = swiftSettings + [.strictMemorySafety()]
+
+/// One `.systemLibrary` per C library: a module map and a single shim header.
+func cLibrary(_ name: String, pkgConfig: String?, apt: [String]) -> Target {
+    .systemLibrary(name: name, path: "Sources/\(name)", pkgConfig: pkgConfig, providers: [.apt(apt)])
+}
+
+let package = Package(
+    name: "tessera",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "tessera", targets: ["tessera"]),
+        .executable(name: "tessera-loadgen", targets: ["LoadGenerator"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    ],
+    targets: [
+        // MARK: C libraries
+        cLibrary("COpus", pkgConfig: "opus", apt: ["libopus-dev"]),
+        cLibrary("CVPX", pkgConfig: "vpx", apt: ["libvpx-dev"]),
+        cLibrary("CNice", pkgConfig: "nice", apt: ["libnice-dev"]),
+        cLibrary("CSRTP", pkgConfig: "libsrtp2", apt: ["libsrtp2-dev"]),
+        cLibrary("COpenSSL", pkgConfig: "openssl", apt: ["libssl-dev"]),
+        cLibrary(
+            "CGStreamer", pkgConfig: "gstreamer-app-1.0",
+            apt: ["libgstreamer1.0-dev", "libgstreamer-plugins-base1.0-dev"]),
+        // Debian's libyuv ships no pkg-config file: the module map links `yuv` itself.
+        cLibrary("CYUV", pkgConfig: nil, apt: ["libyuv-dev"]),
+
+        // MARK: Protocol core (sans-IO)
+        .target(
+            name: "JSONRPC",
+            swiftSettings: strictSettings
+        ),
+
+        // MARK: Kurento object model
+        .target(
+            name: "Elements",
+            dependencies: [
+                "JSONRPC",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            resources: [.copy("KMD")],
+            swiftSettings: strictSettings
+        ),
+
+        // MARK: Server: HTTP, WebSocket, config, metrics
+        .target(
+            name: "TesseraServer",
+            dependencies: [
+                "Elements", "JSONRPC",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "tessera",
+            dependencies: [
+                "TesseraServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TestSupport",
+            dependencies: ["Elements", "JSONRPC"],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Benchmarks and load generators
+        .executableTarget(
+            name: "LoadGenerator",
+            dependencies: [
+                "JSONRPC",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/LoadGenerator",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Tests
+        .testTarget(
+            name: "JSONRPCTests",
+            dependencies: ["JSONRPC"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ElementsTests",
+            dependencies: ["Elements", "JSONRPC", "TestSupport"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TesseraServerTests",
+            dependencies: [
+                "TesseraServer", "Elements", "JSONRPC", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CLibraryTests",
+            dependencies: ["COpus", "CVPX", "CNice", "CSRTP", "COpenSSL", "CGStreamer", "CYUV"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,48 @@
+import JSONRPC
+
+/// The actor that owns the object model and the protocol state. Each
+/// WebSocket task calls `handle`; a periodic task calls `collectGarbage`.
+/// Slow operations (`Reply.deferred`) run outside the actor so one client's
+/// `getUsedCpu` never delays another client's `ping`.
+public actor KurentoService {
+    public let handler: KurentoProtocolHandler
+    private var nextConnection: ConnectionID = 1
+
+    public init(handler: KurentoProtocolHandler) {
+        self.handler = handler
+    }
+
+    public func openConnection(sink: any OutboundSink) -> ConnectionID {
+        let id = nextConnection
+        nextConnection += 1
+        handler.open(id, sink: sink)
+        handler.metrics.setConnections(handler.connectionCount)
+        return id
+    }
+
+    public func closeConnection(_ id: ConnectionID) {
+        handler.close(id)
+        handler.metrics.setConnections(handler.connectionCount)
+    }
+
+    public func handle(_ text: String, from connection: ConnectionID) {
+        guard let pending = handler.handle(text, from: connection) else { return }
+        Task {
+            let result = await pending.work()
+            self.complete(pending, result)
+        }
+    }
+
+    private func complete(_ pending: KurentoProtocolHandler.PendingReply, _ result: Result<JSONValue, KurentoError>) {
+        handler.complete(pending, with: result)
+    }
+
+    public func collectGarbage() {
+        handler.collectGarbage()
+    }
+
+    /// Runs `body` with the actor's state; for tests and the debug endpoints.
+    public func withMediaSet<T: Sendable>(_ body: (MediaSet) -> T) -> T {
+        body(handler.mediaSet)
+    }
+}

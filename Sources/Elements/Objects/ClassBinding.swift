@@ -1,0 +1,66 @@
+public import JSONRPC
+
+/// What an operation hands back to the protocol layer.
+public enum Reply: Sendable {
+    /// A `void` operation: the response carries `"value": null`.
+    case void
+    case value(JSONValue)
+    /// The answer needs time (for example `getUsedCpu` measuring over an
+    /// interval); the work runs off the signalling actor and the response is
+    /// sent when it finishes, so other requests are not held up.
+    case deferred(@Sendable () async -> Result<JSONValue, KurentoError>)
+}
+
+/// The Swift side of one kmd class: which methods, property accessors and
+/// events are implemented, and how to construct it. Inherited members come
+/// from the ancestors' bindings. The coverage test compares these tables with
+/// the descriptors, so "implemented" means "has an entry here".
+public struct ClassBinding: Sendable {
+    public typealias Method = @Sendable (MediaObject, Arguments, MediaSet) throws(KurentoError) -> Reply
+    public typealias Getter = @Sendable (MediaObject, MediaSet) -> JSONValue
+    public typealias Setter = @Sendable (MediaObject, JSONValue, MediaSet) throws(KurentoError) -> Void
+    /// Builds the object; `parent` is the pipeline or hub named in the constructor params.
+    public typealias Factory = @Sendable (CreationContext, Arguments, MediaSet) throws(KurentoError) -> MediaObject
+
+    public var className: String
+    public var methods: [String: Method]
+    public var getters: [String: Getter]
+    public var setters: [String: Setter]
+    /// Events this class actually raises (subscribing is allowed to every
+    /// event the kmd lists; this set is what the coverage page reports).
+    public var events: Set<String>
+    public var factory: Factory?
+
+    public init(
+        className: String, methods: [String: Method] = [:], getters: [String: Getter] = [:],
+        setters: [String: Setter] = [:], events: Set<String> = [], factory: Factory? = nil
+    ) {
+        self.className = className
+        self.methods = methods
+        self.getters = getters
+        self.setters = setters
+        self.events = events
+        self.factory = factory
+    }
+}
+
+/// Identity and placement of an object being created.
+public struct CreationContext {
+    public var id: String
+    public var className: String
+    public var parent: MediaObject?
+    public var creationTime: Int64
+}
+
+/// All bindings, by kmd class name. Adding a class to the server means adding
+/// its binding here.
+public enum Bindings {
+    public static let all: [String: ClassBinding] = {
+        let list: [ClassBinding] = [
+            MediaObject.kmdBinding,
+            ServerManager.managerBinding,
+            MediaPipeline.pipelineBinding,
+        ]
+        return Dictionary(uniqueKeysWithValues: list.map { ($0.className, $0) })
+    }()
+}

@@ -1,0 +1,68 @@
+public import JSONRPC
+
+/// One configuration setting: its key in `Config/tessera.json`, the
+/// environment variable and command-line flag that override it, its kind and
+/// default. This table is the single source for loading, overriding and the
+/// documentation check (`Tests/TesseraServerTests/ConfigTests.swift`).
+public struct ConfigSetting: Sendable {
+    public enum Kind: Sendable {
+        case string
+        /// A URL path beginning with "/".
+        case path
+        case int(ClosedRange<Int64>)
+        /// A list of strings; from env or a flag, comma separated.
+        case stringList
+        case logLevel
+        /// An object of area name -> log level.
+        case logLevels
+        /// Free-form JSON object passed through (`metadata`).
+        case object
+    }
+
+    public var key: String
+    public var env: String
+    public var flag: String?
+    public var kind: Kind
+    public var defaultValue: JSONValue
+    public var summary: String
+
+    public static let logAreas = ["signalling", "http", "ice", "dtls", "rtp", "media", "mixer", "recording", "rooms"]
+    static let logLevelNames = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
+    public static let all: [ConfigSetting] = [
+        .init(key: "server.address", env: "TESSERA_ADDRESS", flag: "address", kind: .string, defaultValue: "0.0.0.0",
+              summary: "Address the HTTP/WebSocket listener binds to."),
+        .init(key: "server.port", env: "TESSERA_PORT", flag: "port", kind: .int(1...65535), defaultValue: 8888,
+              summary: "TCP port of the HTTP/WebSocket listener."),
+        .init(key: "server.kurentoPath", env: "TESSERA_KURENTO_PATH", flag: "kurento-path", kind: .path, defaultValue: "/kurento",
+              summary: "WebSocket path of the Kurento protocol."),
+        .init(key: "server.roomPath", env: "TESSERA_ROOM_PATH", flag: "room-path", kind: .path, defaultValue: "/room",
+              summary: "WebSocket path of the room protocol."),
+        .init(key: "media.loops", env: "TESSERA_MEDIA_LOOPS", flag: "media-loops", kind: .int(0...256), defaultValue: 0,
+              summary: "Number of media loop threads; 0 means one per CPU core."),
+        .init(key: "media.mixerThreads", env: "TESSERA_MIXER_THREADS", flag: "mixer-threads", kind: .int(0...256), defaultValue: 0,
+              summary: "Number of mixer worker threads for codec work; 0 means one per CPU core."),
+        .init(key: "ice.stunServers", env: "TESSERA_STUN_SERVERS", flag: "stun-server", kind: .stringList, defaultValue: [],
+              summary: "STUN servers as host:port, used to learn server-reflexive addresses. Empty: none (nothing leaves the machine)."),
+        .init(key: "ice.turnServers", env: "TESSERA_TURN_SERVERS", flag: "turn-server", kind: .stringList, defaultValue: [],
+              summary: "TURN servers as user:password@host:port[?transport=udp|tcp|tls]."),
+        .init(key: "ice.hostAddresses", env: "TESSERA_ICE_HOST_ADDRESSES", flag: "ice-host-address", kind: .stringList, defaultValue: [],
+              summary: "Host addresses to gather and advertise. Empty: every non-loopback interface address. Add 127.0.0.1 for tests on one machine."),
+        .init(key: "ice.udpPortMin", env: "TESSERA_UDP_PORT_MIN", flag: "udp-port-min", kind: .int(1024...65535), defaultValue: 40000,
+              summary: "Lowest UDP port for media."),
+        .init(key: "ice.udpPortMax", env: "TESSERA_UDP_PORT_MAX", flag: "udp-port-max", kind: .int(1024...65535), defaultValue: 49999,
+              summary: "Highest UDP port for media."),
+        .init(key: "recording.directory", env: "TESSERA_RECORDING_DIR", flag: "recording-dir", kind: .string, defaultValue: "recordings",
+              summary: "Directory RecorderEndpoint may write to (relative paths are relative to the working directory); URIs outside it are refused."),
+        .init(key: "sessions.gracePeriodSeconds", env: "TESSERA_GRACE_PERIOD", flag: "grace-period", kind: .int(1...86400), defaultValue: 240,
+              summary: "Seconds a session whose socket dropped keeps its objects; a reconnect with its sessionId within this time resumes it."),
+        .init(key: "sessions.requestCacheSeconds", env: "TESSERA_REQUEST_CACHE_SECONDS", flag: "request-cache-seconds", kind: .int(0...600), defaultValue: 20,
+              summary: "Seconds a response is kept for a retried request id (0 disables the cache)."),
+        .init(key: "logging.level", env: "TESSERA_LOG_LEVEL", flag: "log-level", kind: .logLevel, defaultValue: "info",
+              summary: "Default log level: trace, debug, info, notice, warning, error or critical."),
+        .init(key: "logging.areas", env: "TESSERA_LOG_AREAS", flag: "log-area", kind: .logLevels, defaultValue: [:],
+              summary: "Per-area log levels, e.g. {\"ice\": \"debug\"}; from env or flag as area=level pairs. Areas: signalling, http, ice, dtls, rtp, media, mixer, recording, rooms."),
+        .init(key: "metadata", env: "TESSERA_METADATA", flag: nil, kind: .object, defaultValue: [:],
+              summary: "Free JSON object returned as text by ServerManager.getMetadata."),
+    ]
+}

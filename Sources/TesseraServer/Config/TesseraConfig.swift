@@ -1,0 +1,196 @@
+import Foundation
+import JSONRPC
+public import Logging
+
+/// The server's settings after defaults, config file, environment and flags.
+public struct TesseraConfig: Sendable {
+    public var address: String
+    public var port: Int
+    public var kurentoPath: String
+    public var roomPath: String
+    public var mediaLoops: Int
+    public var mixerThreads: Int
+    public var stunServers: [String]
+    public var turnServers: [String]
+    public var iceHostAddresses: [String]
+    public var udpPortRange: ClosedRange<Int>
+    public var recordingDirectory: String
+    public var gracePeriod: Duration
+    public var requestCacheTTL: Duration
+    public var logLevel: Logger.Level
+    public var logAreas: [String: Logger.Level]
+    /// `metadata` as JSON text.
+    public var metadata: String
+
+    /// Defaults only (what an empty config file gives).
+    public static var defaults: TesseraConfig {
+        // The defaults in the table are valid by construction.
+        try! ConfigLoader().resolve()
+    }
+
+    public func logLevel(for area: String) -> Logger.Level { logAreas[area] ?? logLevel }
+}
+
+/// A config problem, reported as one line naming the key; the executable
+/// exits with status 2.
+public struct ConfigError: Error, CustomStringConvertible, Equatable {
+    public var source: String
+    public var key: String
+    public var problem: String
+    public var description: String { "config error: \(source): key '\(key)': \(problem)" }
+}
+
+/// Loads settings: defaults, then a JSON file, then `TESSERA_*` environment
+/// variables, then command-line overrides, each checked against
+/// `ConfigSetting.all`.
+public struct ConfigLoader {
+    private var values: [String: JSONValue] = [:]
+    private var sources: [String: String] = [:]
+
+    public init() {
+        for s in ConfigSetting.all { values[s.key] = s.defaultValue }
+    }
+
+    /// Applies a config file. Unknown keys are errors: a typo must not be silently ignored.
+    public mutating func apply(fileAt path: String) throws(ConfigError) {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ConfigError(source: path, key: "(file)", problem: "cannot read the file")
+        }
+        let root: JSONValue
+        do { root = try JSONParser.parse(text) } catch {
+            throw ConfigError(source: path, key: "(file)", problem: "not valid JSON: \(error)")
+        }
+        guard case .object(let top) = root else { throw ConfigError(source: path, key: "(file)", problem: "expected a JSON object at the top level") }
+        try apply(object: top, prefix: "", source: path)
+    }
+
+    private mutating func apply(object: [String: JSONValue], prefix: String, source: String) throws(ConfigError) {
+        for (k, v) in object.sorted(by: { $0.key < $1.key }) {
+            let key = prefix.isEmpty ? k : "\(prefix).\(k)"
+            if let setting = ConfigSetting.all.first(where: { $0.key == key }) {
+                values[key] = try Self.check(v, for: setting, source: source)
+                sources[key] = source
+            } else if case .object(let inner) = v, ConfigSetting.all.contains(where: { $0.key.hasPrefix(key + ".") }) {
+                try apply(object: inner, prefix: key, source: source)
+            } else {
+                throw ConfigError(source: source, key: key, problem: "unknown setting")
+            }
+        }
+    }
+
+    /// Applies `TESSERA_*` variables that name a setting.
+    public mutating func apply(environment: [String: String]) throws(ConfigError) {
+        for s in ConfigSetting.all {
+            guard let text = environment[s.env] else { continue }
+            try set(s, text: text, source: "environment \(s.env)")
+        }
+    }
+
+    /// Applies a value given as text (environment or command line).
+    public mutating func set(key: String, text: String, source: String) throws(ConfigError) {
+        guard let s = ConfigSetting.all.first(where: { $0.key == key }) else {
+            throw ConfigError(source: source, key: key, problem: "unknown setting")
+        }
+        try set(s, text: text, source: source)
+    }
+
+    private mutating func set(_ s: ConfigSetting, text: String, source: String) throws(ConfigError) {
+        let value: JSONValue
+        switch s.kind {
+        case .int:
+            guard let i = Int64(text.trimmingCharacters(in: .whitespaces)) else {
+                throw ConfigError(source: source, key: s.key, problem: "expected an integer, got \"\(text)\"")
+            }
+            value = .int(i)
+        case .stringList:
+            value = .array(text.split(separator: ",").map { .string($0.trimmingCharacters(in: .whitespaces)) })
+        case .logLevels:
+            var o: [String: JSONValue] = values[s.key]?.objectValue ?? [:]
+            for pair in text.split(separator: ",") {
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                guard parts.count == 2 else {
+                    throw ConfigError(source: source, key: s.key, problem: "expected area=level pairs, got \"\(pair)\"")
+                }
+                o[parts[0].trimmingCharacters(in: .whitespaces)] = .string(parts[1].trimmingCharacters(in: .whitespaces))
+            }
+            value = .object(o)
+        case .object:
+            do { value = try JSONParser.parse(text) } catch {
+                throw ConfigError(source: source, key: s.key, problem: "expected a JSON object: \(error)")
+            }
+        case .string, .path, .logLevel:
+            value = .string(text)
+        }
+        values[s.key] = try Self.check(value, for: s, source: source)
+        sources[s.key] = source
+    }
+
+    static func check(_ v: JSONValue, for s: ConfigSetting, source: String) throws(ConfigError) -> JSONValue {
+        func fail(_ problem: String) -> ConfigError { ConfigError(source: source, key: s.key, problem: problem) }
+        switch s.kind {
+        case .string:
+            guard let str = v.stringValue, !str.isEmpty else { throw fail("expected a non-empty string, got \(v)") }
+        case .path:
+            guard let str = v.stringValue, str.hasPrefix("/"), !str.contains(" ") else {
+                throw fail("expected a path beginning with \"/\", got \(v)")
+            }
+        case .int(let range):
+            guard case .int(let i) = v, range.contains(i) else {
+                throw fail("expected an integer from \(range.lowerBound) to \(range.upperBound), got \(v)")
+            }
+        case .stringList:
+            guard case .array(let items) = v, items.allSatisfy({ ($0.stringValue ?? "").isEmpty == false }) else {
+                throw fail("expected a list of non-empty strings, got \(v)")
+            }
+        case .logLevel:
+            guard let str = v.stringValue, ConfigSetting.logLevelNames.contains(str) else {
+                throw fail("expected one of \(ConfigSetting.logLevelNames.joined(separator: ", ")), got \(v)")
+            }
+        case .logLevels:
+            guard case .object(let o) = v else { throw fail("expected an object of area -> level, got \(v)") }
+            for (area, level) in o {
+                guard ConfigSetting.logAreas.contains(area) else {
+                    throw ConfigError(source: source, key: "\(s.key).\(area)", problem: "unknown log area; known: \(ConfigSetting.logAreas.joined(separator: ", "))")
+                }
+                guard let l = level.stringValue, ConfigSetting.logLevelNames.contains(l) else {
+                    throw ConfigError(source: source, key: "\(s.key).\(area)", problem: "expected one of \(ConfigSetting.logLevelNames.joined(separator: ", ")), got \(level)")
+                }
+            }
+        case .object:
+            guard case .object = v else { throw fail("expected a JSON object, got \(v)") }
+        }
+        return v
+    }
+
+    /// Builds the typed config; cross-setting checks happen here.
+    public func resolve() throws(ConfigError) -> TesseraConfig {
+        func str(_ k: String) -> String { values[k]?.stringValue ?? "" }
+        func int(_ k: String) -> Int { Int(values[k]?.intValue ?? 0) }
+        func list(_ k: String) -> [String] { values[k]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+        let portMin = int("ice.udpPortMin"), portMax = int("ice.udpPortMax")
+        guard portMin <= portMax else {
+            throw ConfigError(source: sources["ice.udpPortMax"] ?? "defaults", key: "ice.udpPortMax",
+                              problem: "must not be lower than ice.udpPortMin (\(portMin))")
+        }
+        guard str("server.kurentoPath") != str("server.roomPath") else {
+            throw ConfigError(source: sources["server.roomPath"] ?? "defaults", key: "server.roomPath",
+                              problem: "must differ from server.kurentoPath")
+        }
+        var areas: [String: Logger.Level] = [:]
+        for (area, level) in values["logging.areas"]?.objectValue ?? [:] {
+            areas[area] = Logger.Level(rawValue: level.stringValue ?? "info")
+        }
+        return TesseraConfig(
+            address: str("server.address"), port: int("server.port"),
+            kurentoPath: str("server.kurentoPath"), roomPath: str("server.roomPath"),
+            mediaLoops: int("media.loops"), mixerThreads: int("media.mixerThreads"),
+            stunServers: list("ice.stunServers"), turnServers: list("ice.turnServers"),
+            iceHostAddresses: list("ice.hostAddresses"), udpPortRange: portMin...portMax,
+            recordingDirectory: str("recording.directory"),
+            gracePeriod: .seconds(int("sessions.gracePeriodSeconds")),
+            requestCacheTTL: .seconds(int("sessions.requestCacheSeconds")),
+            logLevel: Logger.Level(rawValue: str("logging.level")) ?? .info, logAreas: areas,
+            metadata: JSONWriter.string(values["metadata"] ?? .object([:])))
+    }
+}

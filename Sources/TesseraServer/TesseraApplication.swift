@@ -1,0 +1,100 @@
+public import Elements
+import Foundation
+public import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import Metrics
+public import Prometheus
+import ServiceLifecycle
+
+/// Builds the HTTP/WebSocket application: `/kurento` (Kurento protocol),
+/// `GET /health`, `GET /metrics`, plus the garbage-collection service.
+public struct TesseraServer {
+    public let config: TesseraConfig
+    public let service: KurentoService
+    public let registry: PrometheusCollectorRegistry
+    let logger: Logger
+
+    public init(
+        config: TesseraConfig, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+        clock: any TimeSource = SystemTimeSource()
+    ) {
+        self.config = config
+        self.registry = registry
+        self.logger = Logger(label: "tessera.http")
+        let metricsFactory = PrometheusMetricsFactory(registry: registry)
+        let mediaSet = MediaSet(clock: clock, metadata: config.metadata, logger: Logger(label: "tessera.signalling"))
+        var options = KurentoProtocolHandler.Options()
+        options.gracePeriod = config.gracePeriod
+        options.requestCacheTTL = config.requestCacheTTL
+        let handler = KurentoProtocolHandler(
+            mediaSet: mediaSet, options: options, metrics: SignallingMetrics(factory: metricsFactory))
+        self.service = KurentoService(handler: handler)
+    }
+
+    /// The Hummingbird application; `onServerRunning` reports the bound port (tests use port 0).
+    public func makeApplication(
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let router = Router()
+        let service = self.service
+        let registry = self.registry
+        router.get("/health") { _, _ -> Response in
+            let (sessions, objects) = await service.withMediaSet { ($0.sessionIDs.count, $0.objects.count - 1) }
+            let body = "{\"status\":\"ok\",\"sessions\":\(sessions),\"objects\":\(objects)}"
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+        router.get("/metrics") { _, _ -> Response in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+        }
+
+        let wsRouter = Router(context: BasicWebSocketRequestContext.self)
+        let wsLogger = Logger(label: "tessera.signalling")
+        wsRouter.ws(RouterPath(stringLiteral: config.kurentoPath)) { inbound, outbound, _ in
+            await KurentoWebSocket.run(inbound: inbound, outbound: outbound, service: service, logger: wsLogger)
+        }
+
+        let gc = GarbageCollector(service: service, interval: Self.gcInterval(grace: config.gracePeriod))
+        return Application(
+            router: router,
+            server: .http1WebSocketUpgrade(
+                webSocketRouter: wsRouter,
+                configuration: .init(ws: .init(maxFrameSize: KurentoWebSocket.maxMessageSize))),
+            configuration: .init(address: .hostname(config.address, port: config.port), serverName: "Tessera"),
+            services: [gc],
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            logger: logger
+        )
+    }
+
+    /// Runs the server until SIGINT or SIGTERM, then shuts down gracefully.
+    public func run(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        try await makeApplication(onServerRunning: onServerRunning).runService()
+    }
+
+    /// Sessions are checked several times per grace period, at most every 10 s.
+    static func gcInterval(grace: Duration) -> Duration {
+        min(max(grace / 8, .milliseconds(200)), .seconds(10))
+    }
+}
+
+/// Periodically drops sessions past their grace period (protocol §1.3).
+struct GarbageCollector: Service {
+    let service: KurentoService
+    let interval: Duration
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully {
+            do {
+                try await Task.sleep(for: interval)
+            } catch {
+                return
+            }
+            await service.collectGarbage()
+        }
+    }
+}
