@@ -115,7 +115,6 @@ let package = Package(
         .testTarget(
             name: "ElementsTests",
             dependencies: ["Elements", "JSONRPC", "TestSupport"],
-            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

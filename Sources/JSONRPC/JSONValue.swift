@@ -61,6 +61,11 @@ extension JSONValue {
         objectValue?[key]
     }
 
+    public subscript(index: Int) -> JSONValue? {
+        guard case .array(let a) = self, a.indices.contains(index) else { return nil }
+        return a[index]
+    }
+
     /// A short name of the JSON type, for error messages.
     public var typeName: String {
         switch self {
