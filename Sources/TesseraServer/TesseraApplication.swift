@@ -88,13 +88,12 @@ struct GarbageCollector: Service {
     let interval: Duration
 
     func run() async throws {
-        while !Task.isShuttingDownGracefully {
-            do {
+        // Sleeping is cancelled on graceful shutdown so the server stops at once.
+        try? await cancelWhenGracefulShutdown {
+            while true {
                 try await Task.sleep(for: interval)
-            } catch {
-                return
+                await service.collectGarbage()
             }
-            await service.collectGarbage()
         }
     }
 }
