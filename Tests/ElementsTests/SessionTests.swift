@@ -159,3 +159,30 @@ import Testing
         #expect(h.result("transaction", ["operations": []])?["value"] == [])
     }
 }
+
+extension SessionTests {
+    /// pyforkurento resends an unanswered request with the same id; its first
+    /// `create` has no sessionId, and by the retry the socket is bound.
+    @Test func retryOfFirstCreateWithoutSessionMakesOneObject() {
+        let h = ProtocolHarness()
+        h.connect()
+        let req = #"{"id":77,"method":"create","params":{"type":"MediaPipeline","constructorParams":{},"properties":{}},"jsonrpc":"2.0"}"#
+        let first = h.sendRaw(req)
+        let second = h.sendRaw(req)
+        #expect(first == second)
+        #expect(h.mediaSet.pipelines.count == 1)
+    }
+}
+
+extension SessionTests {
+    /// A different request reusing an id (a client that restarted its counter)
+    /// runs normally instead of getting the old answer.
+    @Test func reusedIDWithDifferentRequestRuns() {
+        let h = ProtocolHarness()
+        h.connect()
+        let create = h.sendRaw(#"{"jsonrpc":"2.0","id":2,"method":"create","params":{"type":"MediaPipeline","sessionId":"S"}}"#)
+        let ping = h.sendRaw(#"{"jsonrpc":"2.0","id":2,"method":"ping","params":{"sessionId":"S"}}"#)
+        #expect(create.first?["result"]?["value"] != ping.first?["result"]?["value"])
+        #expect(ping.first?["result"]?["value"] == "pong")
+    }
+}

@@ -40,6 +40,7 @@ public final class KurentoProtocolHandler {
         let session: String
         let connection: ConnectionID
         let method: String
+        let fingerprint: String
         let started: ContinuousClock.Instant
     }
 
@@ -113,22 +114,34 @@ public final class KurentoProtocolHandler {
             return nil
         case .request(var request):
             injectSession(into: &request, connection: connection)
-            let sessionForCache = request.params?["sessionId"]?.stringValue
-            if let id = request.id, let s = sessionForCache, let cached = cache.lookup(session: s, id: id, now: mediaSet.clock.monotonicNow) {
-                metrics.record(method: metrics.methodLabel(request.method), outcome: "cached", since: started)
-                send(cached, to: connection)
-                return nil
+            // Keyed by session as KMS does. A request sent before the socket had
+            // any session is keyed by the socket, and a retry is looked up both
+            // ways: pyforkurento resends its very first `create` with the same id
+            // after 5 ms without a reply (by then the socket is bound).
+            let connectionKey = "connection:\(connection)"
+            let fingerprint = Self.fingerprint(request)
+            let sessionForCache = request.params?["sessionId"]?.stringValue ?? connectionKey
+            if let id = request.id {
+                let now = mediaSet.clock.monotonicNow
+                if let cached = cache.lookup(session: sessionForCache, id: id, request: fingerprint, now: now)
+                    ?? cache.lookup(session: connectionKey, id: id, request: fingerprint, now: now)
+                {
+                    metrics.record(method: metrics.methodLabel(request.method), outcome: "cached", since: started)
+                    send(cached, to: connection)
+                    return nil
+                }
             }
             let outcome = execute(request, connection: connection)
             let pending: PendingReply?
             switch outcome {
             case .done(let response, let session):
-                finish(request: request, response: response, session: session ?? sessionForCache, connection: connection, started: started)
+                finish(request: request, fingerprint: fingerprint, response: response, session: sessionForCache,
+                       connection: connection, started: started)
                 pending = nil
             case .deferred(let work, let session):
                 pending = PendingReply(
                     work: work, id: request.id, session: session, connection: connection,
-                    method: request.method, started: started)
+                    method: request.method, fingerprint: fingerprint, started: started)
             }
             deliverEvents()
             if ["create", "release", "transaction", "closeSession", "unref"].contains(request.method) {
@@ -146,10 +159,22 @@ public final class KurentoProtocolHandler {
         case .failure(let e): response = RPCResponse(id: pending.id, error: e.rpcError)
         }
         let request = RPCRequest(id: pending.id, method: pending.method)
-        finish(request: request, response: response, session: pending.session, connection: pending.connection, started: pending.started)
+        finish(request: request, fingerprint: pending.fingerprint, response: response, session: pending.session,
+               connection: pending.connection, started: pending.started)
     }
 
-    private func finish(request: RPCRequest, response: RPCResponse, session: String?, connection: ConnectionID, started: ContinuousClock.Instant) {
+    /// What makes a retry the same request: method and params (sessionId excluded,
+    /// since injection may add it to the retry but not to the original).
+    static func fingerprint(_ request: RPCRequest) -> String {
+        var params = request.params?.objectValue ?? [:]
+        params["sessionId"] = nil
+        return request.method + " " + JSONWriter.string(.object(params))
+    }
+
+    private func finish(
+        request: RPCRequest, fingerprint: String, response: RPCResponse, session: String?, connection: ConnectionID,
+        started: ContinuousClock.Instant
+    ) {
         let outcome: String
         switch response.outcome {
         case .result(let r):
@@ -161,7 +186,9 @@ public final class KurentoProtocolHandler {
         metrics.record(method: metrics.methodLabel(request.method), outcome: outcome, since: started)
         guard let id = request.id else { return }  // notifications get no response
         let text = response.text
-        if let s = session { cache.insert(session: s, id: id, response: text, now: mediaSet.clock.monotonicNow) }
+        if let s = session {
+            cache.insert(session: s, id: id, request: fingerprint, response: text, now: mediaSet.clock.monotonicNow)
+        }
         send(text, to: connection)
     }
 

@@ -2,6 +2,10 @@ import JSONRPC
 
 /// Responses kept by (sessionId, request id) so a retried request is
 /// answered again without running twice (protocol §1.4).
+///
+/// Unlike KMS, an entry answers only the same request: a different request
+/// that reuses an id within the lifetime (a client that restarts its counter
+/// after reconnecting) runs normally instead of receiving a stale answer.
 struct RequestCache {
     struct Key: Hashable {
         var session: String
@@ -9,7 +13,7 @@ struct RequestCache {
     }
 
     let ttl: Duration
-    private var entries: [Key: (text: String, expires: Duration)] = [:]
+    private var entries: [Key: (request: String, text: String, expires: Duration)] = [:]
     /// Insertion order; expiry times grow monotonically along it.
     private var order: [(Key, Duration)] = []
     private var head = 0
@@ -18,16 +22,17 @@ struct RequestCache {
 
     var count: Int { entries.count }
 
-    func lookup(session: String, id: JSONValue, now: Duration) -> String? {
-        guard let e = entries[Key(session: session, id: id)], e.expires > now else { return nil }
+    /// `request` identifies the request's content (method and params).
+    func lookup(session: String, id: JSONValue, request: String, now: Duration) -> String? {
+        guard let e = entries[Key(session: session, id: id)], e.expires > now, e.request == request else { return nil }
         return e.text
     }
 
-    mutating func insert(session: String, id: JSONValue, response: String, now: Duration) {
+    mutating func insert(session: String, id: JSONValue, request: String, response: String, now: Duration) {
         guard ttl > .zero else { return }
         purge(now: now)
         let key = Key(session: session, id: id)
-        entries[key] = (response, now + ttl)
+        entries[key] = (request, response, now + ttl)
         order.append((key, now + ttl))
     }
 
