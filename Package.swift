@@ -46,9 +46,19 @@ let package = Package(
         cLibrary("CYUV", pkgConfig: nil, apt: ["libyuv-dev"]),
 
         // MARK: Protocol core (sans-IO)
+        .target(name: "JSONRPC", swiftSettings: strictSettings),
+        .target(name: "SDP", swiftSettings: strictSettings),
+        .target(name: "RTP", swiftSettings: strictSettings),
+        .target(name: "STUN", swiftSettings: strictSettings),
+
+        // MARK: Transport: media loops, ICE (libnice), DTLS (OpenSSL), SRTP (libsrtp2)
         .target(
-            name: "JSONRPC",
-            swiftSettings: strictSettings
+            name: "Transport",
+            dependencies: [
+                "CNice", "COpenSSL", "CSRTP", "STUN",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
         ),
 
         // MARK: Kurento object model
@@ -99,7 +109,9 @@ let package = Package(
             dependencies: [
                 "JSONRPC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/LoadGenerator",
@@ -112,6 +124,9 @@ let package = Package(
             dependencies: ["JSONRPC"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "SDPTests", dependencies: ["SDP"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+        .testTarget(name: "RTPTests", dependencies: ["RTP", "STUN"], swiftSettings: swiftSettings),
+        .testTarget(name: "TransportTests", dependencies: ["Transport", "CSRTP"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ElementsTests",
             dependencies: ["Elements", "JSONRPC", "TestSupport"],

@@ -10,4 +10,15 @@
 static inline gulong tessera_g_signal_connect(gpointer instance, const gchar *signal, GCallback handler, gpointer data) {
     return g_signal_connect_data(instance, signal, handler, data, NULL, (GConnectFlags)0);
 }
+
+// g_object_set is variadic; Swift cannot call it. One typed setter per value kind.
+static inline void tessera_g_object_set_bool(gpointer object, const gchar *name, gboolean value) {
+    g_object_set(object, name, value, NULL);
+}
+static inline void tessera_g_object_set_uint(gpointer object, const gchar *name, guint value) {
+    g_object_set(object, name, value, NULL);
+}
+static inline void tessera_g_object_set_string(gpointer object, const gchar *name, const gchar *value) {
+    g_object_set(object, name, value, NULL);
+}
 #endif

@@ -14,4 +14,11 @@ static inline long tessera_dtls_handle_timeout(SSL *ssl) { return DTLSv1_handle_
 // BIO_get_mem_data and BIO_set_mem_eof_return are macros too.
 static inline long tessera_bio_get_mem_data(BIO *b, char **pp) { return BIO_get_mem_data(b, pp); }
 static inline long tessera_bio_set_mem_eof_return(BIO *b, long v) { return BIO_set_mem_eof_return(b, v); }
+// SSL_set_mtu and SSL_CTX_set_read_ahead are macros over SSL_ctrl / SSL_CTX_ctrl.
+// SSL_OP_NO_QUERY_MTU is a macro expression Swift does not import: set it with the MTU.
+static inline long tessera_ssl_set_mtu(SSL *ssl, long mtu) { SSL_set_options(ssl, SSL_OP_NO_QUERY_MTU); return SSL_set_mtu(ssl, mtu); }
+static inline long tessera_ssl_ctx_set_min_proto_version(SSL_CTX *ctx, int v) { return SSL_CTX_set_min_proto_version(ctx, v); }
+static inline long tessera_ssl_ctx_set_read_ahead(SSL_CTX *ctx, long on) { return SSL_CTX_set_read_ahead(ctx, on); }
+// SSL_CTX_set_tlsext_use_srtp returns 0 on success, unlike most of OpenSSL.
+static inline int tessera_ssl_ctx_set_srtp_profiles(SSL_CTX *ctx, const char *profiles) { return SSL_CTX_set_tlsext_use_srtp(ctx, profiles); }
 #endif

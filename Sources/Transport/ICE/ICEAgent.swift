@@ -1,0 +1,220 @@
+public import CNice
+public import Logging
+
+/// ICE state of the single bundled component, as libnice reports it
+/// (and as Kurento's `IceComponentState` names it).
+public enum ICEState: String, Sendable {
+    case disconnected = "DISCONNECTED", gathering = "GATHERING", connecting = "CONNECTING"
+    case connected = "CONNECTED", ready = "READY", failed = "FAILED"
+
+    init(nice: UInt32) {
+        switch nice {
+        case NICE_COMPONENT_STATE_GATHERING.rawValue: self = .gathering
+        case NICE_COMPONENT_STATE_CONNECTING.rawValue: self = .connecting
+        case NICE_COMPONENT_STATE_CONNECTED.rawValue: self = .connected
+        case NICE_COMPONENT_STATE_READY.rawValue: self = .ready
+        case NICE_COMPONENT_STATE_FAILED.rawValue: self = .failed
+        default: self = .disconnected
+        }
+    }
+}
+
+public struct ICEError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// Settings every agent gets from the server config.
+public struct ICESettings: Sendable {
+    /// Host addresses to gather on; empty = libnice's own discovery (non-loopback interfaces).
+    public var hostAddresses: [String] = []
+    public var portRange: ClosedRange<Int>? = nil
+    /// STUN server "host:port" (an IP address: libnice does no DNS here).
+    public var stunServer: String? = nil
+    /// TURN "user:password@host:port[?transport=udp]".
+    public var turnServer: String? = nil
+    public init() {}
+}
+
+/// Owner of one libnice agent with one stream and one component (BUNDLE and
+/// rtcp-mux). Not Sendable: created, used and closed on its media loop; its
+/// callbacks arrive on that loop.
+public final class ICEAgent {
+    private let agent: OpaquePointer  // NiceAgent*
+    private let streamID: guint
+    private let logger: Logger
+    private var closed = false
+    public let localUfrag: String
+    public let localPwd: String
+
+    public var onCandidate: ((String) -> Void)?
+    public var onGatheringDone: (() -> Void)?
+    public var onStateChange: ((ICEState) -> Void)?
+    /// Local and remote candidate of the selected pair, as SDP candidate strings.
+    public var onSelectedPair: ((String, String) -> Void)?
+    /// A datagram arrived. The buffer is valid only during the call.
+    public var onReceive: ((UnsafeMutableRawBufferPointer) -> Void)?
+
+    public private(set) var state: ICEState = .disconnected
+
+    public init(loop: MediaLoop, controlling: Bool, settings: ICESettings, logger: Logger) throws(ICEError) {
+        self.logger = logger
+        let options = NICE_AGENT_OPTION_ICE_TRICKLE.rawValue | NICE_AGENT_OPTION_CONSENT_FRESHNESS.rawValue
+        guard let a = nice_agent_new_full(loop.gContext, NICE_COMPATIBILITY_RFC5245, NiceAgentOption(options)) else {
+            throw ICEError(description: "cannot create ICE agent")
+        }
+        agent = a
+        // UPnP would send SSDP multicast out of every interface; never wanted.
+        tessera_g_object_set_bool(UnsafeMutableRawPointer(a), "upnp", 0)
+        tessera_g_object_set_bool(UnsafeMutableRawPointer(a), "ice-tcp", 0)
+        tessera_g_object_set_bool(UnsafeMutableRawPointer(a), "controlling-mode", controlling ? 1 : 0)
+        for host in settings.hostAddresses {
+            var addr = NiceAddress()
+            nice_address_init(&addr)
+            if nice_address_set_from_string(&addr, host) != 0 {
+                nice_agent_add_local_address(a, &addr)
+            } else {
+                logger.warning("ignoring host address that is not an IP address", metadata: ["address": "\(host)"])
+            }
+        }
+        if let stun = settings.stunServer, let (host, port) = Self.hostPort(stun) {
+            tessera_g_object_set_string(UnsafeMutableRawPointer(a), "stun-server", host)
+            tessera_g_object_set_uint(UnsafeMutableRawPointer(a), "stun-server-port", guint(port))
+        }
+        streamID = nice_agent_add_stream(a, 1)
+        guard streamID != 0 else {
+            g_object_unref(UnsafeMutableRawPointer(a))
+            throw ICEError(description: "cannot add ICE stream")
+        }
+        if let range = settings.portRange {
+            nice_agent_set_port_range(a, streamID, 1, guint(range.lowerBound), guint(range.upperBound))
+        }
+        if let turn = settings.turnServer, let relay = Self.parseTURN(turn) {
+            _ = nice_agent_set_relay_info(a, streamID, 1, relay.host, guint(relay.port), relay.user, relay.pass, relay.type)
+        }
+        var ufrag: UnsafeMutablePointer<gchar>?
+        var pwd: UnsafeMutablePointer<gchar>?
+        nice_agent_get_local_credentials(a, streamID, &ufrag, &pwd)
+        localUfrag = ufrag.map { String(cString: $0) } ?? ""
+        localPwd = pwd.map { String(cString: $0) } ?? ""
+        g_free(ufrag)
+        g_free(pwd)
+        connectSignals()
+        nice_agent_attach_recv(a, streamID, 1, loop.gContext, { _, _, _, len, buf, data in
+            guard let data, let buf else { return }
+            let me = Unmanaged<ICEAgent>.fromOpaque(data).takeUnretainedValue()
+            me.onReceive?(UnsafeMutableRawBufferPointer(start: buf, count: Int(len)))
+        }, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    deinit { close() }
+
+    /// Detaches every callback and frees the agent; nothing reaches this object afterwards.
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        nice_agent_attach_recv(agent, streamID, 1, nil, nil, nil)
+        g_signal_handlers_disconnect_matched(
+            UnsafeMutableRawPointer(agent), G_SIGNAL_MATCH_DATA, 0, 0, nil, nil, Unmanaged.passUnretained(self).toOpaque())
+        nice_agent_remove_stream(agent, streamID)
+        g_object_unref(UnsafeMutableRawPointer(agent))
+    }
+
+    private func connectSignals() {
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        let gathered: @convention(c) (UnsafeMutableRawPointer?, guint, UnsafeMutableRawPointer?) -> Void = { _, _, data in
+            Unmanaged<ICEAgent>.fromOpaque(data!).takeUnretainedValue().onGatheringDone?()
+        }
+        let stateChanged: @convention(c) (UnsafeMutableRawPointer?, guint, guint, guint, UnsafeMutableRawPointer?) -> Void = {
+            _, _, _, state, data in
+            let me = Unmanaged<ICEAgent>.fromOpaque(data!).takeUnretainedValue()
+            me.state = ICEState(nice: state)
+            me.onStateChange?(me.state)
+        }
+        let newCandidate: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePointer<NiceCandidate>?, UnsafeMutableRawPointer?) -> Void = {
+            _, candidate, data in
+            let me = Unmanaged<ICEAgent>.fromOpaque(data!).takeUnretainedValue()
+            guard let candidate, let sdp = me.candidateSDP(candidate) else { return }
+            me.onCandidate?(sdp)
+        }
+        let selectedPair: @convention(c) (UnsafeMutableRawPointer?, guint, guint, UnsafeMutablePointer<NiceCandidate>?,
+                                          UnsafeMutablePointer<NiceCandidate>?, UnsafeMutableRawPointer?) -> Void = {
+            _, _, _, local, remote, data in
+            let me = Unmanaged<ICEAgent>.fromOpaque(data!).takeUnretainedValue()
+            let l = local.flatMap { me.candidateSDP($0) } ?? ""
+            let r = remote.flatMap { me.candidateSDP($0) } ?? ""
+            me.onSelectedPair?(l, r)
+        }
+        let a = UnsafeMutableRawPointer(agent)
+        tessera_g_signal_connect(a, "candidate-gathering-done", unsafeBitCast(gathered, to: GCallback.self), me)
+        tessera_g_signal_connect(a, "component-state-changed", unsafeBitCast(stateChanged, to: GCallback.self), me)
+        tessera_g_signal_connect(a, "new-candidate-full", unsafeBitCast(newCandidate, to: GCallback.self), me)
+        tessera_g_signal_connect(a, "new-selected-pair-full", unsafeBitCast(selectedPair, to: GCallback.self), me)
+    }
+
+    /// "candidate:..." as a browser puts it in RTCIceCandidate.candidate.
+    private func candidateSDP(_ c: UnsafeMutablePointer<NiceCandidate>) -> String? {
+        guard let text = nice_agent_generate_local_candidate_sdp(agent, c) else { return nil }
+        defer { g_free(text) }
+        let s = String(cString: text)
+        return s.hasPrefix("a=") ? String(s.dropFirst(2)) : s
+    }
+
+    public func setRemoteCredentials(ufrag: String, pwd: String) {
+        nice_agent_set_remote_credentials(agent, streamID, ufrag, pwd)
+    }
+
+    /// Starts gathering; candidates arrive through `onCandidate`.
+    public func gather() throws(ICEError) {
+        guard nice_agent_gather_candidates(agent, streamID) != 0 else {
+            throw ICEError(description: "Error gathering candidates")
+        }
+    }
+
+    /// Adds one remote candidate ("candidate:..." or "a=candidate:..."). An
+    /// empty string is the end-of-candidates marker and is ignored.
+    public func addRemoteCandidate(_ sdp: String) throws(ICEError) {
+        let trimmed = sdp.trimmingPrefix("a=")
+        guard !trimmed.isEmpty else { return }
+        guard let c = nice_agent_parse_remote_candidate_sdp(agent, streamID, "a=" + trimmed) else {
+            throw ICEError(description: "cannot parse candidate '\(sdp)'")
+        }
+        // Only UDP for now; TCP candidates are skipped rather than failing the call.
+        let list = g_slist_append(nil, c)
+        let added = nice_agent_set_remote_candidates(agent, streamID, 1, list)
+        g_slist_free(list)
+        nice_candidate_free(c)
+        if added < 0 { throw ICEError(description: "Error adding candidate") }
+    }
+
+    /// Sends one datagram on the selected pair; false if ICE is not connected.
+    @discardableResult
+    public func send(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard !closed, let base = bytes.baseAddress else { return false }
+        return nice_agent_send(agent, streamID, 1, guint(bytes.count), base.assumingMemoryBound(to: gchar.self)) >= 0
+    }
+
+    static func hostPort(_ text: String) -> (String, Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]) else { return nil }
+        return (String(text[..<colon]), port)
+    }
+
+    static func parseTURN(_ text: String) -> (user: String, pass: String, host: String, port: Int, type: NiceRelayType)? {
+        var rest = Substring(text)
+        if rest.hasPrefix("turn:") { rest = rest.dropFirst(5) }
+        var type = NICE_RELAY_TYPE_TURN_UDP
+        if let q = rest.firstIndex(of: "?") {
+            let query = rest[rest.index(after: q)...]
+            if query.contains("transport=tcp") { type = NICE_RELAY_TYPE_TURN_TCP }
+            if query.contains("transport=tls") { type = NICE_RELAY_TYPE_TURN_TLS }
+            rest = rest[..<q]
+        }
+        guard let at = rest.lastIndex(of: "@") else { return nil }
+        let cred = rest[..<at].split(separator: ":", maxSplits: 1)
+        guard cred.count == 2, let (host, port) = hostPort(String(rest[rest.index(after: at)...])) else { return nil }
+        return (String(cred[0]), String(cred[1]), host, port, type)
+    }
+}
+
+extension String {
+    fileprivate func trimmingPrefix(_ p: String) -> String { hasPrefix(p) ? String(dropFirst(p.count)) : self }
+}

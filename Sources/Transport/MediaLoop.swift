@@ -1,0 +1,177 @@
+public import CNice
+import Foundation
+import Synchronization
+
+/// One media thread running a GLib main context (shared/DESIGN.md, "Threads").
+///
+/// A pipeline is bound to one loop when it is created; its libnice agents
+/// attach to this context, and its DTLS, SRTP, RTP handling, timers and
+/// forwarding all run on this thread, without locks. Other threads reach it
+/// only by posting work.
+public final class MediaLoop: @unchecked Sendable {
+    // Sendable: `context` and `loop` are GLib objects whose invoke/quit entry
+    // points are thread-safe; everything else here is immutable after init.
+    public let index: Int
+    let context: OpaquePointer  // GMainContext*
+    private let loop: OpaquePointer  // GMainLoop*
+    private let thread: Thread
+    private let threadID = ThreadIDBox()
+
+    public init(index: Int) {
+        self.index = index
+        let ctx = g_main_context_new()!  // GLib aborts on allocation failure rather than returning NULL
+        context = ctx
+        loop = g_main_loop_new(ctx, 0)!
+        let handles = GLibHandles(context: ctx, loop: self.loop)
+        let started = DispatchSemaphore(value: 0)
+        let idBox = threadID
+        thread = Thread {
+            g_main_context_push_thread_default(handles.context)
+            idBox.value.withLock { $0 = pthread_self() }
+            started.signal()
+            g_main_loop_run(handles.loop)
+            g_main_context_pop_thread_default(handles.context)
+        }
+        thread.name = "tessera-media-\(index)"
+        thread.stackSize = 1 << 20
+        thread.start()
+        started.wait()
+    }
+
+    deinit {
+        g_main_loop_quit(loop)
+        g_main_loop_unref(loop)
+        g_main_context_unref(context)
+    }
+
+    /// True when called on this loop's thread.
+    public var isCurrent: Bool {
+        threadID.value.withLock { $0.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
+    }
+
+    /// The GMainContext, for libnice agents attached to this loop.
+    public var gContext: OpaquePointer { context }
+
+    /// Runs `work` on the loop thread, in posting order.
+    public func post(_ work: @escaping @Sendable () -> Void) {
+        let box = Unmanaged.passRetained(WorkBox(work)).toOpaque()
+        g_main_context_invoke_full(context, G_PRIORITY_DEFAULT, { data in
+            let box = Unmanaged<WorkBox>.fromOpaque(data!).takeRetainedValue()
+            box.work()
+            return 0  // G_SOURCE_REMOVE
+        }, box, nil)
+    }
+
+    /// From the loop thread itself: runs `work` later on the same loop (after
+    /// the current callback returns). The closure may capture loop-bound,
+    /// non-Sendable state because it never leaves this thread.
+    public func later(_ work: @escaping () -> Void) {
+        assert(isCurrent, "MediaLoop.later called off its loop")
+        let bound = LoopBound(work)
+        post { bound.value() }
+    }
+
+    /// Runs `work` on the loop and waits for its result (control plane only, never from the loop itself).
+    public func sync<T: Sendable>(_ work: @escaping @Sendable () -> T) -> T {
+        if isCurrent { return work() }
+        let result = Mutex<T?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        post {
+            let value = work()
+            result.withLock { $0 = value }
+            done.signal()
+        }
+        done.wait()
+        return result.withLock { $0! }  // set before the semaphore is signalled
+    }
+
+    /// Runs `work` on the loop and resumes the caller with its result, without blocking a thread.
+    public func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { (c: CheckedContinuation<T, Never>) in
+            post { c.resume(returning: work()) }
+        }
+    }
+
+    /// Stops the thread. Pending work is dropped.
+    public func stop() {
+        g_main_loop_quit(loop)
+    }
+}
+
+private final class ThreadIDBox: Sendable {
+    let value = Mutex<pthread_t?>(nil)
+}
+
+/// GLib's context and loop pointers, handed to the loop thread once.
+private struct GLibHandles: @unchecked Sendable {
+    // Sendable: the thread only runs these; GLib makes run/quit/invoke thread-safe.
+    let context: OpaquePointer
+    let loop: OpaquePointer
+}
+
+private final class WorkBox {
+    let work: @Sendable () -> Void
+    init(_ work: @escaping @Sendable () -> Void) { self.work = work }
+}
+
+/// A value that belongs to one media loop, carried through Sendable code.
+/// Invariant: `value` is only touched on the loop that owns it; whoever
+/// unwraps it must be running there (post to the loop first).
+public struct LoopBound<Value>: @unchecked Sendable {
+    public let value: Value
+    public init(_ value: Value) { self.value = value }
+}
+
+/// A timer on a media loop. Not Sendable: create, fire and cancel on the loop.
+public final class LoopTimer {
+    private var source: UnsafeMutablePointer<GSource>?
+    private let action: () -> Void
+
+    /// Fires `action` once after `delay` on `loop` (call on the loop thread).
+    public init(loop: MediaLoop, after delay: Duration, _ action: @escaping () -> Void) {
+        self.action = action
+        let ms = max(0, delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)
+        let src = g_timeout_source_new(guint(min(ms, Int64(UInt32.max))))!
+        source = src
+        g_source_set_callback(src, { data in
+            let timer = Unmanaged<LoopTimer>.fromOpaque(data!).takeUnretainedValue()
+            timer.fire()
+            return 0  // G_SOURCE_REMOVE
+        }, Unmanaged.passUnretained(self).toOpaque(), nil)
+        g_source_attach(src, loop.context)
+    }
+
+    private func fire() {
+        if let s = source {
+            g_source_unref(s)
+            source = nil
+        }
+        action()
+    }
+
+    public func cancel() {
+        if let s = source {
+            g_source_destroy(s)
+            g_source_unref(s)
+            source = nil
+        }
+    }
+
+    deinit { cancel() }
+}
+
+/// The set of media loops; pipelines are spread over them round robin.
+public final class MediaLoopGroup: Sendable {
+    public let loops: [MediaLoop]
+    private let next = Atomic<Int>(0)
+
+    public init(count: Int) {
+        let n = count > 0 ? count : ProcessInfo.processInfo.activeProcessorCount
+        loops = (0..<max(1, n)).map { MediaLoop(index: $0) }
+    }
+
+    public func nextLoop() -> MediaLoop {
+        let i = next.add(1, ordering: .relaxed).oldValue
+        return loops[i % loops.count]
+    }
+}

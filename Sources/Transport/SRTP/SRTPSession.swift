@@ -1,0 +1,83 @@
+public import CSRTP
+
+public struct SRTPError: Error, CustomStringConvertible {
+    public var status: UInt32
+    public var description: String { "libsrtp error \(status)" }
+}
+
+/// libsrtp2 contexts for one peer: one to protect what we send, one to
+/// unprotect what we receive. Not Sendable: lives on its media loop (libsrtp
+/// contexts have no internal locking).
+public final class SRTPSession {
+    private var outbound: srtp_t?
+    private var inbound: srtp_t?
+
+    /// libsrtp's global init, once per process.
+    static let initialized: Bool = srtp_init() == srtp_err_status_ok
+
+    public init(keys: SRTPKeys) throws(SRTPError) {
+        guard Self.initialized else { throw SRTPError(status: 1) }
+        outbound = try Self.make(keys.profile, key: keys.localKeyAndSalt, type: ssrc_any_outbound)
+        inbound = try Self.make(keys.profile, key: keys.remoteKeyAndSalt, type: ssrc_any_inbound)
+    }
+
+    deinit {
+        if let o = outbound { srtp_dealloc(o) }
+        if let i = inbound { srtp_dealloc(i) }
+    }
+
+    private static func make(_ profile: SRTPProfile, key: [UInt8], type: srtp_ssrc_type_t) throws(SRTPError) -> srtp_t {
+        var policy = srtp_policy_t()
+        switch profile {
+        case .aes128CmSha1_80:
+            srtp_crypto_policy_set_rtp_default(&policy.rtp)
+            srtp_crypto_policy_set_rtcp_default(&policy.rtcp)
+        case .aeadAes128Gcm:
+            srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtp)
+            srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtcp)
+        }
+        policy.ssrc.type = type
+        // Large enough for reordering and NACK-driven retransmissions.
+        policy.window_size = 1024
+        // We resend packets with their original sequence number to answer NACKs.
+        policy.allow_repeat_tx = 1
+        var session: srtp_t?
+        var keyCopy = key
+        let status = keyCopy.withUnsafeMutableBufferPointer { buf -> srtp_err_status_t in
+            policy.key = buf.baseAddress
+            return srtp_create(&session, &policy)
+        }
+        guard status == srtp_err_status_ok, let session else { throw SRTPError(status: status.rawValue) }
+        return session
+    }
+
+    /// Room `protect` needs after the packet.
+    public static let maxTrailer = Int(SRTP_MAX_TRAILER_LEN)
+
+    /// Protects an RTP packet in place; `buffer` must have `maxTrailer` spare
+    /// bytes after `length`. Returns the new length, or nil on failure.
+    public func protectRTP(_ buffer: UnsafeMutableRawBufferPointer, length: Int) -> Int? {
+        guard let outbound, let base = buffer.baseAddress, length + Self.maxTrailer <= buffer.count else { return nil }
+        var len = Int32(length)
+        return srtp_protect(outbound, base, &len) == srtp_err_status_ok ? Int(len) : nil
+    }
+
+    public func protectRTCP(_ buffer: UnsafeMutableRawBufferPointer, length: Int) -> Int? {
+        guard let outbound, let base = buffer.baseAddress, length + Self.maxTrailer + 4 <= buffer.count else { return nil }
+        var len = Int32(length)
+        return srtp_protect_rtcp(outbound, base, &len) == srtp_err_status_ok ? Int(len) : nil
+    }
+
+    /// Unprotects in place; returns the plain length, or nil (bad tag, replay, garbage).
+    public func unprotectRTP(_ buffer: UnsafeMutableRawBufferPointer) -> Int? {
+        guard let inbound, let base = buffer.baseAddress else { return nil }
+        var len = Int32(buffer.count)
+        return srtp_unprotect(inbound, base, &len) == srtp_err_status_ok ? Int(len) : nil
+    }
+
+    public func unprotectRTCP(_ buffer: UnsafeMutableRawBufferPointer) -> Int? {
+        guard let inbound, let base = buffer.baseAddress else { return nil }
+        var len = Int32(buffer.count)
+        return srtp_unprotect_rtcp(inbound, base, &len) == srtp_err_status_ok ? Int(len) : nil
+    }
+}
