@@ -65,7 +65,7 @@ let package = Package(
         .target(
             name: "Elements",
             dependencies: [
-                "JSONRPC",
+                "JSONRPC", "SDP", "RTP", "STUN", "Transport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -77,7 +77,7 @@ let package = Package(
         .target(
             name: "TesseraServer",
             dependencies: [
-                "Elements", "JSONRPC",
+                "Elements", "JSONRPC", "Transport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),

@@ -5,7 +5,7 @@
 # A benchmark, not a test: it prints figures and asserts nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=.build/release
+BIN=${BIN:-.build/release}
 OPS=${OPS:-20000}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PORT=$(free_port); ECHO=$(free_port)

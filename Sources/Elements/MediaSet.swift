@@ -23,6 +23,7 @@ public final class MediaSet {
     public private(set) var objects: [String: MediaObject] = [:]
     var sessions: [String: SessionRecord] = [:]
     var subscriptions = SubscriptionTable()
+    private var media: MediaContext?
     /// Events waiting to be delivered: (session, onEvent text). Drained by the protocol handler.
     var outbox: [(session: String, text: String)] = []
 
@@ -34,8 +35,9 @@ public final class MediaSet {
 
     public init(
         catalog: KMDCatalog = .bundled, clock: any TimeSource = SystemTimeSource(),
-        metadata: String = "", logger: Logger = Logger(label: "tessera.signalling")
+        metadata: String = "", logger: Logger = Logger(label: "tessera.signalling"), media: MediaContext? = nil
     ) {
+        self.media = media
         self.catalog = catalog
         self.clock = clock
         self.metadata = metadata
@@ -46,6 +48,18 @@ public final class MediaSet {
             id: ServerManager.objectID, className: "ServerManager", parent: nil,
             creationTime: clock.wallClockMillis / 1000)
         objects[ServerManager.objectID] = serverManager
+    }
+
+    /// The media plane; made with defaults on first use when none was given.
+    public func mediaContext() throws(KurentoError) -> MediaContext {
+        if let media { return media }
+        do {
+            let m = try MediaContext(loopCount: 1)
+            media = m
+            return m
+        } catch {
+            throw KurentoError(.notEnoughResources, "cannot start the media plane: \(error)")
+        }
     }
 
     // MARK: Queries
@@ -152,7 +166,7 @@ public final class MediaSet {
         let leaf = "\(uuid)_kurento.\(className)"
         let ctx = CreationContext(
             id: parent.map { "\($0.id)/\(leaf)" } ?? leaf, className: className, parent: parent,
-            creationTime: clock.wallClockMillis / 1000)
+            creationTime: clock.wallClockMillis / 1000, rawParams: params ?? [:])
         let obj = try factory(ctx, args, self)
         objects[obj.id] = obj
         parent?.children.append(obj)
@@ -172,6 +186,7 @@ public final class MediaSet {
     public func release(_ obj: MediaObject) {
         guard obj !== serverManager, !obj.isReleased else { return }
         for child in obj.children { release(child) }
+        if let element = obj as? MediaElement { disconnectAll(element) }
         obj.isReleased = true
         objects[obj.id] = nil
         for s in obj.referencingSessions { sessions[s]?.objects.remove(obj.id) }
@@ -302,6 +317,31 @@ public final class MediaSet {
         raise(
             "Error", from: obj,
             data: ["type": .string(type), "description": .string(description), "errorCode": .int(Int64(code))])
+    }
+
+    /// An event from the media plane: mirrors state the signalling half
+    /// answers from, then raises it to subscribers.
+    public func deliver(_ e: MediaEvent) {
+        guard let obj = objects[e.objectID] else { return }  // released meanwhile
+        if let element = obj as? MediaElement {
+            let type = e.data["mediaType"]?.stringValue ?? ""
+            switch e.event {
+            case "MediaFlowInStateChanged":
+                if e.data["state"] == "FLOWING" { element.flowingIn.insert(type) } else { element.flowingIn.remove(type) }
+            case "MediaFlowOutStateChanged":
+                if e.data["state"] == "FLOWING" { element.flowingOut.insert(type) } else { element.flowingOut.remove(type) }
+            case "ConnectionStateChanged":
+                element.connectionState = e.data["newState"]?.stringValue ?? element.connectionState
+            default:
+                break
+            }
+        }
+        if e.event == "Error" {
+            raiseError(on: obj, type: e.data["type"]?.stringValue ?? "UNEXPECTED_ELEMENT_ERROR",
+                       description: e.data["description"]?.stringValue ?? "", code: Int(e.data["errorCode"]?.intValue ?? 0))
+        } else {
+            raise(e.event, from: obj, data: e.data)
+        }
     }
 
     func takeOutbox() -> [(session: String, text: String)] {

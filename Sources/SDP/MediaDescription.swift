@@ -102,14 +102,16 @@ public struct MediaDescription: Sendable, Equatable {
     /// FEC streams, RFC 5576 §4.2, RFC 4588 §8.3) are left out; FID primaries
     /// come first, then the remaining SSRCs in order of appearance.
     public var mediaSSRCs: [UInt32] {
+        // Sets keep this linear: the SSRC lists come from the peer.
         var secondaries = Set<UInt32>()
         var primaries: [UInt32] = []
+        var seen = Set<UInt32>()
         for group in ssrcGroups where group.semantics == "FID" || group.semantics == "FEC-FR" {
-            if let first = group.ssrcs.first, !primaries.contains(first) { primaries.append(first) }
+            if let first = group.ssrcs.first, seen.insert(first).inserted { primaries.append(first) }
             for other in group.ssrcs.dropFirst() { secondaries.insert(other) }
         }
         var result = primaries.filter { !secondaries.contains($0) }
-        for attribute in ssrcs where !secondaries.contains(attribute.ssrc) && !result.contains(attribute.ssrc) {
+        for attribute in ssrcs where !secondaries.contains(attribute.ssrc) && seen.insert(attribute.ssrc).inserted {
             result.append(attribute.ssrc)
         }
         return result

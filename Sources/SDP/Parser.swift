@@ -71,6 +71,9 @@ struct SessionParser {
             throw .malformed(line.number, line.text)
         case "m":
             if let current { finished.append(current) }
+            if finished.count >= SessionDescription.maxMediaSections {
+                throw .unsupported("more than \(SessionDescription.maxMediaSections) m= sections")
+            }
             current = try MediaParser(mLine: line)
         case "i", "u", "e", "p", "t", "r", "z", "k":
             // Informational, timing and key lines carry nothing WebRTC uses;

@@ -9,6 +9,9 @@ struct MediaParser {
     private var fmtps: [UInt8: String] = [:]
     private var feedback: [UInt8: [String]] = [:]
     private var wildcardFeedback: [String] = []
+    // Membership sets keep de-duplication linear: a hostile peer can send
+    // tens of thousands of rtcp-fb lines within the size limit.
+    private var feedbackSeen = Set<String>()
 
     /// m=<media> <port>[/<number of ports>] <proto> <fmt> ...
     init(mLine line: SDPLine) throws(SDPError) {
@@ -77,10 +80,9 @@ struct MediaParser {
             guard let pt = Self.payloadType(format), seen.insert(pt).inserted,
                   var codec = rtpmaps[pt] ?? Codec.staticPayload(pt) else { continue }
             codec.fmtp = fmtps[pt]
-            var values: [String] = []
-            for value in (feedback[pt] ?? []) + wildcardFeedback where !values.contains(value) {
-                values.append(value)
-            }
+            var values = feedback[pt] ?? []
+            let specific = Set(values)
+            values += wildcardFeedback.filter { !specific.contains($0) }
             codec.feedback = values
             result.codecs.append(codec)
         }
@@ -120,11 +122,11 @@ struct MediaParser {
         guard fields.count >= 2 else { throw .invalid(line.number, "rtcp-fb", line.text) }
         let text = fields.dropFirst().joined(separator: " ")
         if fields[0] == "*" {
-            if !wildcardFeedback.contains(text) { wildcardFeedback.append(text) }
+            if feedbackSeen.insert("* " + text).inserted { wildcardFeedback.append(text) }
             return
         }
         guard let pt = Self.payloadType(fields[0]) else { throw .invalid(line.number, "rtcp-fb payload type", line.text) }
-        if !(feedback[pt] ?? []).contains(text) { feedback[pt, default: []].append(text) }
+        if feedbackSeen.insert("\(pt) " + text).inserted { feedback[pt, default: []].append(text) }
     }
 
     // MARK: other structured attributes

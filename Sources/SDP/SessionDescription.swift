@@ -32,6 +32,11 @@ public struct SessionDescription: Sendable, Equatable {
     /// hostile peer can cause.
     public static let maxInputBytes = 1 << 20
 
+    /// Most m= sections `parse` accepts. Browsers add one per transceiver;
+    /// a thousand is far beyond any real session and keeps per-m-line work
+    /// (BUNDLE lookups) small.
+    public static let maxMediaSections = 1024
+
     public init(originUsername: String = "-", sessionID: UInt64 = 0, sessionVersion: UInt64 = 1,
                 originAddress: String = "127.0.0.1", sessionName: String = "-",
                 connectionAddress: String? = nil, bundleGroups: [[String]] = [], iceLite: Bool = false,

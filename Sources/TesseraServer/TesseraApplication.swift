@@ -1,4 +1,5 @@
 public import Elements
+import Transport
 import Foundation
 public import Hummingbird
 import HummingbirdWebSocket
@@ -13,17 +14,25 @@ public struct TesseraServer {
     public let config: TesseraConfig
     public let service: KurentoService
     public let registry: PrometheusCollectorRegistry
+    public let media: MediaContext
     let logger: Logger
 
     public init(
         config: TesseraConfig, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
         clock: any TimeSource = SystemTimeSource()
-    ) {
+    ) throws {
         self.config = config
         self.registry = registry
         self.logger = Logger(label: "tessera.http")
         let metricsFactory = PrometheusMetricsFactory(registry: registry)
-        let mediaSet = MediaSet(clock: clock, metadata: config.metadata, logger: Logger(label: "tessera.signalling"))
+        var ice = ICESettings()
+        ice.hostAddresses = config.iceHostAddresses
+        ice.portRange = config.udpPortRange
+        ice.stunServer = config.stunServers.first
+        ice.turnServer = config.turnServers.first
+        media = try MediaContext(loopCount: config.mediaLoops, ice: ice, logger: Logger(label: "tessera.media"))
+        let mediaSet = MediaSet(
+            clock: clock, metadata: config.metadata, logger: Logger(label: "tessera.signalling"), media: media)
         var options = KurentoProtocolHandler.Options()
         options.gracePeriod = config.gracePeriod
         options.requestCacheTTL = config.requestCacheTTL
@@ -59,13 +68,14 @@ public struct TesseraServer {
         }
 
         let gc = GarbageCollector(service: service, interval: Self.gcInterval(grace: config.gracePeriod))
+        let events = MediaEventPump(service: service, media: media)
         return Application(
             router: router,
             server: .http1WebSocketUpgrade(
                 webSocketRouter: wsRouter,
                 configuration: .init(ws: .init(maxFrameSize: KurentoWebSocket.maxMessageSize))),
             configuration: .init(address: .hostname(config.address, port: config.port), serverName: "Tessera"),
-            services: [gc],
+            services: [gc, events],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger
         )
@@ -79,6 +89,18 @@ public struct TesseraServer {
     /// Sessions are checked several times per grace period, at most every 10 s.
     static func gcInterval(grace: Duration) -> Duration {
         min(max(grace / 8, .milliseconds(200)), .seconds(10))
+    }
+}
+
+/// Carries media-plane events to the signalling actor.
+struct MediaEventPump: Service {
+    let service: KurentoService
+    let media: MediaContext
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            await service.runMediaEvents(media)
+        }
     }
 }
 

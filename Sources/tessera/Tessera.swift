@@ -46,7 +46,13 @@ struct Tessera: AsyncParsableCommand {
         }
         LoggingSetup.bootstrap(settings)
         let logger = Logger(label: "tessera.http")
-        let server = TesseraServer(config: settings)
+        let server: TesseraServer
+        do {
+            server = try TesseraServer(config: settings)
+        } catch {
+            FileHandle.standardError.write(Data("tessera: cannot start the media plane: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
         try await server.run { port in
             logger.notice("listening", metadata: ["address": "\(settings.address)", "port": "\(port)", "kurento": "\(settings.kurentoPath)"])
         }

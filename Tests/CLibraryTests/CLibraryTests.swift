@@ -31,8 +31,11 @@ struct CLibraryTests {
     }
 
     @Test func srtp() {
-        #expect(srtp_init() == srtp_err_status_ok)
+        // No srtp_init here: the library's global init belongs to SRTPSession (once per process).
         #expect(String(cString: srtp_get_version_string()).contains("libsrtp2"))
+        var policy = srtp_crypto_policy_t()
+        srtp_crypto_policy_set_rtp_default(&policy)
+        #expect(policy.cipher_key_len == 30)  // AES-128 key + 112-bit salt
     }
 
     @Test func openssl() {

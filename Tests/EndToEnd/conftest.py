@@ -37,6 +37,7 @@ class Server:
             "TESSERA_PORT": str(self.port),
             "TESSERA_RECORDING_DIR": self.tmp.name,
             "TESSERA_LOG_LEVEL": "warning",
+            "TESSERA_ICE_HOST_ADDRESSES": "127.0.0.1",
         })
         env.update(env_overrides or {})
         self.log = open(os.path.join(self.tmp.name, "server.log"), "w")

@@ -226,6 +226,27 @@ struct ParseTests {
         #expect(sdp.media[0].ssrcs.count == 15_000)
     }
 
+    @Test func tooManyMediaSectionsAreRejected() {
+        let text = ParseTests.minimal + String(repeating: "m=audio 9 RTP/AVP 0\r\n", count: SessionDescription.maxMediaSections + 1)
+        #expect(sdpError { () throws(SDPError) in try SessionDescription.parse(text) }
+            == .unsupported("more than \(SessionDescription.maxMediaSections) m= sections"))
+    }
+
+    /// Repetitive hostile input within the size limit must stay cheap
+    /// (de-duplication and SSRC bookkeeping are linear, not quadratic).
+    @Test func repetitiveInputIsLinear() throws {
+        var text = syntheticOffer(media: [opusSection])
+        for n in 0..<12_000 { text += "a=rtcp-fb:* x-\(n)\r\na=ssrc-group:FID \(n) \(n + 100_000)\r\n" }
+        let clock = ContinuousClock()
+        let elapsed = try clock.measure {
+            let offer = try SessionDescription.parse(text)
+            #expect(offer.media[0].codecs[0].feedback.count == 12_000)
+            #expect(offer.media[0].mediaSSRCs.count == 12_000)
+            _ = try Local.answer(offer)
+        }
+        #expect(elapsed < .seconds(20))
+    }
+
     @Test func hugeLineIsQuotedTruncated() {
         let line = "x" + String(repeating: "y", count: 10_000)
         guard case .malformedLine(1, let text) = sdpError({ () throws(SDPError) in try SessionDescription.parse(line) }) else {

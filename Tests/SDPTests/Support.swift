@@ -40,7 +40,7 @@ enum Local {
 
     static func answer(_ offer: SessionDescription, streams: SendPreferences = sendrecv,
                        transport: TransportParameters = transport,
-                       capabilities: LocalMediaCapabilities = .default) throws
+                       capabilities: LocalMediaCapabilities = .default) throws(SDPError)
         -> (answer: SessionDescription, media: [NegotiatedMedia]) {
         try Negotiation.answer(to: offer, capabilities: capabilities, transport: transport, streams: streams,
                                sessionID: 77)

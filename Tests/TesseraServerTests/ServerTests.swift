@@ -10,11 +10,11 @@ import TesseraServer
 
 /// The real HTTP/WebSocket server on a loopback port.
 struct ServerTests {
-    func makeServer() -> TesseraServer {
+    func makeServer() throws -> TesseraServer {
         var config = TesseraConfig.defaults
         config.address = "127.0.0.1"
         config.port = 0
-        return TesseraServer(config: config)
+        return try TesseraServer(config: config)
     }
 
     static func get(_ client: some TestClientProtocol, _ path: String) async throws -> (HTTPResponse.Status, String) {
@@ -24,7 +24,7 @@ struct ServerTests {
     }
 
     @Test func healthMetricsAndWebSocket() async throws {
-        let server = makeServer()
+        let server = try makeServer()
         try await server.makeApplication().test(.live) { client in
             let (status, health) = try await Self.get(client, "/health")
             #expect(status == .ok)
@@ -50,7 +50,7 @@ struct ServerTests {
     }
 
     @Test func unknownPathIsNotFound() async throws {
-        let server = makeServer()
+        let server = try makeServer()
         try await server.makeApplication().test(.live) { client in
             let (status, _) = try await Self.get(client, "/nope")
             #expect(status == .notFound)

@@ -37,6 +37,15 @@ public actor KurentoService {
         handler.complete(pending, with: result)
     }
 
+    /// Delivers media-plane events in the order the loops raised them.
+    /// Runs until the context's event stream ends.
+    public func runMediaEvents(_ media: MediaContext) async {
+        for await e in media.events {
+            handler.mediaSet.deliver(e)
+            handler.deliverEvents()
+        }
+    }
+
     public func collectGarbage() {
         handler.collectGarbage()
     }

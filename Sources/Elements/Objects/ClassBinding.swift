@@ -50,6 +50,8 @@ public struct CreationContext {
     public var className: String
     public var parent: MediaObject?
     public var creationTime: Int64
+    /// The constructor params as sent, before defaults were filled in.
+    public var rawParams: [String: JSONValue] = [:]
 }
 
 /// All bindings, by kmd class name. Adding a class to the server means adding
@@ -60,6 +62,11 @@ public enum Bindings {
             MediaObject.kmdBinding,
             ServerManager.managerBinding,
             MediaPipeline.pipelineBinding,
+            MediaElement.elementBinding,
+            WebRtcEndpoint.sessionBinding,
+            WebRtcEndpoint.sdpBinding,
+            WebRtcEndpoint.baseRtpBinding,
+            WebRtcEndpoint.webRtcBinding,
         ]
         return Dictionary(uniqueKeysWithValues: list.map { ($0.className, $0) })
     }()

@@ -1,11 +1,21 @@
 import JSONRPC
 import Logging
+import Transport
 
 /// kmd `MediaPipeline`: the container of elements and hubs. Releasing it
 /// releases everything inside (protocol §1.10).
 public final class MediaPipeline: MediaObject {
     /// When set, elements add latency figures to `getStats` (kmd `latencyStats`).
     public var latencyStats = false
+    /// The media loop every element of this pipeline runs on, chosen when the first one is created.
+    private(set) var mediaLoop: MediaLoop?
+
+    func assignLoop(_ group: MediaLoopGroup) -> MediaLoop {
+        if let l = mediaLoop { return l }
+        let l = group.nextLoop()
+        mediaLoop = l
+        return l
+    }
 
     /// A Graphviz description of the pipeline's objects, nested by ownership.
     /// Kurento returns GStreamer's graph here; ours is the element graph,

@@ -97,3 +97,29 @@ public struct OpusTOC: Sendable, Equatable, Hashable {
         packetDurationMicroseconds(in: payload).map { $0 * 48 / 1000 }
     }
 }
+
+/// Entry points on a whole Opus RTP payload (a thin layer over `OpusTOC`),
+/// for callers that hold the payload rather than its first byte.
+public enum OpusPayload {
+    /// The TOC of the payload, nil when it is empty (RFC 6716 §3.4 R1: a
+    /// packet has at least one byte).
+    public static func toc(_ payload: [UInt8]) -> OpusTOC? { OpusTOC(payload: payload) }
+
+    /// Whether the packet is coded as stereo; nil for an empty payload.
+    public static func isStereo(_ payload: [UInt8]) -> Bool? { toc(payload)?.isStereo }
+
+    /// Duration of one frame in microseconds; nil for an empty payload.
+    public static func frameDurationMicroseconds(_ payload: [UInt8]) -> Int? {
+        toc(payload)?.frameDurationMicroseconds
+    }
+
+    /// Duration of the packet in microseconds; nil when it cannot be told.
+    public static func packetDurationMicroseconds(_ payload: [UInt8]) -> Int? {
+        toc(payload)?.packetDurationMicroseconds(in: payload)
+    }
+
+    /// Duration of the packet in 48 kHz RTP timestamp units.
+    public static func packetDurationSamples(_ payload: [UInt8]) -> Int? {
+        toc(payload)?.packetDurationSamples(in: payload)
+    }
+}

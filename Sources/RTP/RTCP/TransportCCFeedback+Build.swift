@@ -31,9 +31,11 @@ extension TransportCCFeedback {
         return (value % divisor != 0 && (value < 0) != (divisor < 0)) ? quotient - 1 : quotient
     }
 
-    /// Nearest 250 µs tick.
+    /// Nearest 250 µs tick. The input is first clamped far beyond what any
+    /// delta field holds, so absurd values saturate instead of overflowing.
     static func ticks(_ microseconds: Int64) -> Int64 {
-        floorDivide(microseconds + deltaTickMicroseconds / 2, deltaTickMicroseconds)
+        let bounded = min(max(microseconds, -(1 << 40)), 1 << 40)
+        return floorDivide(bounded + deltaTickMicroseconds / 2, deltaTickMicroseconds)
     }
 
     /// Builds feedback for the packets `baseSequenceNumber`,
@@ -63,7 +65,9 @@ extension TransportCCFeedback {
                 packets.append(PacketResult(sequenceNumber: sequenceNumber, status: .notReceived, deltaMicroseconds: nil))
                 continue
             }
-            let tick = ticks(arrival - previous)
+            let (gap, overflow) = arrival.subtractingReportingOverflow(previous)
+            guard !overflow else { throw .valueOutOfRange }
+            let tick = ticks(gap)
             guard (Int64(Int16.min)...Int64(Int16.max)).contains(tick) else { throw .valueOutOfRange }
             let delta = tick * deltaTickMicroseconds
             previous += delta

@@ -102,7 +102,7 @@ public struct NACKGenerator: Sendable {
         // Bound the list by sequence age and by size, dropping the oldest.
         let oldestKept = value - configuration.maxSequenceAge
         var drop = missing.prefix { $0.sequence < oldestKept }.count
-        drop = max(drop, missing.count - configuration.maxListSize)
+        drop = min(max(drop, missing.count - max(configuration.maxListSize, 0)), missing.count)
         if drop > 0 {
             missing.removeFirst(drop)
             keyframeNeeded = true

@@ -1,0 +1,82 @@
+import RTP
+import Transport
+
+/// Audio or video: the media kinds that carry RTP through the graph.
+enum MediaKindKey: Int, CaseIterable {
+    case audio = 0, video = 1
+
+    init?(kurento: String) {
+        switch kurento {
+        case "AUDIO": self = .audio
+        case "VIDEO": self = .video
+        default: return nil
+        }
+    }
+
+    var kurentoName: String { self == .audio ? "AUDIO" : "VIDEO" }
+}
+
+/// The media-plane half of an element: lives on its pipeline's media loop
+/// and is touched only there. Producers hand RTP to their consumers
+/// synchronously; feedback (keyframe requests) flows back to the producer.
+/// The signalling half (`MediaElement`) reaches it only by posting to the loop.
+class MediaNode {
+    let loop: MediaLoop
+    let objectID: String
+    /// Sinks fed by this node, per kind, in connection order.
+    private(set) var consumers: [[MediaNode]] = [[], []]
+    /// The node feeding this one, per kind (at most one, as in Kurento).
+    private(set) var sources: [MediaNode?] = [nil, nil]
+    var isClosed = false
+
+    init(loop: MediaLoop, objectID: String) {
+        self.loop = loop
+        self.objectID = objectID
+    }
+
+    func addConsumer(_ sink: MediaNode, kind: MediaKindKey) {
+        if let old = sink.sources[kind.rawValue] { old.removeConsumer(sink, kind: kind) }
+        consumers[kind.rawValue].append(sink)
+        sink.sources[kind.rawValue] = self
+        sink.sourceDidChange(kind: kind)
+        // A new viewer needs a keyframe to start decoding.
+        if kind == .video { requestKeyframe() }
+    }
+
+    func removeConsumer(_ sink: MediaNode, kind: MediaKindKey) {
+        consumers[kind.rawValue].removeAll { $0 === sink }
+        if sink.sources[kind.rawValue] === self {
+            sink.sources[kind.rawValue] = nil
+            sink.sourceDidChange(kind: kind)
+        }
+    }
+
+    func source(of kind: MediaKindKey) -> MediaNode? { sources[kind.rawValue] }
+
+    /// Hands a plain RTP packet to every consumer of `kind`. The buffer is
+    /// valid only during the call; consumers that keep it must copy.
+    func forward(_ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey) {
+        for c in consumers[kind.rawValue] { c.consume(packet, header: header, kind: kind, from: self) }
+    }
+
+    /// Sink entry point: an RTP packet from `source`. Subclasses override.
+    func consume(_ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, from source: MediaNode) {}
+
+    /// A consumer needs a keyframe. Endpoints send PLI upstream; others pass it on.
+    func requestKeyframe() {
+        sources[MediaKindKey.video.rawValue]?.requestKeyframe()
+    }
+
+    /// The source of `kind` changed; forwarders reset their rewriting state.
+    func sourceDidChange(kind: MediaKindKey) {}
+
+    /// Detaches from every neighbour; called once when the element is released.
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        for kind in MediaKindKey.allCases {
+            sources[kind.rawValue]?.removeConsumer(self, kind: kind)
+            for c in consumers[kind.rawValue] { removeConsumer(c, kind: kind) }
+        }
+    }
+}

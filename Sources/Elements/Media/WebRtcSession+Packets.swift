@@ -1,0 +1,128 @@
+import JSONRPC
+import RTP
+import STUN
+import Transport
+
+/// The packet path of a WebRtcEndpoint (shared/DESIGN.md, "The packet path").
+extension WebRtcSession {
+    /// A datagram from libnice (STUN is consumed by libnice itself).
+    func receiveDatagram(_ buffer: UnsafeMutableRawBufferPointer) {
+        guard !isClosed else { return }
+        switch Demux.classify(UnsafeRawBufferPointer(buffer)) {
+        case .dtls:
+            dtlsSession?.receive(UnsafeRawBufferPointer(buffer))
+        case .rtp:
+            guard let srtp = srtpSession, let n = srtp.unprotectRTP(buffer) else { return countDrop() }
+            receiveRTP(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n]))
+        case .rtcp:
+            guard let srtp = srtpSession, let n = srtp.unprotectRTCP(buffer) else { return countDrop() }
+            receiveRTCP(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        default:
+            countDrop()
+        }
+    }
+
+    private func countDrop() {
+        droppedDatagrams &+= 1
+    }
+
+    private func receiveRTP(_ packet: UnsafeMutableRawBufferPointer) {
+        guard let header = try? RTPHeader.parse(UnsafeRawBufferPointer(packet)) else { return countDrop() }
+        guard let kind = kind(ofPayloadType: header.payloadType) else { return }  // rtx and unknown PTs: not yet
+        noteRemoteSSRC(header.ssrc, kind: kind)
+        if !flowing(in: kind) {
+            setFlowing(in: kind)
+            context.raise("MediaFlowInStateChanged", on: objectID, [
+                "state": "FLOWING", "padName": "default", "mediaType": .string(kind.kurentoName),
+            ])
+        }
+        countIn(kind, bytes: packet.count)
+        forward(packet, header: header, kind: kind)
+    }
+
+    private func receiveRTCP(_ bytes: UnsafeRawBufferPointer) {
+        guard let packets = try? RTCPCompound.parse(bytes) else { return countDrop() }
+        for p in packets {
+            switch p {
+            case .pli, .fir:
+                // The peer wants a keyframe of what we send it: ask our video source.
+                source(of: .video)?.requestKeyframe()
+            default:
+                break
+            }
+        }
+    }
+
+    /// As a consumer: send `packet` from `source` to this peer, rewritten into our stream.
+    func sendAsConsumer(_ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey) {
+        guard !isClosed, let srtp = srtpSession, canSend(kind) else { return }
+        var stream = outStream(kind)
+        if stream.sourceSSRC != header.ssrc {
+            // A new source (or the first): continue our sequence and timestamps
+            // from where they were, so the receiver sees one seamless stream.
+            let frame: UInt32 = kind == .audio ? 960 : 3000
+            stream.seqDelta = (stream.lastSeq &+ 1) &- header.sequenceNumber
+            stream.timestampDelta = (stream.lastTimestamp &+ frame) &- header.timestamp
+            stream.sourceSSRC = header.ssrc
+        }
+        // Header extensions are dropped: their ids belong to the source's negotiation.
+        let csrcBytes = header.csrcCount * 4
+        let newHeaderLength = 12 + csrcBytes
+        let payloadStart = header.headerLength
+        let payloadEnd = header.headerLength + header.payloadLength
+        let length = newHeaderLength + (payloadEnd - payloadStart)
+        guard length + SRTPSession.maxTrailer <= scratchCapacity else { return }
+        let seq = header.sequenceNumber &+ stream.seqDelta
+        let ts = header.timestamp &+ stream.timestampDelta
+        let sent: Int? = withScratch { buf in
+            let src = UnsafeRawBufferPointer(packet)
+            buf[0] = 0x80 | UInt8(header.csrcCount)  // V=2, no padding, no extension
+            buf[1] = (header.marker ? 0x80 : 0) | stream.payloadType
+            buf[2] = UInt8(seq >> 8); buf[3] = UInt8(seq & 0xFF)
+            buf[4] = UInt8(ts >> 24); buf[5] = UInt8(ts >> 16 & 0xFF); buf[6] = UInt8(ts >> 8 & 0xFF); buf[7] = UInt8(ts & 0xFF)
+            let ssrc = stream.ssrc
+            buf[8] = UInt8(ssrc >> 24); buf[9] = UInt8(ssrc >> 16 & 0xFF); buf[10] = UInt8(ssrc >> 8 & 0xFF); buf[11] = UInt8(ssrc & 0xFF)
+            if csrcBytes > 0 {
+                UnsafeMutableRawBufferPointer(rebasing: buf[12..<(12 + csrcBytes)]).copyMemory(from: UnsafeRawBufferPointer(rebasing: src[12..<(12 + csrcBytes)]))
+            }
+            UnsafeMutableRawBufferPointer(rebasing: buf[newHeaderLength..<length]).copyMemory(from: UnsafeRawBufferPointer(rebasing: src[payloadStart..<payloadEnd]))
+            guard let n = srtp.protectRTP(buf, length: length) else { return nil }
+            sendDatagram(UnsafeRawBufferPointer(rebasing: buf[0..<n]))
+            return n
+        }
+        guard sent != nil else { return }
+        stream.lastSeq = seq
+        stream.lastTimestamp = ts
+        stream.packets &+= 1
+        stream.bytes &+= UInt64(length)
+        setOutStream(stream, kind)
+        if !flowing(out: kind) {
+            setFlowing(out: kind)
+            context.raise("MediaFlowOutStateChanged", on: objectID, [
+                "state": "FLOWING", "padName": "default", "mediaType": .string(kind.kurentoName),
+            ])
+        }
+    }
+
+    /// Sends a PLI to the peer for the video it sends us (RFC 4585 §6.3.1),
+    /// at most every 300 ms however many viewers ask.
+    func sendPLI() {
+        guard let srtp = srtpSession, let media = remoteVideoSSRC else { return }
+        let now = ContinuousClock.now
+        if let last = lastKeyframeRequest, now - last < .milliseconds(300) { return }
+        lastKeyframeRequest = now
+        var rtcp: [UInt8] = []
+        PictureLossIndication(senderSSRC: outStream(.video).ssrc, mediaSSRC: media).serialize(into: &rtcp)
+        let length = rtcp.count
+        rtcp += [UInt8](repeating: 0, count: SRTPSession.maxTrailer + 8)
+        rtcp.withUnsafeMutableBytes { buf in
+            if let n = srtp.protectRTCP(buf, length: length) { sendDatagram(UnsafeRawBufferPointer(rebasing: buf[0..<n])) }
+        }
+    }
+
+    func resetOutStream(_ kind: MediaKindKey) {
+        var s = outStream(kind)
+        s.sourceSSRC = nil
+        setOutStream(s, kind)
+    }
+}

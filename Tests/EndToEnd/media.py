@@ -1,0 +1,147 @@
+"""Media for the end-to-end tests: synthetic aiortc tracks that send a known
+colour and tone, sinks that record what arrives, and the analysis that says
+which colour and which frequencies were really received."""
+import asyncio
+import fractions
+import time
+
+import aioice.ice
+import av
+import numpy as np
+from aiortc import RTCConfiguration, RTCPeerConnection
+from aiortc.mediastreams import MediaStreamTrack
+from aiortc.sdp import candidate_from_sdp
+
+RATE = 48000
+SAMPLES_PER_FRAME = 960  # 20 ms
+
+# aiortc gathers on every interface except 127.0.0.1; the tests stay on loopback.
+aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=True: ["127.0.0.1"]
+
+
+def peer_connection():
+    """A peer with no STUN server (aiortc's default would reach the internet)."""
+    return RTCPeerConnection(RTCConfiguration(iceServers=[]))
+
+
+class ColourTrack(MediaStreamTrack):
+    """Solid-colour 320x240 video at 30 fps."""
+    kind = "video"
+
+    def __init__(self, rgb, width=320, height=240):
+        super().__init__()
+        self.image = np.full((height, width, 3), rgb, dtype=np.uint8)
+        self.start = None
+        self.count = 0
+
+    async def recv(self):
+        if self.start is None:
+            self.start = time.time()
+        self.count += 1
+        wait = self.start + self.count / 30 - time.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        frame = av.VideoFrame.from_ndarray(self.image, format="rgb24")
+        frame.pts = self.count * 3000
+        frame.time_base = fractions.Fraction(1, 90000)
+        return frame
+
+
+class ToneTrack(MediaStreamTrack):
+    """A sine tone, 48 kHz mono s16 in 20 ms frames, paced in real time."""
+    kind = "audio"
+
+    def __init__(self, hz, amplitude=0.25):
+        super().__init__()
+        self.hz = hz
+        self.amplitude = amplitude
+        self.start = None
+        self.sent = 0
+
+    async def recv(self):
+        if self.start is None:
+            self.start = time.time()
+        wait = self.start + self.sent / RATE - time.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        t = (np.arange(SAMPLES_PER_FRAME) + self.sent) / RATE
+        samples = (np.sin(2 * np.pi * self.hz * t) * self.amplitude * 32767).astype(np.int16)
+        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = RATE
+        frame.pts = self.sent
+        frame.time_base = fractions.Fraction(1, RATE)
+        self.sent += SAMPLES_PER_FRAME
+        return frame
+
+
+class Recorder:
+    """Consumes received tracks: keeps the latest video frame, counts frames,
+    and keeps the last few seconds of audio as mono samples."""
+
+    def __init__(self):
+        self.video_frames = 0
+        self.last_rgb = None
+        self.audio = np.zeros(0, dtype=np.float64)
+        self.tasks = []
+
+    def attach(self, track):
+        self.tasks.append(asyncio.ensure_future(self._run(track)))
+
+    async def _run(self, track):
+        try:
+            while True:
+                frame = await track.recv()
+                if track.kind == "video":
+                    self.video_frames += 1
+                    if self.video_frames % 5 == 0:
+                        self.last_rgb = frame.to_ndarray(format="rgb24")
+                else:
+                    data = frame.to_ndarray().astype(np.float64)
+                    channels = len(frame.layout.channels)
+                    mono = data.reshape(-1, channels).mean(axis=1) if data.shape[0] == 1 else data.mean(axis=0)
+                    self.audio = np.concatenate([self.audio, mono])[-RATE * 4:]
+        except Exception:
+            return
+
+    def stop(self):
+        for t in self.tasks:
+            t.cancel()
+
+
+def centre_colour(rgb):
+    h, w, _ = rgb.shape
+    patch = rgb[h // 4: 3 * h // 4, w // 4: 3 * w // 4].reshape(-1, 3)
+    return tuple(int(v) for v in patch.mean(axis=0))
+
+
+def colour_close(a, b, tolerance=40):
+    return all(abs(x - y) <= tolerance for x, y in zip(a, b))
+
+
+def tone_level(samples, hz, rate=RATE):
+    """Spectrum magnitude at `hz` relative to the strongest bin (0..1)."""
+    if len(samples) < rate // 2:
+        return 0.0
+    x = samples[-rate:] * np.hanning(min(len(samples), rate))
+    spectrum = np.abs(np.fft.rfft(x))
+    freqs = np.fft.rfftfreq(len(x), 1 / rate)
+    band = (freqs > hz - 15) & (freqs < hz + 15)
+    return float(spectrum[band].max() / (spectrum.max() + 1e-9))
+
+
+def dominant_frequency(samples, rate=RATE):
+    x = samples[-rate:] * np.hanning(min(len(samples), rate))
+    spectrum = np.abs(np.fft.rfft(x))
+    spectrum[:20] = 0  # ignore DC and rumble
+    return float(np.fft.rfftfreq(len(x), 1 / rate)[int(spectrum.argmax())])
+
+
+async def add_remote_candidate(pc, candidate):
+    """Adds a Kurento IceCandidate register to an aiortc peer."""
+    text = candidate["candidate"]
+    if not text:
+        return
+    c = candidate_from_sdp(text.split(":", 1)[1] if text.startswith("candidate:") else text)
+    c.sdpMid = candidate.get("sdpMid")
+    c.sdpMLineIndex = candidate.get("sdpMLineIndex")
+    await pc.addIceCandidate(c)
