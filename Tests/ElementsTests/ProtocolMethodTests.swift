@@ -103,7 +103,7 @@ import Testing
         #expect(info["capabilities"] == ["transactions"])
         let names = info["modules"]?.arrayValue?.compactMap { $0["name"]?.stringValue }
         #expect(names == ["core", "elements", "filters"])
-        #expect(info["modules"]?.arrayValue?.first?["factories"] == ["MediaPipeline"])
+        #expect(info["modules"]?.arrayValue?.first?["factories"] == ["HubPort", "MediaPipeline", "PassThrough"])
         #expect(get("getPipelines") == [.string(p)])
         #expect(get("getSessions") == .array(h.mediaSet.sessionIDs.map { .string($0) }))
         #expect(get("getMetadata") == "")

@@ -139,11 +139,14 @@ class Client:
         assert "error" in r, f"{method} unexpectedly succeeded: {r}"
         return r["error"]
 
-    def wait_event(self, type_, timeout=5):
+    def wait_event(self, type_, timeout=5, object_=None, types=None):
+        """Removes and returns the first event of `type_` (or any of `types`), optionally on `object_`."""
+        wanted = set(types or [type_])
         deadline = time.time() + timeout
         while time.time() < deadline:
             for i, e in enumerate(self.events):
-                if e["params"]["value"]["type"] == type_:
+                v = e["params"]["value"]
+                if v["type"] in wanted and (object_ is None or v["object"] == object_):
                     return self.events.pop(i)
             self.ws.settimeout(max(0.05, deadline - time.time()))
             try:
@@ -152,7 +155,7 @@ class Client:
                 break
             if m.get("method") == "onEvent":
                 self.events.append(m)
-        raise AssertionError(f"no {type_} event")
+        raise AssertionError(f"no {sorted(wanted)} event")
 
     def close(self):
         self.ws.close()

@@ -6,6 +6,7 @@ import fractions
 import time
 
 import aioice.ice
+from aiortc import RTCSessionDescription
 import av
 import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection
@@ -145,3 +146,30 @@ async def add_remote_candidate(pc, candidate):
     c.sdpMid = candidate.get("sdpMid")
     c.sdpMLineIndex = candidate.get("sdpMLineIndex")
     await pc.addIceCandidate(c)
+
+
+async def negotiate(kurento, endpoint, pc):
+    """Kurento-style offer/answer with trickle ICE from the server."""
+    await pc.setLocalDescription(await pc.createOffer())
+    answer = await asyncio.to_thread(kurento.result, "invoke", {
+        "object": endpoint, "operation": "processOffer", "operationParams": {"offer": pc.localDescription.sdp}})
+    await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["value"], type="answer"))
+    await asyncio.to_thread(kurento.result, "invoke", {"object": endpoint, "operation": "gatherCandidates"})
+    while True:
+        event = await asyncio.to_thread(
+            kurento.wait_event, None, 10, endpoint, ["IceCandidateFound", "IceGatheringDone"])
+        value = event["params"]["value"]
+        if value["type"] == "IceGatheringDone":
+            break
+        await add_remote_candidate(pc, value["data"]["candidate"])
+    return answer["value"]
+
+
+async def wait_for(condition, timeout=10.0):
+    """Polls `condition` until it holds or `timeout` passes; returns its last value."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return True
+        await asyncio.sleep(0.1)
+    return condition()

@@ -22,13 +22,54 @@ def test_pipeline_create_and_release(server, capsys):
 
 
 def test_element_not_yet_available_is_a_clear_error(server):
-    """Only MediaPipeline is creatable so far; pyforkurento raises the server's error."""
+    """RtpEndpoint is not creatable yet; pyforkurento raises the server's error."""
     kurento = kclient.KurentoClient(server.url)
     pipeline = kurento.create_media_pipeline()
     with pytest.raises(KurentoOperationException) as e:
-        pipeline.add_endpoint("WebRtcEndpoint")
+        pipeline.add_endpoint("RtpEndpoint")
     assert "40108" in str(e.value)
     # The connection and the pipeline are still fine.
+    pipeline.dispose()
+    assert server.health()["objects"] == 0
+    kurento.close_connection()
+
+
+def test_webrtc_loopback_driven_by_pyforkurento(server):
+    """The Kurento WebRTC loopback, with pyforkurento as the signalling client
+    (6.x event names: OnIceCandidate) and aiortc as the media peer."""
+    import asyncio
+    import queue
+
+    from aiortc import RTCSessionDescription
+    from media import ColourTrack, Recorder, ToneTrack, add_remote_candidate, centre_colour, colour_close, \
+        dominant_frequency, peer_connection, wait_for
+
+    kurento = kclient.KurentoClient(server.url)
+    pipeline = kurento.create_media_pipeline()
+    endpoint = pipeline.add_endpoint("WebRtcEndpoint")
+    candidates = queue.Queue()
+    endpoint.add_event_listener("OnIceCandidate", lambda ev: candidates.put(ev["payload"]["candidate"]))
+    endpoint.connect()  # to itself
+
+    async def run():
+        pc = peer_connection()
+        rec = Recorder()
+        pc.on("track", rec.attach)
+        pc.addTrack(ColourTrack((240, 200, 20)))
+        pc.addTrack(ToneTrack(550))
+        await pc.setLocalDescription(await pc.createOffer())
+        answer = await asyncio.to_thread(endpoint.process_offer, pc.localDescription.sdp)
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+        await asyncio.to_thread(endpoint.gather_ice_candidates)
+        candidate = await asyncio.to_thread(candidates.get, True, 10)
+        await add_remote_candidate(pc, candidate)
+        assert await wait_for(lambda: rec.video_frames >= 30 and len(rec.audio) >= 48000, 15), rec.video_frames
+        assert colour_close(centre_colour(rec.last_rgb), (240, 200, 20)), centre_colour(rec.last_rgb)
+        assert abs(dominant_frequency(rec.audio) - 550) < 10
+        rec.stop()
+        await pc.close()
+
+    asyncio.run(asyncio.wait_for(run(), 60))
     pipeline.dispose()
     assert server.health()["objects"] == 0
     kurento.close_connection()

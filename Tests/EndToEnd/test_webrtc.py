@@ -6,23 +6,8 @@ import pytest
 from aiortc import RTCSessionDescription
 
 from conftest import Client
-from media import (ColourTrack, Recorder, ToneTrack, add_remote_candidate, centre_colour, colour_close,
-                   dominant_frequency, peer_connection)
-
-
-async def negotiate(kurento, endpoint, pc):
-    """Kurento-style offer/answer with trickle ICE from the server."""
-    await pc.setLocalDescription(await pc.createOffer())
-    answer = await asyncio.to_thread(kurento.result, "invoke", {
-        "object": endpoint, "operation": "processOffer", "operationParams": {"offer": pc.localDescription.sdp}})
-    await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["value"], type="answer"))
-    await asyncio.to_thread(kurento.result, "invoke", {"object": endpoint, "operation": "gatherCandidates"})
-    done = False
-    while not done:
-        event = await asyncio.to_thread(kurento.wait_event, "IceCandidateFound", 5)
-        await add_remote_candidate(pc, event["params"]["value"]["data"]["candidate"])
-        done = any(e["params"]["value"]["type"] == "IceGatheringDone" for e in kurento.events)
-    return answer["value"]
+from media import (ColourTrack, Recorder, ToneTrack, centre_colour, colour_close, dominant_frequency, negotiate,
+                   peer_connection, tone_level, wait_for)
 
 
 def test_webrtc_loopback_echoes_colour_and_tone(server):
@@ -55,6 +40,122 @@ def test_webrtc_loopback_echoes_colour_and_tone(server):
         flowing = kurento.result("invoke", {"object": w, "operation": "isMediaFlowingIn", "operationParams": {"mediaType": "VIDEO"}})
         assert flowing["value"] is True
         recorder.stop()
+        await pc.close()
+        kurento.result("release", {"object": p})
+        kurento.close()
+
+    asyncio.run(asyncio.wait_for(run(), 60))
+
+
+def make_endpoint(kurento, pipeline, events=("IceCandidateFound", "IceGatheringDone")):
+    w = kurento.result("create", {"type": "WebRtcEndpoint", "constructorParams": {"mediaPipeline": pipeline}})["value"]
+    for event in events:
+        kurento.result("subscribe", {"object": w, "type": event})
+    return w
+
+
+def test_one_publisher_two_viewers_then_source_switch(server):
+    """DispatcherOneToMany: two publishers (red + 500 Hz, blue + 900 Hz), two
+    viewers. Viewers first get publisher A; after setSource(B) they get B,
+    and A's colour and tone are gone."""
+    async def run():
+        kurento = Client(server.url)
+        p = kurento.result("create", {"type": "MediaPipeline"})["value"]
+        hub = kurento.result("create", {"type": "DispatcherOneToMany", "constructorParams": {"mediaPipeline": p}})["value"]
+        port = lambda: kurento.result("create", {"type": "HubPort", "constructorParams": {"hub": hub}})["value"]
+        senders = {}
+        for name, colour, hz in [("A", (220, 20, 20), 500), ("B", (20, 20, 220), 900)]:
+            w = make_endpoint(kurento, p)
+            hp = port()
+            kurento.result("invoke", {"object": w, "operation": "connect", "operationParams": {"sink": hp}})
+            pc = peer_connection()
+            pc.addTrack(ColourTrack(colour))
+            pc.addTrack(ToneTrack(hz))
+            await negotiate(kurento, w, pc)
+            senders[name] = (w, hp, pc)
+        kurento.result("invoke", {"object": hub, "operation": "setSource", "operationParams": {"source": senders["A"][1]}})
+        viewers = []
+        for _ in range(2):
+            w = make_endpoint(kurento, p)
+            hp = port()
+            kurento.result("invoke", {"object": hp, "operation": "connect", "operationParams": {"sink": w}})
+            pc = peer_connection()
+            rec = Recorder()
+            pc.on("track", rec.attach)
+            pc.addTransceiver("video", direction="recvonly")
+            pc.addTransceiver("audio", direction="recvonly")
+            await negotiate(kurento, w, pc)
+            viewers.append((w, pc, rec))
+
+        for _, _, rec in viewers:
+            assert await wait_for(lambda: rec.video_frames >= 30 and len(rec.audio) >= 48000, 15), rec.video_frames
+            assert colour_close(centre_colour(rec.last_rgb), (220, 20, 20)), centre_colour(rec.last_rgb)
+            assert abs(dominant_frequency(rec.audio) - 500) < 10
+
+        kurento.result("invoke", {"object": hub, "operation": "setSource", "operationParams": {"source": senders["B"][1]}})
+        switched_at = asyncio.get_event_loop().time()
+        for _, _, rec in viewers:
+            assert await wait_for(lambda: rec.last_rgb is not None and colour_close(centre_colour(rec.last_rgb), (20, 20, 220)), 5)
+        switch_time = asyncio.get_event_loop().time() - switched_at
+        print(f"viewers saw the new source after {switch_time:.2f} s")
+        await asyncio.sleep(1.5)  # let a full second of the new audio arrive
+        for _, _, rec in viewers:
+            assert abs(dominant_frequency(rec.audio) - 900) < 10
+            assert tone_level(rec.audio[-24000:], 500) < 0.1  # A's tone is gone
+        assert switch_time < 2.0
+
+        for _, pc, rec in viewers:
+            rec.stop()
+            await pc.close()
+        for _, _, pc in senders.values():
+            await pc.close()
+        kurento.result("release", {"object": p})
+        assert server.health()["objects"] == 0
+        kurento.close()
+
+    asyncio.run(asyncio.wait_for(run(), 90))
+
+
+def test_bad_sdp_and_garbage_media(server):
+    """An SDP with no usable codec and a malformed SDP get SDP errors; garbage
+    datagrams on the media port do not disturb a working session."""
+    async def run():
+        kurento = Client(server.url)
+        p = kurento.result("create", {"type": "MediaPipeline"})["value"]
+        w = make_endpoint(kurento, p)
+        e = kurento.error("invoke", {"object": w, "operation": "processOffer", "operationParams": {"offer": "garbage"}})
+        assert e["code"] == 40201 and e["data"]["type"] == "SDP_PARSE_ERROR"
+        h264_only = ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n"
+                     "m=video 9 UDP/TLS/RTP/SAVPF 102\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=rtcp-mux\r\n"
+                     "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"
+                     "a=fingerprint:sha-256 " + ":".join(["AB"] * 32) + "\r\na=setup:actpass\r\n"
+                     "a=rtpmap:102 H264/90000\r\na=sendrecv\r\n")
+        e = kurento.error("invoke", {"object": w, "operation": "processOffer", "operationParams": {"offer": h264_only}})
+        assert e["code"] in (40205, 40201), e
+        assert "codec" in e["message"].lower() or "media" in e["message"].lower(), e["message"]
+
+        # a working loopback, then garbage at its media port
+        w2 = make_endpoint(kurento, p)
+        kurento.result("invoke", {"object": w2, "operation": "connect", "operationParams": {"sink": w2}})
+        pc = peer_connection()
+        rec = Recorder()
+        pc.on("track", rec.attach)
+        pc.addTrack(ColourTrack((30, 200, 30)))
+        await negotiate(kurento, w2, pc)
+        assert await wait_for(lambda: rec.video_frames >= 10, 10)
+        import socket
+        # the server's media port is in the candidates it sent
+        ports = {int(ev["params"]["value"]["data"]["candidate"]["candidate"].split()[5]) for ev in kurento.events
+                 if ev["params"]["value"]["type"] == "IceCandidateFound"}
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for port in ports or {9}:
+            for junk in [b"", b"\x00", b"\x80" * 3, b"\x80\x60" + b"\xff" * 40, b"\x16\xfe\xfd" + b"\x00" * 20, bytes(range(256)) * 4]:
+                s.sendto(junk, ("127.0.0.1", port))
+        before = rec.video_frames
+        await asyncio.sleep(1.0)
+        assert rec.video_frames > before + 10  # media keeps flowing
+        assert colour_close(centre_colour(rec.last_rgb), (30, 200, 30))
+        rec.stop()
         await pc.close()
         kurento.result("release", {"object": p})
         kurento.close()

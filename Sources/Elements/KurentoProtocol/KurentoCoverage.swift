@@ -59,11 +59,6 @@ public enum KurentoCoverage {
         "WebRtcEndpoint.getICECandidatePairs": "state lives on the media loop; read-back not wired yet",
         "WebRtcEndpoint.getIceConnectionState": "state lives on the media loop; read-back not wired yet",
         "WebRtcEndpoint.getDtlsConnectionState": "state lives on the media loop; read-back not wired yet",
-        "PassThrough": "forwarding element of the media plane (issue 3)",
-        "Hub": "hubs need the media plane (issues 3 and 4)",
-        "HubPort": "hub ports need the media plane (issues 3 and 4)",
-        "Dispatcher": "forwarding hub of the media plane (issue 3)",
-        "DispatcherOneToMany": "forwarding hub of the media plane (issue 3)",
         // Mixer: issue 4.
         "Composite": "needs the audio mixer and video compositor (issue 4)",
         "AlphaBlending": "positioned layouts come after the grid compositor (issue 4)",

@@ -67,6 +67,11 @@ public enum Bindings {
             WebRtcEndpoint.sdpBinding,
             WebRtcEndpoint.baseRtpBinding,
             WebRtcEndpoint.webRtcBinding,
+            Hub.hubBinding,
+            Dispatcher.dispatcherBinding,
+            DispatcherOneToMany.oneToManyBinding,
+            HubPort.portBinding,
+            PassThrough.passThroughBinding,
         ]
         return Dictionary(uniqueKeysWithValues: list.map { ($0.className, $0) })
     }()

@@ -1,0 +1,101 @@
+import RTP
+import Transport
+
+/// PassThrough's media half: hands every packet on unchanged.
+final class PassThroughNode: MediaNode {
+    override func consume(_ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, from source: MediaNode) {
+        forward(packet, header: header, kind: kind)
+    }
+}
+
+/// A hub port's media half. Media connected INTO the port goes to the hub,
+/// which decides which ports' outputs carry it; a port's output feeds the
+/// elements connected FROM the port.
+final class HubPortNode: MediaNode {
+    weak var hub: HubNode?
+
+    init(loop: MediaLoop, objectID: String, hub: HubNode) {
+        self.hub = hub
+        super.init(loop: loop, objectID: objectID)
+    }
+
+    override func consume(_ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, from source: MediaNode) {
+        hub?.route(packet, header: header, kind: kind, from: self)
+    }
+
+    /// A viewer of this port's output wants a keyframe: ask whoever feeds it through the hub.
+    override func requestKeyframe() {
+        hub?.requestKeyframe(for: self)
+    }
+
+    /// This port's publisher: the element connected into the port.
+    func requestKeyframeFromInput() {
+        source(of: .video)?.requestKeyframe()
+    }
+
+    override func close() {
+        super.close()
+        hub?.remove(self)
+    }
+}
+
+/// Routing inside a forwarding hub (Dispatcher, DispatcherOneToMany): which
+/// input port feeds which output ports. Lives on the pipeline's media loop.
+final class HubNode {
+    enum Mode { case dispatcher, oneToMany }
+
+    let mode: Mode
+    var ports: [HubPortNode] = []
+    /// Dispatcher: input port -> output ports.
+    private var routes: [ObjectIdentifier: [HubPortNode]] = [:]
+    /// DispatcherOneToMany: the port whose input goes to every other port.
+    private(set) var broadcastSource: HubPortNode?
+
+    init(mode: Mode) { self.mode = mode }
+
+    func route(_ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, from input: HubPortNode) {
+        switch mode {
+        case .oneToMany:
+            guard input === broadcastSource else { return }
+            for port in ports where port !== input { port.forward(packet, header: header, kind: kind) }
+        case .dispatcher:
+            for port in routes[ObjectIdentifier(input)] ?? [] { port.forward(packet, header: header, kind: kind) }
+        }
+    }
+
+    func requestKeyframe(for output: HubPortNode) {
+        switch mode {
+        case .oneToMany:
+            broadcastSource?.requestKeyframeFromInput()
+        case .dispatcher:
+            for (input, outputs) in routes where outputs.contains(where: { $0 === output }) {
+                ports.first { ObjectIdentifier($0) == input }?.requestKeyframeFromInput()
+            }
+        }
+    }
+
+    /// DispatcherOneToMany.setSource: every other port now carries `port`'s input.
+    func setBroadcastSource(_ port: HubPortNode?) {
+        broadcastSource = port
+        // Viewers switch sources now: they need a keyframe of the new one.
+        port?.requestKeyframeFromInput()
+    }
+
+    /// Dispatcher.connect: `output` now carries `input`'s media (one input per output).
+    func connect(_ input: HubPortNode, to output: HubPortNode) {
+        for key in routes.keys { routes[key]?.removeAll { $0 === output } }
+        routes[ObjectIdentifier(input), default: []].append(output)
+        input.requestKeyframeFromInput()
+    }
+
+    func add(_ port: HubPortNode) {
+        if !ports.contains(where: { $0 === port }) { ports.append(port) }
+    }
+
+    func remove(_ port: HubPortNode) {
+        ports.removeAll { $0 === port }
+        routes[ObjectIdentifier(port)] = nil
+        for key in routes.keys { routes[key]?.removeAll { $0 === port } }
+        if broadcastSource === port { broadcastSource = nil }
+    }
+}

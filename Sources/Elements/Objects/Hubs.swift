@@ -1,0 +1,113 @@
+import JSONRPC
+import Logging
+import Transport
+
+/// kmd `Hub`: owns ports and routes media between them. Not a MediaElement
+/// (it cannot be connected itself); its ports are.
+class Hub: MediaObject {
+    let loop: MediaLoop
+    let hubNode: LoopBound<HubNode>
+
+    init(context: CreationContext, loop: MediaLoop, mode: HubNode.Mode) {
+        self.loop = loop
+        self.hubNode = LoopBound(HubNode(mode: mode))
+        super.init(id: context.id, className: context.className, parent: context.parent, creationTime: context.creationTime)
+    }
+
+    static func make(_ ctx: CreationContext, _ set: MediaSet, mode: HubNode.Mode) throws(KurentoError) -> Hub {
+        guard let pipeline = ctx.parent as? MediaPipeline else { throw .wrongParam("mediaPipeline", "a MediaPipeline") }
+        let loop = pipeline.assignLoop(try set.mediaContext().loops)
+        switch mode {
+        case .dispatcher: return Dispatcher(context: ctx, loop: loop, mode: mode)
+        case .oneToMany: return DispatcherOneToMany(context: ctx, loop: loop, mode: mode)
+        }
+    }
+
+    /// The HubPort named by `name` in `args`, which must belong to this hub.
+    func port(_ args: Arguments, _ name: String, _ set: MediaSet) throws(KurentoError) -> HubPort {
+        guard let port = try set.object(args.string(name) ?? "") as? HubPort, port.parent === self else {
+            throw KurentoError(.mediaObjectIllegalParamError, "'\(name)' must be a HubPort of this hub")
+        }
+        return port
+    }
+
+    static let hubBinding = ClassBinding(
+        className: "Hub",
+        methods: [
+            "getGstreamerDot": { obj, _, _ throws(KurentoError) in .value(.string(obj.mediaPipeline?.graphDOT() ?? "digraph {}")) },
+            "dumpGstreamerDot": { obj, _, set throws(KurentoError) in
+                set.logger.info("pipeline graph\n\(obj.mediaPipeline?.graphDOT() ?? "")")
+                return .void
+            },
+        ]
+    )
+}
+
+/// kmd `Dispatcher`: routes one port's input to chosen ports' outputs.
+final class Dispatcher: Hub {
+    static let dispatcherBinding = ClassBinding(
+        className: "Dispatcher",
+        methods: [
+            "connect": { obj, args, set throws(KurentoError) in
+                let hub = obj as! Hub  // bound to Dispatcher only
+                let source = try hub.port(args, "source", set).portNode, sink = try hub.port(args, "sink", set).portNode
+                let node = hub.hubNode
+                hub.loop.post { node.value.connect(source.value, to: sink.value) }
+                return .void
+            }
+        ],
+        factory: { ctx, _, set throws(KurentoError) in try Hub.make(ctx, set, mode: .dispatcher) }
+    )
+}
+
+/// kmd `DispatcherOneToMany`: one source port broadcast to every other port.
+final class DispatcherOneToMany: Hub {
+    static let oneToManyBinding = ClassBinding(
+        className: "DispatcherOneToMany",
+        methods: [
+            "setSource": { obj, args, set throws(KurentoError) in
+                let hub = obj as! Hub  // bound to DispatcherOneToMany only
+                let source = try hub.port(args, "source", set).portNode
+                let node = hub.hubNode
+                hub.loop.post { node.value.setBroadcastSource(source.value) }
+                return .void
+            },
+            "removeSource": { obj, _, _ throws(KurentoError) in
+                let hub = obj as! Hub  // bound to DispatcherOneToMany only
+                let node = hub.hubNode
+                hub.loop.post { node.value.setBroadcastSource(nil) }
+                return .void
+            },
+        ],
+        factory: { ctx, _, set throws(KurentoError) in try Hub.make(ctx, set, mode: .oneToMany) }
+    )
+}
+
+/// kmd `HubPort`: a MediaElement attached to a hub.
+final class HubPort: MediaElement {
+    var portNode: LoopBound<HubPortNode> { LoopBound(node.value as! HubPortNode) }  // a HubPort's node is always a HubPortNode
+
+    static let portBinding = ClassBinding(
+        className: "HubPort",
+        factory: { ctx, _, _ throws(KurentoError) in
+            guard let hub = ctx.parent as? Hub else { throw .wrongParam("hub", "a Hub") }
+            // Made here, joined to the hub on the loop, touched only there afterwards.
+            let hubNode = hub.hubNode
+            let node = LoopBound(HubPortNode(loop: hub.loop, objectID: ctx.id, hub: hubNode.value))
+            hub.loop.post { hubNode.value.add(node.value) }
+            return HubPort(context: ctx, loop: hub.loop, node: node.value)
+        }
+    )
+}
+
+/// kmd `PassThrough`: forwards its input unchanged.
+final class PassThrough: MediaElement {
+    static let passThroughBinding = ClassBinding(
+        className: "PassThrough",
+        factory: { ctx, _, set throws(KurentoError) in
+            guard let pipeline = ctx.parent as? MediaPipeline else { throw .wrongParam("mediaPipeline", "a MediaPipeline") }
+            let loop = pipeline.assignLoop(try set.mediaContext().loops)
+            return PassThrough(context: ctx, loop: loop, node: PassThroughNode(loop: loop, objectID: ctx.id))
+        }
+    )
+}
