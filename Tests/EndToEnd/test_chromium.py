@@ -1,0 +1,72 @@
+"""Chromium headless (Debian's build) runs the Kurento WebRTC loopback with
+its own RTCPeerConnection (libwebrtc): fake camera of one colour, fake
+microphone of one tone; the page reports what it decoded back."""
+import functools
+import http.server
+import json
+import os
+import re
+import subprocess
+import threading
+import time
+
+from conftest import free_port
+
+CHROME = "/usr/lib/chromium/chromium"
+WEB = os.path.join(os.path.dirname(__file__), "web")
+# Debian's /usr/bin/chromium wrapper adds flags that make Chromium reach
+# Google's servers; the real binary with these flags stays on loopback.
+FLAGS = [
+    "--headless=new", "--no-sandbox", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--disable-default-apps", "--disable-extensions", "--no-first-run", "--no-pings",
+    "--disable-domain-reliability", "--disable-client-side-phishing-detection", "--metrics-recording-only",
+    "--disable-breakpad", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+    "--disable-features=WebRtcHideLocalIpsWithMdns", "--enable-logging=stderr", "--v=0",
+]
+
+
+def make_inputs(folder, rgb, hz):
+    video = os.path.join(folder, "colour.y4m")
+    audio = os.path.join(folder, "tone.wav")
+    colour = "0x%02x%02x%02x" % rgb
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"color=c={colour}:s=320x240:r=30", "-t", "2",
+                    "-pix_fmt", "yuv420p", video], check=True)
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"sine=frequency={hz}:sample_rate=48000",
+                    "-t", "5", "-ac", "1", "-c:a", "pcm_s16le", audio], check=True)
+    return video, audio
+
+
+def test_chromium_loopback(server, tmp_path):
+    assert os.path.exists(CHROME), "chromium is installed by `make test` (apt package chromium)"
+    video, audio = make_inputs(str(tmp_path), (30, 60, 220), 440)
+    port = free_port()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=WEB)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{port}/loopback.html?ws=ws://127.0.0.1:{server.port}/kurento"
+    proc = subprocess.Popen(
+        [CHROME, *FLAGS, f"--user-data-dir={tmp_path}/profile", f"--use-file-for-fake-video-capture={video}",
+         f"--use-file-for-fake-audio-capture={audio}", url],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace")
+    result = None
+    deadline = time.time() + 60
+    try:
+        for line in proc.stderr:
+            m = re.search(r'"RESULT (\{.*\})"', line)
+            if m:
+                result = json.loads(m.group(1).encode().decode("unicode_escape"))
+                break
+            if time.time() > deadline:
+                break
+    finally:
+        proc.kill()
+        proc.wait()
+        httpd.shutdown()
+    assert result is not None, "the page reported nothing"
+    assert "error" not in result, result
+    print("chromium:", result)
+    assert result["ice"] in ("connected", "completed"), result
+    assert result["framesDecoded"] > 60, result
+    assert all(abs(a - b) <= 40 for a, b in zip(result["colour"], (30, 60, 220))), result
+    assert abs(result["toneHz"] - 440) < 15, result
