@@ -332,6 +332,8 @@ public final class MediaSet {
                 if e.data["state"] == "FLOWING" { element.flowingOut.insert(type) } else { element.flowingOut.remove(type) }
             case "ConnectionStateChanged":
                 element.connectionState = e.data["newState"]?.stringValue ?? element.connectionState
+            case "MediaStateChanged":
+                element.mediaState = e.data["newState"]?.stringValue ?? element.mediaState
             default:
                 break
             }

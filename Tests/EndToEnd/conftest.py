@@ -80,6 +80,9 @@ class Server:
             return f.read()
 
     def stop(self):
+        if self.proc.poll() is not None:
+            # The server died during the tests: show why.
+            print(f"tessera exited with {self.proc.returncode}; log tail:\n" + self.log_text()[:6000])
         if self.proc.poll() is None:
             self.proc.terminate()
             try:

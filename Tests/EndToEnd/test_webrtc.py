@@ -39,6 +39,13 @@ def test_webrtc_loopback_echoes_colour_and_tone(server):
         assert abs(dominant_frequency(recorder.audio) - 660) < 10
         flowing = kurento.result("invoke", {"object": w, "operation": "isMediaFlowingIn", "operationParams": {"mediaType": "VIDEO"}})
         assert flowing["value"] is True
+        # RTCP from the peer arrives (aiortc sends reports every second or so)
+        assert await wait_for(lambda: kurento.result("invoke", {"object": w, "operation": "getMediaState"})["value"] == "CONNECTED", 5)
+        assert kurento.result("invoke", {"object": w, "operation": "getConnectionState"})["value"] == "CONNECTED"
+        # the peer receives our sender reports: aiortc's stats show the remote (our) outbound side
+        stats = await pc.getStats()
+        remote_out = [s for s in stats.values() if s.type == "remote-outbound-rtp"]
+        assert remote_out, "no sender report from the server reached the peer"
         recorder.stop()
         await pc.close()
         kurento.result("release", {"object": p})

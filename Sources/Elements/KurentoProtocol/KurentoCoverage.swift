@@ -22,8 +22,6 @@ public enum KurentoCoverage {
         "BaseRtpEndpoint.setMinVideoSendBandwidth": "bandwidth limits (b=AS, REMB) are not applied yet",
         "BaseRtpEndpoint.getMaxVideoSendBandwidth": "bandwidth limits (b=AS, REMB) are not applied yet",
         "BaseRtpEndpoint.setMaxVideoSendBandwidth": "bandwidth limits (b=AS, REMB) are not applied yet",
-        "BaseRtpEndpoint.getMediaState": "MediaState needs RTCP receiver reports, not generated yet",
-        "BaseRtpEndpoint.MediaStateChanged": "MediaState needs RTCP receiver reports, not generated yet",
         "BaseRtpEndpoint.getMtu": "the MTU is fixed at 1200 bytes for now",
         "BaseRtpEndpoint.setMtu": "the MTU is fixed at 1200 bytes for now",
         "BaseRtpEndpoint.getRembParams": "REMB is not generated yet",

@@ -28,8 +28,10 @@ extension WebRtcSession {
 
     private func receiveRTP(_ packet: UnsafeMutableRawBufferPointer) {
         guard let header = try? RTPHeader.parse(UnsafeRawBufferPointer(packet)) else { return countDrop() }
-        guard let kind = kind(ofPayloadType: header.payloadType) else { return }  // rtx and unknown PTs: not yet
+        if header.payloadType == rtxPayloadType, header.payloadType != 0 { return receiveRTX(packet) }
+        guard let kind = kind(ofPayloadType: header.payloadType) else { return }  // unknown payload types are dropped
         noteRemoteSSRC(header.ssrc, kind: kind)
+        recordReceived(header, kind: kind)
         if !flowing(in: kind) {
             setFlowing(in: kind)
             context.raise("MediaFlowInStateChanged", on: objectID, [
@@ -42,14 +44,20 @@ extension WebRtcSession {
 
     private func receiveRTCP(_ bytes: UnsafeRawBufferPointer) {
         guard let packets = try? RTCPCompound.parse(bytes) else { return countDrop() }
-        for p in packets {
-            switch p {
-            case .pli, .fir:
-                // The peer wants a keyframe of what we send it: ask our video source.
-                source(of: .video)?.requestKeyframe()
-            default:
-                break
-            }
+        handleRTCP(packets)
+    }
+
+    /// A retransmission in RTX form (RFC 4588 §4): rebuild the original and
+    /// take it like any other packet, so consumers fill their gap too.
+    private func receiveRTX(_ packet: UnsafeMutableRawBufferPointer) {
+        guard let ssrc = remoteVideoSSRC, let pt = outStream(.video).payloadType as UInt8?, pt != 0 else { return }
+        var original: [UInt8] = []
+        guard (try? RTXPacketizer.unwrap(Array(UnsafeRawBufferPointer(packet)), originalPayloadType: pt, originalSSRC: ssrc, into: &original)) != nil
+        else { return }
+        original.withUnsafeMutableBytes { buf in
+            guard let header = try? RTPHeader.parse(UnsafeRawBufferPointer(buf)) else { return }
+            recordReceived(header, kind: .video)
+            forward(buf, header: header, kind: .video)
         }
     }
 
@@ -86,6 +94,7 @@ extension WebRtcSession {
                 UnsafeMutableRawBufferPointer(rebasing: buf[12..<(12 + csrcBytes)]).copyMemory(from: UnsafeRawBufferPointer(rebasing: src[12..<(12 + csrcBytes)]))
             }
             UnsafeMutableRawBufferPointer(rebasing: buf[newHeaderLength..<length]).copyMemory(from: UnsafeRawBufferPointer(rebasing: src[payloadStart..<payloadEnd]))
+            recordSent(UnsafeRawBufferPointer(rebasing: buf[0..<length]), kind: kind)
             guard let n = srtp.protectRTP(buf, length: length) else { return nil }
             sendDatagram(UnsafeRawBufferPointer(rebasing: buf[0..<n]))
             return n

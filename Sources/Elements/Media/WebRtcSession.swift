@@ -47,6 +47,8 @@ final class WebRtcSession: MediaNode {
     private var offerSent: SessionDescription?
     private var media: [NegotiatedMedia] = []
     private var kindByPayloadType: [UInt8: MediaKindKey] = [:]
+    /// The peer's RTX payload type for video, when negotiated (RFC 4588).
+    var rtxPayloadType: UInt8?
     private var remoteSSRC: [UInt32?] = [nil, nil]
     private var out: [OutStream]
     private var pendingCandidates: [String] = []
@@ -54,6 +56,8 @@ final class WebRtcSession: MediaNode {
     private var flowingIn = [false, false]
     private var flowingOut = [false, false]
     var lastKeyframeRequest: ContinuousClock.Instant?
+    var rtcp = RTCPState()
+    var cnameForReports: String { cname }
     var droppedDatagrams: UInt64 = 0
     private var inPackets: [UInt64] = [0, 0]
     private var inBytes: [UInt64] = [0, 0]
@@ -211,7 +215,10 @@ final class WebRtcSession: MediaNode {
             ) { [weak self] bytes in self?.ice?.send(bytes) }
             let id = objectID, ctx = context
             session.onKeys = { [weak self] keys in
-                do { self?.srtp = try SRTPSession(keys: keys) } catch {
+                do {
+                    self?.srtp = try SRTPSession(keys: keys)
+                    self?.startRTCP()
+                } catch {
                     self?.logger.error("SRTP setup failed: \(error)")
                 }
             }
@@ -246,6 +253,10 @@ final class WebRtcSession: MediaNode {
             out[kind.rawValue].clockRate = codec.clockRate
             out[kind.rawValue].negotiated = m.direction == .sendrecv || m.direction == .sendonly
             remoteSSRC[kind.rawValue] = m.remoteSSRCs.first
+            if kind == .video {
+                rtcp.nackEnabled = m.nack
+                if let rtx = m.rtxPayloadType { rtxPayloadType = rtx }
+            }
         }
     }
 
@@ -322,6 +333,8 @@ final class WebRtcSession: MediaNode {
     override func close() {
         guard !isClosed else { return }
         super.close()
+        rtcp.timer?.cancel()
+        rtcp.timer = nil
         dtls?.close()
         ice?.close()
         ice = nil

@@ -34,6 +34,7 @@ public class MediaElement: MediaObject {
     var flowingIn: Set<String> = []
     var flowingOut: Set<String> = []
     var connectionState = "DISCONNECTED"
+    var mediaState = "DISCONNECTED"
 
     init(context: CreationContext, loop: MediaLoop, node: MediaNode) {
         self.loop = loop

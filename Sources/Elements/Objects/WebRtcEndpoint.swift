@@ -49,9 +49,10 @@ final class WebRtcEndpoint: MediaElement {
             }
         ],
         getters: [
-            "connectionState": { obj, _ in .string((obj as! MediaElement).connectionState) }  // bound to endpoints only
+            "connectionState": { obj, _ in .string((obj as! MediaElement).connectionState) },  // bound to endpoints only
+            "mediaState": { obj, _ in .string((obj as! MediaElement).mediaState) },
         ],
-        events: ["ConnectionStateChanged"]
+        events: ["ConnectionStateChanged", "MediaStateChanged"]
     )
 
     static let sessionBinding = ClassBinding(className: "SessionEndpoint", events: ["MediaSessionStarted"])

@@ -1,0 +1,172 @@
+import Foundation
+import JSONRPC
+import RTP
+import Transport
+
+/// RTCP of a WebRtcEndpoint: sender and receiver reports with real loss and
+/// jitter (RFC 3550 §6.4), SDES CNAME, NACK generation for what we miss and
+/// retransmission for what our peer misses (RFC 4585 §6.2.1), and the media
+/// state Kurento reports (CONNECTED while RTCP arrives).
+extension WebRtcSession {
+    /// Report interval; NACKs are polled more often.
+    static let reportInterval: Duration = .seconds(1)
+    static let tickInterval: Duration = .milliseconds(40)
+
+    var now: Duration { ContinuousClock.now - rtcp.origin }
+
+    func startRTCP() {
+        guard rtcp.timer == nil else { return }
+        scheduleTick()
+    }
+
+    private func scheduleTick() {
+        rtcp.timer = LoopTimer(loop: loop, after: Self.tickInterval) { [weak self] in
+            guard let self, !self.isClosed else { return }
+            self.tick()
+            self.scheduleTick()
+        }
+    }
+
+    private func tick() {
+        let t = now
+        // NACKs for video we miss; a hopeless gap asks for a keyframe instead.
+        if rtcp.nackEnabled, let mediaSSRC = remoteVideoSSRC {
+            let lost = rtcp.nack.poll(now: t)
+            if !lost.isEmpty {
+                sendRTCP([.nack(GenericNACK(senderSSRC: outStream(.video).ssrc, mediaSSRC: mediaSSRC, lostSequenceNumbers: lost))])
+                rtcp.nacksSent &+= UInt64(lost.count)
+            }
+            if rtcp.nack.takeKeyframeRequest() { sendPLI() }
+        }
+        if t - rtcp.lastReport >= Self.reportInterval {
+            rtcp.lastReport = t
+            sendReports(at: t)
+            updateMediaState(at: t)
+        }
+    }
+
+    /// Called for every RTP packet received.
+    func recordReceived(_ header: RTPHeader, kind: MediaKindKey) {
+        let i = kind.rawValue
+        // Read the clock before mutating `rtcp`: `now` reads it too (exclusive access).
+        let t = now
+        if rtcp.stats[i]?.ssrc != header.ssrc { rtcp.stats[i] = ReceiveStatistics(ssrc: header.ssrc) }
+        let clockRate = kind == .audio ? 48000 : 90000
+        rtcp.stats[i]?.received(
+            sequenceNumber: header.sequenceNumber, rtpTimestamp: header.timestamp, arrival: t, clockRate: clockRate)
+        if kind == .video && rtcp.nackEnabled { rtcp.nack.received(header.sequenceNumber, now: t) }
+    }
+
+    /// Called for every RTP packet sent, before protection.
+    func recordSent(_ packet: UnsafeRawBufferPointer, kind: MediaKindKey) {
+        let t = now
+        if kind == .video { rtcp.retransmission.store(packet) }
+        rtcp.lastSent[kind.rawValue] = t
+    }
+
+    func handleRTCP(_ packets: [RTCPPacket]) {
+        let t = now
+        rtcp.lastReceived = t
+        if rtcp.mediaState != "CONNECTED" { setMediaState("CONNECTED") }
+        for p in packets {
+            switch p {
+            case .pli, .fir:
+                // The peer wants a keyframe of what we send it: ask our video source.
+                source(of: .video)?.requestKeyframe()
+            case .nack(let nack) where nack.mediaSSRC == outStream(.video).ssrc:
+                retransmit(nack.lostSequenceNumbers)
+            case .senderReport(let sr):
+                for i in 0..<2 where rtcp.stats[i]?.ssrc == sr.ssrc {
+                    rtcp.stats[i]?.receivedSenderReport(ntpTimestamp: sr.ntpTimestamp, at: t)
+                }
+            case .remb(let remb):
+                rtcp.remoteREMB = remb.bitrate
+            default:
+                break
+            }
+        }
+    }
+
+    /// Resends packets the peer lost, from what we sent (same SSRC and sequence).
+    private func retransmit(_ sequenceNumbers: [UInt16]) {
+        guard let srtp = srtpSession else { return }
+        for seq in sequenceNumbers {
+            guard let packet = rtcp.retransmission.get(seq) else { continue }
+            withScratch { buf in
+                UnsafeMutableRawBufferPointer(rebasing: buf[0..<packet.count]).copyBytes(from: packet)
+                if let n = srtp.protectRTP(buf, length: packet.count) {
+                    sendDatagram(UnsafeRawBufferPointer(rebasing: buf[0..<n]))
+                    rtcp.retransmitted &+= 1
+                }
+            }
+        }
+    }
+
+    private func sendReports(at t: Duration) {
+        var blocks: [ReportBlock] = []
+        for i in 0..<2 where rtcp.stats[i] != nil { blocks.append(rtcp.stats[i]!.makeReportBlock(now: t)) }  // checked non-nil
+        var packets: [RTCPPacket] = []
+        let ntp = Self.ntpNow()
+        for kind in MediaKindKey.allCases {
+            let s = outStream(kind)
+            guard s.packets > 0, let sentAt = rtcp.lastSent[kind.rawValue] else { continue }
+            // The RTP time of "now" on this stream's clock (RFC 3550 §6.4.1).
+            let elapsed = Double((t - sentAt).components.attoseconds) / 1e18 + Double((t - sentAt).components.seconds)
+            let rtpNow = s.lastTimestamp &+ UInt32(truncatingIfNeeded: Int64(elapsed * Double(s.clockRate)))
+            packets.append(.senderReport(SenderReport(
+                ssrc: s.ssrc, ntpTimestamp: ntp, rtpTimestamp: rtpNow, packetCount: UInt32(truncatingIfNeeded: s.packets),
+                octetCount: UInt32(truncatingIfNeeded: s.bytes), reportBlocks: packets.isEmpty ? blocks : [])))
+        }
+        if packets.isEmpty { packets.append(.receiverReport(ReceiverReport(ssrc: outStream(.audio).ssrc, reportBlocks: blocks))) }
+        packets.append(.sdes(SourceDescription(source: outStream(.audio).ssrc, cname: cnameForReports)))
+        sendRTCP(packets)
+    }
+
+    /// RFC 3550 §4: 64-bit NTP time, seconds since 1900.
+    static func ntpNow() -> UInt64 {
+        let t = Date().timeIntervalSince1970 + 2_208_988_800
+        let seconds = UInt64(t)
+        let fraction = UInt64((t - Double(seconds)) * 4_294_967_296.0)
+        return seconds << 32 | fraction
+    }
+
+    func sendRTCP(_ packets: [RTCPPacket]) {
+        guard let srtp = srtpSession else { return }
+        var bytes: [UInt8] = []
+        for p in packets { p.serialize(into: &bytes) }
+        let length = bytes.count
+        bytes += [UInt8](repeating: 0, count: SRTPSession.maxTrailer + 8)
+        bytes.withUnsafeMutableBytes { buf in
+            if let n = srtp.protectRTCP(buf, length: length) { sendDatagram(UnsafeRawBufferPointer(rebasing: buf[0..<n])) }
+        }
+    }
+
+    /// Kurento's MediaState: CONNECTED while the peer's RTCP keeps arriving.
+    private func updateMediaState(at t: Duration) {
+        if rtcp.mediaState == "CONNECTED", let last = rtcp.lastReceived, t - last > .seconds(5) {
+            setMediaState("DISCONNECTED")
+        }
+    }
+
+    private func setMediaState(_ state: String) {
+        context.raise("MediaStateChanged", on: objectID, ["oldState": .string(rtcp.mediaState), "newState": .string(state)])
+        rtcp.mediaState = state
+    }
+}
+
+/// RTCP state of one session (stored in WebRtcSession, used by the extension above).
+struct RTCPState {
+    let origin = ContinuousClock.now
+    var timer: LoopTimer?
+    var lastReport: Duration = .zero
+    var stats: [ReceiveStatistics?] = [nil, nil]
+    var nack = NACKGenerator()
+    var nackEnabled = false
+    var retransmission = RetransmissionBuffer(capacity: 1024)
+    var lastSent: [Duration?] = [nil, nil]
+    var lastReceived: Duration?
+    var mediaState = "DISCONNECTED"
+    var remoteREMB: UInt64?
+    var nacksSent: UInt64 = 0
+    var retransmitted: UInt64 = 0
+}
