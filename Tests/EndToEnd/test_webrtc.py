@@ -46,6 +46,12 @@ def test_webrtc_loopback_echoes_colour_and_tone(server):
         stats = await pc.getStats()
         remote_out = [s for s in stats.values() if s.type == "remote-outbound-rtp"]
         assert remote_out, "no sender report from the server reached the peer"
+        stats = kurento.result("invoke", {"object": w, "operation": "getStats", "operationParams": {"mediaType": "VIDEO"}})["value"]
+        inbound = [s for s in stats.values() if s["__type__"] == "RTCInboundRTPStreamStats"]
+        outbound = [s for s in stats.values() if s["__type__"] == "RTCOutboundRTPStreamStats"]
+        assert inbound and inbound[0]["packetsReceived"] > 50 and inbound[0]["bytesReceived"] > 2000, stats
+        assert outbound and outbound[0]["packetsSent"] > 50, stats
+        assert kurento.error("invoke", {"object": w, "operation": "getStats", "operationParams": {"mediaType": "DATA"}})["code"] == 40107
         recorder.stop()
         await pc.close()
         kurento.result("release", {"object": p})

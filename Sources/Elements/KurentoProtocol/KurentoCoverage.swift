@@ -28,7 +28,6 @@ public enum KurentoCoverage {
         "BaseRtpEndpoint.setRembParams": "REMB is not generated yet",
         "MediaElement.setAudioFormat": "KMS documents these as not implemented; forwarding elements never transcode",
         "MediaElement.setVideoFormat": "KMS documents these as not implemented; forwarding elements never transcode",
-        "MediaElement.getStats": "RTP statistics are counted but not reported as Kurento Stats registers yet",
         "MediaElement.getEncoderBitrate": "encoder settings apply to transcoding elements (the mixer, issue 4)",
         "MediaElement.setEncoderBitrate": "encoder settings apply to transcoding elements (the mixer, issue 4)",
         "MediaElement.getMinEncoderBitrate": "encoder settings apply to transcoding elements (the mixer, issue 4)",

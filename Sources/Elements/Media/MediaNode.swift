@@ -1,3 +1,4 @@
+import JSONRPC
 import RTP
 import Transport
 
@@ -69,6 +70,22 @@ class MediaNode {
 
     /// The source of `kind` changed; forwarders reset their rewriting state.
     func sourceDidChange(kind: MediaKindKey) {}
+
+    /// The object's own uuid, which prefixes its stats ids.
+    var statsPrefix: String {
+        let leaf = objectID.split(separator: "/").last.map(String.init) ?? objectID
+        return String(leaf.prefix { $0 != "_" })
+    }
+
+    /// Kurento `getStats` entries of this node (statsId -> Stats register),
+    /// for `kind` or for both kinds when nil.
+    func stats(kind: MediaKindKey?, timestampMillis: Int64) -> [String: JSONValue] {
+        let id = "\(statsPrefix)_element"
+        return [id: [
+            "__module__": "kurento", "__type__": "ElementStats", "id": .string(id), "type": "element",
+            "timestampMillis": .int(timestampMillis), "inputLatency": [],
+        ]]
+    }
 
     /// Detaches from every neighbour; called once when the element is released.
     func close() {

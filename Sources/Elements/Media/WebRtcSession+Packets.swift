@@ -120,6 +120,7 @@ extension WebRtcSession {
         let now = ContinuousClock.now
         if let last = lastKeyframeRequest, now - last < .milliseconds(300) { return }
         lastKeyframeRequest = now
+        self.rtcp.plisSent &+= 1
         var rtcp: [UInt8] = []
         PictureLossIndication(senderSSRC: outStream(.video).ssrc, mediaSSRC: media).serialize(into: &rtcp)
         let length = rtcp.count

@@ -70,12 +70,20 @@ extension WebRtcSession {
         if rtcp.mediaState != "CONNECTED" { setMediaState("CONNECTED") }
         for p in packets {
             switch p {
-            case .pli, .fir:
+            case .pli:
+                rtcp.plisReceived &+= 1
                 // The peer wants a keyframe of what we send it: ask our video source.
                 source(of: .video)?.requestKeyframe()
+            case .fir:
+                rtcp.firsReceived &+= 1
+                source(of: .video)?.requestKeyframe()
             case .nack(let nack) where nack.mediaSSRC == outStream(.video).ssrc:
+                rtcp.nacksReceived &+= UInt64(nack.lostSequenceNumbers.count)
                 retransmit(nack.lostSequenceNumbers)
+            case .receiverReport(let rr):
+                noteReportBlocks(rr.reportBlocks, at: t)
             case .senderReport(let sr):
+                noteReportBlocks(sr.reportBlocks, at: t)
                 for i in 0..<2 where rtcp.stats[i]?.ssrc == sr.ssrc {
                     rtcp.stats[i]?.receivedSenderReport(ntpTimestamp: sr.ntpTimestamp, at: t)
                 }
@@ -85,6 +93,59 @@ extension WebRtcSession {
                 break
             }
         }
+    }
+
+    /// What the peer says about our streams: loss and round-trip time (RFC 3550 §6.4.1).
+    private func noteReportBlocks(_ blocks: [ReportBlock], at t: Duration) {
+        for b in blocks {
+            for kind in MediaKindKey.allCases where outStream(kind).ssrc == b.ssrc {
+                rtcp.remoteLost[kind.rawValue] = Int64(b.cumulativeLost)
+                rtcp.remoteFraction[kind.rawValue] = Double(b.fractionLost) / 256
+                if b.lastSR != 0 {
+                    let nowMiddle = UInt32(truncatingIfNeeded: Self.ntpNow() >> 16)
+                    let rtt = nowMiddle &- b.lastSR &- b.delaySinceLastSR
+                    if rtt < 0x8000_0000 { rtcp.roundTripTime = Double(rtt) / 65536 }
+                }
+            }
+        }
+    }
+
+    /// Kurento Stats registers for the RTP streams of this endpoint.
+    func rtpStats(kind only: MediaKindKey?, timestampMillis: Int64) -> [String: JSONValue] {
+        var out: [String: JSONValue] = [:]
+        for kind in MediaKindKey.allCases where only == nil || only == kind {
+            let i = kind.rawValue
+            let clock = kind == .audio ? 48000.0 : 90000.0
+            if let st = rtcp.stats[i] {
+                let id = "inbound-\(kind == .audio ? "audio" : "video")-\(st.ssrc)"
+                out[id] = [
+                    "__module__": "kurento", "__type__": "RTCInboundRTPStreamStats", "id": .string(id), "type": "inboundrtp",
+                    "timestampMillis": .int(timestampMillis), "ssrc": .string(String(st.ssrc)), "associateStatsId": "",
+                    "isRemote": false, "mediaTrackId": .string(kind.kurentoName), "transportId": "transport", "codecId": "",
+                    "firCount": 0, "pliCount": .int(kind == .video ? Int64(rtcp.plisSent) : 0),
+                    "nackCount": .int(kind == .video ? Int64(rtcp.nacksSent) : 0), "sliCount": 0, "remb": 0,
+                    "packetsLost": .int(Int64(st.cumulativeLost)), "fractionLost": .double(Double(st.fractionLostSinceLastReport) / 256),
+                    "packetsReceived": .int(Int64(st.packetsReceived)), "bytesReceived": .int(Int64(counters.inBytes[i])),
+                    "jitter": .double(Double(st.jitter) / clock),
+                ]
+            }
+            let s = outStream(kind)
+            if s.packets > 0 {
+                let id = "outbound-\(kind == .audio ? "audio" : "video")-\(s.ssrc)"
+                out[id] = [
+                    "__module__": "kurento", "__type__": "RTCOutboundRTPStreamStats", "id": .string(id), "type": "outboundrtp",
+                    "timestampMillis": .int(timestampMillis), "ssrc": .string(String(s.ssrc)), "associateStatsId": "",
+                    "isRemote": false, "mediaTrackId": .string(kind.kurentoName), "transportId": "transport", "codecId": "",
+                    "firCount": .int(kind == .video ? Int64(rtcp.firsReceived) : 0),
+                    "pliCount": .int(kind == .video ? Int64(rtcp.plisReceived) : 0),
+                    "nackCount": .int(kind == .video ? Int64(rtcp.nacksReceived) : 0), "sliCount": 0,
+                    "remb": .int(Int64(rtcp.remoteREMB ?? 0)), "packetsLost": .int(rtcp.remoteLost[i]),
+                    "fractionLost": .double(rtcp.remoteFraction[i]), "packetsSent": .int(Int64(s.packets)),
+                    "bytesSent": .int(Int64(s.bytes)), "targetBitrate": 0, "roundTripTime": .double(rtcp.roundTripTime),
+                ]
+            }
+        }
+        return out
     }
 
     /// Resends packets the peer lost, from what we sent (same SSRC and sequence).
@@ -168,5 +229,12 @@ struct RTCPState {
     var mediaState = "DISCONNECTED"
     var remoteREMB: UInt64?
     var nacksSent: UInt64 = 0
+    var nacksReceived: UInt64 = 0
+    var plisSent: UInt64 = 0
+    var plisReceived: UInt64 = 0
+    var firsReceived: UInt64 = 0
     var retransmitted: UInt64 = 0
+    var remoteLost: [Int64] = [0, 0]
+    var remoteFraction: [Double] = [0, 0]
+    var roundTripTime: Double = 0
 }

@@ -328,6 +328,17 @@ final class WebRtcSession: MediaNode {
 
     override func requestKeyframe() { sendPLI() }
 
+    override func stats(kind: MediaKindKey?, timestampMillis: Int64) -> [String: JSONValue] {
+        var all = super.stats(kind: kind, timestampMillis: timestampMillis)
+        let id = "\(statsPrefix)_element"
+        all[id] = [
+            "__module__": "kurento", "__type__": "EndpointStats", "id": .string(id), "type": "endpoint",
+            "timestampMillis": .int(timestampMillis), "inputLatency": [], "E2ELatency": [],
+        ]
+        all.merge(rtpStats(kind: kind, timestampMillis: timestampMillis)) { a, _ in a }
+        return all
+    }
+
     override func sourceDidChange(kind: MediaKindKey) { resetOutStream(kind) }
 
     override func close() {

@@ -193,6 +193,13 @@ extension MediaElement {
             "getGstreamerDot": { obj, _, _ throws(KurentoError) in
                 .value(.string(obj.mediaPipeline?.graphDOT() ?? "digraph {}"))
             },
+            "getStats": { obj, args, set throws(KurentoError) in
+                let type = args.string("mediaType")
+                if type == "DATA" { throw KurentoError(.mediaObjectIllegalParamError, "Stats for DATA are not supported") }
+                let kind = type.flatMap(MediaKindKey.init(kurento:))
+                let millis = set.clock.wallClockMillis
+                return element(obj).loopCall { node in .success(.object(node.stats(kind: kind, timestampMillis: millis))) }
+            },
             "dumpGstreamerDot": { obj, _, set throws(KurentoError) in
                 set.logger.info("pipeline graph\n\(obj.mediaPipeline?.graphDOT() ?? "")")
                 return .void
