@@ -79,3 +79,51 @@ def test_help_lists_flags():
     assert p.returncode == 0
     for flag in ["--config", "--port", "--ice-host-address", "--recording-dir", "--grace-period", "--log-area"]:
         assert flag in p.stdout
+
+
+def fd_count(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def test_webrtc_endpoints_release_their_sockets_and_memory(server):
+    """200 WebRtcEndpoints that negotiate and gather (each opens a UDP socket)
+    are released; file descriptors and threads come back, memory stays flat."""
+    import asyncio
+    from media import peer_connection
+
+    async def offer_sdp():
+        pc = peer_connection()
+        pc.addTransceiver("audio")
+        pc.addTransceiver("video")
+        await pc.setLocalDescription(await pc.createOffer())
+        sdp = pc.localDescription.sdp
+        await pc.close()
+        return sdp
+
+    offer = asyncio.run(offer_sdp())
+    c = Client(server.url)
+
+    def cycle(n):
+        for _ in range(n):
+            p = c.result("create", {"type": "MediaPipeline"})["value"]
+            w = c.result("create", {"type": "WebRtcEndpoint", "constructorParams": {"mediaPipeline": p}})["value"]
+            c.result("invoke", {"object": w, "operation": "connect", "operationParams": {"sink": w}})
+            c.result("invoke", {"object": w, "operation": "processOffer", "operationParams": {"offer": offer}})
+            c.result("invoke", {"object": w, "operation": "gatherCandidates"})
+            c.result("release", {"object": p})
+
+    cycle(50)
+    import time
+    time.sleep(0.5)
+    fds, rss = fd_count(server.proc.pid), server.rss_kib()
+    threads = len(os.listdir(f"/proc/{server.proc.pid}/task"))
+    cycle(200)
+    time.sleep(0.5)
+    fds_after, rss_after = fd_count(server.proc.pid), server.rss_kib()
+    threads_after = len(os.listdir(f"/proc/{server.proc.pid}/task"))
+    print(f"fds {fds} -> {fds_after}, threads {threads} -> {threads_after}, RSS {rss} -> {rss_after} KiB")
+    assert fds_after <= fds + 2
+    assert threads_after <= threads + 1
+    assert rss_after - rss < 16 * 1024
+    assert server.health()["objects"] == 0
+    c.close()
