@@ -1,0 +1,74 @@
+"""TURN: the server gathers a relayed candidate through coturn (from Debian),
+and media flows with a peer that may only use its own relay."""
+import asyncio
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection
+from aiortc.rtcconfiguration import RTCIceTransportPolicy
+
+from conftest import Client, Server, free_port
+from media import ColourTrack, Recorder, centre_colour, colour_close, negotiate, wait_for
+
+HERE = os.path.dirname(__file__)
+
+
+@pytest.fixture(scope="module")
+def coturn(tmp_path_factory):
+    assert shutil.which("turnserver"), "coturn is installed by `make test` (apt package coturn)"
+    folder = tmp_path_factory.mktemp("coturn")
+    port = free_port()
+    relay_min = 49300
+    proc = subprocess.Popen(
+        ["turnserver", "-c", os.path.join(HERE, "coturn", "turnserver.conf"), "--listening-port", str(port),
+         "--min-port", str(relay_min), "--max-port", str(relay_min + 100), "--pidfile", str(folder / "pid"),
+         "--userdb", str(folder / "turndb")],
+        stdout=open(folder / "log", "w"), stderr=subprocess.STDOUT, cwd=folder)
+    time.sleep(1.0)
+    assert proc.poll() is None, open(folder / "log").read()
+    yield port
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_relay_candidate_and_media_through_turn(coturn):
+    server = Server({"TESSERA_TURN_SERVERS": f"test:test@127.0.0.1:{coturn}"})
+    try:
+        async def run():
+            kurento = Client(server.url)
+            p = kurento.result("create", {"type": "MediaPipeline"})["value"]
+            w = kurento.result("create", {"type": "WebRtcEndpoint", "constructorParams": {"mediaPipeline": p}})["value"]
+            for event in ["IceCandidateFound", "IceGatheringDone", "NewCandidatePairSelected"]:
+                kurento.result("subscribe", {"object": w, "type": event})
+            kurento.result("invoke", {"object": w, "operation": "connect", "operationParams": {"sink": w}})
+            pc = RTCPeerConnection(RTCConfiguration(
+                iceServers=[RTCIceServer(f"turn:127.0.0.1:{coturn}", username="test", credential="test")],
+                iceTransportPolicy=RTCIceTransportPolicy.RELAY))
+            rec = Recorder()
+            pc.on("track", rec.attach)
+            pc.addTrack(ColourTrack((120, 40, 160)))
+            seen = []
+            original = kurento.wait_event
+
+            def spy(*args, **kwargs):
+                e = original(*args, **kwargs)
+                seen.append(e["params"]["value"])
+                return e
+            kurento.wait_event = spy
+            await negotiate(kurento, w, pc)
+            relay = [v for v in seen if v["type"] == "IceCandidateFound" and " typ relay" in v["data"]["candidate"]["candidate"]]
+            assert relay, "the server gathered no relayed candidate"
+            assert "typ relay" in pc.localDescription.sdp  # the peer is relay-only
+            assert await wait_for(lambda: rec.video_frames >= 30, 20), rec.video_frames
+            assert colour_close(centre_colour(rec.last_rgb), (120, 40, 160))
+            rec.stop()
+            await pc.close()
+            kurento.result("release", {"object": p})
+            kurento.close()
+
+        asyncio.run(asyncio.wait_for(run(), 60))
+    finally:
+        server.stop()
