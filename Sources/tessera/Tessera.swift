@@ -45,7 +45,7 @@ struct Tessera: AsyncParsableCommand {
             throw ExitCode(2)
         }
         LoggingSetup.bootstrap(settings)
-        let logger = Logger(label: "tessera.http")
+        let logger = Logger(label: "tessera")
         let server: TesseraServer
         do {
             server = try TesseraServer(config: settings)

@@ -1,6 +1,7 @@
 public import JSONRPC
 public import Logging
 public import Transport
+import Synchronization
 
 /// An event raised on a media loop, on its way to the signalling actor.
 public struct MediaEvent: Sendable {
@@ -19,7 +20,8 @@ public final class MediaContext: Sendable {
     public let events: AsyncStream<MediaEvent>
     let eventSink: AsyncStream<MediaEvent>.Continuation
     private let ecdsa: DTLSCertificate
-    private let rsa: DTLSCertificate
+    /// Made on first use: RSA key generation takes a noticeable time and few peers ask for it.
+    private let rsa = Mutex<DTLSCertificate?>(nil)
 
     public init(loopCount: Int = 0, ice: ICESettings = ICESettings(), logger: Logger = Logger(label: "tessera.media")) throws {
         loops = MediaLoopGroup(count: loopCount)
@@ -28,11 +30,17 @@ public final class MediaContext: Sendable {
         (events, eventSink) = AsyncStream.makeStream(of: MediaEvent.self)
         // One identity per server and key type (RFC 8827 allows reuse across peers).
         ecdsa = try DTLSCertificate(keyType: .ecdsa)
-        rsa = try DTLSCertificate(keyType: .rsa)
     }
 
+    /// The server's identity of `type`; falls back to ECDSA if RSA generation fails.
     public func certificate(_ type: DTLSCertificate.KeyType) -> DTLSCertificate {
-        type == .rsa ? rsa : ecdsa
+        guard type == .rsa else { return ecdsa }
+        return rsa.withLock { cached in
+            if let c = cached { return c }
+            guard let c = try? DTLSCertificate(keyType: .rsa) else { return ecdsa }
+            cached = c
+            return c
+        }
     }
 
     /// Called on a media loop: queues an event for the signalling plane.
