@@ -6,7 +6,7 @@ import pytest
 from aiortc import RTCSessionDescription
 
 from conftest import Client
-from media import (ColourTrack, Recorder, ToneTrack, centre_colour, colour_close, dominant_frequency, negotiate,
+from media import (ColourTrack, Recorder, ToneTrack, add_remote_candidate, centre_colour, colour_close, dominant_frequency, negotiate,
                    peer_connection, tone_level, wait_for)
 
 
@@ -168,6 +168,48 @@ def test_bad_sdp_and_garbage_media(server):
         await asyncio.sleep(1.0)
         assert rec.video_frames > before + 10  # media keeps flowing
         assert colour_close(centre_colour(rec.last_rgb), (30, 200, 30))
+        rec.stop()
+        await pc.close()
+        kurento.result("release", {"object": p})
+        kurento.close()
+
+    asyncio.run(asyncio.wait_for(run(), 60))
+
+
+def test_server_offers_and_peer_answers(server):
+    """generateOffer / processAnswer: the server is the offerer (ICE
+    controlling, DTLS actpass), aiortc answers; media loops back."""
+    async def run():
+        kurento = Client(server.url)
+        p = kurento.result("create", {"type": "MediaPipeline"})["value"]
+        w = make_endpoint(kurento, p)
+        kurento.result("invoke", {"object": w, "operation": "connect", "operationParams": {"sink": w}})
+        offer = kurento.result("invoke", {"object": w, "operation": "generateOffer"})["value"]
+        assert "a=setup:actpass" in offer and "a=group:BUNDLE" in offer
+        assert kurento.error("invoke", {"object": w, "operation": "generateOffer"})["code"] == 40208
+        pc = peer_connection()
+        rec = Recorder()
+        pc.on("track", rec.attach)
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
+        # attach our media to the transceivers the offer created
+        for t in pc.getTransceivers():
+            t.direction = "sendrecv"
+            t.sender.replaceTrack(ColourTrack((10, 180, 180)) if t.kind == "video" else ToneTrack(770))
+        await pc.setLocalDescription(await pc.createAnswer())
+        local = await asyncio.to_thread(kurento.result, "invoke", {
+            "object": w, "operation": "processAnswer", "operationParams": {"answer": pc.localDescription.sdp}})
+        assert local["value"] == offer
+        await asyncio.to_thread(kurento.result, "invoke", {"object": w, "operation": "gatherCandidates"})
+        while True:
+            event = await asyncio.to_thread(kurento.wait_event, None, 10, w, ["IceCandidateFound", "IceGatheringDone"])
+            value = event["params"]["value"]
+            if value["type"] == "IceGatheringDone":
+                break
+            await add_remote_candidate(pc, value["data"]["candidate"])
+        assert await wait_for(lambda: rec.video_frames >= 30 and len(rec.audio) >= 48000, 15), rec.video_frames
+        assert colour_close(centre_colour(rec.last_rgb), (10, 180, 180)), centre_colour(rec.last_rgb)
+        assert abs(dominant_frequency(rec.audio) - 770) < 10
+        assert kurento.result("invoke", {"object": w, "operation": "getRemoteSessionDescriptor"})["value"] == pc.localDescription.sdp
         rec.stop()
         await pc.close()
         kurento.result("release", {"object": p})
