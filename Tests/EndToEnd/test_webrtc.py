@@ -51,6 +51,7 @@ def test_webrtc_loopback_echoes_colour_and_tone(server):
         outbound = [s for s in stats.values() if s["__type__"] == "RTCOutboundRTPStreamStats"]
         assert inbound and inbound[0]["packetsReceived"] > 50 and inbound[0]["bytesReceived"] > 2000, stats
         assert outbound and outbound[0]["packetsSent"] > 50, stats
+        assert outbound[0]["remb"] > 0, "the peer's REMB for what we send was not read"
         assert kurento.error("invoke", {"object": w, "operation": "getStats", "operationParams": {"mediaType": "DATA"}})["code"] == 40107
         recorder.stop()
         await pc.close()

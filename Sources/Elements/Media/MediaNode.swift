@@ -54,6 +54,8 @@ class MediaNode {
 
     func source(of kind: MediaKindKey) -> MediaNode? { sources[kind.rawValue] }
 
+    func consumersOf(_ kind: MediaKindKey) -> [MediaNode] { consumers[kind.rawValue] }
+
     /// Hands a plain RTP packet to every consumer of `kind`. The buffer is
     /// valid only during the call; consumers that keep it must copy.
     func forward(_ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey) {

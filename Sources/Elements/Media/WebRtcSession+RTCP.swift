@@ -41,6 +41,7 @@ extension WebRtcSession {
         if t - rtcp.lastReport >= Self.reportInterval {
             rtcp.lastReport = t
             sendReports(at: t)
+            sendREMB()
             updateMediaState(at: t)
         }
     }
@@ -148,6 +149,22 @@ extension WebRtcSession {
         return out
     }
 
+    /// REMB to our publisher (draft-alvestrand-rmcat-remb): what the slowest of
+    /// the WebRTC endpoints we feed says it can take, capped by our own ceiling;
+    /// with no consumer feedback yet, the ceiling alone.
+    private func sendREMB() {
+        guard rtcp.rembEnabled, let media = remoteVideoSSRC else { return }
+        var estimate = Self.maxForwardBitrate
+        for case let consumer as WebRtcSession in consumersOf(.video) {
+            if let r = consumer.rtcp.remoteREMB, r > 0 { estimate = min(estimate, r) }
+        }
+        sendRTCP([.remb(REMB(senderSSRC: outStream(.video).ssrc, bitrate: estimate, ssrcs: [media]))])
+        rtcp.rembSent = estimate
+    }
+
+    /// The most we ask a publisher to send when nobody downstream says otherwise.
+    static let maxForwardBitrate: UInt64 = 2_500_000
+
     /// Resends packets the peer lost, from what we sent (same SSRC and sequence).
     private func retransmit(_ sequenceNumbers: [UInt16]) {
         guard let srtp = srtpSession else { return }
@@ -228,6 +245,8 @@ struct RTCPState {
     var lastReceived: Duration?
     var mediaState = "DISCONNECTED"
     var remoteREMB: UInt64?
+    var rembEnabled = false
+    var rembSent: UInt64 = 0
     var nacksSent: UInt64 = 0
     var nacksReceived: UInt64 = 0
     var plisSent: UInt64 = 0

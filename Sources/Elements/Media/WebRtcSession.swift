@@ -86,6 +86,17 @@ final class WebRtcSession: MediaNode {
 
     var isNegotiated: Bool { remoteSDP != nil }
 
+    /// What we negotiate: Opus and VP8 (+rtx), NACK, PLI, FIR and REMB. Not
+    /// transport-cc: we generate no transport-wide feedback yet, and a sender
+    /// that negotiates it waits for that feedback before raising its bitrate.
+    static let capabilities: LocalMediaCapabilities = {
+        var c = LocalMediaCapabilities.default
+        c.audioCodecs = c.audioCodecs.map { var x = $0; x.feedback.removeAll { $0 == "transport-cc" }; return x }
+        c.videoCodecs = c.videoCodecs.map { var x = $0; x.feedback.removeAll { $0 == "transport-cc" }; return x }
+        c.headerExtensions.removeAll { $0 == HeaderExtensionURI.transportWideCC }
+        return c
+    }()
+
     // MARK: Negotiation (control messages from the signalling plane)
 
     private var sendPreferences: SendPreferences {
@@ -150,7 +161,7 @@ final class WebRtcSession: MediaNode {
         let result: (answer: SessionDescription, media: [NegotiatedMedia])
         do {
             result = try Negotiation.answer(
-                to: offer, capabilities: .default, transport: transportParameters, streams: sendPreferences,
+                to: offer, capabilities: Self.capabilities, transport: transportParameters, streams: sendPreferences,
                 sessionID: UInt64.random(in: 1...UInt64(Int64.max)))
         } catch {
             throw KurentoError(.sdpEndPointProcessOfferError, "Error processing offer: \(error.description)")
@@ -170,7 +181,7 @@ final class WebRtcSession: MediaNode {
         }
         _ = try makeAgent(controlling: true)
         let offer = Negotiation.offer(
-            capabilities: .default, transport: transportParameters, streams: sendPreferences,
+            capabilities: Self.capabilities, transport: transportParameters, streams: sendPreferences,
             offerAudio: audio, offerVideo: video, sessionID: UInt64.random(in: 1...UInt64(Int64.max)))
         offerSent = offer
         localSDP = offer.serialize()
@@ -184,7 +195,7 @@ final class WebRtcSession: MediaNode {
         guard !isNegotiated else { throw KurentoError(.sdpEndPointAnswerAlreadyProcessed, "Answer already processed") }
         do {
             let answer = try SessionDescription.parse(text)
-            let negotiated = try Negotiation.process(answer: answer, to: offer, capabilities: .default)
+            let negotiated = try Negotiation.process(answer: answer, to: offer, capabilities: Self.capabilities)
             let remote = try Negotiation.remoteTransport(of: answer)
             // The answerer chose: active means it is the DTLS client.
             let role: DTLSRole = remote.setup == .active ? .server : .client
@@ -255,6 +266,7 @@ final class WebRtcSession: MediaNode {
             remoteSSRC[kind.rawValue] = m.remoteSSRCs.first
             if kind == .video {
                 rtcp.nackEnabled = m.nack
+                rtcp.rembEnabled = m.remb
                 if let rtx = m.rtxPayloadType { rtxPayloadType = rtx }
             }
         }
