@@ -3,8 +3,10 @@ import Transport
 
 /// PassThrough's media half: hands every packet on unchanged.
 final class PassThroughNode: MediaNode {
-    override func consume(_ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, from source: MediaNode) {
-        forward(packet, header: header, kind: kind)
+    override func consume(
+        _ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, ext: ExtensionMap, from source: MediaNode
+    ) {
+        forward(packet, header: header, kind: kind, ext: ext)
     }
 }
 
@@ -19,8 +21,10 @@ final class HubPortNode: MediaNode {
         super.init(loop: loop, objectID: objectID)
     }
 
-    override func consume(_ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, from source: MediaNode) {
-        hub?.route(packet, header: header, kind: kind, from: self)
+    override func consume(
+        _ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, ext: ExtensionMap, from source: MediaNode
+    ) {
+        hub?.route(packet, header: header, kind: kind, ext: ext, from: self)
     }
 
     /// A viewer of this port's output wants a keyframe: ask whoever feeds it through the hub.
@@ -53,13 +57,13 @@ final class HubNode {
 
     init(mode: Mode) { self.mode = mode }
 
-    func route(_ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, from input: HubPortNode) {
+    func route(_ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, ext: ExtensionMap, from input: HubPortNode) {
         switch mode {
         case .oneToMany:
             guard input === broadcastSource else { return }
-            for port in ports where port !== input { port.forward(packet, header: header, kind: kind) }
+            for port in ports where port !== input { port.forward(packet, header: header, kind: kind, ext: ext) }
         case .dispatcher:
-            for port in routes[ObjectIdentifier(input)] ?? [] { port.forward(packet, header: header, kind: kind) }
+            for port in routes[ObjectIdentifier(input)] ?? [] { port.forward(packet, header: header, kind: kind, ext: ext) }
         }
     }
 

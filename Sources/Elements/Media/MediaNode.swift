@@ -17,6 +17,13 @@ enum MediaKindKey: Int, CaseIterable {
     var kurentoName: String { self == .audio ? "AUDIO" : "VIDEO" }
 }
 
+/// Where the header extensions we forward sit in a source's packets: the ids
+/// its negotiation gave them (RFC 8285). Consumers rewrite them into their own.
+final class ExtensionMap {
+    var absSendTime: UInt8?
+    var audioLevel: UInt8?
+}
+
 /// The media-plane half of an element: lives on its pipeline's media loop
 /// and is touched only there. Producers hand RTP to their consumers
 /// synchronously; feedback (keyframe requests) flows back to the producer.
@@ -58,12 +65,15 @@ class MediaNode {
 
     /// Hands a plain RTP packet to every consumer of `kind`. The buffer is
     /// valid only during the call; consumers that keep it must copy.
-    func forward(_ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey) {
-        for c in consumers[kind.rawValue] { c.consume(packet, header: header, kind: kind, from: self) }
+    func forward(_ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, ext: ExtensionMap) {
+        for c in consumers[kind.rawValue] { c.consume(packet, header: header, kind: kind, ext: ext, from: self) }
     }
 
-    /// Sink entry point: an RTP packet from `source`. Subclasses override.
-    func consume(_ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, from source: MediaNode) {}
+    /// Sink entry point: an RTP packet from `source`, whose header extension
+    /// ids are described by `ext`. Subclasses override.
+    func consume(
+        _ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, ext: ExtensionMap, from source: MediaNode
+    ) {}
 
     /// A consumer needs a keyframe. Endpoints send PLI upstream; others pass it on.
     func requestKeyframe() {

@@ -39,7 +39,7 @@ extension WebRtcSession {
             ])
         }
         countIn(kind, bytes: packet.count)
-        forward(packet, header: header, kind: kind)
+        forward(packet, header: header, kind: kind, ext: incomingExtensions)
     }
 
     private func receiveRTCP(_ bytes: UnsafeRawBufferPointer) {
@@ -57,12 +57,12 @@ extension WebRtcSession {
         original.withUnsafeMutableBytes { buf in
             guard let header = try? RTPHeader.parse(UnsafeRawBufferPointer(buf)) else { return }
             recordReceived(header, kind: .video)
-            forward(buf, header: header, kind: .video)
+            forward(buf, header: header, kind: .video, ext: incomingExtensions)
         }
     }
 
     /// As a consumer: send `packet` from `source` to this peer, rewritten into our stream.
-    func sendAsConsumer(_ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey) {
+    func sendAsConsumer(_ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, ext: ExtensionMap) {
         guard !isClosed, let srtp = srtpSession, canSend(kind) else { return }
         var stream = outStream(kind)
         if stream.sourceSSRC != header.ssrc {
@@ -73,9 +73,25 @@ extension WebRtcSession {
             stream.timestampDelta = (stream.lastTimestamp &+ frame) &- header.timestamp
             stream.sourceSSRC = header.ssrc
         }
-        // Header extensions are dropped: their ids belong to the source's negotiation.
+        // Header extensions: abs-send-time and audio level are carried over with
+        // this peer's ids (one-byte form, RFC 8285 §4.2); others are not forwarded.
+        let src = UnsafeRawBufferPointer(packet)
+        // At most two elements, kept in locals: no allocation per packet.
+        var absSendTime: (id: UInt8, offset: Int)?
+        var audioLevel: (id: UInt8, offset: Int)?
+        if header.hasExtension {
+            if let mine = outgoingExtensions.absSendTime, let theirs = ext.absSendTime,
+                let e = header.extensionElement(id: theirs, in: src), e.length == 3
+            { absSendTime = (mine, e.offset) }
+            if kind == .audio, let mine = outgoingExtensions.audioLevel, let theirs = ext.audioLevel,
+                let e = header.extensionElement(id: theirs, in: src), e.length == 1
+            { audioLevel = (mine, e.offset) }
+        }
+        let extensionBody = (absSendTime == nil ? 0 : 4) + (audioLevel == nil ? 0 : 2)
+        let hasExtensions = extensionBody > 0
+        let extensionBytes = hasExtensions ? 4 + (extensionBody + 3) / 4 * 4 : 0
         let csrcBytes = header.csrcCount * 4
-        let newHeaderLength = 12 + csrcBytes
+        let newHeaderLength = 12 + csrcBytes + extensionBytes
         let payloadStart = header.headerLength
         let payloadEnd = header.headerLength + header.payloadLength
         let length = newHeaderLength + (payloadEnd - payloadStart)
@@ -83,8 +99,7 @@ extension WebRtcSession {
         let seq = header.sequenceNumber &+ stream.seqDelta
         let ts = header.timestamp &+ stream.timestampDelta
         let sent: Int? = withScratch { buf in
-            let src = UnsafeRawBufferPointer(packet)
-            buf[0] = 0x80 | UInt8(header.csrcCount)  // V=2, no padding, no extension
+            buf[0] = 0x80 | (hasExtensions ? 0x10 : 0) | UInt8(header.csrcCount)  // V=2, no padding
             buf[1] = (header.marker ? 0x80 : 0) | stream.payloadType
             buf[2] = UInt8(seq >> 8); buf[3] = UInt8(seq & 0xFF)
             buf[4] = UInt8(ts >> 24); buf[5] = UInt8(ts >> 16 & 0xFF); buf[6] = UInt8(ts >> 8 & 0xFF); buf[7] = UInt8(ts & 0xFF)
@@ -92,6 +107,23 @@ extension WebRtcSession {
             buf[8] = UInt8(ssrc >> 24); buf[9] = UInt8(ssrc >> 16 & 0xFF); buf[10] = UInt8(ssrc >> 8 & 0xFF); buf[11] = UInt8(ssrc & 0xFF)
             if csrcBytes > 0 {
                 UnsafeMutableRawBufferPointer(rebasing: buf[12..<(12 + csrcBytes)]).copyMemory(from: UnsafeRawBufferPointer(rebasing: src[12..<(12 + csrcBytes)]))
+            }
+            if hasExtensions {
+                var at = 12 + csrcBytes
+                let words = (extensionBytes - 4) / 4
+                buf[at] = 0xBE; buf[at + 1] = 0xDE; buf[at + 2] = UInt8(words >> 8); buf[at + 3] = UInt8(words & 0xFF)
+                at += 4
+                if let e = absSendTime {
+                    buf[at] = e.id << 4 | 2  // length 3 is coded as 2
+                    buf[at + 1] = src[e.offset]; buf[at + 2] = src[e.offset + 1]; buf[at + 3] = src[e.offset + 2]
+                    at += 4
+                }
+                if let e = audioLevel {
+                    buf[at] = e.id << 4  // length 1 is coded as 0
+                    buf[at + 1] = src[e.offset]
+                    at += 2
+                }
+                while at < 12 + csrcBytes + extensionBytes { buf[at] = 0; at += 1 }  // padding
             }
             UnsafeMutableRawBufferPointer(rebasing: buf[newHeaderLength..<length]).copyMemory(from: UnsafeRawBufferPointer(rebasing: src[payloadStart..<payloadEnd]))
             recordSent(UnsafeRawBufferPointer(rebasing: buf[0..<length]), kind: kind)

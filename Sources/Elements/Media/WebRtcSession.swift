@@ -49,6 +49,9 @@ final class WebRtcSession: MediaNode {
     private var kindByPayloadType: [UInt8: MediaKindKey] = [:]
     /// The peer's RTX payload type for video, when negotiated (RFC 4588).
     var rtxPayloadType: UInt8?
+    /// Extension ids in the packets this peer sends us, and in those we send it.
+    let incomingExtensions = ExtensionMap()
+    let outgoingExtensions = ExtensionMap()
     private var remoteSSRC: [UInt32?] = [nil, nil]
     private var out: [OutStream]
     private var pendingCandidates: [String] = []
@@ -258,6 +261,15 @@ final class WebRtcSession: MediaNode {
     private func apply(_ negotiated: [NegotiatedMedia]) {
         media = negotiated
         for m in negotiated where m.accepted {
+            // One id per URI across the bundle; we send what we receive with the same ids.
+            if let id = m.extensions[HeaderExtensionURI.absSendTime] {
+                incomingExtensions.absSendTime = id
+                outgoingExtensions.absSendTime = id
+            }
+            if let id = m.extensions[HeaderExtensionURI.audioLevel] {
+                incomingExtensions.audioLevel = id
+                outgoingExtensions.audioLevel = id
+            }
             guard let kind: MediaKindKey = m.kind == .audio ? .audio : (m.kind == .video ? .video : nil), let codec = m.codec else { continue }
             kindByPayloadType[codec.payloadType] = kind
             out[kind.rawValue].payloadType = codec.payloadType
@@ -334,8 +346,10 @@ final class WebRtcSession: MediaNode {
         (inPackets, inBytes, out.map(\.packets), out.map(\.bytes))
     }
 
-    override func consume(_ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, from source: MediaNode) {
-        sendAsConsumer(packet, header: header, kind: kind)
+    override func consume(
+        _ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, ext: ExtensionMap, from source: MediaNode
+    ) {
+        sendAsConsumer(packet, header: header, kind: kind, ext: ext)
     }
 
     override func requestKeyframe() { sendPLI() }
