@@ -334,6 +334,12 @@ public final class MediaSet {
                 element.connectionState = e.data["newState"]?.stringValue ?? element.connectionState
             case "MediaStateChanged":
                 element.mediaState = e.data["newState"]?.stringValue ?? element.mediaState
+            case "IceComponentStateChanged":
+                element.iceState = e.data["state"]?.stringValue
+            case "DtlsConnectionStateChange":
+                element.dtlsState = e.data["state"]?.stringValue
+            case "NewCandidatePairSelected":
+                element.selectedPair = e.data["candidatePair"]
             default:
                 break
             }

@@ -42,6 +42,12 @@ def test_webrtc_loopback_echoes_colour_and_tone(server):
         # RTCP from the peer arrives (aiortc sends reports every second or so)
         assert await wait_for(lambda: kurento.result("invoke", {"object": w, "operation": "getMediaState"})["value"] == "CONNECTED", 5)
         assert kurento.result("invoke", {"object": w, "operation": "getConnectionState"})["value"] == "CONNECTED"
+        dtls = kurento.result("invoke", {"object": w, "operation": "getDtlsConnectionState"})["value"]
+        assert dtls and dtls[0]["state"] == "CONNECTED" and dtls[0]["__type__"] == "DtlsConnection"
+        ice = kurento.result("invoke", {"object": w, "operation": "getIceConnectionState"})["value"]
+        assert ice and ice[0]["state"] in ("CONNECTED", "READY")
+        pairs = kurento.result("invoke", {"object": w, "operation": "getICECandidatePairs"})["value"]
+        assert pairs and "127.0.0.1" in pairs[0]["localCandidate"]
         # the peer receives our sender reports: aiortc's stats show the remote (our) outbound side
         stats = await pc.getStats()
         remote_out = [s for s in stats.values() if s.type == "remote-outbound-rtp"]

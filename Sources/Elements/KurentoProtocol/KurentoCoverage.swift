@@ -53,9 +53,6 @@ public enum KurentoCoverage {
         "WebRtcEndpoint.setExternalIPv4": "per-endpoint ICE settings: the server config applies to every endpoint for now",
         "WebRtcEndpoint.getExternalIPv6": "per-endpoint ICE settings: the server config applies to every endpoint for now",
         "WebRtcEndpoint.setExternalIPv6": "per-endpoint ICE settings: the server config applies to every endpoint for now",
-        "WebRtcEndpoint.getICECandidatePairs": "state lives on the media loop; read-back not wired yet",
-        "WebRtcEndpoint.getIceConnectionState": "state lives on the media loop; read-back not wired yet",
-        "WebRtcEndpoint.getDtlsConnectionState": "state lives on the media loop; read-back not wired yet",
         // Mixer: issue 4.
         "Composite": "needs the audio mixer and video compositor (issue 4)",
         "AlphaBlending": "positioned layouts come after the grid compositor (issue 4)",

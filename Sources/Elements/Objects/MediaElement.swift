@@ -35,6 +35,11 @@ public class MediaElement: MediaObject {
     var flowingOut: Set<String> = []
     var connectionState = "DISCONNECTED"
     var mediaState = "DISCONNECTED"
+    /// WebRTC transport state mirrored from events (IceComponentStateChanged,
+    /// DtlsConnectionStateChange, NewCandidatePairSelected).
+    var iceState: String?
+    var dtlsState: String?
+    var selectedPair: JSONValue?
 
     init(context: CreationContext, loop: MediaLoop, node: MediaNode) {
         self.loop = loop

@@ -68,6 +68,18 @@ final class WebRtcEndpoint: MediaElement {
                 return call(obj) { s throws(KurentoError) in try s.addIceCandidate(candidate); return .null }
             },
         ],
+        getters: [
+            "ICECandidatePairs": { obj, _ in .array((obj as! MediaElement).selectedPair.map { [$0] } ?? []) },  // bound to WebRtcEndpoint only
+            "IceConnectionState": { obj, _ in
+                guard let s = (obj as! MediaElement).iceState else { return [] }
+                return [["__module__": "kurento", "__type__": "IceConnection", "streamId": "1", "componentId": 1, "state": .string(s)]]
+            },
+            "DtlsConnectionState": { obj, _ in
+                guard let s = (obj as! MediaElement).dtlsState else { return [] }
+                return [["__module__": "kurento", "__type__": "DtlsConnection", "streamId": "1", "componentId": "1",
+                         "connectionId": "1", "state": .string(s)]]
+            },
+        ],
         events: ["IceCandidateFound", "IceGatheringDone", "IceComponentStateChanged", "NewCandidatePairSelected",
                  "DtlsConnectionStateChange"],
         factory: { ctx, args, set throws(KurentoError) in
