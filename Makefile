@@ -14,7 +14,7 @@ APT_BUILD := pkg-config libopus-dev libvpx-dev libnice-dev libsrtp2-dev libssl-d
 APT_RUNTIME := gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 APT_TEST := ffmpeg iproute2 procps chromium coturn
 
-.PHONY: run test deps-apt deps-apt-test deps-py build build-release test-swift test-e2e bench-rpc coverage-page clean
+.PHONY: run test deps-apt deps-apt-test deps-py build build-release test-swift test-e2e bench-rpc bench-sfu coverage-page clean
 
 deps-apt:
 	@./.ci/apt-install $(APT_BUILD) $(APT_RUNTIME)
@@ -53,6 +53,12 @@ test-e2e:
 bench-rpc: deps-apt
 	swift build -c release --product tessera --product tessera-loadgen
 	./Benchmarks/run-rpc-bench.sh
+
+# SFU forwarding, side by side with Janus's VideoRoom from Debian (not a test: prints figures).
+bench-sfu: deps-apt-test deps-py build-release
+	./.ci/apt-install janus
+	$(VENV)/bin/python Benchmarks/sfu/sfu_bench.py --bin .build/release/tessera
+	cd Benchmarks/sfu && ../../$(VENV)/bin/python janus_bench.py
 
 # Regenerate docs/kurento-coverage.md from the coverage test.
 coverage-page:

@@ -224,3 +224,46 @@ def test_server_offers_and_peer_answers(server):
         kurento.close()
 
     asyncio.run(asyncio.wait_for(run(), 60))
+
+
+def test_dtls_fingerprint_mismatch_fails_without_media(server):
+    """An offer whose fingerprints do not match the peer's certificate: the
+    handshake is refused, an Error event says so, and no media flows."""
+    import re as _re
+
+    async def run():
+        kurento = Client(server.url)
+        p = kurento.result("create", {"type": "MediaPipeline"})["value"]
+        w = make_endpoint(kurento, p, events=("IceCandidateFound", "IceGatheringDone", "DtlsConnectionStateChange", "Error"))
+        kurento.result("invoke", {"object": w, "operation": "connect", "operationParams": {"sink": w}})
+        pc = peer_connection()
+        rec = Recorder()
+        pc.on("track", rec.attach)
+        pc.addTrack(ColourTrack((90, 90, 90)))
+        await pc.setLocalDescription(await pc.createOffer())
+        forged = _re.sub(r"a=fingerprint:(\S+) [0-9A-Fa-f:]+", lambda m: f"a=fingerprint:{m.group(1)} " + ":".join(
+            ["AA"] * {"sha-256": 32, "sha-384": 48, "sha-512": 64}.get(m.group(1).lower(), 32)), pc.localDescription.sdp)
+        answer = await asyncio.to_thread(kurento.result, "invoke", {
+            "object": w, "operation": "processOffer", "operationParams": {"offer": forged}})
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["value"], type="answer"))
+        await asyncio.to_thread(kurento.result, "invoke", {"object": w, "operation": "gatherCandidates"})
+        while True:
+            e = await asyncio.to_thread(kurento.wait_event, None, 10, w, ["IceCandidateFound", "IceGatheringDone"])
+            v = e["params"]["value"]
+            if v["type"] == "IceGatheringDone":
+                break
+            await add_remote_candidate(pc, v["data"]["candidate"])
+        failed = await asyncio.to_thread(kurento.wait_event, "DtlsConnectionStateChange", 15, w)
+        while failed["params"]["value"]["data"]["state"] != "FAILED":
+            failed = await asyncio.to_thread(kurento.wait_event, "DtlsConnectionStateChange", 15, w)
+        error = await asyncio.to_thread(kurento.wait_event, "Error", 5, w)
+        assert "fingerprint" in error["params"]["value"]["data"]["description"]
+        await asyncio.sleep(1)
+        assert rec.video_frames == 0
+        assert kurento.result("invoke", {"object": w, "operation": "isMediaFlowingIn", "operationParams": {"mediaType": "VIDEO"}})["value"] is False
+        rec.stop()
+        await pc.close()
+        kurento.result("release", {"object": p})
+        kurento.close()
+
+    asyncio.run(asyncio.wait_for(run(), 60))
