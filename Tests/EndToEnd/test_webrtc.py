@@ -184,6 +184,26 @@ def test_bad_sdp_and_garbage_media(server):
     asyncio.run(asyncio.wait_for(run(), 60))
 
 
+def test_peer_closing_ends_the_media_session(server):
+    """When the peer closes its PeerConnection (DTLS close_notify), the endpoint
+    reports MediaSessionTerminated after MediaSessionStarted."""
+    async def run():
+        kurento = Client(server.url)
+        p = kurento.result("create", {"type": "MediaPipeline"})["value"]
+        w = make_endpoint(kurento, p, events=("IceCandidateFound", "IceGatheringDone", "MediaSessionStarted", "MediaSessionTerminated"))
+        kurento.result("invoke", {"object": w, "operation": "connect", "operationParams": {"sink": w}})
+        pc = peer_connection()
+        pc.addTrack(ColourTrack((50, 50, 50)))
+        await negotiate(kurento, w, pc)
+        await asyncio.to_thread(kurento.wait_event, "MediaSessionStarted", 10, w)
+        await pc.close()
+        await asyncio.to_thread(kurento.wait_event, "MediaSessionTerminated", 10, w)
+        kurento.result("release", {"object": p})
+        kurento.close()
+
+    asyncio.run(asyncio.wait_for(run(), 60))
+
+
 def test_server_offers_and_peer_answers(server):
     """generateOffer / processAnswer: the server is the offerer (ICE
     controlling, DTLS actpass), aiortc answers; media loops back."""

@@ -11,7 +11,6 @@ public enum KurentoCoverage {
         // Media plane (WebRTC endpoints and forwarding hubs): issue 3.
         "RtpEndpoint": "plain RTP arrives in issue 3",
         // WebRTC endpoint members not done yet (issue 3 continues).
-        "SessionEndpoint.MediaSessionTerminated": "raised on DTLS close/ICE failure: not wired yet",
         "SdpEndpoint.getMaxAudioRecvBandwidth": "bandwidth limits (b=AS, REMB) are not applied yet",
         "SdpEndpoint.setMaxAudioRecvBandwidth": "bandwidth limits (b=AS, REMB) are not applied yet",
         "SdpEndpoint.getMaxVideoRecvBandwidth": "bandwidth limits (b=AS, REMB) are not applied yet",

@@ -65,6 +65,7 @@ final class WebRtcSession: MediaNode {
     private var inPackets: [UInt64] = [0, 0]
     private var inBytes: [UInt64] = [0, 0]
     private var connectionState = "DISCONNECTED"
+    var sessionStarted = false
     private let cname = String(UUID().uuidString.prefix(16)).lowercased()
     private let streamID = UUID().uuidString.lowercased()
     /// One buffer for protecting outgoing packets; the loop is single threaded.
@@ -247,6 +248,12 @@ final class WebRtcSession: MediaNode {
                     ])
                 }
                 if state == .connected { ctx.raise("MediaSessionStarted", on: id) }
+                // The peer closed DTLS (close_notify) or it failed after starting: the session is over.
+                if state == .closed || state == .failed, self?.sessionStarted == true {
+                    self?.sessionStarted = false
+                    ctx.raise("MediaSessionTerminated", on: id)
+                }
+                if state == .connected { self?.sessionStarted = true }
             }
             dtls = session
         } catch {

@@ -55,7 +55,7 @@ final class WebRtcEndpoint: MediaElement {
         events: ["ConnectionStateChanged", "MediaStateChanged"]
     )
 
-    static let sessionBinding = ClassBinding(className: "SessionEndpoint", events: ["MediaSessionStarted"])
+    static let sessionBinding = ClassBinding(className: "SessionEndpoint", events: ["MediaSessionStarted", "MediaSessionTerminated"])
 
     static let webRtcBinding = ClassBinding(
         className: "WebRtcEndpoint",
