@@ -59,6 +59,7 @@ bench-sfu: deps-apt-test deps-py build-release
 	./.ci/apt-install janus
 	$(VENV)/bin/python Benchmarks/sfu/sfu_bench.py --bin .build/release/tessera
 	cd Benchmarks/sfu && ../../$(VENV)/bin/python janus_bench.py
+	cd Benchmarks/sfu && ../../$(VENV)/bin/python latency_bench.py --bin ../../.build/release/tessera
 
 # Regenerate docs/kurento-coverage.md from the coverage test.
 coverage-page:
