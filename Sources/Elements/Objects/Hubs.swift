@@ -33,13 +33,7 @@ class Hub: MediaObject {
 
     static let hubBinding = ClassBinding(
         className: "Hub",
-        methods: [
-            "getGstreamerDot": { obj, _, _ throws(KurentoError) in .value(.string(obj.mediaPipeline?.graphDOT() ?? "digraph {}")) },
-            "dumpGstreamerDot": { obj, _, set throws(KurentoError) in
-                set.logger.info("pipeline graph\n\(obj.mediaPipeline?.graphDOT() ?? "")")
-                return .void
-            },
-        ]
+        methods: MediaPipeline.graphMethods
     )
 }
 

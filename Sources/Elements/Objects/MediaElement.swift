@@ -139,6 +139,16 @@ extension MediaSet {
 extension MediaElement {
     private static func element(_ obj: MediaObject) -> MediaElement { obj as! MediaElement }  // bound to MediaElement and subclasses only
 
+    /// The connections matching the optional `mediaType` and `description` arguments.
+    private static func connections(
+        _ list: [Connection], _ args: Arguments, description: KeyPath<Connection, String>
+    ) -> JSONValue {
+        let type = args.string("mediaType"), wanted = args.string("description")
+        return .array(list.filter { c in
+            (type == nil || c.mediaType == type) && (wanted == nil || c[keyPath: description] == wanted)
+        }.map(\.json))
+    }
+
     private static func checkedType(_ args: Arguments, _ name: String = "mediaType") throws(KurentoError) -> String {
         let t = args.string(name) ?? ""
         guard t == "AUDIO" || t == "VIDEO" else {
@@ -149,7 +159,7 @@ extension MediaElement {
 
     static let elementBinding = ClassBinding(
         className: "MediaElement",
-        methods: [
+        methods: ([
             "connect": { obj, args, set throws(KurentoError) in
                 guard let sink = try set.object(args.string("sink") ?? "") as? MediaElement else {
                     throw .wrongParam("sink", "a MediaElement")
@@ -171,18 +181,10 @@ extension MediaElement {
                 return .void
             },
             "getSourceConnections": { obj, args, _ throws(KurentoError) in
-                let type = args.string("mediaType"), description = args.string("description")
-                let list = element(obj).sourceConnections.filter { c in
-                    (type == nil || c.mediaType == type) && (description == nil || c.sinkDescription == description)
-                }
-                return .value(.array(list.map(\.json)))
+                .value(connections(element(obj).sourceConnections, args, description: \.sinkDescription))
             },
             "getSinkConnections": { obj, args, _ throws(KurentoError) in
-                let type = args.string("mediaType"), description = args.string("description")
-                let list = element(obj).sinkConnections.filter { c in
-                    (type == nil || c.mediaType == type) && (description == nil || c.sourceDescription == description)
-                }
-                return .value(.array(list.map(\.json)))
+                .value(connections(element(obj).sinkConnections, args, description: \.sourceDescription))
             },
             "isMediaFlowingIn": { obj, args, _ throws(KurentoError) in
                 .value(.bool(element(obj).flowingIn.contains(try checkedType(args))))
@@ -195,9 +197,6 @@ extension MediaElement {
                 _ = try checkedType(args)
                 return .value(false)
             },
-            "getGstreamerDot": { obj, _, _ throws(KurentoError) in
-                .value(.string(obj.mediaPipeline?.graphDOT() ?? "digraph {}"))
-            },
             "getStats": { obj, args, set throws(KurentoError) in
                 let type = args.string("mediaType")
                 if type == "DATA" { throw KurentoError(.mediaObjectIllegalParamError, "Stats for DATA are not supported") }
@@ -205,11 +204,7 @@ extension MediaElement {
                 let millis = set.clock.wallClockMillis
                 return element(obj).loopCall { node in .success(.object(node.stats(kind: kind, timestampMillis: millis))) }
             },
-            "dumpGstreamerDot": { obj, _, set throws(KurentoError) in
-                set.logger.info("pipeline graph\n\(obj.mediaPipeline?.graphDOT() ?? "")")
-                return .void
-            },
-        ],
+        ] as [String: ClassBinding.Method]).merging(MediaPipeline.graphMethods) { own, _ in own },
         events: ["ElementConnected", "ElementDisconnected", "MediaFlowInStateChanged", "MediaFlowOutStateChanged"]
     )
 }

@@ -38,17 +38,22 @@ public final class MediaPipeline: MediaObject {
         return lines.joined(separator: "\n")
     }
 
+    /// `getGstreamerDot` / `dumpGstreamerDot`, which MediaPipeline, MediaElement
+    /// and Hub all declare: each answers with the graph of its pipeline.
+    static let graphMethods: [String: ClassBinding.Method] = [
+        "getGstreamerDot": { obj, _, _ throws(KurentoError) in
+            .value(.string(obj.mediaPipeline?.graphDOT() ?? "digraph {}"))
+        },
+        "dumpGstreamerDot": { obj, _, set throws(KurentoError) in
+            let pipeline = obj.mediaPipeline
+            set.logger.info("pipeline graph\n\(pipeline?.graphDOT() ?? "")", metadata: ["pipeline": "\(pipeline?.id ?? "")"])
+            return .void
+        },
+    ]
+
     static let pipelineBinding = ClassBinding(
         className: "MediaPipeline",
-        methods: [
-            "getGstreamerDot": { obj, _, _ throws(KurentoError) in
-                .value(.string((obj as! MediaPipeline).graphDOT()))  // binding is registered for this class only
-            },
-            "dumpGstreamerDot": { obj, _, set throws(KurentoError) in
-                set.logger.info("pipeline graph\n\((obj as! MediaPipeline).graphDOT())", metadata: ["pipeline": "\(obj.id)"])
-                return .void
-            },
-        ],
+        methods: graphMethods,
         getters: ["latencyStats": { obj, _ in .bool((obj as! MediaPipeline).latencyStats) }],
         setters: [
             "latencyStats": { obj, value, _ throws(KurentoError) in
