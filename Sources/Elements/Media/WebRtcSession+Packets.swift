@@ -148,18 +148,12 @@ extension WebRtcSession {
     /// Sends a PLI to the peer for the video it sends us (RFC 4585 §6.3.1),
     /// at most every 300 ms however many viewers ask.
     func sendPLI() {
-        guard let srtp = srtpSession, let media = remoteVideoSSRC else { return }
+        guard srtpSession != nil, let media = remoteVideoSSRC else { return }
         let now = ContinuousClock.now
         if let last = lastKeyframeRequest, now - last < .milliseconds(300) { return }
         lastKeyframeRequest = now
-        self.rtcp.plisSent &+= 1
-        var rtcp: [UInt8] = []
-        PictureLossIndication(senderSSRC: outStream(.video).ssrc, mediaSSRC: media).serialize(into: &rtcp)
-        let length = rtcp.count
-        rtcp += [UInt8](repeating: 0, count: SRTPSession.maxTrailer + 8)
-        rtcp.withUnsafeMutableBytes { buf in
-            if let n = srtp.protectRTCP(buf, length: length) { sendDatagram(UnsafeRawBufferPointer(rebasing: buf[0..<n])) }
-        }
+        rtcp.plisSent &+= 1
+        sendRTCP([.pli(PictureLossIndication(senderSSRC: outStream(.video).ssrc, mediaSSRC: media))])
     }
 
     func resetOutStream(_ kind: MediaKindKey) {
