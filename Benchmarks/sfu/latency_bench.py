@@ -21,7 +21,7 @@ from aiortc.rtp import RtpPacket
 
 import sfu_bench  # noqa: F401,E402  (drops decoding on receivers; pins ICE to 127.0.0.1)
 from conftest import Client, free_port
-from media import ToneTrack, negotiate, peer_connection
+from media import ToneTrack, make_endpoint, negotiate, peer_connection
 
 SENT = {}
 LATENCIES = []
@@ -79,13 +79,7 @@ async def through_tessera(url, seconds):
     kurento = Client(url)
     p = kurento.result("create", {"type": "MediaPipeline"})["value"]
 
-    def endpoint():
-        w = kurento.result("create", {"type": "WebRtcEndpoint", "constructorParams": {"mediaPipeline": p}})["value"]
-        for e in ("IceCandidateFound", "IceGatheringDone"):
-            kurento.result("subscribe", {"object": w, "type": e})
-        return w
-
-    pub, sub = endpoint(), endpoint()
+    pub, sub = make_endpoint(kurento, p), make_endpoint(kurento, p)
     kurento.result("invoke", {"object": pub, "operation": "connect", "operationParams": {"sink": sub}})
     a, b = peer_connection(), peer_connection()
     a.addTrack(sfu_bench.MovingTrack())

@@ -27,7 +27,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "Tests", "EndToEnd"))
 from conftest import Client  # noqa: E402  (the raw Kurento client of the test suite)
-from media import ToneTrack, negotiate, peer_connection  # noqa: E402
+from media import ToneTrack, make_endpoint, negotiate, peer_connection  # noqa: E402
 
 import av  # noqa: E402
 import fractions  # noqa: E402
@@ -87,20 +87,14 @@ async def run_round(url, pid, n, seconds):
     kurento = Client(url)
     p = kurento.result("create", {"type": "MediaPipeline"})["value"]
 
-    def endpoint():
-        w = kurento.result("create", {"type": "WebRtcEndpoint", "constructorParams": {"mediaPipeline": p}})["value"]
-        for e in ("IceCandidateFound", "IceGatheringDone"):
-            kurento.result("subscribe", {"object": w, "type": e})
-        return w
-
-    pub = endpoint()
+    pub = make_endpoint(kurento, p)
     pub_pc = peer_connection()
     pub_pc.addTrack(MovingTrack())
     pub_pc.addTrack(ToneTrack(440))
     await negotiate(kurento, pub, pub_pc)
     subs = []
     for _ in range(n):
-        w = endpoint()
+        w = make_endpoint(kurento, p)
         kurento.result("invoke", {"object": pub, "operation": "connect", "operationParams": {"sink": w}})
         pc = peer_connection()
         pc.addTransceiver("video", direction="recvonly")

@@ -148,6 +148,14 @@ async def add_remote_candidate(pc, candidate):
     await pc.addIceCandidate(c)
 
 
+def make_endpoint(kurento, pipeline, events=("IceCandidateFound", "IceGatheringDone")):
+    """Creates a WebRtcEndpoint in `pipeline` and subscribes to `events` on it."""
+    w = kurento.result("create", {"type": "WebRtcEndpoint", "constructorParams": {"mediaPipeline": pipeline}})["value"]
+    for event in events:
+        kurento.result("subscribe", {"object": w, "type": event})
+    return w
+
+
 async def negotiate(kurento, endpoint, pc):
     """Kurento-style offer/answer with trickle ICE from the server."""
     await pc.setLocalDescription(await pc.createOffer())

@@ -6,7 +6,7 @@ import pytest
 from aiortc import RTCSessionDescription
 
 from conftest import Client
-from media import (ColourTrack, Recorder, ToneTrack, add_remote_candidate, centre_colour, colour_close, dominant_frequency, negotiate,
+from media import (ColourTrack, Recorder, ToneTrack, add_remote_candidate, centre_colour, colour_close, dominant_frequency, make_endpoint, negotiate,
                    peer_connection, tone_level, wait_for)
 
 
@@ -66,13 +66,6 @@ def test_webrtc_loopback_echoes_colour_and_tone(server):
         kurento.close()
 
     asyncio.run(asyncio.wait_for(run(), 60))
-
-
-def make_endpoint(kurento, pipeline, events=("IceCandidateFound", "IceGatheringDone")):
-    w = kurento.result("create", {"type": "WebRtcEndpoint", "constructorParams": {"mediaPipeline": pipeline}})["value"]
-    for event in events:
-        kurento.result("subscribe", {"object": w, "type": event})
-    return w
 
 
 def test_one_publisher_two_viewers_then_source_switch(server):
