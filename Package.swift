@@ -1,5 +1,10 @@
 // swift-tools-version:6.2
 import PackageDescription
+import class Foundation.ProcessInfo
+
+/// The hot-loop benchmarks (ordo-one/benchmark) are built only when asked for,
+/// so `make run` and `make test` never fetch or compile the benchmark harness.
+let withBenchmarks = ProcessInfo.processInfo.environment["TESSERA_BENCHMARKS"] == "1"
 
 // Settings shared by every Swift target (see docs/STYLE notes in README).
 let swiftSettings: [SwiftSetting] = [
@@ -31,7 +36,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
-    ],
+    ] + (withBenchmarks
+        ? [.package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"])]
+        : []),
     targets: [
         // MARK: C libraries
         cLibrary("COpus", pkgConfig: "opus", apt: ["libopus-dev"]),
@@ -50,6 +57,18 @@ let package = Package(
         .target(name: "SDP", swiftSettings: strictSettings),
         .target(name: "RTP", swiftSettings: strictSettings),
         .target(name: "STUN", swiftSettings: strictSettings),
+
+        // MARK: Mixer: codec owners, audio mix-minus, video composition (pure types, no IO)
+        // The C kernels are built optimised even in debug builds: they are the inner loops.
+        .target(
+            name: "CMixKernels",
+            cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]
+        ),
+        .target(
+            name: "Mixer",
+            dependencies: ["COpus", "CVPX", "CYUV", "CMixKernels", "RTP"],
+            swiftSettings: swiftSettings
+        ),
 
         // MARK: Transport: media loops, ICE (libnice), DTLS (OpenSSL), SRTP (libsrtp2)
         .target(
@@ -144,6 +163,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "MixerTests", dependencies: ["Mixer", "RTP", "COpus", "CVPX"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CLibraryTests",
             dependencies: ["COpus", "CVPX", "CNice", "CSRTP", "COpenSSL", "CGStreamer", "CYUV"],
@@ -151,3 +171,17 @@ let package = Package(
         ),
     ]
 )
+
+if withBenchmarks {
+    package.targets.append(
+        .executableTarget(
+            name: "MixerBenchmarks",
+            dependencies: [
+                "Mixer", "COpus", "CVPX", "CYUV", "CMixKernels",
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/MixerBenchmarks",
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ))
+}

@@ -1,0 +1,6 @@
+import Mixer
+import Testing
+
+@Test func mixerModuleLinks() {
+    #expect(MixerModule.self == MixerModule.self)
+}
