@@ -84,7 +84,7 @@ let package = Package(
         .target(
             name: "Elements",
             dependencies: [
-                "JSONRPC", "SDP", "RTP", "STUN", "Transport",
+                "JSONRPC", "SDP", "RTP", "STUN", "Transport", "Mixer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],

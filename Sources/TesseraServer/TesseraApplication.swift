@@ -30,7 +30,8 @@ public struct TesseraServer {
         ice.portRange = config.udpPortRange
         ice.stunServer = config.stunServers.first
         ice.turnServer = config.turnServers.first
-        media = try MediaContext(loopCount: config.mediaLoops, ice: ice, logger: Logger(label: "tessera.media"))
+        media = try MediaContext(
+            loopCount: config.mediaLoops, mixerThreads: config.mixerThreads, mixer: config.mixer, ice: ice, logger: Logger(label: "tessera.media"))
         let mediaSet = MediaSet(
             clock: clock, metadata: config.metadata, logger: Logger(label: "tessera.signalling"), media: media)
         var options = KurentoProtocolHandler.Options()

@@ -17,7 +17,7 @@ public final class MediaLoop: @unchecked Sendable {
     private let thread: Thread
     private let threadID = ThreadIDBox()
 
-    public init(index: Int) {
+    public init(index: Int, name: String = "media") {
         self.index = index
         let ctx = g_main_context_new()!  // GLib aborts on allocation failure rather than returning NULL
         context = ctx
@@ -32,7 +32,7 @@ public final class MediaLoop: @unchecked Sendable {
             g_main_loop_run(handles.loop)
             g_main_context_pop_thread_default(handles.context)
         }
-        thread.name = "tessera-media-\(index)"
+        thread.name = "tessera-\(name)-\(index)"
         thread.stackSize = 1 << 20
         thread.start()
         started.wait()
@@ -165,9 +165,9 @@ public final class MediaLoopGroup: Sendable {
     public let loops: [MediaLoop]
     private let next = Atomic<Int>(0)
 
-    public init(count: Int) {
+    public init(count: Int, name: String = "media") {
         let n = count > 0 ? count : ProcessInfo.processInfo.activeProcessorCount
-        loops = (0..<max(1, n)).map { MediaLoop(index: $0) }
+        loops = (0..<max(1, n)).map { MediaLoop(index: $0, name: name) }
     }
 
     public func nextLoop() -> MediaLoop {

@@ -53,7 +53,6 @@ public enum KurentoCoverage {
         "WebRtcEndpoint.getExternalIPv6": "per-endpoint ICE settings: the server config applies to every endpoint for now",
         "WebRtcEndpoint.setExternalIPv6": "per-endpoint ICE settings: the server config applies to every endpoint for now",
         // Mixer: issue 4.
-        "Composite": "needs the audio mixer and video compositor (issue 4)",
         "AlphaBlending": "positioned layouts come after the grid compositor (issue 4)",
         "Mixer": "per-media routing hub; not planned before the Composite mixer exists (issue 4)",
         // Recording and playback: issue 6.

@@ -27,6 +27,10 @@ final class HubPortNode: MediaNode {
         hub?.route(packet, header: header, kind: kind, ext: ext, from: self)
     }
 
+    override func sourceDidChange(kind: MediaKindKey) {
+        hub?.portSourceDidChange(self, kind: kind)
+    }
+
     /// A viewer of this port's output wants a keyframe: ask whoever feeds it through the hub.
     override func requestKeyframe() {
         hub?.requestKeyframe(for: self)
@@ -43,10 +47,11 @@ final class HubPortNode: MediaNode {
     }
 }
 
-/// Routing inside a forwarding hub (Dispatcher, DispatcherOneToMany): which
-/// input port feeds which output ports. Lives on the pipeline's media loop.
-final class HubNode {
-    enum Mode { case dispatcher, oneToMany }
+/// Routing inside a hub: which input port feeds which output ports
+/// (Dispatcher, DispatcherOneToMany; `CompositeHubNode` mixes instead).
+/// Lives on the pipeline's media loop.
+class HubNode {
+    enum Mode { case dispatcher, oneToMany, composite }
 
     let mode: Mode
     var ports: [HubPortNode] = []
@@ -64,8 +69,13 @@ final class HubNode {
             for port in ports where port !== input { port.forward(packet, header: header, kind: kind, ext: ext) }
         case .dispatcher:
             for port in routes[ObjectIdentifier(input)] ?? [] { port.forward(packet, header: header, kind: kind, ext: ext) }
+        case .composite:
+            break
         }
     }
+
+    /// What feeds `port` changed (an element was connected into it, or left).
+    func portSourceDidChange(_ port: HubPortNode, kind: MediaKindKey) {}
 
     func requestKeyframe(for output: HubPortNode) {
         switch mode {
@@ -75,6 +85,8 @@ final class HubNode {
             for (input, outputs) in routes where outputs.contains(where: { $0 === output }) {
                 ports.first { ObjectIdentifier($0) == input }?.requestKeyframeFromInput()
             }
+        case .composite:
+            break
         }
     }
 

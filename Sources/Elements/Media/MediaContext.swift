@@ -15,6 +15,9 @@ public struct MediaEvent: Sendable {
 /// signalling plane (in order, through one stream).
 public final class MediaContext: Sendable {
     public let loops: MediaLoopGroup
+    /// Worker threads for codec work (Composite): never a media loop.
+    public let mixerLoops: MediaLoopGroup
+    public let mixer: MixerSettings
     public let ice: ICESettings
     public let logger: Logger
     public let events: AsyncStream<MediaEvent>
@@ -23,8 +26,13 @@ public final class MediaContext: Sendable {
     /// Made on first use: RSA key generation takes a noticeable time and few peers ask for it.
     private let rsa = Mutex<DTLSCertificate?>(nil)
 
-    public init(loopCount: Int = 0, ice: ICESettings = ICESettings(), logger: Logger = Logger(label: "tessera.media")) throws {
-        loops = MediaLoopGroup(count: loopCount)
+    public init(
+        loopCount: Int = 0, mixerThreads: Int = 0, mixer: MixerSettings = MixerSettings(),
+        ice: ICESettings = ICESettings(), logger: Logger = Logger(label: "tessera.media")
+    ) throws {
+        loops = MediaLoopGroup(count: loopCount, name: "media")
+        mixerLoops = MediaLoopGroup(count: mixerThreads, name: "mixer")
+        self.mixer = mixer
         self.ice = ice
         self.logger = logger
         (events, eventSink) = AsyncStream.makeStream(of: MediaEvent.self)

@@ -71,6 +71,7 @@ public enum Bindings {
             Dispatcher.dispatcherBinding,
             DispatcherOneToMany.oneToManyBinding,
             HubPort.portBinding,
+            Composite.compositeBinding,
             PassThrough.passThroughBinding,
         ]
         return Dictionary(uniqueKeysWithValues: list.map { ($0.className, $0) })

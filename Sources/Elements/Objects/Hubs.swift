@@ -8,9 +8,9 @@ class Hub: MediaObject {
     let loop: MediaLoop
     let hubNode: LoopBound<HubNode>
 
-    init(context: CreationContext, loop: MediaLoop, mode: HubNode.Mode) {
+    init(context: CreationContext, loop: MediaLoop, node: HubNode) {
         self.loop = loop
-        self.hubNode = LoopBound(HubNode(mode: mode))
+        self.hubNode = LoopBound(node)
         super.init(id: context.id, className: context.className, parent: context.parent, creationTime: context.creationTime)
     }
 
@@ -18,8 +18,9 @@ class Hub: MediaObject {
         guard let pipeline = ctx.parent as? MediaPipeline else { throw .wrongParam("mediaPipeline", "a MediaPipeline") }
         let loop = pipeline.assignLoop(try set.mediaContext().loops)
         switch mode {
-        case .dispatcher: return Dispatcher(context: ctx, loop: loop, mode: mode)
-        case .oneToMany: return DispatcherOneToMany(context: ctx, loop: loop, mode: mode)
+        case .dispatcher: return Dispatcher(context: ctx, loop: loop, node: HubNode(mode: mode))
+        case .oneToMany: return DispatcherOneToMany(context: ctx, loop: loop, node: HubNode(mode: mode))
+        case .composite: throw .wrongParam("mode", "a forwarding hub")  // Composite.make builds its own node
         }
     }
 
@@ -75,6 +76,45 @@ final class DispatcherOneToMany: Hub {
         ],
         factory: { ctx, _, set throws(KurentoError) in try Hub.make(ctx, set, mode: .oneToMany) }
     )
+}
+
+/// kmd `Composite`: mixes the audio of its ports (each port hears everyone
+/// but itself) and lays their video out in a grid that every port receives.
+/// The codec work runs on a mixer worker thread (docs/mixer.md).
+final class Composite: Hub {
+    static let compositeBinding = ClassBinding(
+        className: "Composite",
+        factory: { ctx, args, set throws(KurentoError) in
+            guard let pipeline = ctx.parent as? MediaPipeline else { throw .wrongParam("mediaPipeline", "a MediaPipeline") }
+            let media = try set.mediaContext()
+            let loop = pipeline.assignLoop(media.loops)
+            func dimension(_ name: String, _ range: ClosedRange<Int64>) throws(KurentoError) -> Int? {
+                guard let v = args.int(name) else { return nil }
+                guard range.contains(v) else { throw .wrongParam(name, "an integer in \(range.lowerBound)...\(range.upperBound)") }
+                return Int(v)
+            }
+            let width = try dimension("width", 16...3840), height = try dimension("height", 16...2160)
+            let fps = try dimension("framerate", 1...60)
+            let engine: CompositeEngine
+            do {
+                engine = try CompositeEngine(
+                    loop: media.mixerLoops.nextLoop(), mediaLoop: loop, audio: media.mixer.audioConfiguration(),
+                    video: media.mixer.videoConfiguration(width: width, height: height, fps: fps))
+            } catch {
+                throw KurentoError(.notEnoughResources, "cannot start the mixer: \(error)")
+            }
+            let node = CompositeHubNode(engine: engine)
+            let bound = LoopBound(node), boundEngine = LoopBound(engine)
+            engine.loop.post { boundEngine.value.hub = bound }
+            return Composite(context: ctx, loop: loop, node: node)
+        }
+    )
+
+    override func didRelease() {
+        super.didRelease()
+        let node = hubNode
+        loop.post { (node.value as? CompositeHubNode)?.shutDown() }
+    }
 }
 
 /// kmd `HubPort`: a MediaElement attached to a hub.

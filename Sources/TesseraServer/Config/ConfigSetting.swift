@@ -17,6 +17,8 @@ public struct ConfigSetting: Sendable {
         case logLevels
         /// Free-form JSON object passed through (`metadata`).
         case object
+        /// A colour as `#RRGGBB`.
+        case colour
     }
 
     public var key: String
@@ -42,6 +44,20 @@ public struct ConfigSetting: Sendable {
               summary: "Number of media loop threads; 0 means one per CPU core."),
         .init(key: "media.mixerThreads", env: "TESSERA_MIXER_THREADS", flag: "mixer-threads", kind: .int(0...256), defaultValue: 0,
               summary: "Number of mixer worker threads for codec work; 0 means one per CPU core."),
+        .init(key: "mixer.width", env: "TESSERA_MIXER_WIDTH", flag: nil, kind: .int(16...3840), defaultValue: 1280,
+              summary: "Composite canvas width when the constructor gives none."),
+        .init(key: "mixer.height", env: "TESSERA_MIXER_HEIGHT", flag: nil, kind: .int(16...2160), defaultValue: 720,
+              summary: "Composite canvas height when the constructor gives none."),
+        .init(key: "mixer.fps", env: "TESSERA_MIXER_FPS", flag: nil, kind: .int(1...60), defaultValue: 30,
+              summary: "Composite output frame rate when the constructor gives none."),
+        .init(key: "mixer.videoBitrateKbps", env: "TESSERA_MIXER_VIDEO_KBPS", flag: nil, kind: .int(50...20000), defaultValue: 1500,
+              summary: "Bitrate of the composed VP8 stream, kbit/s."),
+        .init(key: "mixer.audioBitrateKbps", env: "TESSERA_MIXER_AUDIO_KBPS", flag: nil, kind: .int(6...510), defaultValue: 32,
+              summary: "Bitrate of each mixed Opus stream, kbit/s."),
+        .init(key: "mixer.maxSpeakers", env: "TESSERA_MIXER_MAX_SPEAKERS", flag: nil, kind: .int(1...32), defaultValue: 3,
+              summary: "Loudest speakers mixed into the audio; the others are not decoded."),
+        .init(key: "mixer.background", env: "TESSERA_MIXER_BACKGROUND", flag: nil, kind: .colour, defaultValue: "#101010",
+              summary: "Canvas background colour as #RRGGBB."),
         .init(key: "ice.stunServers", env: "TESSERA_STUN_SERVERS", flag: "stun-server", kind: .stringList, defaultValue: [],
               summary: "STUN servers as host:port, used to learn server-reflexive addresses. Empty: none (nothing leaves the machine)."),
         .init(key: "ice.turnServers", env: "TESSERA_TURN_SERVERS", flag: "turn-server", kind: .stringList, defaultValue: [],

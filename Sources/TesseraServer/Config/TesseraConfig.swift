@@ -1,4 +1,5 @@
 import Foundation
+public import Elements
 import JSONRPC
 public import Logging
 
@@ -10,6 +11,7 @@ public struct TesseraConfig: Sendable {
     public var roomPath: String
     public var mediaLoops: Int
     public var mixerThreads: Int
+    public var mixer: MixerSettings
     public var stunServers: [String]
     public var turnServers: [String]
     public var iceHostAddresses: [String]
@@ -119,7 +121,7 @@ public struct ConfigLoader {
             do { value = try JSONParser.parse(text) } catch {
                 throw ConfigError(source: source, key: s.key, problem: "expected a JSON object: \(error)")
             }
-        case .string, .path, .logLevel:
+        case .string, .path, .logLevel, .colour:
             value = .string(text)
         }
         values[s.key] = try Self.check(value, for: s, source: source)
@@ -159,8 +161,15 @@ public struct ConfigLoader {
             }
         case .object:
             guard case .object = v else { throw fail("expected a JSON object, got \(v)") }
+        case .colour:
+            guard let str = v.stringValue, Self.colour(str) != nil else { throw fail("expected a colour as #RRGGBB, got \(v)") }
         }
         return v
+    }
+
+    static func colour(_ text: String) -> UInt32? {
+        guard text.count == 7, text.first == "#" else { return nil }
+        return UInt32(text.dropFirst(), radix: 16)
     }
 
     /// Builds the typed config; cross-setting checks happen here.
@@ -181,10 +190,18 @@ public struct ConfigLoader {
         for (area, level) in values["logging.areas"]?.objectValue ?? [:] {
             areas[area] = Logger.Level(rawValue: level.stringValue ?? "info")
         }
+        var mixer = MixerSettings()
+        mixer.width = int("mixer.width")
+        mixer.height = int("mixer.height")
+        mixer.fps = int("mixer.fps")
+        mixer.videoBitrate = int("mixer.videoBitrateKbps") * 1000
+        mixer.audioBitrate = int("mixer.audioBitrateKbps") * 1000
+        mixer.maxSpeakers = int("mixer.maxSpeakers")
+        mixer.background = Self.colour(str("mixer.background")) ?? 0x101010
         return TesseraConfig(
             address: str("server.address"), port: int("server.port"),
             kurentoPath: str("server.kurentoPath"), roomPath: str("server.roomPath"),
-            mediaLoops: int("media.loops"), mixerThreads: int("media.mixerThreads"),
+            mediaLoops: int("media.loops"), mixerThreads: int("media.mixerThreads"), mixer: mixer,
             stunServers: list("ice.stunServers"), turnServers: list("ice.turnServers"),
             iceHostAddresses: list("ice.hostAddresses"), udpPortRange: portMin...portMax,
             recordingDirectory: str("recording.directory"),

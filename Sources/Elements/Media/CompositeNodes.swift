@@ -1,0 +1,248 @@
+import Mixer
+import RTP
+import Transport
+
+/// Composite's media-loop half: copies what its ports receive over to the
+/// mixer engine (on a mixer worker thread) and hands the engine's finished
+/// packets to the ports' consumers. Never does codec work itself.
+final class CompositeHubNode: HubNode {
+    let engine: LoopBound<CompositeEngine>
+    let engineLoop: MediaLoop
+    private var ids: [ObjectIdentifier: Int] = [:]
+    private var portsByID: [Int: HubPortNode] = [:]
+    private var nextID = 0
+    private let noExtensions = ExtensionMap()
+
+    init(engine: CompositeEngine) {
+        self.engine = LoopBound(engine)
+        self.engineLoop = engine.loop
+        super.init(mode: .composite)
+    }
+
+    override func add(_ port: HubPortNode) {
+        guard ids[ObjectIdentifier(port)] == nil else { return }
+        let id = nextID
+        nextID += 1
+        ids[ObjectIdentifier(port)] = id
+        portsByID[id] = port
+        super.add(port)
+        let engine = self.engine
+        engineLoop.post { engine.value.addPort(id) }
+        if port.source(of: .video) != nil { portSourceDidChange(port, kind: .video) }
+    }
+
+    override func remove(_ port: HubPortNode) {
+        super.remove(port)
+        guard let id = ids.removeValue(forKey: ObjectIdentifier(port)) else { return }
+        portsByID[id] = nil
+        let engine = self.engine
+        engineLoop.post { engine.value.removePort(id) }
+    }
+
+    /// A port gets a tile while something feeds it video.
+    override func portSourceDidChange(_ port: HubPortNode, kind: MediaKindKey) {
+        guard kind == .video, let id = ids[ObjectIdentifier(port)] else { return }
+        let hasVideo = port.source(of: .video) != nil
+        let engine = self.engine
+        engineLoop.post { engine.value.setTile(id, present: hasVideo) }
+    }
+
+    override func route(
+        _ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, ext: ExtensionMap, from input: HubPortNode
+    ) {
+        guard let id = ids[ObjectIdentifier(input)] else { return }
+        // The packet buffer is only valid during this call: the engine gets a copy.
+        let bytes = Array(UnsafeRawBufferPointer(packet))
+        let engine = self.engine
+        switch kind {
+        case .audio:
+            let levelID = ext.audioLevel
+            engineLoop.post { engine.value.pushAudio(id, bytes, audioLevelID: levelID) }
+        case .video:
+            engineLoop.post { engine.value.pushVideo(id, bytes) }
+        }
+    }
+
+    /// Any viewer of any port wants a keyframe: the next composed frame is one.
+    override func requestKeyframe(for output: HubPortNode) {
+        let engine = self.engine
+        engineLoop.post { engine.value.requestKeyframe() }
+    }
+
+    // MARK: From the engine (posted to this node's loop)
+
+    func deliverAudio(_ tick: AudioTick) {
+        guard !tick.packets.isEmpty else { return }
+        var headers: [RTPHeader?] = []
+        headers.reserveCapacity(tick.packets.count)
+        for p in tick.packets { headers.append(p.withUnsafeBytes { try? RTPHeader.parse($0) }) }
+        var packets = tick.packets
+        for (id, index) in tick.route {
+            guard let port = portsByID[id], index < packets.count, let header = headers[index] else { continue }
+            packets[index].withUnsafeMutableBytes { port.forward($0, header: header, kind: .audio, ext: noExtensions) }
+        }
+    }
+
+    func deliverVideo(_ packets: [[UInt8]]) {
+        var packets = packets
+        for i in packets.indices {
+            packets[i].withUnsafeMutableBytes { buf in
+                guard let header = try? RTPHeader.parse(UnsafeRawBufferPointer(buf)) else { return }
+                for port in ports { port.forward(buf, header: header, kind: .video, ext: noExtensions) }
+            }
+        }
+    }
+
+    func requestKeyframeFromInput(_ id: Int) {
+        portsByID[id]?.requestKeyframeFromInput()
+    }
+
+    /// The Composite is released: stop the engine's clocks.
+    func shutDown() {
+        let engine = self.engine
+        engineLoop.post { engine.value.close() }
+    }
+}
+
+/// The mixing work of one Composite, on its mixer worker thread: the audio
+/// mix-minus every 20 ms and the video grid every 1/fps, each on an absolute
+/// schedule (a late tick does not push the following ones back).
+final class CompositeEngine {
+    let loop: MediaLoop
+    private let mediaLoop: MediaLoop
+    private let audio: AudioMixer
+    private let video: VideoCompositor
+    private let fps: Int64
+    private var videoStart: Int64 = 0
+    private var videoFrames: Int64 = 0
+    /// Set once the hub node exists; the node lives on `mediaLoop`.
+    var hub: LoopBound<CompositeHubNode>?
+    private var portCount = 0
+    private var audioTimer: LoopTimer?
+    private var videoTimer: LoopTimer?
+    private var nextAudio: Int64 = 0
+    private var nextVideo: Int64 = 0
+    private var closed = false
+    private let epoch = ContinuousClock.now
+
+    init(loop: MediaLoop, mediaLoop: MediaLoop, audio: AudioMixerConfiguration, video: VideoCompositorConfiguration) throws {
+        self.loop = loop
+        self.mediaLoop = mediaLoop
+        self.audio = try AudioMixer(configuration: audio)
+        self.video = try VideoCompositor(configuration: video)
+        fps = Int64(max(1, video.fps))
+    }
+
+    private var nowMillis: Int64 {
+        let d = ContinuousClock.now - epoch
+        return d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
+    }
+
+    func addPort(_ id: Int) {
+        guard !closed else { return }
+        audio.addPort(id)
+        portCount += 1
+        if portCount == 1 { startClocks() }
+    }
+
+    func removePort(_ id: Int) {
+        audio.removePort(id)
+        video.removePort(id)
+        portCount -= 1
+        if portCount <= 0 { stopClocks() }
+    }
+
+    func setTile(_ id: Int, present: Bool) {
+        guard !closed else { return }
+        if present { video.addPort(id) } else { video.removePort(id) }
+    }
+
+    func pushAudio(_ id: Int, _ bytes: [UInt8], audioLevelID: UInt8?) {
+        guard !closed else { return }
+        let now = nowMillis
+        bytes.withUnsafeBytes { audio.push(port: id, packet: $0, audioLevelID: audioLevelID, nowMillis: now) }
+    }
+
+    func pushVideo(_ id: Int, _ bytes: [UInt8]) {
+        guard !closed else { return }
+        let now = nowMillis
+        let needsKeyframe = bytes.withUnsafeBytes { video.push(port: id, packet: $0, nowMillis: now) }
+        if needsKeyframe, let hub {
+            mediaLoop.post { hub.value.requestKeyframeFromInput(id) }
+        }
+    }
+
+    func requestKeyframe() {
+        video.requestKeyframe()
+    }
+
+    func close() {
+        closed = true
+        stopClocks()
+        hub = nil
+    }
+
+    // MARK: Clocks
+
+    private func startClocks() {
+        let now = nowMillis
+        nextAudio = now + 20
+        videoStart = now
+        videoFrames = 1
+        nextVideo = now + 1000 / fps
+        scheduleAudio()
+        scheduleVideo()
+    }
+
+    private func stopClocks() {
+        audioTimer?.cancel()
+        audioTimer = nil
+        videoTimer?.cancel()
+        videoTimer = nil
+    }
+
+    private func scheduleAudio() {
+        audioTimer = LoopTimer(loop: loop, after: .milliseconds(max(0, nextAudio - nowMillis))) { [unowned self] in
+            self.audioTick()
+        }
+    }
+
+    private func scheduleVideo() {
+        videoTimer = LoopTimer(loop: loop, after: .milliseconds(max(0, nextVideo - nowMillis))) { [unowned self] in
+            self.videoTick()
+        }
+    }
+
+    private func audioTick() {
+        guard !closed, portCount > 0 else { return }
+        let now = nowMillis
+        let tick = audio.tick(nowMillis: now)
+        video.highlighted = audio.dominantSpeaker
+        if let hub {
+            let out = LoopBound(tick)
+            mediaLoop.post { hub.value.deliverAudio(out.value) }
+        }
+        nextAudio += 20
+        // Far behind (a stall): start the schedule again from now.
+        if nextAudio < now - 200 { nextAudio = now + 20 }
+        scheduleAudio()
+    }
+
+    private func videoTick() {
+        guard !closed, portCount > 0 else { return }
+        let now = nowMillis
+        let packets = video.tick(nowMillis: now)
+        if let hub, !packets.isEmpty {
+            mediaLoop.post { hub.value.deliverVideo(packets) }
+        }
+        // Frame n is due at start + n/fps: no drift from rounding 1000/fps.
+        videoFrames += 1
+        nextVideo = videoStart + videoFrames * 1000 / fps
+        if nextVideo < now - 500 {
+            videoStart = now
+            videoFrames = 1
+            nextVideo = now + 1000 / fps
+        }
+        scheduleVideo()
+    }
+}

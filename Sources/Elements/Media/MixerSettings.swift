@@ -1,0 +1,36 @@
+public import Mixer
+
+/// Server-wide defaults of every Composite (the `mixer.*` config keys). A
+/// Composite's constructor may still set its own canvas size and frame rate.
+public struct MixerSettings: Sendable, Equatable {
+    public var width = 1280
+    public var height = 720
+    public var fps = 30
+    public var videoBitrate = 1_500_000
+    public var audioBitrate = 32_000
+    /// Loudest speakers mixed into the audio (the rest are not decoded).
+    public var maxSpeakers = 3
+    /// Canvas background, as 0xRRGGBB.
+    public var background: UInt32 = 0x101010
+
+    public init() {}
+
+    func audioConfiguration() -> AudioMixerConfiguration {
+        var c = AudioMixerConfiguration()
+        c.maxSpeakers = maxSpeakers
+        c.bitrate = audioBitrate
+        return c
+    }
+
+    func videoConfiguration(width: Int?, height: Int?, fps: Int?) -> VideoCompositorConfiguration {
+        var c = VideoCompositorConfiguration()
+        // I420 needs even dimensions.
+        c.width = (width ?? self.width) & ~1
+        c.height = (height ?? self.height) & ~1
+        c.fps = fps ?? self.fps
+        c.bitrate = videoBitrate
+        c.background = YUVColor(
+            red: UInt8(background >> 16 & 0xFF), green: UInt8(background >> 8 & 0xFF), blue: UInt8(background & 0xFF))
+        return c
+    }
+}
