@@ -1,6 +1,7 @@
 import Foundation
 import JSONRPC
 public import Logging
+public import Rooms
 
 /// The server's settings after defaults, config file, environment and flags.
 public struct TesseraConfig: Sendable {
@@ -10,6 +11,7 @@ public struct TesseraConfig: Sendable {
     public var roomPath: String
     public var mediaLoops: Int
     public var mixerThreads: Int
+    public var rooms: RoomOptions
     public var stunServers: [String]
     public var turnServers: [String]
     public var iceHostAddresses: [String]
@@ -119,7 +121,7 @@ public struct ConfigLoader {
             do { value = try JSONParser.parse(text) } catch {
                 throw ConfigError(source: source, key: s.key, problem: "expected a JSON object: \(error)")
             }
-        case .string, .path, .logLevel:
+        case .string, .path, .logLevel, .choice, .optionalString:
             value = .string(text)
         }
         values[s.key] = try Self.check(value, for: s, source: source)
@@ -159,6 +161,12 @@ public struct ConfigLoader {
             }
         case .object:
             guard case .object = v else { throw fail("expected a JSON object, got \(v)") }
+        case .choice(let allowed):
+            guard let str = v.stringValue, allowed.contains(str) else {
+                throw fail("expected one of \(allowed.joined(separator: ", ")), got \(v)")
+            }
+        case .optionalString:
+            guard v.stringValue != nil else { throw fail("expected a string, got \(v)") }
         }
         return v
     }
@@ -181,10 +189,16 @@ public struct ConfigLoader {
         for (area, level) in values["logging.areas"]?.objectValue ?? [:] {
             areas[area] = Logger.Level(rawValue: level.stringValue ?? "info")
         }
+        var rooms = RoomOptions()
+        rooms.defaultMode = RoomMode(rawValue: str("rooms.defaultMode")) ?? .sfu
+        rooms.reconnectGrace = .seconds(int("rooms.reconnectGraceSeconds"))
+        rooms.autoMCUThreshold = int("rooms.autoMcuThreshold")
+        rooms.maxParticipants = int("rooms.maxParticipants")
+        rooms.jwtKey = str("rooms.tokenKey").isEmpty ? nil : str("rooms.tokenKey")
         return TesseraConfig(
             address: str("server.address"), port: int("server.port"),
             kurentoPath: str("server.kurentoPath"), roomPath: str("server.roomPath"),
-            mediaLoops: int("media.loops"), mixerThreads: int("media.mixerThreads"),
+            mediaLoops: int("media.loops"), mixerThreads: int("media.mixerThreads"), rooms: rooms,
             stunServers: list("ice.stunServers"), turnServers: list("ice.turnServers"),
             iceHostAddresses: list("ice.hostAddresses"), udpPortRange: portMin...portMax,
             recordingDirectory: str("recording.directory"),
