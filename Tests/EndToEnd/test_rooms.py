@@ -147,3 +147,88 @@ def make_token(key, room, user, role):
     payload = b64(json.dumps({"room": room, "user": user, "role": role, "exp": int(time.time()) + 600}).encode())
     sig = b64(hmac.new(key.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest())
     return f"{header}.{payload}.{sig}"
+
+
+def colour_present(rgb, colour, tolerance=45):
+    """True when a clear patch of `colour` is somewhere in the frame."""
+    h, w, _ = rgb.shape
+    for y in range(h // 16, h, h // 8):
+        for x in range(w // 16, w, w // 8):
+            patch = rgb[max(0, y - 4): y + 4, max(0, x - 4): x + 4].reshape(-1, 3).mean(axis=0)
+            if colour_close(tuple(int(v) for v in patch), colour, tolerance):
+                return True
+    return False
+
+
+def mix_ok(audio, me, people):
+    """The others' tones are in the mix and mine is not."""
+    levels = {p.hz: tone_level(audio, p.hz) for p in people}
+    return all((levels[p.hz] < 0.05) if p is me else (levels[p.hz] > 0.3) for p in people), levels
+
+
+async def check_mcu_view(people, timeout=30):
+    for me in people:
+        def ready():
+            rec = me.recorder("$mcu")
+            return (rec is not None and rec.last_rgb is not None and len(rec.audio) >= 48000
+                    and all(colour_present(rec.last_rgb, p.colour) for p in people)
+                    and set(me.subscriptions) == {"$mcu"})
+        assert await wait_for(ready, timeout), (me.name, list(me.subscriptions), me.note_methods()[-8:])
+    await asyncio.sleep(1.5)
+    for me in people:
+        ok, levels = mix_ok(me.recorder("$mcu").audio[-48000:], me, people)
+        assert ok, f"{me.name} hears {levels}"
+
+
+async def check_hybrid_view(people, timeout=30):
+    for me in people:
+        others = [p for p in people if p is not me]
+
+        def ready():
+            mix = me.recorder("$mcu")
+            if mix is None or len(mix.audio) < 48000:
+                return False
+            for o in others:
+                rec = me.recorder(o.name)
+                if rec is None or rec.last_rgb is None or me.subscriptions[o.name][2] != "webcam":
+                    return False
+            return True
+        assert await wait_for(ready, timeout), (me.name, list(me.subscriptions))
+    await asyncio.sleep(1.5)
+    for me in people:
+        for o in [p for p in people if p is not me]:
+            assert colour_close(centre_colour(me.recorder(o.name).last_rgb), o.colour)
+        ok, levels = mix_ok(me.recorder("$mcu").audio[-48000:], me, people)
+        assert ok, f"{me.name} hears {levels} in hybrid mode"
+
+
+def test_room_switches_sfu_mcu_hybrid_sfu_with_media_checked():
+    server = Server(env_overrides={"TESSERA_MIXER_WIDTH": "640", "TESSERA_MIXER_HEIGHT": "360", "TESSERA_MIXER_FPS": "15"})
+    try:
+        async def run():
+            url = room_url(server)
+            people = [Participant(url, n, "switching", c, hz, extensions=["mode"]) for n, c, hz in PEOPLE]
+            for p in people:
+                await p.join()
+                await p.publish()
+            await check_sfu_view(people)
+            moderator = people[0]
+            for target, check in [("mcu", check_mcu_view), ("hybrid", check_hybrid_view), ("sfu", None)]:
+                started = time.time()
+                r = await asyncio.to_thread(moderator.socket.result, "setRoomMode", {"mode": target})
+                assert r["mode"] == target, r
+                if check:
+                    await check(people)
+                else:
+                    await check_sfu_view(people)
+                    for p in people:
+                        assert await wait_for(lambda: "$mcu" not in p.subscriptions, 10), list(p.subscriptions)
+                assert await wait_for(lambda: any(n.get("method") == "roomModeChanged" and n["params"]["mode"] == target
+                                                  and n["params"]["phase"] == "completed" for n in moderator.notes), 10)
+                print(f"switched to {target} with media checked in {time.time() - started:.1f} s")
+            for p in people:
+                await p.close()
+            assert await wait_for(lambda: objects(server) == 0, 10), objects(server)
+        asyncio.run(run())
+    finally:
+        server.stop()
