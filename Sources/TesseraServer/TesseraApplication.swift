@@ -58,6 +58,13 @@ public struct TesseraServer {
                 status: .ok, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(string: body)))
         }
+        // The demo conference page (room API client), served from the bundle.
+        let demo = Bundle.module.url(forResource: "Demo/index", withExtension: "html").flatMap { try? Data(contentsOf: $0) } ?? Data()
+        router.get("/demo") { _, _ -> Response in
+            Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: demo)))
+        }
         router.get("/metrics") { _, _ -> Response in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
