@@ -95,7 +95,7 @@ let package = Package(
         // MARK: Rooms: the room JSON-RPC protocol, a client of the element layer
         .target(
             name: "Rooms",
-            dependencies: ["Elements", "JSONRPC", "COpenSSL"],
+            dependencies: ["Elements", "JSONRPC", "COpenSSL", "Mixer"],
             swiftSettings: swiftSettings
         ),
 

@@ -58,7 +58,16 @@ public final class KurentoRoomMedia: RoomMedia {
     }
 
     public func createComposite(pipeline: String) async throws(RoomMediaError) -> String {
-        try await create("Composite", ["mediaPipeline": .string(pipeline)])
+        let id = try await create("Composite", ["mediaPipeline": .string(pipeline)])
+        _ = try await call("subscribe", ["object": .string(id), "type": "SpeakersChanged"])
+        return id
+    }
+
+    public func setLayout(composite: String, layout: String, order: [String], rects: [[Double]]) async throws(RoomMediaError) {
+        _ = try await invoke(composite, "setLayout", [
+            "layout": .string(layout), "order": .array(order.map { .string($0) }),
+            "rects": .array(rects.map { .array($0.map { .double($0) }) }),
+        ])
     }
 
     public func createHubPort(hub: String) async throws(RoomMediaError) -> String {

@@ -45,6 +45,10 @@ public protocol RoomMedia: Sendable {
     /// Connects `source` to `sink` for `kind`, or for both kinds when nil.
     func connect(_ source: String, _ sink: String, kind: RoomMediaKind?) async throws(RoomMediaError)
     func disconnect(_ source: String, _ sink: String, kind: RoomMediaKind?) async throws(RoomMediaError)
+    /// Tessera's extension of Composite: the tile layout (`grid`, `speaker`,
+    /// `pip`, `custom`), which ports' video fill the tiles in which order, and
+    /// for `custom` one normalised rectangle per tile (x, y, width, height).
+    func setLayout(composite: String, layout: String, order: [String], rects: [[Double]]) async throws(RoomMediaError)
     func release(_ object: String) async
     /// Events of every object made through this interface, in order.
     var events: AsyncStream<RoomMediaEvent> { get }

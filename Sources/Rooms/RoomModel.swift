@@ -78,6 +78,13 @@ final class Room {
     var switchStartedAt: Duration = .zero
     var layout = "grid"
     var layoutRevision = 0
+    /// `custom` layouts: the tile of each named participant, normalised (x, y, w, h) and z order.
+    var customTiles: [(id: String, rect: [Double], z: Int)] = []
+    /// What the composite was last told, to skip repeating it.
+    var appliedLayout = ""
+    var dominant: String?
+    var previousDominants: [String] = []
+    var speaking: Set<String> = []
 
     init(name: String, mode: RoomMode) {
         self.name = name

@@ -26,6 +26,8 @@ public struct RoomOptions: Sendable {
     /// HS256 key for room tokens; nil = open server (every participant is a moderator).
     public var jwtKey: String?
     public var maxParticipants = 100
+    /// The composite canvas, for the tile geometry in `layoutChanged`.
+    public var canvasWidth = 1280, canvasHeight = 720, canvasFPS = 30
 
     public init() {}
 }
@@ -184,6 +186,7 @@ public actor RoomService {
         case "setRoomMode": return try await setRoomMode(params, session: session)
         case "streamPropertyChanged": return try streamPropertyChanged(params, session: session)
         case "muteParticipant": return try muteParticipant(params, session: session)
+        case "setLayout": return try await setLayout(params, session: session)
         default:
             throw RoomError(.methodNotFound, "Method not found: \(method)")
         }
@@ -402,6 +405,7 @@ public actor RoomService {
         if let streams = room.streams(of: p) {
             broadcast("participantPublished", Room.peer(p.name, streams), in: room, except: p.name)
         }
+        await applyLayout(room)
         return ["sdpAnswer": .string(answer)]
     }
 
@@ -414,6 +418,7 @@ public actor RoomService {
         if room.mode == .sfu || room.mode == .hybrid {
             broadcast("participantUnpublished", ["name": .string(p.name)], in: room, except: p.name)
         }
+        await applyLayout(room)
         return [:]
     }
 
@@ -578,6 +583,115 @@ public actor RoomService {
         ], in: room)
     }
 
+    // MARK: §10.4 layout
+
+    static let layouts = ["grid", "speaker", "pip", "custom"]
+
+    private func setLayout(_ params: [String: JSONValue], session: Session) async throws(RoomError) -> JSONValue {
+        let layout = try string(params, "layout")
+        let (room, p) = try member(session)
+        guard p.role == .moderator else { throw RoomError(.unauthorized, "Only a moderator may change the layout") }
+        guard Self.layouts.contains(layout) else {
+            throw RoomError(.mediaLayout, "Unknown layout '\(layout)'; layouts: \(Self.layouts.joined(separator: ", "))")
+        }
+        var tiles: [(id: String, rect: [Double], z: Int)] = []
+        if layout == "custom" {
+            guard let list = params["tiles"]?.arrayValue, !list.isEmpty else {
+                throw RoomError(.mediaLayout, "A custom layout needs 'tiles': [{id, x, y, w, h, z}]")
+            }
+            for t in list {
+                guard let id = t["id"]?.stringValue else { throw RoomError(.mediaLayout, "Every tile needs an 'id'") }
+                var rect: [Double] = []
+                for key in ["x", "y", "w", "h"] {
+                    guard let v = t[key]?.doubleValue, v >= 0, v <= 1 else {
+                        throw RoomError(.mediaLayout, "Tile '\(id)': '\(key)' must be a number from 0 to 1")
+                    }
+                    rect.append(v)
+                }
+                guard rect[0] + rect[2] <= 1.0001, rect[1] + rect[3] <= 1.0001, rect[2] > 0, rect[3] > 0 else {
+                    throw RoomError(.mediaLayout, "Tile '\(id)' does not fit in the canvas")
+                }
+                tiles.append((id, rect, Int(t["z"]?.intValue ?? 0)))
+            }
+        }
+        room.layout = layout
+        room.customTiles = tiles
+        room.appliedLayout = ""
+        await applyLayout(room, force: true)
+        return ["layout": .string(layout), "revision": .int(Int64(room.layoutRevision))]
+    }
+
+    /// Tells the composite the tiles (who, where, in which order) and the
+    /// clients that asked for `layout` the geometry, when anything changed.
+    private func applyLayout(_ room: Room, force: Bool = false) async {
+        guard let composite = room.composite, room.mode == .mcu else { return }
+        var shown = room.members.filter { $0.publishing && $0.hubPort != nil && $0.videoActive }
+        if room.layout == "speaker" || room.layout == "pip", let d = room.dominant, let i = shown.firstIndex(where: { $0.name == d }) {
+            shown.insert(shown.remove(at: i), at: 0)
+        }
+        var rects: [[Double]] = []
+        var z: [Int] = []
+        if room.layout == "custom" {
+            let byName = Dictionary(uniqueKeysWithValues: shown.map { ($0.name, $0) })
+            shown = room.customTiles.compactMap { byName[$0.id] }
+            rects = room.customTiles.filter { byName[$0.id] != nil }.map(\.rect)
+            z = room.customTiles.filter { byName[$0.id] != nil }.map(\.z)
+        }
+        let order = shown.compactMap(\.hubPort)
+        let signature = "\(room.layout)|\(order)|\(rects)"
+        guard force || signature != room.appliedLayout else { return }
+        room.appliedLayout = signature
+        try? await media.setLayout(composite: composite, layout: room.layout, order: order, rects: rects)
+        room.layoutRevision += 1
+        let geometry = TileGeometry.tiles(
+            layout: room.layout, count: shown.count, custom: rects, width: options.canvasWidth, height: options.canvasHeight)
+        var tiles: [JSONValue] = []
+        for (i, p) in shown.enumerated() where i < geometry.count {
+            let g = geometry[i]
+            var tile: [String: JSONValue] = [
+                "id": .string(p.name), "streamId": "webcam", "x": .double(g[0]), "y": .double(g[1]), "w": .double(g[2]), "h": .double(g[3]),
+                "z": .int(Int64(i < z.count ? z[i] : (room.layout == "pip" && i > 0 ? 1 : 0))), "label": .string(p.name),
+            ]
+            if room.speaking.contains(p.name) { tile["speaking"] = true }
+            tiles.append(.object(tile))
+        }
+        broadcast("layoutChanged", [
+            "layout": .string(room.layout), "revision": .int(Int64(room.layoutRevision)),
+            "canvas": ["width": .int(Int64(options.canvasWidth)), "height": .int(Int64(options.canvasHeight)), "frameRate": .int(Int64(options.canvasFPS))],
+            "tiles": .array(tiles),
+        ], in: room, feature: "layout")
+    }
+
+    // MARK: §10.6 active speaker
+
+    /// The composite's speakers changed: `speaking` ports, the `dominant` one, levels in dBov.
+    private func speakersChanged(_ room: Room, _ data: [String: JSONValue]) async {
+        let userOfPort = Dictionary(room.members.compactMap { p in p.hubPort.map { ($0, p.name) } }, uniquingKeysWith: { a, _ in a })
+        let speaking = Set((data["speaking"]?.arrayValue ?? []).compactMap { $0.stringValue.flatMap { userOfPort[$0] } })
+        let levels = data["levels"]?.objectValue ?? [:]
+        func level(_ user: String) -> JSONValue {
+            guard let port = room.participants[user]?.hubPort, let l = levels[port] else { return .null }
+            return l
+        }
+        for user in speaking.subtracting(room.speaking).sorted() {
+            broadcast("participantSpeaking", ["id": .string(user), "speaking": true, "level": level(user)], in: room, feature: "speaking")
+        }
+        for user in room.speaking.subtracting(speaking).sorted() where room.participants[user] != nil {
+            broadcast("participantSpeaking", ["id": .string(user), "speaking": false, "level": level(user)], in: room, feature: "speaking")
+        }
+        room.speaking = speaking
+        let dominant = data["dominant"]?.stringValue.flatMap { userOfPort[$0] }
+        if let dominant, dominant != room.dominant {
+            if let old = room.dominant { room.previousDominants.insert(old, at: 0) }
+            room.previousDominants = Array(room.previousDominants.filter { $0 != dominant }.prefix(3))
+            room.dominant = dominant
+            broadcast("dominantSpeakerChanged", [
+                "id": .string(dominant), "previous": .array(room.previousDominants.map { .string($0) }), "silence": .bool(speaking.isEmpty),
+            ], in: room, feature: "speaking")
+            if room.layout == "speaker" || room.layout == "pip" { await applyLayout(room) }
+        }
+    }
+
     // MARK: §10.8 mode switch
 
     private func setRoomMode(_ params: [String: JSONValue], session: Session) async throws(RoomError) -> JSONValue {
@@ -615,6 +729,8 @@ public actor RoomService {
             }
         }
         for p in room.members where p.publishing { try? await wireIntoMixer(room, p, mode: mode) }
+        room.appliedLayout = ""
+        await applyLayout(room)
         var started: [String: JSONValue] = [
             "mode": .string(mode.rawValue), "previousMode": .string(previous.rawValue), "switchId": .string(id), "phase": "started",
         ]
@@ -659,6 +775,7 @@ public actor RoomService {
             }
         }
         guard room.members.allSatisfy({ !$0.switchPending }) else { return }
+        await applyLayout(room)
         // Nothing is fed into the mixer in SFU mode: unwire the publishers.
         if room.mode == .sfu {
             for p in room.members {
@@ -684,6 +801,11 @@ public actor RoomService {
     }
 
     func deliver(_ event: RoomMediaEvent) async {
+        if event.type == "SpeakersChanged" {
+            guard let room = rooms.values.first(where: { $0.composite == event.objectID }) else { return }
+            await speakersChanged(room, event.data)
+            return
+        }
         guard let owner = endpointOwners[event.objectID], let room = rooms[owner.room], let p = room.participants[owner.user] else { return }
         switch event.type {
         case "IceCandidateFound":
@@ -754,8 +876,9 @@ public actor RoomService {
             room.closing = true
             rooms[roomName] = nil
             if let pipeline = room.pipeline { await media.release(pipeline) }
-        } else if room.switchID != nil {
-            await progressSwitch(room)
+        } else {
+            if room.switchID != nil { await progressSwitch(room) }
+            await applyLayout(room)
         }
     }
 }

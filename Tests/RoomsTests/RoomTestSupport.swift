@@ -59,6 +59,9 @@ final class FakeRoomMedia: RoomMedia {
             for k in kind.map({ [$0.rawValue] }) ?? ["AUDIO", "VIDEO"] { s.connections.remove("\(source)>\(sink):\(k)") }
         }
     }
+    func setLayout(composite: String, layout: String, order: [String], rects: [[Double]]) async throws(RoomMediaError) {
+        record("setLayout(\(composite), \(layout), \(order.joined(separator: ",")))")
+    }
     func release(_ object: String) async {
         record("release(\(object))")
         _ = state.withLock { $0.live.remove(object) }
