@@ -14,7 +14,7 @@ APT_BUILD := pkg-config libopus-dev libvpx-dev libnice-dev libsrtp2-dev libssl-d
 APT_RUNTIME := gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 APT_TEST := ffmpeg iproute2 procps chromium coturn
 
-.PHONY: run test deps-apt deps-apt-test deps-py build build-release test-swift test-e2e bench-rpc bench-sfu coverage-page clean
+.PHONY: run test deps-apt deps-apt-test deps-py build build-release test-swift test-e2e bench-rpc bench-sfu bench-rooms bench-mixer coverage-page clean
 
 deps-apt:
 	@./.ci/apt-install $(APT_BUILD) $(APT_RUNTIME)
@@ -60,6 +60,16 @@ bench-sfu: deps-apt-test deps-py build-release
 	$(VENV)/bin/python Benchmarks/sfu/sfu_bench.py --bin .build/release/tessera
 	cd Benchmarks/sfu && ../../$(VENV)/bin/python janus_bench.py
 	cd Benchmarks/sfu && ../../$(VENV)/bin/python latency_bench.py --bin ../../.build/release/tessera
+
+# Room timings with real peers: join -> first frame per mode, mode-switch time (not a test).
+bench-rooms: deps-apt-test deps-py build-release
+	$(VENV)/bin/python Benchmarks/rooms/room_bench.py --bin .build/release/tessera
+
+# Mixer hot loops beside the raw libopus/libvpx cost and GStreamer's own mixing (not a test).
+bench-mixer: deps-apt-test
+	TESSERA_BENCHMARKS=1 swift package --scratch-path .build-bench benchmark --target MixerBenchmarks
+	python3 Benchmarks/mixer/gst_audio.py
+	python3 Benchmarks/mixer/gst_video.py
 
 # Regenerate docs/kurento-coverage.md from the coverage test.
 coverage-page:

@@ -92,11 +92,18 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // MARK: Rooms: the room JSON-RPC protocol, a client of the element layer
+        .target(
+            name: "Rooms",
+            dependencies: ["Elements", "JSONRPC", "COpenSSL", "Mixer"],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Server: HTTP, WebSocket, config, metrics
         .target(
             name: "TesseraServer",
             dependencies: [
-                "Elements", "JSONRPC", "Transport",
+                "Elements", "JSONRPC", "Transport", "Rooms",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
@@ -104,7 +111,9 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
             ],
+            resources: [.copy("Demo")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -163,6 +172,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "RoomsTests", dependencies: ["Rooms", "Elements", "JSONRPC", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "MixerTests", dependencies: ["Mixer", "RTP", "COpus", "CVPX"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CLibraryTests",

@@ -18,4 +18,8 @@ static inline vpx_codec_err_t tessera_vpx_dec_init(vpx_codec_ctx_t *ctx, const v
 static inline vpx_codec_err_t tessera_vpx_control_int(vpx_codec_ctx_t *ctx, int id, int value) {
     return vpx_codec_control_(ctx, id, value);
 }
+// Controls that take a pointer (VP8D_GET_FRAME_CORRUPTED, VP8D_GET_LAST_REF_UPDATES).
+static inline vpx_codec_err_t tessera_vpx_control_intptr(vpx_codec_ctx_t *ctx, int id, int *value) {
+    return vpx_codec_control_(ctx, id, value);
+}
 #endif

@@ -1,4 +1,5 @@
 public import Elements
+public import Rooms
 import Transport
 import Foundation
 public import Hummingbird
@@ -13,6 +14,7 @@ import ServiceLifecycle
 public struct TesseraServer {
     public let config: TesseraConfig
     public let service: KurentoService
+    public let rooms: RoomService
     public let registry: PrometheusCollectorRegistry
     public let media: MediaContext
     let logger: Logger
@@ -40,6 +42,7 @@ public struct TesseraServer {
         let handler = KurentoProtocolHandler(
             mediaSet: mediaSet, options: options, metrics: SignallingMetrics(factory: metricsFactory))
         self.service = KurentoService(handler: handler)
+        self.rooms = RoomService(media: KurentoRoomMedia(service: service), options: config.rooms, clock: clock)
     }
 
     /// The Hummingbird application; `onServerRunning` reports the bound port (tests use port 0).
@@ -56,6 +59,13 @@ public struct TesseraServer {
                 status: .ok, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(string: body)))
         }
+        // The demo conference page (room API client), served from the bundle.
+        let demo = Bundle.module.url(forResource: "Demo/index", withExtension: "html").flatMap { try? Data(contentsOf: $0) } ?? Data()
+        router.get("/demo") { _, _ -> Response in
+            Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: demo)))
+        }
         router.get("/metrics") { _, _ -> Response in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -67,6 +77,10 @@ public struct TesseraServer {
         wsRouter.ws(RouterPath(stringLiteral: config.kurentoPath)) { inbound, outbound, _ in
             await KurentoWebSocket.run(inbound: inbound, outbound: outbound, service: service, logger: wsLogger)
         }
+        let rooms = self.rooms
+        wsRouter.ws(RouterPath(stringLiteral: config.roomPath)) { inbound, outbound, _ in
+            await RoomWebSocket.run(inbound: inbound, outbound: outbound, rooms: rooms, logger: wsLogger)
+        }
 
         let gc = GarbageCollector(service: service, interval: Self.gcInterval(grace: config.gracePeriod))
         let events = MediaEventPump(service: service, media: media)
@@ -76,7 +90,7 @@ public struct TesseraServer {
                 webSocketRouter: wsRouter,
                 configuration: .init(ws: .init(maxFrameSize: KurentoWebSocket.maxMessageSize))),
             configuration: .init(address: .hostname(config.address, port: config.port), serverName: "Tessera"),
-            services: [gc, events],
+            services: [gc, events, RoomClock(rooms: rooms)],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger
         )
@@ -101,6 +115,28 @@ struct MediaEventPump: Service {
     func run() async throws {
         try? await cancelWhenGracefulShutdown {
             await service.runMediaEvents(media)
+        }
+    }
+}
+
+/// The room layer's timers (ping watchdog, reconnection grace, switch
+/// timeouts) and its media events.
+struct RoomClock: Service {
+    let rooms: RoomService
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await rooms.runMediaEvents() }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .milliseconds(500))
+                        await rooms.tick()
+                    }
+                }
+                await group.next()
+                group.cancelAll()
+            }
         }
     }
 }

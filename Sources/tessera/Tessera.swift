@@ -25,6 +25,7 @@ struct Tessera: AsyncParsableCommand {
     @Option(help: "Room WebSocket path (server.roomPath).") var roomPath: String?
     @Option(help: "Media loop threads, 0 = cores (media.loops).") var mediaLoops: String?
     @Option(help: "Mixer worker threads, 0 = cores (media.mixerThreads).") var mixerThreads: String?
+    @Option(help: "Mode of new rooms: sfu, mcu or hybrid (rooms.defaultMode).") var roomMode: String?
     @Option(help: "STUN server host:port, repeatable (ice.stunServers).") var stunServer: [String] = []
     @Option(help: "TURN server user:pass@host:port, repeatable (ice.turnServers).") var turnServer: [String] = []
     @Option(help: "Host address to advertise, repeatable (ice.hostAddresses).") var iceHostAddress: [String] = []
@@ -64,7 +65,7 @@ struct Tessera: AsyncParsableCommand {
         try loader.apply(environment: ProcessInfo.processInfo.environment)
         let single: [(String, String?)] = [
             ("server.address", address), ("server.port", port), ("server.kurentoPath", kurentoPath),
-            ("server.roomPath", roomPath), ("media.loops", mediaLoops), ("media.mixerThreads", mixerThreads),
+            ("server.roomPath", roomPath), ("media.loops", mediaLoops), ("media.mixerThreads", mixerThreads), ("rooms.defaultMode", roomMode),
             ("ice.udpPortMin", udpPortMin), ("ice.udpPortMax", udpPortMax), ("recording.directory", recordingDir),
             ("sessions.gracePeriodSeconds", gracePeriod), ("sessions.requestCacheSeconds", requestCacheSeconds),
             ("logging.level", logLevel),

@@ -19,6 +19,10 @@ public struct ConfigSetting: Sendable {
         case object
         /// A colour as `#RRGGBB`.
         case colour
+        /// One of a fixed set of strings.
+        case choice([String])
+        /// A string that may be empty.
+        case optionalString
     }
 
     public var key: String
@@ -58,6 +62,16 @@ public struct ConfigSetting: Sendable {
               summary: "Loudest speakers mixed into the audio; the others are not decoded."),
         .init(key: "mixer.background", env: "TESSERA_MIXER_BACKGROUND", flag: nil, kind: .colour, defaultValue: "#101010",
               summary: "Canvas background colour as #RRGGBB."),
+        .init(key: "rooms.defaultMode", env: "TESSERA_ROOM_MODE", flag: "room-mode", kind: .choice(["sfu", "mcu", "hybrid"]), defaultValue: "sfu",
+              summary: "Mode of a room whose first joinRoom names none: sfu, mcu or hybrid."),
+        .init(key: "rooms.reconnectGraceSeconds", env: "TESSERA_ROOM_GRACE", flag: nil, kind: .int(1...3600), defaultValue: 10,
+              summary: "Seconds a participant whose socket dropped keeps its place; connect with its sessionId within them resumes it."),
+        .init(key: "rooms.autoMcuThreshold", env: "TESSERA_ROOM_AUTO_MCU", flag: nil, kind: .int(0...10000), defaultValue: 0,
+              summary: "An SFU room switches itself to MCU when it reaches this many participants; 0 = never."),
+        .init(key: "rooms.maxParticipants", env: "TESSERA_ROOM_MAX_PARTICIPANTS", flag: nil, kind: .int(1...10000), defaultValue: 100,
+              summary: "Participants a room accepts."),
+        .init(key: "rooms.tokenKey", env: "TESSERA_ROOM_TOKEN_KEY", flag: nil, kind: .optionalString, defaultValue: "",
+              summary: "HS256 key of room tokens (JWT); empty = open server where every participant is a moderator."),
         .init(key: "ice.stunServers", env: "TESSERA_STUN_SERVERS", flag: "stun-server", kind: .stringList, defaultValue: [],
               summary: "STUN servers as host:port, used to learn server-reflexive addresses. Empty: none (nothing leaves the machine)."),
         .init(key: "ice.turnServers", env: "TESSERA_TURN_SERVERS", flag: "turn-server", kind: .stringList, defaultValue: [],

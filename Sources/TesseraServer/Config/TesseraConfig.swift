@@ -2,6 +2,7 @@ import Foundation
 public import Elements
 import JSONRPC
 public import Logging
+public import Rooms
 
 /// The server's settings after defaults, config file, environment and flags.
 public struct TesseraConfig: Sendable {
@@ -12,6 +13,7 @@ public struct TesseraConfig: Sendable {
     public var mediaLoops: Int
     public var mixerThreads: Int
     public var mixer: MixerSettings
+    public var rooms: RoomOptions
     public var stunServers: [String]
     public var turnServers: [String]
     public var iceHostAddresses: [String]
@@ -121,7 +123,7 @@ public struct ConfigLoader {
             do { value = try JSONParser.parse(text) } catch {
                 throw ConfigError(source: source, key: s.key, problem: "expected a JSON object: \(error)")
             }
-        case .string, .path, .logLevel, .colour:
+        case .string, .path, .logLevel, .colour, .choice, .optionalString:
             value = .string(text)
         }
         values[s.key] = try Self.check(value, for: s, source: source)
@@ -163,6 +165,12 @@ public struct ConfigLoader {
             guard case .object = v else { throw fail("expected a JSON object, got \(v)") }
         case .colour:
             guard let str = v.stringValue, Self.colour(str) != nil else { throw fail("expected a colour as #RRGGBB, got \(v)") }
+        case .choice(let allowed):
+            guard let str = v.stringValue, allowed.contains(str) else {
+                throw fail("expected one of \(allowed.joined(separator: ", ")), got \(v)")
+            }
+        case .optionalString:
+            guard v.stringValue != nil else { throw fail("expected a string, got \(v)") }
         }
         return v
     }
@@ -198,10 +206,19 @@ public struct ConfigLoader {
         mixer.audioBitrate = int("mixer.audioBitrateKbps") * 1000
         mixer.maxSpeakers = int("mixer.maxSpeakers")
         mixer.background = Self.colour(str("mixer.background")) ?? 0x101010
+        var rooms = RoomOptions()
+        rooms.defaultMode = RoomMode(rawValue: str("rooms.defaultMode")) ?? .sfu
+        rooms.reconnectGrace = .seconds(int("rooms.reconnectGraceSeconds"))
+        rooms.autoMCUThreshold = int("rooms.autoMcuThreshold")
+        rooms.maxParticipants = int("rooms.maxParticipants")
+        rooms.jwtKey = str("rooms.tokenKey").isEmpty ? nil : str("rooms.tokenKey")
+        rooms.canvasWidth = mixer.width
+        rooms.canvasHeight = mixer.height
+        rooms.canvasFPS = mixer.fps
         return TesseraConfig(
             address: str("server.address"), port: int("server.port"),
             kurentoPath: str("server.kurentoPath"), roomPath: str("server.roomPath"),
-            mediaLoops: int("media.loops"), mixerThreads: int("media.mixerThreads"), mixer: mixer,
+            mediaLoops: int("media.loops"), mixerThreads: int("media.mixerThreads"), mixer: mixer, rooms: rooms,
             stunServers: list("ice.stunServers"), turnServers: list("ice.turnServers"),
             iceHostAddresses: list("ice.hostAddresses"), udpPortRange: portMin...portMax,
             recordingDirectory: str("recording.directory"),

@@ -1,0 +1,59 @@
+// The VP8 decoder (libvpx). Each decoded picture is copied out of libvpx
+// into an I420Frame taken from a FramePool, so the frame stays valid for as
+// long as the caller keeps it (libvpx reuses its own buffers on the next call).
+
+import CVPX
+
+public enum VP8DecodeResult {
+    /// A decoded picture, owned by the caller (give it back to the pool when done).
+    case frame(I420Frame)
+    /// The data decoded but produced no picture (e.g. a frame not meant for display).
+    case noFrame
+    /// libvpx rejected the data or flagged the picture as corrupt: a keyframe is needed.
+    case corrupt
+}
+
+/// Owns one libvpx VP8 decoder context. Not thread-safe; one owner at a time.
+public final class VP8Decoder {
+    private var context = vpx_codec_ctx_t()
+
+    public init(threads: Int = 1) throws(VP8Error) {
+        var config = vpx_codec_dec_cfg_t(threads: UInt32(max(1, threads)), w: 0, h: 0)
+        let status = tessera_vpx_dec_init(&context, &config, 0)
+        guard status == VPX_CODEC_OK else { throw .initFailed(Int32(status.rawValue)) }
+    }
+
+    deinit { vpx_codec_destroy(&context) }
+
+    /// Decodes one complete VP8 frame and copies the picture into a frame
+    /// from `pool`.
+    public func decode(_ data: UnsafeRawBufferPointer, pool: FramePool) -> VP8DecodeResult {
+        guard let start = data.baseAddress, data.count > 0 else { return .corrupt }
+        let status = vpx_codec_decode(
+            &context, start.assumingMemoryBound(to: UInt8.self), UInt32(data.count), nil, 0)
+        guard status == VPX_CODEC_OK else { return .corrupt }
+        var corrupted: Int32 = 0
+        if tessera_vpx_control_intptr(&context, Int32(VP8D_GET_FRAME_CORRUPTED.rawValue), &corrupted)
+            == VPX_CODEC_OK, corrupted != 0
+        {
+            return .corrupt
+        }
+        var iterator: vpx_codec_iter_t? = nil
+        guard let image = vpx_codec_get_frame(&context, &iterator) else { return .noFrame }
+        let img = image.pointee
+        guard img.fmt == VPX_IMG_FMT_I420, let py = img.planes.0, let pu = img.planes.1, let pv = img.planes.2
+        else { return .corrupt }
+        let width = Int(img.d_w), height = Int(img.d_h)
+        guard width > 0, height > 0 else { return .corrupt }
+        let frame = pool.acquire(width: width, height: height)
+        // Odd sizes: the frame is one pixel larger; scale keeps it filled.
+        I420Frame.scale(
+            y: py, u: pu, v: pv, strideY: Int(img.stride.0), strideUV: Int(img.stride.1),
+            width: width, height: height, into: frame, rect: frame.bounds)
+        return .frame(frame)
+    }
+
+    public func decode(_ data: [UInt8], pool: FramePool) -> VP8DecodeResult {
+        data.withUnsafeBytes { decode($0, pool: pool) }
+    }
+}

@@ -1,0 +1,55 @@
+public import JSONRPC
+
+/// Audio, video or both: the media a connection between elements carries.
+public enum RoomMediaKind: String, Sendable {
+    case audio = "AUDIO", video = "VIDEO"
+}
+
+/// An event of a media object the room layer created.
+public struct RoomMediaEvent: Sendable {
+    public var objectID: String
+    public var type: String
+    public var data: [String: JSONValue]
+
+    public init(objectID: String, type: String, data: [String: JSONValue]) {
+        self.objectID = objectID
+        self.type = type
+        self.data = data
+    }
+}
+
+/// A failed media operation: the element layer's error code and message.
+public struct RoomMediaError: Error, Sendable, CustomStringConvertible {
+    public var code: Int
+    public var message: String
+    public init(code: Int, message: String) {
+        self.code = code
+        self.message = message
+    }
+    public var description: String { "\(message) (code \(code))" }
+}
+
+/// What a room needs from the element layer. The room layer is a client of
+/// the element layer, as a Kurento application is a client of a media
+/// server: it creates, connects and releases elements and listens to their
+/// events, and never touches a packet. `KurentoRoomMedia` speaks the Kurento
+/// protocol to the server's own element layer; tests use a double.
+public protocol RoomMedia: Sendable {
+    func createPipeline() async throws(RoomMediaError) -> String
+    func createWebRtcEndpoint(pipeline: String) async throws(RoomMediaError) -> String
+    func createComposite(pipeline: String) async throws(RoomMediaError) -> String
+    func createHubPort(hub: String) async throws(RoomMediaError) -> String
+    /// Answers `offer` and starts gathering candidates (trickled as IceCandidateFound events).
+    func processOffer(_ endpoint: String, offer: String) async throws(RoomMediaError) -> String
+    func addIceCandidate(_ endpoint: String, candidate: String, sdpMid: String, sdpMLineIndex: Int) async throws(RoomMediaError)
+    /// Connects `source` to `sink` for `kind`, or for both kinds when nil.
+    func connect(_ source: String, _ sink: String, kind: RoomMediaKind?) async throws(RoomMediaError)
+    func disconnect(_ source: String, _ sink: String, kind: RoomMediaKind?) async throws(RoomMediaError)
+    /// Tessera's extension of Composite: the tile layout (`grid`, `speaker`,
+    /// `pip`, `custom`), which ports' video fill the tiles in which order, and
+    /// for `custom` one normalised rectangle per tile (x, y, width, height).
+    func setLayout(composite: String, layout: String, order: [String], rects: [[Double]]) async throws(RoomMediaError)
+    func release(_ object: String) async
+    /// Events of every object made through this interface, in order.
+    var events: AsyncStream<RoomMediaEvent> { get }
+}

@@ -1,0 +1,147 @@
+public import JSONRPC
+
+/// How a room carries media (shared/spec/room-protocol.md §10.2).
+public enum RoomMode: String, Sendable, CaseIterable {
+    /// Every publisher forwarded to every subscriber.
+    case sfu
+    /// One composite (grid + mix-minus audio) per participant.
+    case mcu
+    /// Video forwarded, audio mixed.
+    case hybrid
+}
+
+/// What a participant may do (from its JWT, or `moderator` on an open server).
+public enum RoomRole: String, Sendable {
+    case moderator, publisher, subscriber
+}
+
+/// The server's pseudo-participant that publishes the composite.
+let mcuName = "$mcu"
+
+/// One subscription: an endpoint of the subscriber receiving one sender.
+struct Subscription {
+    var endpoint: String
+    /// The stream id asked for (`webcam`, `composite`, `audio`, `video`).
+    var stream: String
+    /// Which mode switch it was made during (0 = before any).
+    var epoch: Int
+    var flowing = false
+}
+
+final class Participant {
+    let name: String
+    var session: String
+    let role: RoomRole
+    var extensions: Set<String>
+    /// The endpoint this participant publishes on, once it did.
+    var publisher: String?
+    var publishing: Bool { publisher != nil }
+    /// Its port on the room's composite (input when publishing, output for `$mcu`).
+    var hubPort: String?
+    /// By endpoint name: the sender's user name, or `$mcu`.
+    var subscriptions: [String: Subscription] = [:]
+    /// Old endpoints kept until their replacement flows (make-before-break).
+    var retiring: [String: [String]] = [:]
+    /// Candidates that arrived before their endpoint existed.
+    var pendingCandidates: [String: [(candidate: String, sdpMid: String, index: Int)]] = [:]
+    var audioActive = true
+    var videoActive = true
+    /// Kinds a moderator muted; the participant cannot unmute them.
+    var forceMuted: Set<String> = []
+    /// Set while a mode switch waits for this participant's new subscriptions.
+    var switchPending = false
+
+    init(name: String, session: String, role: RoomRole, extensions: Set<String>) {
+        self.name = name
+        self.session = session
+        self.role = role
+        self.extensions = extensions
+    }
+
+    /// Whether a notification `feature` (an extension name) goes to this client.
+    func wants(_ feature: String) -> Bool { extensions.contains(feature) }
+}
+
+final class Room {
+    let name: String
+    var mode: RoomMode
+    /// The room's MediaPipeline, made by the first join.
+    var pipeline: String?
+    var composite: String?
+    /// In join order.
+    private(set) var order: [String] = []
+    private(set) var participants: [String: Participant] = [:]
+    var closing = false
+    var switchID: String?
+    var switchEpoch = 0
+    var switchFrom: RoomMode = .sfu
+    var switchStartedAt: Duration = .zero
+    var layout = "grid"
+    var layoutRevision = 0
+    /// `custom` layouts: the tile of each named participant, normalised (x, y, w, h) and z order.
+    var customTiles: [(id: String, rect: [Double], z: Int)] = []
+    /// What the composite was last told, to skip repeating it.
+    var appliedLayout = ""
+    var dominant: String?
+    var previousDominants: [String] = []
+    var speaking: Set<String> = []
+
+    init(name: String, mode: RoomMode) {
+        self.name = name
+        self.mode = mode
+    }
+
+    var members: [Participant] { order.compactMap { participants[$0] } }
+
+    func add(_ p: Participant) {
+        participants[p.name] = p
+        order.append(p.name)
+    }
+
+    func remove(_ name: String) {
+        participants[name] = nil
+        order.removeAll { $0 == name }
+    }
+
+    /// Stream descriptors of `p` as the others see them in this mode.
+    func streams(of p: Participant) -> [JSONValue]? {
+        guard p.publishing else { return nil }
+        switch mode {
+        case .sfu: return [["id": "webcam"]]
+        case .mcu: return nil
+        case .hybrid: return [["id": "webcam", "recvAudio": false]]
+        }
+    }
+
+    /// The `$mcu` pseudo-participant's streams in this mode, if it is present.
+    var mcuStreams: [JSONValue]? {
+        switch mode {
+        case .sfu: return nil
+        case .mcu: return [["id": "composite", "composite": true, "kind": "audio+video"]]
+        case .hybrid: return [["id": "audio", "recvVideo": false, "composite": true, "kind": "audio"]]
+        }
+    }
+
+    /// A `participantPublished`/joinRoom peer entry.
+    static func peer(_ id: String, _ streams: [JSONValue]?) -> JSONValue {
+        guard let streams else { return ["id": .string(id)] }
+        return ["id": .string(id), "streams": .array(streams)]
+    }
+
+    /// Senders a participant should be subscribed to in this mode.
+    func expectedSenders(for p: Participant) -> [String] {
+        var out: [String] = []
+        if mcuStreams != nil { out.append(mcuName) }
+        if mode != .mcu {
+            out += members.filter { $0.name != p.name && $0.publishing }.map(\.name)
+        }
+        return out
+    }
+
+    var compositeDescription: JSONValue {
+        [
+            "sender": "$mcu_composite", "audioSender": "$mcu_audio", "videoSender": "$mcu_video",
+            "layout": .string(layout), "codec": "VP8",
+        ]
+    }
+}

@@ -1,0 +1,184 @@
+"""A room protocol client that behaves like KurentoRoom.js (auto-subscribes to
+every advertised stream, drops a participant on participantUnpublished or
+participantLeft, honours recvAudio/recvVideo), with aiortc peers that send a
+known colour and tone and record what they receive."""
+import asyncio
+import json
+import queue
+import threading
+
+import websocket
+from aiortc import RTCSessionDescription
+
+from media import ColourTrack, Recorder, ToneTrack, add_remote_candidate, peer_connection
+
+
+class RoomSocket:
+    """JSON-RPC over one WebSocket; a reader thread sorts responses from notifications."""
+
+    def __init__(self, url, timeout=15):
+        self.ws = websocket.create_connection(url, timeout=timeout)
+        self.next_id = 0
+        self.lock = threading.Lock()
+        self.responses = {}
+        self.cond = threading.Condition()
+        self.notifications = queue.Queue()
+        self.closed = False
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        while True:
+            try:
+                text = self.ws.recv()
+            except Exception:
+                break
+            if not text:
+                break
+            msg = json.loads(text)
+            if "id" in msg and msg["id"] is not None and "method" not in msg:
+                with self.cond:
+                    self.responses[msg["id"]] = msg
+                    self.cond.notify_all()
+            else:
+                self.notifications.put(msg)
+        self.closed = True
+        self.notifications.put(None)
+
+    def request(self, method, params=None, timeout=20):
+        with self.lock:
+            self.next_id += 1
+            rid = self.next_id
+        self.ws.send(json.dumps({"jsonrpc": "2.0", "id": rid, "method": method, "params": params or {}}))
+        with self.cond:
+            if not self.cond.wait_for(lambda: rid in self.responses, timeout):
+                raise TimeoutError(f"{method}: no response")
+            return self.responses.pop(rid)
+
+    def result(self, method, params=None):
+        r = self.request(method, params)
+        assert "result" in r, r
+        return r["result"]
+
+    def close(self):
+        try:
+            self.ws.close()
+        except Exception:
+            pass
+
+
+class Participant:
+    def __init__(self, url, name, room, colour=None, hz=None, extensions=(), mode=None, token=None):
+        self.url, self.name, self.room = url, name, room
+        self.colour, self.hz = colour, hz
+        self.extensions, self.mode, self.token = list(extensions), mode, token
+        self.socket = None
+        self.publisher = None
+        self.subscriptions = {}  # sender user -> (pc, recorder, stream)
+        self.notes = []  # every notification seen, in order
+        self.pump_task = None
+        self.tasks = set()
+
+    async def join(self):
+        self.socket = await asyncio.to_thread(RoomSocket, self.url)
+        await asyncio.to_thread(self.socket.result, "ping", {"interval": 3000})
+        params = {"user": self.name, "room": self.room, "extensions": self.extensions}
+        if self.mode:
+            params["mode"] = self.mode
+        if self.token:
+            params["token"] = self.token
+        result = await asyncio.to_thread(self.socket.result, "joinRoom", params)
+        self.join_result = result
+        self.pump_task = asyncio.ensure_future(self._pump())
+        for peer in result["value"]:
+            for stream in peer.get("streams", []):
+                self._spawn(self.subscribe(peer["id"], stream))
+        return result
+
+    def _spawn(self, coro):
+        t = asyncio.ensure_future(coro)
+        self.tasks.add(t)
+        t.add_done_callback(self.tasks.discard)
+
+    async def publish(self):
+        pc = peer_connection()
+        pc.addTrack(ColourTrack(self.colour))
+        pc.addTrack(ToneTrack(self.hz))
+        await pc.setLocalDescription(await pc.createOffer())
+        result = await asyncio.to_thread(self.socket.result, "publishVideo", {"sdpOffer": pc.localDescription.sdp, "doLoopback": False})
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=result["sdpAnswer"], type="answer"))
+        self.publisher = pc
+
+    async def subscribe(self, user, stream):
+        """As KurentoRoom.js: a new recv-only PeerConnection per stream; replaces an older one."""
+        pc = peer_connection()
+        rec = Recorder()
+        pc.on("track", rec.attach)
+        if stream.get("recvVideo", True):
+            pc.addTransceiver("video", direction="recvonly")
+        if stream.get("recvAudio", True):
+            pc.addTransceiver("audio", direction="recvonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        old = self.subscriptions.get(user)
+        self.subscriptions[user] = (pc, rec, stream["id"])
+        response = await asyncio.to_thread(self.socket.request, "receiveVideoFrom", {
+            "sender": f"{user}_{stream['id']}", "sdpOffer": pc.localDescription.sdp})
+        if "result" not in response:
+            self.subscriptions.pop(user, None) if self.subscriptions.get(user, (None,))[0] is pc else None
+            await pc.close()
+            return
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=response["result"]["sdpAnswer"], type="answer"))
+        if old:
+            old[1].stop()
+            await old[0].close()
+
+    async def _drop(self, user):
+        sub = self.subscriptions.pop(user, None)
+        if sub:
+            sub[1].stop()
+            await sub[0].close()
+
+    async def _pump(self):
+        while True:
+            msg = await asyncio.to_thread(self.socket.notifications.get)
+            if msg is None:
+                return
+            self.notes.append(msg)
+            method, params = msg.get("method"), msg.get("params", {})
+            if method == "participantPublished":
+                for stream in params.get("streams", []):
+                    self._spawn(self.subscribe(params["id"], stream))
+            elif method in ("participantUnpublished", "participantLeft"):
+                self._spawn(self._drop(params["name"]))
+            elif method == "iceCandidate":
+                name = params["endpointName"]
+                pc = self.publisher if name == self.name else (self.subscriptions.get(name) or (None,))[0]
+                if pc is not None:
+                    try:
+                        await add_remote_candidate(pc, params)
+                    except Exception:
+                        pass
+
+    def recorder(self, user):
+        sub = self.subscriptions.get(user)
+        return sub[1] if sub else None
+
+    def note_methods(self):
+        return [n.get("method") for n in self.notes]
+
+    async def close(self, leave=True):
+        if leave and self.socket and not self.socket.closed:
+            try:
+                await asyncio.to_thread(self.socket.request, "leaveRoom", {}, 5)
+            except Exception:
+                pass
+        for t in list(self.tasks):
+            t.cancel()
+        for user in list(self.subscriptions):
+            await self._drop(user)
+        if self.publisher:
+            await self.publisher.close()
+        if self.socket:
+            self.socket.close()
+        if self.pump_task:
+            self.pump_task.cancel()

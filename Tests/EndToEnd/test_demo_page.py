@@ -1,0 +1,56 @@
+"""The demo page (/demo) in Chromium headless, with fake camera and microphone,
+joins a room next to an aiortc participant: each decodes the other."""
+import asyncio
+import json
+import os
+import re
+import subprocess
+import threading
+import time
+
+from media import centre_colour, colour_close, dominant_frequency, wait_for
+from room_client import Participant
+from test_chromium import CHROME, FLAGS, make_inputs
+
+
+def test_demo_page_in_chromium_meets_an_aiortc_participant(server, tmp_path):
+    assert os.path.exists(CHROME), "chromium is installed by `make test` (apt package chromium)"
+    video, audio = make_inputs(str(tmp_path), (230, 200, 30), 600)
+    url = f"http://127.0.0.1:{server.port}/demo?room=web&user=chrome&mode=sfu&report=1"
+    latest = {}
+
+    async def run():
+        py = Participant(server.url.replace("/kurento", "/room"), "py", "web", (30, 60, 220), 400)
+        await py.join()
+        await py.publish()
+        proc = subprocess.Popen(
+            [CHROME, *FLAGS, f"--user-data-dir={tmp_path}/profile", f"--use-file-for-fake-video-capture={video}",
+             f"--use-file-for-fake-audio-capture={audio}", url],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace")
+
+        def read():
+            for line in proc.stderr:
+                m = re.search(r'"RESULT (\{.*\})"', line)
+                if m:
+                    latest.update(json.loads(m.group(1).encode().decode("unicode_escape")))
+        threading.Thread(target=read, daemon=True).start()
+        try:
+            # The page publishes: aiortc subscribes (participantPublished) and decodes its colour and tone.
+            def got_chrome():
+                rec = py.recorder("chrome")
+                return rec is not None and rec.video_frames >= 30 and rec.last_rgb is not None and len(rec.audio) >= 48000
+            assert await wait_for(got_chrome, 40), (latest, py.note_methods())
+            await asyncio.sleep(1.0)
+            rec = py.recorder("chrome")
+            assert colour_close(centre_colour(rec.last_rgb), (230, 200, 30), 45), centre_colour(rec.last_rgb)
+            assert abs(dominant_frequency(rec.audio) - 600) < 15
+            # The page subscribed to the aiortc participant and its <video> decodes frames.
+            assert await wait_for(lambda: latest.get("frames", {}).get("py", 0) > 30, 30), latest
+            assert latest.get("joined") and latest.get("published"), latest
+            print("demo page:", latest)
+        finally:
+            proc.kill()
+            proc.wait()
+            await py.close()
+
+    asyncio.run(run())

@@ -1,0 +1,234 @@
+"""The room API (ws /room) with real peers (aiortc) on loopback: three
+participants in an SFU room, mode switches, and a participant whose socket
+dies. What is checked is what each peer really decoded."""
+import asyncio
+import json
+import os
+import time
+import urllib.request
+
+import websocket
+
+from conftest import Server
+from media import centre_colour, colour_close, dominant_frequency, tone_level, wait_for
+from room_client import Participant, RoomSocket
+
+PEOPLE = [
+    ("alice", (220, 40, 40), 300),
+    ("bob", (40, 200, 60), 500),
+    ("carol", (40, 60, 220), 700),
+]
+
+
+def room_url(server):
+    return server.url.replace("/kurento", "/room")
+
+
+def objects(server):
+    with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/health", timeout=5) as r:
+        return json.loads(r.read())["objects"]
+
+
+async def check_sfu_view(people, timeout=25):
+    """Every participant receives each other's stream with its colour and tone."""
+    for me, _, _ in [(p, None, None) for p in people]:
+        for other in people:
+            if other is me:
+                continue
+
+            def ready():
+                rec = me.recorder(other.name)
+                return rec is not None and rec.video_frames >= 20 and rec.last_rgb is not None and len(rec.audio) >= 48000
+            assert await wait_for(ready, timeout), f"{me.name} gets nothing usable from {other.name}: {me.subscriptions.keys()}"
+    await asyncio.sleep(1.0)
+    for me in people:
+        for other in people:
+            if other is me:
+                continue
+            rec = me.recorder(other.name)
+            colour = centre_colour(rec.last_rgb)
+            assert colour_close(colour, other.colour), f"{me.name} sees {colour} from {other.name}"
+            freq = dominant_frequency(rec.audio)
+            assert abs(freq - other.hz) < 10, f"{me.name} hears {freq} Hz from {other.name}"
+
+
+def test_sfu_room_three_participants_and_a_dropped_socket():
+    server = Server(env_overrides={"TESSERA_ROOM_GRACE": "2"})
+    try:
+        async def run():
+            url = room_url(server)
+            people = [Participant(url, n, "sfu-demo", c, hz) for n, c, hz in PEOPLE]
+            for p in people:
+                await p.join()
+                await p.publish()
+            await check_sfu_view(people)
+            print("SFU: each of three participants decodes the other two")
+
+            # carol's socket dies (no leaveRoom): after the grace period the others are told.
+            carol = people[2]
+            carol.socket.close()
+            await carol.publisher.close()
+            for p in people[:2]:
+                assert await wait_for(lambda: any(n.get("method") == "participantLeft" and n["params"]["name"] == "carol" for n in p.notes), 10), p.note_methods()
+            # alice and bob keep receiving each other.
+            bob_at_alice = people[0].recorder("bob").video_frames
+            await asyncio.sleep(1.0)
+            assert people[0].recorder("bob").video_frames > bob_at_alice
+            for p in people[:2]:
+                await p.close()
+            # Everything the room made is released once the last one left.
+            assert await wait_for(lambda: objects(server) == 0, 10), objects(server)
+        asyncio.run(run())
+    finally:
+        server.stop()
+
+
+def test_room_bad_input_keeps_the_room_serving(server):
+    url = room_url(server)
+    a = RoomSocket(url)
+    b = RoomSocket(url)
+    try:
+        assert a.result("joinRoom", {"user": "alice", "room": "r1"})["value"] == []
+        assert a.request("joinRoom", {"user": "alice", "room": "r1"})["error"]["code"] == 104   # join twice
+        assert b.request("publishVideo", {"sdpOffer": "v=0", "doLoopback": False})["error"]["code"] == 102   # publish without join
+        assert b.request("joinRoom", {"user": "bad_name", "room": "r1"})["error"]["code"] == 999
+        b.result("joinRoom", {"user": "bob", "room": "r1"})
+        assert b.request("receiveVideoFrom", {"sender": "zed_webcam", "sdpOffer": "v=0"})["error"]["code"] == 102   # unknown sender
+        assert b.request("receiveVideoFrom", {"sender": "alice_webcam", "sdpOffer": "v=0"})["error"]["code"] == 105  # not publishing
+        malformed = a.request("publishVideo", {"sdpOffer": "this is not sdp", "doLoopback": False})
+        assert malformed["error"]["code"] == 302 and "offer" in malformed["error"]["message"].lower(), malformed
+        assert b.request("setRoomMode", {"mode": "warp"})["error"]["code"] == 205
+        assert b.request("teleport", {})["error"]["code"] == -32601
+        a.ws.send("{broken")
+        # The room still works for both.
+        b.result("sendMessage", {"message": "still here", "userMessage": "bob", "roomMessage": "r1"})
+        deadline = time.time() + 5
+        seen = []
+        while time.time() < deadline and not any(m and m.get("method") == "sendMessage" for m in seen):
+            try:
+                seen.append(a.notifications.get(timeout=0.5))
+            except Exception:
+                pass
+        assert any(m and m.get("method") == "sendMessage" and m["params"]["message"] == "still here" for m in seen), seen
+        assert a.result("ping", {})["value"] == "pong"
+    finally:
+        a.close()
+        b.close()
+
+
+def test_room_tokens_and_moderator_requests():
+    key = "test-room-key"
+    server = Server(env_overrides={"TESSERA_ROOM_TOKEN_KEY": key})
+    try:
+        url = room_url(server)
+        s = RoomSocket(url)
+        assert s.request("joinRoom", {"user": "alice", "room": "r"})["error"]["code"] == 401
+        assert s.request("joinRoom", {"user": "alice", "room": "r", "token": "a.b.c"})["error"]["code"] == 401
+        token = make_token(key, room="r", user="alice", role="publisher")
+        assert s.result("joinRoom", {"user": "alice", "room": "r", "token": token})["role"] == "publisher"
+        assert s.request("setRoomMode", {"mode": "mcu"})["error"]["code"] == 401
+        mod = RoomSocket(url)
+        assert mod.result("joinRoom", {"user": "mo", "room": "r", "token": make_token(key, room="r", user="mo", role="moderator")})["role"] == "moderator"
+        assert mod.result("setRoomMode", {"mode": "mcu"})["mode"] == "mcu"
+        s.close()
+        mod.close()
+    finally:
+        server.stop()
+
+
+def make_token(key, room, user, role):
+    import base64
+    import hashlib
+    import hmac
+
+    def b64(data):
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    payload = b64(json.dumps({"room": room, "user": user, "role": role, "exp": int(time.time()) + 600}).encode())
+    sig = b64(hmac.new(key.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest())
+    return f"{header}.{payload}.{sig}"
+
+
+def colour_present(rgb, colour, tolerance=45):
+    """True when a clear patch of `colour` is somewhere in the frame."""
+    h, w, _ = rgb.shape
+    for y in range(h // 16, h, h // 8):
+        for x in range(w // 16, w, w // 8):
+            patch = rgb[max(0, y - 4): y + 4, max(0, x - 4): x + 4].reshape(-1, 3).mean(axis=0)
+            if colour_close(tuple(int(v) for v in patch), colour, tolerance):
+                return True
+    return False
+
+
+def mix_ok(audio, me, people):
+    """The others' tones are in the mix and mine is not."""
+    levels = {p.hz: tone_level(audio, p.hz) for p in people}
+    return all((levels[p.hz] < 0.05) if p is me else (levels[p.hz] > 0.3) for p in people), levels
+
+
+async def check_mcu_view(people, timeout=30):
+    for me in people:
+        def ready():
+            rec = me.recorder("$mcu")
+            return (rec is not None and rec.last_rgb is not None and len(rec.audio) >= 48000
+                    and all(colour_present(rec.last_rgb, p.colour) for p in people)
+                    and set(me.subscriptions) == {"$mcu"})
+        assert await wait_for(ready, timeout), (me.name, list(me.subscriptions), me.note_methods()[-8:])
+    await asyncio.sleep(1.5)
+    for me in people:
+        ok, levels = mix_ok(me.recorder("$mcu").audio[-48000:], me, people)
+        assert ok, f"{me.name} hears {levels}"
+
+
+async def check_hybrid_view(people, timeout=30):
+    for me in people:
+        others = [p for p in people if p is not me]
+
+        def ready():
+            mix = me.recorder("$mcu")
+            if mix is None or len(mix.audio) < 48000:
+                return False
+            for o in others:
+                rec = me.recorder(o.name)
+                if rec is None or rec.last_rgb is None or me.subscriptions[o.name][2] != "webcam":
+                    return False
+            return True
+        assert await wait_for(ready, timeout), (me.name, list(me.subscriptions))
+    await asyncio.sleep(1.5)
+    for me in people:
+        for o in [p for p in people if p is not me]:
+            assert colour_close(centre_colour(me.recorder(o.name).last_rgb), o.colour)
+        ok, levels = mix_ok(me.recorder("$mcu").audio[-48000:], me, people)
+        assert ok, f"{me.name} hears {levels} in hybrid mode"
+
+
+def test_room_switches_sfu_mcu_hybrid_sfu_with_media_checked():
+    server = Server(env_overrides={"TESSERA_MIXER_WIDTH": "640", "TESSERA_MIXER_HEIGHT": "360", "TESSERA_MIXER_FPS": "15"})
+    try:
+        async def run():
+            url = room_url(server)
+            people = [Participant(url, n, "switching", c, hz, extensions=["mode"]) for n, c, hz in PEOPLE]
+            for p in people:
+                await p.join()
+                await p.publish()
+            await check_sfu_view(people)
+            moderator = people[0]
+            for target, check in [("mcu", check_mcu_view), ("hybrid", check_hybrid_view), ("sfu", None)]:
+                started = time.time()
+                r = await asyncio.to_thread(moderator.socket.result, "setRoomMode", {"mode": target})
+                assert r["mode"] == target, r
+                if check:
+                    await check(people)
+                else:
+                    await check_sfu_view(people)
+                    for p in people:
+                        assert await wait_for(lambda: "$mcu" not in p.subscriptions, 10), list(p.subscriptions)
+                assert await wait_for(lambda: any(n.get("method") == "roomModeChanged" and n["params"]["mode"] == target
+                                                  and n["params"]["phase"] == "completed" for n in moderator.notes), 10)
+                print(f"switched to {target} with media checked in {time.time() - started:.1f} s")
+            for p in people:
+                await p.close()
+            assert await wait_for(lambda: objects(server) == 0, 10), objects(server)
+        asyncio.run(run())
+    finally:
+        server.stop()

@@ -1,0 +1,81 @@
+import Foundation
+import JSONRPC
+import TestSupport
+import Testing
+@testable import Rooms
+
+/// setLayout / layoutChanged (§10.4) and the speaking notifications (§10.6).
+@Suite struct RoomLayoutTests {
+    let ext: [String: JSONValue] = ["extensions": ["layout", "speaking", "mode"]]
+
+    func port(_ h: RoomHarness, _ n: Int) -> String {
+        h.media.calls.filter { $0.hasPrefix("createHubPort") }[n].components(separatedBy: " -> ")[1]
+    }
+
+    @Test func gridFollowsPublishersAndCarriesGeometry() async {
+        let h = RoomHarness()
+        _ = await h.join("alice", extra: ext.merging(["mode": "mcu"]) { a, _ in a })
+        _ = await h.join("bob", extra: ext)
+        _ = await h.publish("alice")
+        _ = await h.publish("bob")
+        let changes = h.notifications("alice").filter { $0.0 == "layoutChanged" }
+        #expect(changes.count == 2)
+        let last = changes.last!.1
+        #expect(last["layout"] == "grid" && last["revision"] == 2)
+        #expect(last["canvas"] == ["width": 1280, "height": 720, "frameRate": 30])
+        let tiles = last["tiles"]!.arrayValue!
+        #expect(tiles.map { $0["id"]!.stringValue! } == ["alice", "bob"])
+        // Two tiles side by side: each half the width.
+        #expect(tiles[0]["x"]?.doubleValue == 0 && tiles[1]["x"]?.doubleValue == 0.5 && tiles[0]["w"]?.doubleValue == 0.5)
+        #expect(h.media.calls.last { $0.hasPrefix("setLayout") } == "setLayout(composite-2, grid, \(port(h, 0)),\(port(h, 1)))")
+    }
+
+    @Test func setLayoutValidatesAndNeedsAModerator() async {
+        var options = RoomOptions()
+        options.jwtKey = "k"
+        let h = RoomHarness(options: options)
+        _ = await h.join("alice", extra: ext.merging(["mode": "mcu", "token": .string(RoomToken.sign(room: "demo", user: "alice", role: .moderator, key: "k"))]) { a, _ in a })
+        _ = await h.join("bob", extra: ["token": .string(RoomToken.sign(room: "demo", user: "bob", role: .publisher, key: "k"))])
+        _ = await h.publish("alice")
+        _ = await h.publish("bob")
+        #expect(await h.errorCode("bob", "setLayout", ["layout": "grid"]) == 401)
+        #expect(await h.errorCode("alice", "setLayout", ["layout": "mosaic"]) == 309)
+        #expect(await h.errorCode("alice", "setLayout", ["layout": "custom"]) == 309)
+        #expect(await h.errorCode("alice", "setLayout", ["layout": "custom", "tiles": [["id": "bob", "x": 0.8, "y": 0, "w": 0.5, "h": 0.5]]]) == 309)
+        _ = h.notifications("alice")
+        let r = await h.result("alice", "setLayout", ["layout": "custom", "tiles": [
+            ["id": "bob", "x": 0.0, "y": 0.0, "w": 1.0, "h": 1.0, "z": 0], ["id": "alice", "x": 0.7, "y": 0.7, "w": 0.25, "h": 0.25, "z": 1],
+        ]])
+        #expect(r["layout"] == "custom")
+        let change = h.notifications("alice").last { $0.0 == "layoutChanged" }!.1
+        #expect(change["tiles"]?.arrayValue?.map { $0["id"]!.stringValue! } == ["bob", "alice"])
+        #expect(change["tiles"]?[1]?["z"] == 1)
+        #expect(h.media.calls.last { $0.hasPrefix("setLayout") }?.hasPrefix("setLayout(composite-2, custom, \(port(h, 1)),\(port(h, 0))") == true)
+    }
+
+    @Test func speakingEdgesDominantSpeakerAndSpeakerLayout() async {
+        let h = RoomHarness()
+        _ = await h.join("alice", extra: ext.merging(["mode": "mcu"]) { a, _ in a })
+        _ = await h.join("bob", extra: ext)
+        _ = await h.join("carol")  // no extensions: hears nothing of this
+        for u in ["alice", "bob", "carol"] { _ = await h.publish(u) }
+        _ = await h.result("alice", "setLayout", ["layout": "speaker"])
+        _ = h.notifications("alice"); _ = h.notifications("bob"); _ = h.notifications("carol")
+        let (pa, pb) = (port(h, 0), port(h, 1))
+        await h.service.deliver(RoomMediaEvent(objectID: "composite-2", type: "SpeakersChanged", data: [
+            "speaking": .array([.string(pb)]), "dominant": .string(pb), "levels": [pb: -20],
+        ]))
+        let seen = h.notifications("alice")
+        #expect(seen.map(\.0) == ["participantSpeaking", "dominantSpeakerChanged", "layoutChanged"])
+        #expect(seen[0].1 == ["id": "bob", "speaking": true, "level": -20])
+        #expect(seen[1].1["id"] == "bob" && seen[1].1["silence"] == false)
+        #expect(seen[2].1["tiles"]?[0]?["id"] == "bob")  // the dominant speaker takes the big tile
+        #expect(h.notifications("carol").isEmpty)
+        await h.service.deliver(RoomMediaEvent(objectID: "composite-2", type: "SpeakersChanged", data: [
+            "speaking": .array([.string(pa)]), "dominant": .string(pa), "levels": [pa: -18, pb: -70],
+        ]))
+        let next = h.notifications("bob")
+        #expect(next.contains { $0.0 == "participantSpeaking" && $0.1["id"] == "bob" && $0.1["speaking"] == false })
+        #expect(next.contains { $0.0 == "dominantSpeakerChanged" && $0.1["id"] == "alice" && $0.1["previous"] == ["bob"] })
+    }
+}
