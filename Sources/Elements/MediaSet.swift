@@ -231,6 +231,9 @@ public final class MediaSet {
             }
             throw notImplemented(operation, obj)
         }
+        for c in chain {
+            if let m = TesseraExtensions.methods[c.name]?[operation] { return try m(obj, Arguments(params ?? [:]), self) }
+        }
         let count = params?.count ?? 0
         throw KurentoError(.malformedTransaction, "Method '\(operation)' with \(count) parameters not found")
     }
@@ -279,7 +282,8 @@ public final class MediaSet {
 
     public func subscribe(_ obj: MediaObject, event: String, session: String) throws(KurentoError) -> String {
         let canonical = Self.eventAliases[event] ?? event
-        guard catalog.allEvents(of: obj.className).contains(canonical) else {
+        let extensions = catalog.chain(of: obj.className).flatMap { TesseraExtensions.events[$0.name] ?? [] }
+        guard catalog.allEvents(of: obj.className).contains(canonical) || extensions.contains(canonical) else {
             throw KurentoError(.mediaObjectEventNotSupported, "Event '\(event)' not supported")
         }
         return subscriptions.add(session: session, object: obj.id, event: event)

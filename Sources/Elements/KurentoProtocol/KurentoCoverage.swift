@@ -175,6 +175,9 @@ public enum KurentoCoverage {
                 lines.append("")
             }
         }
+        lines += ["## Tessera extensions", "", "Members beyond the descriptors, open to any Kurento client:", ""]
+        for e in TesseraExtensions.documentation { lines.append("- `\(e.member)`: \(e.summary)") }
+        lines.append("")
         return lines.joined(separator: "\n")
     }
 }

@@ -1,3 +1,4 @@
+import JSONRPC
 import Mixer
 import RTP
 import Transport
@@ -12,10 +13,14 @@ final class CompositeHubNode: HubNode {
     private var portsByID: [Int: HubPortNode] = [:]
     private var nextID = 0
     private let noExtensions = ExtensionMap()
+    let context: MediaContext
+    let objectID: String
 
-    init(engine: CompositeEngine) {
+    init(engine: CompositeEngine, context: MediaContext, objectID: String) {
         self.engine = LoopBound(engine)
         self.engineLoop = engine.loop
+        self.context = context
+        self.objectID = objectID
         super.init(mode: .composite)
     }
 
@@ -97,6 +102,26 @@ final class CompositeHubNode: HubNode {
         portsByID[id]?.requestKeyframeFromInput()
     }
 
+    /// Tiles in the order of `order` (hub port object ids), drawn as `layout`.
+    func setLayout(_ layout: LayoutKind, order: [String]) {
+        let byObject = Dictionary(portsByID.map { ($0.value.objectID, $0.key) }, uniquingKeysWith: { a, _ in a })
+        let ids = order.compactMap { byObject[$0] }
+        let engine = self.engine
+        engineLoop.post { engine.value.setLayout(layout, order: ids) }
+    }
+
+    /// The mix's speakers changed: raised as `SpeakersChanged` with hub port object ids.
+    func speakersChanged(speaking: [Int], dominant: Int?, levels: [Int: Double]) {
+        func name(_ id: Int) -> String? { portsByID[id]?.objectID }
+        var levelsByPort: [String: JSONValue] = [:]
+        for (id, level) in levels { if let n = name(id) { levelsByPort[n] = .double((level * 10).rounded() / 10) } }
+        context.raise("SpeakersChanged", on: objectID, [
+            "speaking": .array(speaking.compactMap(name).map { .string($0) }),
+            "dominant": dominant.flatMap(name).map { .string($0) } ?? .null,
+            "levels": .object(levelsByPort),
+        ])
+    }
+
     /// The Composite is released: stop the engine's clocks.
     func shutDown() {
         let engine = self.engine
@@ -176,6 +201,27 @@ final class CompositeEngine {
         video.requestKeyframe()
     }
 
+    func setLayout(_ layout: LayoutKind, order: [Int]) {
+        video.layout = layout
+        video.setOrder(order)
+    }
+
+    private var reportedSpeaking: [Int] = []
+    private var reportedDominant: Int?
+
+    /// Tells the media loop when who speaks, or who dominates, changed.
+    private func reportSpeakers() {
+        let speaking = audio.portIDs.filter { audio.isSpeaking($0) }.sorted()
+        let dominant = audio.dominantSpeaker
+        guard speaking != reportedSpeaking || dominant != reportedDominant, let hub else { return }
+        reportedSpeaking = speaking
+        reportedDominant = dominant
+        var levels: [Int: Double] = [:]
+        for id in audio.portIDs { levels[id] = audio.level(of: id) }
+        let report = levels
+        mediaLoop.post { hub.value.speakersChanged(speaking: speaking, dominant: dominant, levels: report) }
+    }
+
     func close() {
         closed = true
         stopClocks()
@@ -218,6 +264,7 @@ final class CompositeEngine {
         let now = nowMillis
         let tick = audio.tick(nowMillis: now)
         video.highlighted = audio.dominantSpeaker
+        reportSpeakers()
         if let hub {
             let out = LoopBound(tick)
             mediaLoop.post { hub.value.deliverAudio(out.value) }

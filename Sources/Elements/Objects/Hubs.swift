@@ -1,4 +1,5 @@
 import JSONRPC
+import Mixer
 import Logging
 import Transport
 
@@ -103,7 +104,7 @@ final class Composite: Hub {
             } catch {
                 throw KurentoError(.notEnoughResources, "cannot start the mixer: \(error)")
             }
-            let node = CompositeHubNode(engine: engine)
+            let node = CompositeHubNode(engine: engine, context: media, objectID: ctx.id)
             let bound = LoopBound(node), boundEngine = LoopBound(engine)
             engine.loop.post { boundEngine.value.hub = bound }
             return Composite(context: ctx, loop: loop, node: node)
@@ -114,6 +115,39 @@ final class Composite: Hub {
         super.didRelease()
         let node = hubNode
         loop.post { (node.value as? CompositeHubNode)?.shutDown() }
+    }
+
+    /// Tessera extension (TesseraExtensions): `layout`, `order` (HubPort ids), `rects` for custom layouts.
+    static let setLayout: ClassBinding.Method = { obj, args, set throws(KurentoError) in
+        let composite = obj as! Composite  // registered for Composite only
+        let kind: LayoutKind
+        switch args.string("layout") ?? "grid" {
+        case "grid": kind = .grid
+        case "speaker": kind = .speaker
+        case "pip": kind = .pictureInPicture
+        case "custom":
+            var rects: [NormalizedRect] = []
+            for r in args["rects"]?.arrayValue ?? [] {
+                let v = r.arrayValue?.compactMap(\.doubleValue) ?? []
+                guard v.count == 4, v.allSatisfy({ (0...1).contains($0) }) else {
+                    throw KurentoError(.mediaObjectIllegalParamError, "'rects' must hold [x, y, width, height] in 0...1")
+                }
+                rects.append(NormalizedRect(x: v[0], y: v[1], width: v[2], height: v[3]))
+            }
+            kind = .custom(rects)
+        case let other:
+            throw KurentoError(.mediaObjectIllegalParamError, "unknown layout '\(other)': grid, speaker, pip or custom")
+        }
+        var order: [String] = []
+        for v in args["order"]?.arrayValue ?? [] {
+            guard let id = v.stringValue, let port = set.objects[id] as? HubPort, port.parent === composite else {
+                throw KurentoError(.mediaObjectIllegalParamError, "'order' must list HubPorts of this Composite")
+            }
+            order.append(id)
+        }
+        let node = composite.hubNode, tiles = order
+        composite.loop.post { (node.value as? CompositeHubNode)?.setLayout(kind, order: tiles) }
+        return .void
     }
 }
 

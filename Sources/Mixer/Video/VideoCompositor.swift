@@ -101,6 +101,18 @@ public final class VideoCompositor {
 
     public var portIDs: [Int] { order }
 
+    /// Puts the tiles in this order; ports not named follow in their current order
+    /// (and are hidden by a custom layout with fewer rectangles).
+    public func setOrder(_ ids: [Int]) {
+        var named: [Int] = []
+        for id in ids where ports[id] != nil && !named.contains(id) { named.append(id) }
+        let reordered = named + order.filter { !named.contains($0) }
+        if reordered != order {
+            order = reordered
+            layoutDirty = true
+        }
+    }
+
     /// Changes the output bitrate on the fly.
     public func setBitrate(_ bitrate: Int) throws {
         try encoder.setBitrate(bitrate)

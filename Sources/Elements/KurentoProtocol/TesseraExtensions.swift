@@ -1,0 +1,20 @@
+/// Members Tessera adds to Kurento classes, beyond the module descriptors:
+/// any Kurento client may call these methods and subscribe to these events
+/// (the room layer uses them). Listed on the coverage page as extensions.
+enum TesseraExtensions {
+    /// Class name -> operation -> implementation. Parameters arrive as sent (no kmd marshalling).
+    static let methods: [String: [String: ClassBinding.Method]] = [
+        "Composite": ["setLayout": Composite.setLayout],
+    ]
+
+    /// Class name -> events raised besides the kmd's.
+    static let events: [String: Set<String>] = [
+        "Composite": ["SpeakersChanged"],
+    ]
+
+    /// One-line descriptions for the coverage page.
+    static let documentation: [(member: String, summary: String)] = [
+        ("Composite.setLayout", "layout (grid, speaker, pip, custom), order (HubPort ids, tile order), rects ([x, y, w, h] normalised, custom only)"),
+        ("Composite.SpeakersChanged", "event: speaking (HubPort ids above the speaking threshold), dominant (HubPort id or null), levels (HubPort id -> dBov)"),
+    ]
+}
