@@ -207,7 +207,7 @@ def test_room_switches_sfu_mcu_hybrid_sfu_with_media_checked():
     try:
         async def run():
             url = room_url(server)
-            people = [Participant(url, n, "switching", c, hz, extensions=["mode"]) for n, c, hz in PEOPLE]
+            people = [Participant(url, n, "switching", c, hz, extensions=["mode", "layout", "speaking"]) for n, c, hz in PEOPLE]
             for p in people:
                 await p.join()
                 await p.publish()
@@ -226,6 +226,25 @@ def test_room_switches_sfu_mcu_hybrid_sfu_with_media_checked():
                 assert await wait_for(lambda: any(n.get("method") == "roomModeChanged" and n["params"]["mode"] == target
                                                   and n["params"]["phase"] == "completed" for n in moderator.notes), 10)
                 print(f"switched to {target} with media checked in {time.time() - started:.1f} s")
+                if target == "mcu":
+                    # Extension clients learn the tile geometry and who is speaking (all three send a tone).
+                    layouts = [n["params"] for n in moderator.notes if n.get("method") == "layoutChanged"]
+                    assert layouts and sorted(t["id"] for t in layouts[-1]["tiles"]) == ["alice", "bob", "carol"], layouts
+                    assert await wait_for(lambda: {n["params"]["id"] for n in moderator.notes
+                                                   if n.get("method") == "participantSpeaking" and n["params"]["speaking"]} >= {"bob", "carol"}, 5)
+                    assert any(n.get("method") == "dominantSpeakerChanged" for n in moderator.notes)
+                    # A custom layout: bob full canvas, alice and carol small on top of him.
+                    r = await asyncio.to_thread(moderator.socket.result, "setLayout", {"layout": "custom", "tiles": [
+                        {"id": "bob", "x": 0, "y": 0, "w": 1, "h": 1, "z": 0},
+                        {"id": "alice", "x": 0.05, "y": 0.05, "w": 0.25, "h": 0.25, "z": 1},
+                        {"id": "carol", "x": 0.7, "y": 0.7, "w": 0.25, "h": 0.25, "z": 1}]})
+                    assert r["layout"] == "custom"
+
+                    def bob_fills_centre():
+                        rec = moderator.recorder("$mcu")
+                        return rec.last_rgb is not None and colour_close(centre_colour(rec.last_rgb), PEOPLE[1][1])
+                    assert await wait_for(bob_fills_centre, 10), centre_colour(moderator.recorder("$mcu").last_rgb)
+                    await asyncio.to_thread(moderator.socket.result, "setLayout", {"layout": "grid"})
             for p in people:
                 await p.close()
             assert await wait_for(lambda: objects(server) == 0, 10), objects(server)
