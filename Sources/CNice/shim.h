@@ -5,6 +5,8 @@
 #include <glib-object.h>
 #include <nice/agent.h>
 #include <nice/interfaces.h>
+#include <gio/gio.h>
+#include <glib-unix.h>
 
 // g_signal_connect is a macro; Swift needs a function to call.
 static inline gulong tessera_g_signal_connect(gpointer instance, const gchar *signal, GCallback handler, gpointer data) {
@@ -20,5 +22,13 @@ static inline void tessera_g_object_set_uint(gpointer object, const gchar *name,
 }
 static inline void tessera_g_object_set_string(gpointer object, const gchar *name, const gchar *value) {
     g_object_set(object, name, value, NULL);
+}
+
+// A GLib source that calls `func` when `fd` is readable; GSourceFunc is cast
+// here because Swift cannot cast between C function pointer types.
+static inline GSource *tessera_fd_read_source(int fd, GUnixFDSourceFunc func, gpointer data) {
+    GSource *source = g_unix_fd_source_new(fd, G_IO_IN);
+    g_source_set_callback(source, (GSourceFunc)func, data, NULL);
+    return source;
 }
 #endif

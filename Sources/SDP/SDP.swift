@@ -12,6 +12,7 @@
 // - Matching.swift           codec/feedback/extension matching against capabilities
 // - Negotiation*.swift       JSEP answer, offer, answer processing (RFC 8829)
 // - RemoteTransport.swift    the peer's ICE/DTLS parameters; SDPCandidate fields
+// - PlainRTP.swift           offer/answer for plain RTP/AVP(F) over UDP (RtpEndpoint)
 //
 // Everything here is pure Swift standard library: no Foundation, no I/O, and no
 // input may trap. Network input is untrusted.

@@ -45,12 +45,15 @@ def test_pipeline_create_and_release(server, capsys):
 
 
 def test_element_not_yet_available_is_a_clear_error(server):
-    """RtpEndpoint is not creatable yet; pyforkurento raises the server's error."""
+    """HttpPostEndpoint is not creatable; pyforkurento raises the server's
+    error. RtpEndpoint is."""
     kurento = kclient.KurentoClient(server.url)
     pipeline = kurento.create_media_pipeline()
     with pytest.raises(KurentoOperationException) as e:
-        pipeline.add_endpoint("RtpEndpoint")
+        pipeline.add_endpoint("HttpPostEndpoint")
     assert "40108" in str(e.value)
+    rtp = pipeline.add_endpoint("RtpEndpoint")
+    assert "RtpEndpoint" in rtp.elem_id
     # The connection and the pipeline are still fine.
     pipeline.dispose()
     assert server.health()["objects"] == 0

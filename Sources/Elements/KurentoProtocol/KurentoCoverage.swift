@@ -9,7 +9,7 @@ public enum KurentoCoverage {
     /// `Class.member` (a method, property accessor `Class.getX`/`Class.setX`, or event).
     public static let notYetSupported: [String: String] = [
         // Media plane (WebRTC endpoints and forwarding hubs): issue 3.
-        "RtpEndpoint": "plain RTP arrives in issue 3",
+        "RtpEndpoint.OnKeySoftLimit": "raised only with SDES-SRTP (the crypto param), which is not implemented; an RtpEndpoint with crypto is refused",
         // WebRTC endpoint members not done yet (issue 3 continues).
         "SdpEndpoint.getMaxAudioRecvBandwidth": "bandwidth limits (b=AS, REMB) are not applied yet",
         "SdpEndpoint.setMaxAudioRecvBandwidth": "bandwidth limits (b=AS, REMB) are not applied yet",
@@ -66,6 +66,13 @@ public enum KurentoCoverage {
         "FaceOverlayFilter": "computer-vision filters (OpenCV) are out of scope for a conference server",
         "ImageOverlayFilter": "computer-vision filters (OpenCV) are out of scope for a conference server",
         "ZBarFilter": "barcode detection (zbar) is out of scope for a conference server",
+    ]
+
+    /// Constructor params the factories refuse (an error naming the reason),
+    /// keyed `Class.param`. Params are not members, so they are listed apart.
+    public static let refusedConstructorParams: [String: String] = [
+        "RtpEndpoint.crypto": "SDES-SRTP (RTP/SAVPF with a=crypto) is not implemented; only plain RTP",
+        "RtpEndpoint.useIpv6": "plain RTP sockets are IPv4 only for now",
     ]
 
     public enum Status: Equatable, Sendable {
@@ -177,6 +184,10 @@ public enum KurentoCoverage {
         }
         lines += ["## Tessera extensions", "", "Members beyond the descriptors, open to any Kurento client:", ""]
         for e in TesseraExtensions.documentation { lines.append("- `\(e.member)`: \(e.summary)") }
+        lines += ["", "## Constructor params refused", ""]
+        for key in refusedConstructorParams.keys.sorted() {
+            lines.append("- `\(key)`: \(refusedConstructorParams[key]!)")  // key from the table itself
+        }
         lines.append("")
         return lines.joined(separator: "\n")
     }

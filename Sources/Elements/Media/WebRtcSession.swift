@@ -9,86 +9,32 @@ import Transport
 /// The media-plane half of a WebRtcEndpoint: ICE (libnice), DTLS-SRTP and the
 /// RTP/RTCP of one peer, on its pipeline's media loop.
 ///
-/// Receive path: datagram -> demux (RFC 7983) -> DTLS or SRTP unprotect ->
-/// forward to consumers. Send path (as a consumer): rewrite SSRC, payload
-/// type, sequence and timestamp into this peer's space -> protect -> send.
-final class WebRtcSession: MediaNode {
+/// Receive path: datagram -> demux (RFC 7983) -> DTLS, or SRTP unprotect ->
+/// forward to consumers (RtpSession). Send path (as a consumer, RtpSession):
+/// rewrite into this peer's space -> SRTP protect -> libnice.
+final class WebRtcSession: RtpSession {
     struct Options {
         var recvonly = false
         var sendonly = false
         var keyType: DTLSCertificate.KeyType = .ecdsa
     }
 
-    /// Our outgoing stream of one kind, rewritten from whichever source feeds it.
-    struct OutStream {
-        var ssrc: UInt32
-        var payloadType: UInt8 = 0
-        var clockRate: UInt32
-        var negotiated = false
-        var lastSeq: UInt16 = UInt16.random(in: 0...0x7FFF)
-        var lastTimestamp: UInt32 = UInt32.random(in: 0...0x7FFF_FFFF)
-        var seqDelta: UInt16 = 0
-        var timestampDelta: UInt32 = 0
-        /// The source SSRC the deltas were computed for; nil forces a recompute.
-        var sourceSSRC: UInt32?
-        var packets: UInt64 = 0
-        var bytes: UInt64 = 0
-    }
-
-    let context: MediaContext
     let options: Options
-    let logger: Logger
     private let certificate: DTLSCertificate
     private var ice: ICEAgent?
     private var dtls: DTLSSession?
-    private var srtp: SRTPSession?
-    private(set) var localSDP: String?
-    private(set) var remoteSDP: String?
     private var offerSent: SessionDescription?
-    private var media: [NegotiatedMedia] = []
-    private var kindByPayloadType: [UInt8: MediaKindKey] = [:]
-    /// The peer's RTX payload type for video, when negotiated (RFC 4588).
-    var rtxPayloadType: UInt8?
-    /// Extension ids in the packets this peer sends us, and in those we send it.
-    let incomingExtensions = ExtensionMap()
-    let outgoingExtensions = ExtensionMap()
-    private var remoteSSRC: [UInt32?] = [nil, nil]
-    private var out: [OutStream]
     private var pendingCandidates: [String] = []
     private var gatherRequested = false
-    private var flowingIn = [false, false]
-    private var flowingOut = [false, false]
-    var lastKeyframeRequest: ContinuousClock.Instant?
-    var rtcp = RTCPState()
-    var cnameForReports: String { cname }
-    var droppedDatagrams: UInt64 = 0
-    private var inPackets: [UInt64] = [0, 0]
-    private var inBytes: [UInt64] = [0, 0]
-    private var connectionState = "DISCONNECTED"
-    var sessionStarted = false
-    private let cname = String(UUID().uuidString.prefix(16)).lowercased()
-    private let streamID = UUID().uuidString.lowercased()
-    /// One buffer for protecting outgoing packets; the loop is single threaded.
-    private var scratch = [UInt8](repeating: 0, count: 1500 + SRTPSession.maxTrailer + 16)
     var iceState: ICEState { ice?.state ?? .disconnected }
     var dtlsState: DTLSState { dtls?.state ?? .new }
     private(set) var selectedPair: (local: String, remote: String)?
 
     init(loop: MediaLoop, objectID: String, context: MediaContext, options: Options) {
-        self.context = context
         self.options = options
         self.certificate = context.certificate(options.keyType)
-        var l = context.logger
-        l[metadataKey: "element"] = "\(objectID.suffix(60))"
-        self.logger = l
-        out = [
-            OutStream(ssrc: UInt32.random(in: 1...UInt32.max), clockRate: 48000),
-            OutStream(ssrc: UInt32.random(in: 1...UInt32.max), clockRate: 90000),
-        ]
-        super.init(loop: loop, objectID: objectID)
+        super.init(loop: loop, objectID: objectID, context: context, allowSend: !options.recvonly, allowReceive: !options.sendonly)
     }
-
-    var isNegotiated: Bool { remoteSDP != nil }
 
     /// What we negotiate: Opus and VP8 (+rtx), NACK, PLI, FIR and REMB. Not
     /// transport-cc: we generate no transport-wide feedback yet, and a sender
@@ -102,13 +48,6 @@ final class WebRtcSession: MediaNode {
     }()
 
     // MARK: Negotiation (control messages from the signalling plane)
-
-    private var sendPreferences: SendPreferences {
-        SendPreferences(
-            audio: LocalStream(ssrc: out[0].ssrc, cname: cname, streamID: streamID, trackID: "\(streamID)-audio"),
-            video: LocalStream(ssrc: out[1].ssrc, cname: cname, streamID: streamID, trackID: "\(streamID)-video"),
-            allowSend: !options.recvonly, allowReceive: !options.sendonly)
-    }
 
     private func makeAgent(controlling: Bool) throws(KurentoError) -> ICEAgent {
         if let ice { return ice }
@@ -149,7 +88,7 @@ final class WebRtcSession: MediaNode {
             fingerprint: Fingerprint(algorithm: "sha-256", value: certificate.fingerprintSHA256))
     }
 
-    func processOffer(_ text: String) throws(KurentoError) -> String {
+    override func processOffer(_ text: String) throws(KurentoError) -> String {
         guard !isNegotiated, offerSent == nil else {
             throw KurentoError(.sdpEndPointAlreadyNegotiated, "Endpoint already negotiated")
         }
@@ -179,7 +118,7 @@ final class WebRtcSession: MediaNode {
         return localSDP!  // assigned on the line above
     }
 
-    func generateOffer(audio: Bool, video: Bool) throws(KurentoError) -> String {
+    override func generateOffer(audio: Bool, video: Bool) throws(KurentoError) -> String {
         guard !isNegotiated, offerSent == nil else {
             throw KurentoError(.sdpEndPointAlreadyNegotiated, "Endpoint already negotiated")
         }
@@ -192,7 +131,7 @@ final class WebRtcSession: MediaNode {
         return localSDP!  // assigned on the line above
     }
 
-    func processAnswer(_ text: String) throws(KurentoError) -> String {
+    override func processAnswer(_ text: String) throws(KurentoError) -> String {
         guard let offer = offerSent else {
             throw KurentoError(.sdpEndPointNotOfferGenerated, "No offer was generated")
         }
@@ -231,7 +170,7 @@ final class WebRtcSession: MediaNode {
             let id = objectID, ctx = context
             session.onKeys = { [weak self] keys in
                 do {
-                    self?.srtp = try SRTPSession(keys: keys)
+                    self?.protection = try SRTPSession(keys: keys)
                     self?.startRTCP()
                 } catch {
                     self?.logger.error("SRTP setup failed: \(error)")
@@ -265,32 +204,6 @@ final class WebRtcSession: MediaNode {
         if gatherRequested { try? agent.gather() }
     }
 
-    private func apply(_ negotiated: [NegotiatedMedia]) {
-        media = negotiated
-        for m in negotiated where m.accepted {
-            // One id per URI across the bundle; we send what we receive with the same ids.
-            if let id = m.extensions[HeaderExtensionURI.absSendTime] {
-                incomingExtensions.absSendTime = id
-                outgoingExtensions.absSendTime = id
-            }
-            if let id = m.extensions[HeaderExtensionURI.audioLevel] {
-                incomingExtensions.audioLevel = id
-                outgoingExtensions.audioLevel = id
-            }
-            guard let kind: MediaKindKey = m.kind == .audio ? .audio : (m.kind == .video ? .video : nil), let codec = m.codec else { continue }
-            kindByPayloadType[codec.payloadType] = kind
-            out[kind.rawValue].payloadType = codec.payloadType
-            out[kind.rawValue].clockRate = codec.clockRate
-            out[kind.rawValue].negotiated = m.direction == .sendrecv || m.direction == .sendonly
-            remoteSSRC[kind.rawValue] = m.remoteSSRCs.first
-            if kind == .video {
-                rtcp.nackEnabled = m.nack
-                rtcp.rembEnabled = m.remb
-                if let rtx = m.rtxPayloadType { rtxPayloadType = rtx }
-            }
-        }
-    }
-
     func gatherCandidates() throws(KurentoError) {
         gatherRequested = true
         guard let ice, isNegotiated || offerSent != nil else { return }  // gathered once negotiation starts
@@ -317,72 +230,25 @@ final class WebRtcSession: MediaNode {
         }
     }
 
-    private func setConnectionState(_ s: String) {
-        guard s != connectionState else { return }
-        context.raise("ConnectionStateChanged", on: objectID, ["oldState": .string(connectionState), "newState": .string(s)])
-        connectionState = s
+    /// A datagram from libnice (STUN is consumed by libnice itself): DTLS
+    /// goes to the handshake, the rest to the shared packet path.
+    func receiveDatagram(_ buffer: UnsafeMutableRawBufferPointer) {
+        guard !isClosed else { return }
+        if Demux.classify(UnsafeRawBufferPointer(buffer)) == .dtls {
+            dtls?.receive(UnsafeRawBufferPointer(buffer))
+        } else {
+            receivePacket(buffer)
+        }
     }
 
-    // MARK: State used by the packet path (WebRtcSession+Packets.swift)
-
-    var dtlsSession: DTLSSession? { dtls }
-    var srtpSession: SRTPSession? { srtp }
-    var remoteVideoSSRC: UInt32? { remoteSSRC[MediaKindKey.video.rawValue] }
-    var scratchCapacity: Int { scratch.count }
-
-    func kind(ofPayloadType pt: UInt8) -> MediaKindKey? { kindByPayloadType[pt] }
-    func noteRemoteSSRC(_ ssrc: UInt32, kind: MediaKindKey) {
-        if remoteSSRC[kind.rawValue] != ssrc { remoteSSRC[kind.rawValue] = ssrc }
-    }
-    func flowing(in kind: MediaKindKey) -> Bool { flowingIn[kind.rawValue] }
-    func setFlowing(in kind: MediaKindKey) { flowingIn[kind.rawValue] = true }
-    func flowing(out kind: MediaKindKey) -> Bool { flowingOut[kind.rawValue] }
-    func setFlowing(out kind: MediaKindKey) { flowingOut[kind.rawValue] = true }
-    func countIn(_ kind: MediaKindKey, bytes: Int) {
-        inPackets[kind.rawValue] &+= 1
-        inBytes[kind.rawValue] &+= UInt64(bytes)
-    }
-    func canSend(_ kind: MediaKindKey) -> Bool { out[kind.rawValue].negotiated }
-    func outStream(_ kind: MediaKindKey) -> OutStream { out[kind.rawValue] }
-    func setOutStream(_ s: OutStream, _ kind: MediaKindKey) { out[kind.rawValue] = s }
-    func withScratch<T>(_ body: (UnsafeMutableRawBufferPointer) -> T) -> T { scratch.withUnsafeMutableBytes(body) }
-    func sendDatagram(_ bytes: UnsafeRawBufferPointer) { ice?.send(bytes) }
-
-    /// Counters for getStats and the tests.
-    var counters: (inPackets: [UInt64], inBytes: [UInt64], outPackets: [UInt64], outBytes: [UInt64]) {
-        (inPackets, inBytes, out.map(\.packets), out.map(\.bytes))
-    }
-
-    override func consume(
-        _ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, ext: ExtensionMap, from source: MediaNode
-    ) {
-        sendAsConsumer(packet, header: header, kind: kind, ext: ext)
-    }
-
-    override func requestKeyframe() { sendPLI() }
-
-    override func stats(kind: MediaKindKey?, timestampMillis: Int64) -> [String: JSONValue] {
-        var all = super.stats(kind: kind, timestampMillis: timestampMillis)
-        let id = "\(statsPrefix)_element"
-        all[id] = [
-            "__module__": "kurento", "__type__": "EndpointStats", "id": .string(id), "type": "endpoint",
-            "timestampMillis": .int(timestampMillis), "inputLatency": [], "E2ELatency": [],
-        ]
-        all.merge(rtpStats(kind: kind, timestampMillis: timestampMillis)) { a, _ in a }
-        return all
-    }
-
-    override func sourceDidChange(kind: MediaKindKey) { resetOutStream(kind) }
+    override func sendDatagram(_ bytes: UnsafeRawBufferPointer, kind: MediaKindKey) { ice?.send(bytes) }
 
     override func close() {
         guard !isClosed else { return }
         super.close()
-        rtcp.timer?.cancel()
-        rtcp.timer = nil
         dtls?.close()
         ice?.close()
         ice = nil
         dtls = nil
-        srtp = nil
     }
 }

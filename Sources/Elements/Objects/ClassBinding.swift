@@ -67,6 +67,7 @@ public enum Bindings {
             WebRtcEndpoint.sdpBinding,
             WebRtcEndpoint.baseRtpBinding,
             WebRtcEndpoint.webRtcBinding,
+            RtpEndpoint.rtpBinding,
             Hub.hubBinding,
             Dispatcher.dispatcherBinding,
             DispatcherOneToMany.oneToManyBinding,

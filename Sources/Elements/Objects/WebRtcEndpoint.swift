@@ -7,6 +7,17 @@ import Transport
 final class WebRtcEndpoint: MediaElement {
     private static func session(_ node: MediaNode) -> WebRtcSession { node as! WebRtcSession }  // the node of a WebRtcEndpoint is always a WebRtcSession
 
+    /// Runs an SdpEndpoint operation on whichever session the endpoint has
+    /// (WebRtcSession or PlainRtpSession).
+    static func sdpCall(
+        _ obj: MediaObject, _ work: @escaping @Sendable (RtpSession) throws(KurentoError) -> JSONValue
+    ) -> Reply {
+        (obj as! MediaElement).loopCall { node in  // bound to SDP endpoints only
+            guard let session = node as? RtpSession else { return .failure(KurentoError(.notImplemented, "not an SDP endpoint")) }
+            do throws(KurentoError) { return .success(try work(session)) } catch { return .failure(error) }
+        }
+    }
+
     private static func call(
         _ obj: MediaObject, _ work: @escaping @Sendable (WebRtcSession) throws(KurentoError) -> JSONValue
     ) -> Reply {
@@ -20,22 +31,22 @@ final class WebRtcEndpoint: MediaElement {
         methods: [
             "processOffer": { obj, args, _ throws(KurentoError) in
                 let offer = args.string("offer") ?? ""
-                return call(obj) { s throws(KurentoError) in .string(try s.processOffer(offer)) }
+                return sdpCall(obj) { s throws(KurentoError) in .string(try s.processOffer(offer)) }
             },
             "generateOffer": { obj, args, _ throws(KurentoError) in
                 let audio = args["options"]?["offerToReceiveAudio"]?.boolValue ?? true
                 let video = args["options"]?["offerToReceiveVideo"]?.boolValue ?? true
-                return call(obj) { s throws(KurentoError) in .string(try s.generateOffer(audio: audio, video: video)) }
+                return sdpCall(obj) { s throws(KurentoError) in .string(try s.generateOffer(audio: audio, video: video)) }
             },
             "processAnswer": { obj, args, _ throws(KurentoError) in
                 let answer = args.string("answer") ?? ""
-                return call(obj) { s throws(KurentoError) in .string(try s.processAnswer(answer)) }
+                return sdpCall(obj) { s throws(KurentoError) in .string(try s.processAnswer(answer)) }
             },
             "getLocalSessionDescriptor": { obj, _, _ throws(KurentoError) in
-                call(obj) { s in s.localSDP.map { .string($0) } ?? .null }
+                sdpCall(obj) { s in s.localSDP.map { .string($0) } ?? .null }
             },
             "getRemoteSessionDescriptor": { obj, _, _ throws(KurentoError) in
-                call(obj) { s in s.remoteSDP.map { .string($0) } ?? .null }
+                sdpCall(obj) { s in s.remoteSDP.map { .string($0) } ?? .null }
             },
         ]
     )

@@ -3,26 +3,25 @@ import RTP
 import STUN
 import Transport
 
-/// The packet path of a WebRtcEndpoint (shared/DESIGN.md, "The packet path").
-extension WebRtcSession {
-    /// A datagram from libnice (STUN is consumed by libnice itself).
-    func receiveDatagram(_ buffer: UnsafeMutableRawBufferPointer) {
+/// The packet path of an SDP endpoint (WebRtcEndpoint, RtpEndpoint) (shared/DESIGN.md, "The packet path").
+extension RtpSession {
+    /// An RTP or RTCP datagram from the transport: unprotect, then take it.
+    /// Anything else (garbage, STUN on a plain socket) is counted and dropped.
+    func receivePacket(_ buffer: UnsafeMutableRawBufferPointer) {
         guard !isClosed else { return }
         switch Demux.classify(UnsafeRawBufferPointer(buffer)) {
-        case .dtls:
-            dtlsSession?.receive(UnsafeRawBufferPointer(buffer))
         case .rtp:
-            guard let srtp = srtpSession, let n = srtp.unprotectRTP(buffer) else { return countDrop() }
+            guard let protection, let n = protection.unprotectRTP(buffer) else { return countDrop() }
             receiveRTP(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n]))
         case .rtcp:
-            guard let srtp = srtpSession, let n = srtp.unprotectRTCP(buffer) else { return countDrop() }
+            guard let protection, let n = protection.unprotectRTCP(buffer) else { return countDrop() }
             receiveRTCP(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
         default:
             countDrop()
         }
     }
 
-    private func countDrop() {
+    func countDrop() {
         droppedDatagrams &+= 1
     }
 
@@ -63,7 +62,7 @@ extension WebRtcSession {
 
     /// As a consumer: send `packet` from `source` to this peer, rewritten into our stream.
     func sendAsConsumer(_ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, ext: ExtensionMap) {
-        guard !isClosed, let srtp = srtpSession, canSend(kind) else { return }
+        guard !isClosed, let protection, canSend(kind) else { return }
         var stream = outStream(kind)
         if stream.sourceSSRC != header.ssrc {
             // A new source (or the first): continue our sequence and timestamps
@@ -127,8 +126,8 @@ extension WebRtcSession {
             }
             UnsafeMutableRawBufferPointer(rebasing: buf[newHeaderLength..<length]).copyMemory(from: UnsafeRawBufferPointer(rebasing: src[payloadStart..<payloadEnd]))
             recordSent(UnsafeRawBufferPointer(rebasing: buf[0..<length]), kind: kind)
-            guard let n = srtp.protectRTP(buf, length: length) else { return nil }
-            sendDatagram(UnsafeRawBufferPointer(rebasing: buf[0..<n]))
+            guard let n = protection.protectRTP(buf, length: length) else { return nil }
+            sendDatagram(UnsafeRawBufferPointer(rebasing: buf[0..<n]), kind: kind)
             return n
         }
         guard sent != nil else { return }
@@ -148,12 +147,12 @@ extension WebRtcSession {
     /// Sends a PLI to the peer for the video it sends us (RFC 4585 §6.3.1),
     /// at most every 300 ms however many viewers ask.
     func sendPLI() {
-        guard srtpSession != nil, let media = remoteVideoSSRC else { return }
+        guard protection != nil, let media = remoteVideoSSRC else { return }
         let now = ContinuousClock.now
         if let last = lastKeyframeRequest, now - last < .milliseconds(300) { return }
         lastKeyframeRequest = now
         rtcp.plisSent &+= 1
-        sendRTCP([.pli(PictureLossIndication(senderSSRC: outStream(.video).ssrc, mediaSSRC: media))])
+        sendRTCP([.pli(PictureLossIndication(senderSSRC: outStream(.video).ssrc, mediaSSRC: media))], kind: .video)
     }
 
     func resetOutStream(_ kind: MediaKindKey) {

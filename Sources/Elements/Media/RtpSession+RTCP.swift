@@ -3,11 +3,11 @@ import JSONRPC
 import RTP
 import Transport
 
-/// RTCP of a WebRtcEndpoint: sender and receiver reports with real loss and
+/// RTCP of an SDP endpoint (WebRtcEndpoint, RtpEndpoint): sender and receiver reports with real loss and
 /// jitter (RFC 3550 §6.4), SDES CNAME, NACK generation for what we miss and
 /// retransmission for what our peer misses (RFC 4585 §6.2.1), and the media
 /// state Kurento reports (CONNECTED while RTCP arrives).
-extension WebRtcSession {
+extension RtpSession {
     /// Report interval; NACKs are polled more often.
     static let reportInterval: Duration = .seconds(1)
     static let tickInterval: Duration = .milliseconds(40)
@@ -33,7 +33,7 @@ extension WebRtcSession {
         if rtcp.nackEnabled, let mediaSSRC = remoteVideoSSRC {
             let lost = rtcp.nack.poll(now: t)
             if !lost.isEmpty {
-                sendRTCP([.nack(GenericNACK(senderSSRC: outStream(.video).ssrc, mediaSSRC: mediaSSRC, lostSequenceNumbers: lost))])
+                sendRTCP([.nack(GenericNACK(senderSSRC: outStream(.video).ssrc, mediaSSRC: mediaSSRC, lostSequenceNumbers: lost))], kind: .video)
                 rtcp.nacksSent &+= UInt64(lost.count)
             }
             if rtcp.nack.takeKeyframeRequest() { sendPLI() }
@@ -155,10 +155,10 @@ extension WebRtcSession {
     private func sendREMB() {
         guard rtcp.rembEnabled, let media = remoteVideoSSRC else { return }
         var estimate = Self.maxForwardBitrate
-        for case let consumer as WebRtcSession in consumersOf(.video) {
+        for case let consumer as RtpSession in consumersOf(.video) {
             if let r = consumer.rtcp.remoteREMB, r > 0 { estimate = min(estimate, r) }
         }
-        sendRTCP([.remb(REMB(senderSSRC: outStream(.video).ssrc, bitrate: estimate, ssrcs: [media]))])
+        sendRTCP([.remb(REMB(senderSSRC: outStream(.video).ssrc, bitrate: estimate, ssrcs: [media]))], kind: .video)
         rtcp.rembSent = estimate
     }
 
@@ -167,25 +167,40 @@ extension WebRtcSession {
 
     /// Resends packets the peer lost, from what we sent (same SSRC and sequence).
     private func retransmit(_ sequenceNumbers: [UInt16]) {
-        guard let srtp = srtpSession else { return }
+        guard let protection else { return }
         for seq in sequenceNumbers {
             guard let packet = rtcp.retransmission.get(seq) else { continue }
             withScratch { buf in
                 UnsafeMutableRawBufferPointer(rebasing: buf[0..<packet.count]).copyBytes(from: packet)
-                if let n = srtp.protectRTP(buf, length: packet.count) {
-                    sendDatagram(UnsafeRawBufferPointer(rebasing: buf[0..<n]))
+                if let n = protection.protectRTP(buf, length: packet.count) {
+                    sendDatagram(UnsafeRawBufferPointer(rebasing: buf[0..<n]), kind: .video)
                     rtcp.retransmitted &+= 1
                 }
             }
         }
     }
 
+    /// One compound report for the session (WebRTC: one transport), or one
+    /// per m-line when each has its own RTCP port (plain RTP: each m-line is
+    /// its own RTP session, RFC 3550 §5.2).
     private func sendReports(at t: Duration) {
+        if reportsPerKind {
+            for kind in MediaKindKey.allCases where canSend(kind) || rtcp.stats[kind.rawValue] != nil {
+                sendReport(kinds: [kind], at: t)
+            }
+        } else {
+            sendReport(kinds: MediaKindKey.allCases, at: t)
+        }
+    }
+
+    private func sendReport(kinds: [MediaKindKey], at t: Duration) {
         var blocks: [ReportBlock] = []
-        for i in 0..<2 where rtcp.stats[i] != nil { blocks.append(rtcp.stats[i]!.makeReportBlock(now: t)) }  // checked non-nil
+        for kind in kinds where rtcp.stats[kind.rawValue] != nil {
+            blocks.append(rtcp.stats[kind.rawValue]!.makeReportBlock(now: t))  // checked non-nil
+        }
         var packets: [RTCPPacket] = []
         let ntp = Self.ntpNow()
-        for kind in MediaKindKey.allCases {
+        for kind in kinds {
             let s = outStream(kind)
             guard s.packets > 0, let sentAt = rtcp.lastSent[kind.rawValue] else { continue }
             // The RTP time of "now" on this stream's clock (RFC 3550 §6.4.1).
@@ -195,9 +210,10 @@ extension WebRtcSession {
                 ssrc: s.ssrc, ntpTimestamp: ntp, rtpTimestamp: rtpNow, packetCount: UInt32(truncatingIfNeeded: s.packets),
                 octetCount: UInt32(truncatingIfNeeded: s.bytes), reportBlocks: packets.isEmpty ? blocks : [])))
         }
-        if packets.isEmpty { packets.append(.receiverReport(ReceiverReport(ssrc: outStream(.audio).ssrc, reportBlocks: blocks))) }
-        packets.append(.sdes(SourceDescription(source: outStream(.audio).ssrc, cname: cnameForReports)))
-        sendRTCP(packets)
+        let reporter = outStream(kinds.count == 1 ? kinds[0] : .audio).ssrc
+        if packets.isEmpty { packets.append(.receiverReport(ReceiverReport(ssrc: reporter, reportBlocks: blocks))) }
+        packets.append(.sdes(SourceDescription(source: reporter, cname: cnameForReports)))
+        sendRTCP(packets, kind: kinds.count == 1 ? kinds[0] : nil)
     }
 
     /// RFC 3550 §4: 64-bit NTP time, seconds since 1900.
@@ -208,14 +224,16 @@ extension WebRtcSession {
         return seconds << 32 | fraction
     }
 
-    func sendRTCP(_ packets: [RTCPPacket]) {
-        guard let srtp = srtpSession else { return }
+    /// Sends one compound packet; `kind` picks the RTCP port of that m-line
+    /// where the transport has one per m-line (nil: the session's reports).
+    func sendRTCP(_ packets: [RTCPPacket], kind: MediaKindKey? = nil) {
+        guard let protection else { return }
         var bytes: [UInt8] = []
         for p in packets { p.serialize(into: &bytes) }
         let length = bytes.count
         bytes += [UInt8](repeating: 0, count: SRTPSession.maxTrailer + 8)
         bytes.withUnsafeMutableBytes { buf in
-            if let n = srtp.protectRTCP(buf, length: length) { sendDatagram(UnsafeRawBufferPointer(rebasing: buf[0..<n])) }
+            if let n = protection.protectRTCP(buf, length: length) { sendRTCPDatagram(UnsafeRawBufferPointer(rebasing: buf[0..<n]), kind: kind) }
         }
     }
 
@@ -232,7 +250,7 @@ extension WebRtcSession {
     }
 }
 
-/// RTCP state of one session (stored in WebRtcSession, used by the extension above).
+/// RTCP state of one session (stored in RtpSession, used by the extension above).
 struct RTCPState {
     let origin = ContinuousClock.now
     var timer: LoopTimer?

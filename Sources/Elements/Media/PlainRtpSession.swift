@@ -1,0 +1,244 @@
+import Foundation
+import JSONRPC
+import Logging
+import RTP
+import SDP
+import STUN
+import Transport
+
+/// The media-plane half of an RtpEndpoint: plain RTP/RTCP over UDP (no ICE,
+/// no DTLS, no SRTP) on its pipeline's media loop. Everything after the
+/// socket is `RtpSession`'s: forwarding, rewriting, NACK, RTCP, stats.
+///
+/// Each accepted m-line has its own socket pair: RTP on an even port, RTCP on
+/// the next one, or both on the RTP port with rtcp-mux. We send RTP to the
+/// peer's c=/m= address and port, RTCP to its a=rtcp port (or port + 1).
+///
+/// Symmetric RTP (RFC 4961): the first valid RTP packet of an m-line (a known
+/// payload type) fixes where we send from then on, if it came from another
+/// address than the SDP names; this is what gets media through a NAT. A later
+/// change of sender is followed only once the current one has been silent
+/// for `relatchAfter`, so stray or hostile datagrams cannot steal the stream.
+/// Likewise only one SSRC per m-line is taken at a time.
+final class PlainRtpSession: RtpSession {
+    /// One m-line's transport.
+    final class Leg {
+        let kind: MediaKindKey
+        let ports: UDPPortPair
+        var rtcpMux = false
+        var rtpDestination: UDPEndpoint?
+        var rtcpDestination: UDPEndpoint?
+        var latchedFrom: UDPEndpoint?
+        var ssrc: UInt32?
+        var lastValid: ContinuousClock.Instant?
+        var rtcpLatchedFrom: UDPEndpoint?
+
+        init(kind: MediaKindKey, ports: UDPPortPair) {
+            self.kind = kind
+            self.ports = ports
+        }
+    }
+
+    static let relatchAfter: Duration = .seconds(2)
+
+    private var legs: [Leg?] = [nil, nil]
+    private var offerSent: SessionDescription?
+    private let bindHost: String
+    private let advertisedAddress: String
+
+    init(loop: MediaLoop, objectID: String, context: MediaContext) {
+        bindHost = context.ice.hostAddresses.first { UDPEndpoint(host: $0, port: 0) != nil } ?? "0.0.0.0"
+        advertisedAddress = advertisedIPv4Address(boundTo: bindHost)
+        super.init(loop: loop, objectID: objectID, context: context, allowSend: true, allowReceive: true)
+    }
+
+    override var reportsPerKind: Bool { true }
+
+    /// The local ports of each kind (tests and the release check use them).
+    var localPorts: [String: JSONValue] {
+        var result: [String: JSONValue] = [:]
+        for case let leg? in legs {
+            result[leg.kind.kurentoName] = ["rtp": .int(Int64(leg.ports.rtp.local.port)), "rtcp": .int(Int64(leg.ports.rtcp.local.port))]
+        }
+        return result
+    }
+
+    // MARK: Negotiation
+
+    private func openLegs(audio: Bool, video: Bool) throws(KurentoError) -> PlainLocalTransport {
+        for (kind, wanted) in [(MediaKindKey.audio, audio), (.video, video)] where wanted && legs[kind.rawValue] == nil {
+            do {
+                let pair = try UDPPortPair(loop: loop, host: bindHost, range: context.ice.portRange)
+                let leg = Leg(kind: kind, ports: pair)
+                pair.rtp.onReceive = { [weak self, unowned leg] buffer, from in self?.received(buffer, from: from, leg: leg, rtcpSocket: false) }
+                pair.rtcp.onReceive = { [weak self, unowned leg] buffer, from in self?.received(buffer, from: from, leg: leg, rtcpSocket: true) }
+                legs[kind.rawValue] = leg
+            } catch {
+                throw KurentoError(.sdpEndPointCannotCreateSession, "Cannot open UDP ports for \(kind.kurentoName): \(error.description)")
+            }
+        }
+        func ports(_ kind: MediaKindKey) -> PlainLocalPorts? {
+            legs[kind.rawValue].map { PlainLocalPorts(rtp: $0.ports.rtp.local.port, rtcp: $0.ports.rtcp.local.port) }
+        }
+        return PlainLocalTransport(address: advertisedAddress, audio: ports(.audio), video: ports(.video))
+    }
+
+    override func processOffer(_ text: String) throws(KurentoError) -> String {
+        guard !isNegotiated, offerSent == nil else {
+            throw KurentoError(.sdpEndPointAlreadyNegotiated, "Endpoint already negotiated")
+        }
+        let offer: SessionDescription
+        do { offer = try SessionDescription.parse(text) } catch {
+            throw KurentoError(.sdpParseError, "Error processing offer: \(error.description)")
+        }
+        let local = try openLegs(audio: true, video: true)
+        let result: (answer: SessionDescription, media: [NegotiatedMedia], remote: [PlainRemoteTransport])
+        do throws(SDPError) {
+            result = try Negotiation.plainAnswer(to: offer, local: local, streams: sendPreferences,
+                                                 sessionID: UInt64.random(in: 1...UInt64(Int64.max)))
+            try start(result.media, result.remote)
+        } catch {
+            closeUnusedLegs([])
+            throw KurentoError(.sdpEndPointProcessOfferError, "Error processing offer: \(error.description)")
+        }
+        remoteSDP = text
+        localSDP = result.answer.serialize()
+        return localSDP!  // assigned on the line above
+    }
+
+    override func generateOffer(audio: Bool, video: Bool) throws(KurentoError) -> String {
+        guard !isNegotiated, offerSent == nil else {
+            throw KurentoError(.sdpEndPointAlreadyNegotiated, "Endpoint already negotiated")
+        }
+        guard audio || video else { throw KurentoError(.sdpEndPointGenerateOfferError, "Offer with neither audio nor video") }
+        let local = try openLegs(audio: audio, video: video)
+        let offer = Negotiation.plainOffer(local: local, streams: sendPreferences, offerAudio: audio, offerVideo: video,
+                                           sessionID: UInt64.random(in: 1...UInt64(Int64.max)))
+        offerSent = offer
+        localSDP = offer.serialize()
+        return localSDP!  // assigned on the line above
+    }
+
+    override func processAnswer(_ text: String) throws(KurentoError) -> String {
+        guard let offer = offerSent else { throw KurentoError(.sdpEndPointNotOfferGenerated, "No offer was generated") }
+        guard !isNegotiated else { throw KurentoError(.sdpEndPointAnswerAlreadyProcessed, "Answer already processed") }
+        do {
+            let answer: SessionDescription
+            do { answer = try SessionDescription.parse(text) } catch {
+                throw KurentoError(.sdpParseError, "Error processing answer: \(error.description)")
+            }
+            let result = try Negotiation.processPlain(answer: answer, to: offer)
+            try start(result.media, result.remote)
+        } catch let e as KurentoError {
+            throw e
+        } catch let e as SDPError {
+            throw KurentoError(.sdpEndPointProcessAnswerError, "Error processing answer: \(e.description)")
+        } catch {
+            throw KurentoError(.sdpEndPointProcessAnswerError, "Error processing answer: \(error)")
+        }
+        remoteSDP = text
+        return localSDP ?? ""
+    }
+
+    /// Points each accepted m-line's leg at the peer, closes the legs of
+    /// rejected kinds, and starts RTCP.
+    private func start(_ negotiated: [NegotiatedMedia], _ remotes: [PlainRemoteTransport]) throws(SDPError) {
+        var used: [MediaKindKey] = []
+        for remote in remotes {
+            guard let kind: MediaKindKey = remote.kind == .audio ? .audio : (remote.kind == .video ? .video : nil),
+                  let leg = legs[kind.rawValue] else { continue }
+            guard let rtp = UDPEndpoint(host: remote.address, port: remote.rtpPort),
+                  let rtcp = UDPEndpoint(host: remote.rtcpAddress, port: remote.rtcpPort) else {
+                throw .unsupported("connection address '\(remote.address.prefix(64))' for \(remote.kind.rawValue): only IPv4 literals (useIpv6 is not supported)")
+            }
+            // 0.0.0.0: not known; learnt from the first packet (symmetric RTP).
+            leg.rtpDestination = rtp.isUnspecified ? nil : rtp
+            leg.rtcpDestination = rtcp.isUnspecified ? nil : rtcp
+            leg.rtcpMux = remote.rtcpMux
+            used.append(kind)
+        }
+        closeUnusedLegs(used)
+        apply(negotiated)
+        protection = NoProtection()
+        // What we forward starts mid-stream: the peer needs a keyframe first.
+        if canSend(.video) { source(of: .video)?.requestKeyframe() }
+        startRTCP()
+        setConnectionState("CONNECTED")
+    }
+
+    private func closeUnusedLegs(_ used: [MediaKindKey]) {
+        for kind in MediaKindKey.allCases where !used.contains(kind) {
+            legs[kind.rawValue]?.ports.close()
+            legs[kind.rawValue] = nil
+        }
+    }
+
+    // MARK: Datagrams
+
+    private func received(_ buffer: UnsafeMutableRawBufferPointer, from: UDPEndpoint, leg: Leg, rtcpSocket: Bool) {
+        guard !isClosed, protection != nil else { return }
+        let bytes = UnsafeRawBufferPointer(buffer)
+        switch Demux.classify(bytes) {
+        case .rtp where !rtcpSocket:
+            guard let header = try? RTPHeader.parse(bytes),
+                  kind(ofPayloadType: header.payloadType) == leg.kind || header.payloadType == rtxPayloadType
+            else { return countDrop() }
+            let now = ContinuousClock.now
+            let stale = leg.lastValid.map { now - $0 > Self.relatchAfter } ?? true
+            if header.payloadType != rtxPayloadType {
+                if let ssrc = leg.ssrc, ssrc != header.ssrc, !stale { return countDrop() }
+                if let latched = leg.latchedFrom, latched != from, !stale { return countDrop() }
+                leg.ssrc = header.ssrc
+                leg.lastValid = now
+                if leg.latchedFrom != from {
+                    if leg.rtpDestination != from {
+                        logger.info("RTP \(leg.kind.kurentoName) latched onto \(from) (SDP said \(leg.rtpDestination?.description ?? "nothing"))")
+                    }
+                    leg.latchedFrom = from
+                    leg.rtpDestination = from
+                    if leg.rtcpMux { leg.rtcpDestination = from }
+                }
+            } else if leg.latchedFrom != from {
+                return countDrop()
+            }
+            if !sessionStarted {
+                sessionStarted = true
+                context.raise("MediaSessionStarted", on: objectID)
+            }
+            receivePacket(buffer)
+        case .rtcp:
+            if !rtcpSocket, !leg.rtcpMux, leg.latchedFrom != from { return countDrop() }
+            if rtcpSocket, leg.rtcpLatchedFrom != from {
+                // The first RTCP that parses fixes the peer's RTCP address.
+                guard leg.rtcpLatchedFrom == nil, (try? RTCPCompound.parse(bytes)) != nil else { return countDrop() }
+                leg.rtcpLatchedFrom = from
+                leg.rtcpDestination = from
+            }
+            receivePacket(buffer)
+        default:
+            countDrop()
+        }
+    }
+
+    override func sendDatagram(_ bytes: UnsafeRawBufferPointer, kind: MediaKindKey) {
+        guard let leg = legs[kind.rawValue], let to = leg.rtpDestination else { return }
+        leg.ports.rtp.send(bytes, to: to)
+    }
+
+    override func sendRTCPDatagram(_ bytes: UnsafeRawBufferPointer, kind: MediaKindKey?) {
+        for case let leg? in legs where kind == nil || leg.kind == kind {
+            guard let to = leg.rtcpDestination else { continue }
+            (leg.rtcpMux ? leg.ports.rtp : leg.ports.rtcp).send(bytes, to: to)
+        }
+    }
+
+    override func close() {
+        guard !isClosed else { return }
+        super.close()
+        closeUnusedLegs([])
+        if sessionStarted {
+            sessionStarted = false
+            context.raise("MediaSessionTerminated", on: objectID)
+        }
+    }
+}

@@ -1,0 +1,198 @@
+import Foundation
+import JSONRPC
+import Logging
+import RTP
+import SDP
+import Transport
+
+/// The RTP/RTCP half every SDP endpoint shares, on its pipeline's media loop:
+/// negotiated payload types, forwarding to consumers, rewriting into our own
+/// streams as a consumer, NACK/retransmission, PLI/FIR, REMB, sender and
+/// receiver reports, media flow and media state events, and getStats.
+///
+/// Subclasses plug in the two things that differ: the datagram transport
+/// (`sendDatagram`/`sendRTCPDatagram`, and calling `receivePacket` for what
+/// arrives) and the packet protection (`protection`: SRTP for WebRTC once
+/// DTLS gave keys, `NoProtection` for plain RTP). While `protection` is nil
+/// nothing is sent or taken.
+class RtpSession: MediaNode {
+    /// Our outgoing stream of one kind, rewritten from whichever source feeds it.
+    struct OutStream {
+        var ssrc: UInt32
+        var payloadType: UInt8 = 0
+        var clockRate: UInt32
+        var negotiated = false
+        var lastSeq: UInt16 = UInt16.random(in: 0...0x7FFF)
+        var lastTimestamp: UInt32 = UInt32.random(in: 0...0x7FFF_FFFF)
+        var seqDelta: UInt16 = 0
+        var timestampDelta: UInt32 = 0
+        /// The source SSRC the deltas were computed for; nil forces a recompute.
+        var sourceSSRC: UInt32?
+        var packets: UInt64 = 0
+        var bytes: UInt64 = 0
+    }
+
+    let context: MediaContext
+    let logger: Logger
+    /// What this endpoint may do (recvonly / sendonly constructor params).
+    let allowSend: Bool
+    let allowReceive: Bool
+    var localSDP: String?
+    var remoteSDP: String?
+    /// Set once keys (or the absence of any) are known.
+    var protection: (any PacketProtection)?
+    var media: [NegotiatedMedia] = []
+    private var kindByPayloadType: [UInt8: MediaKindKey] = [:]
+    /// The peer's RTX payload type for video, when negotiated (RFC 4588).
+    var rtxPayloadType: UInt8?
+    /// Extension ids in the packets this peer sends us, and in those we send it.
+    let incomingExtensions = ExtensionMap()
+    let outgoingExtensions = ExtensionMap()
+    private var remoteSSRC: [UInt32?] = [nil, nil]
+    private var out: [OutStream]
+    private var flowingIn = [false, false]
+    private var flowingOut = [false, false]
+    var lastKeyframeRequest: ContinuousClock.Instant?
+    var rtcp = RTCPState()
+    var cnameForReports: String { cname }
+    var droppedDatagrams: UInt64 = 0
+    private var inPackets: [UInt64] = [0, 0]
+    private var inBytes: [UInt64] = [0, 0]
+    private(set) var connectionState = "DISCONNECTED"
+    var sessionStarted = false
+    let cname = String(UUID().uuidString.prefix(16)).lowercased()
+    let streamID = UUID().uuidString.lowercased()
+    /// One buffer for protecting outgoing packets; the loop is single threaded.
+    private var scratch = [UInt8](repeating: 0, count: 1500 + SRTPSession.maxTrailer + 16)
+
+    init(loop: MediaLoop, objectID: String, context: MediaContext, allowSend: Bool, allowReceive: Bool) {
+        self.context = context
+        self.allowSend = allowSend
+        self.allowReceive = allowReceive
+        var l = context.logger
+        l[metadataKey: "element"] = "\(objectID.suffix(60))"
+        self.logger = l
+        out = [
+            OutStream(ssrc: UInt32.random(in: 1...UInt32.max), clockRate: 48000),
+            OutStream(ssrc: UInt32.random(in: 1...UInt32.max), clockRate: 90000),
+        ]
+        super.init(loop: loop, objectID: objectID)
+    }
+
+    var isNegotiated: Bool { remoteSDP != nil }
+
+    // MARK: Negotiation: each transport implements these (SdpEndpoint methods).
+
+    func processOffer(_ text: String) throws(KurentoError) -> String {
+        throw KurentoError(.notImplemented, "processOffer is not implemented by this endpoint")
+    }
+
+    func generateOffer(audio: Bool, video: Bool) throws(KurentoError) -> String {
+        throw KurentoError(.notImplemented, "generateOffer is not implemented by this endpoint")
+    }
+
+    func processAnswer(_ text: String) throws(KurentoError) -> String {
+        throw KurentoError(.notImplemented, "processAnswer is not implemented by this endpoint")
+    }
+
+    var sendPreferences: SendPreferences {
+        SendPreferences(
+            audio: LocalStream(ssrc: out[0].ssrc, cname: cname, streamID: streamID, trackID: "\(streamID)-audio"),
+            video: LocalStream(ssrc: out[1].ssrc, cname: cname, streamID: streamID, trackID: "\(streamID)-video"),
+            allowSend: allowSend, allowReceive: allowReceive)
+    }
+
+    func apply(_ negotiated: [NegotiatedMedia]) {
+        media = negotiated
+        for m in negotiated where m.accepted {
+            // One id per URI across the bundle; we send what we receive with the same ids.
+            if let id = m.extensions[HeaderExtensionURI.absSendTime] {
+                incomingExtensions.absSendTime = id
+                outgoingExtensions.absSendTime = id
+            }
+            if let id = m.extensions[HeaderExtensionURI.audioLevel] {
+                incomingExtensions.audioLevel = id
+                outgoingExtensions.audioLevel = id
+            }
+            guard let kind: MediaKindKey = m.kind == .audio ? .audio : (m.kind == .video ? .video : nil), let codec = m.codec else { continue }
+            kindByPayloadType[codec.payloadType] = kind
+            out[kind.rawValue].payloadType = codec.payloadType
+            out[kind.rawValue].clockRate = codec.clockRate
+            out[kind.rawValue].negotiated = m.direction == .sendrecv || m.direction == .sendonly
+            remoteSSRC[kind.rawValue] = m.remoteSSRCs.first
+            if kind == .video {
+                rtcp.nackEnabled = m.nack
+                rtcp.rembEnabled = m.remb
+                if let rtx = m.rtxPayloadType { rtxPayloadType = rtx }
+            }
+        }
+    }
+    func setConnectionState(_ s: String) {
+        guard s != connectionState else { return }
+        context.raise("ConnectionStateChanged", on: objectID, ["oldState": .string(connectionState), "newState": .string(s)])
+        connectionState = s
+    }
+    // MARK: State used by the packet path (RtpSession+Packets.swift, RtpSession+RTCP.swift)
+
+    var remoteVideoSSRC: UInt32? { remoteSSRC[MediaKindKey.video.rawValue] }
+    var scratchCapacity: Int { scratch.count }
+
+    func kind(ofPayloadType pt: UInt8) -> MediaKindKey? { kindByPayloadType[pt] }
+    func noteRemoteSSRC(_ ssrc: UInt32, kind: MediaKindKey) {
+        if remoteSSRC[kind.rawValue] != ssrc { remoteSSRC[kind.rawValue] = ssrc }
+    }
+    func flowing(in kind: MediaKindKey) -> Bool { flowingIn[kind.rawValue] }
+    func setFlowing(in kind: MediaKindKey) { flowingIn[kind.rawValue] = true }
+    func flowing(out kind: MediaKindKey) -> Bool { flowingOut[kind.rawValue] }
+    func setFlowing(out kind: MediaKindKey) { flowingOut[kind.rawValue] = true }
+    func countIn(_ kind: MediaKindKey, bytes: Int) {
+        inPackets[kind.rawValue] &+= 1
+        inBytes[kind.rawValue] &+= UInt64(bytes)
+    }
+    func canSend(_ kind: MediaKindKey) -> Bool { out[kind.rawValue].negotiated }
+    func outStream(_ kind: MediaKindKey) -> OutStream { out[kind.rawValue] }
+    func setOutStream(_ s: OutStream, _ kind: MediaKindKey) { out[kind.rawValue] = s }
+    func withScratch<T>(_ body: (UnsafeMutableRawBufferPointer) -> T) -> T { scratch.withUnsafeMutableBytes(body) }
+    /// Sends one protected RTP datagram of `kind` to the peer (the subclass's transport).
+    func sendDatagram(_ bytes: UnsafeRawBufferPointer, kind: MediaKindKey) {}
+    /// Sends one protected RTCP datagram; the same path unless the transport
+    /// has RTCP ports of its own. `kind` nil: a report about the whole session.
+    func sendRTCPDatagram(_ bytes: UnsafeRawBufferPointer, kind: MediaKindKey?) { sendDatagram(bytes, kind: kind ?? .audio) }
+    /// Whether RTCP reports go out per m-line (see `sendReports`).
+    var reportsPerKind: Bool { false }
+
+    /// Counters for getStats and the tests.
+    var counters: (inPackets: [UInt64], inBytes: [UInt64], outPackets: [UInt64], outBytes: [UInt64]) {
+        (inPackets, inBytes, out.map(\.packets), out.map(\.bytes))
+    }
+
+    override func consume(
+        _ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, ext: ExtensionMap, from source: MediaNode
+    ) {
+        sendAsConsumer(packet, header: header, kind: kind, ext: ext)
+    }
+
+    override func requestKeyframe() { sendPLI() }
+
+    override func stats(kind: MediaKindKey?, timestampMillis: Int64) -> [String: JSONValue] {
+        var all = super.stats(kind: kind, timestampMillis: timestampMillis)
+        let id = "\(statsPrefix)_element"
+        all[id] = [
+            "__module__": "kurento", "__type__": "EndpointStats", "id": .string(id), "type": "endpoint",
+            "timestampMillis": .int(timestampMillis), "inputLatency": [], "E2ELatency": [],
+        ]
+        all.merge(rtpStats(kind: kind, timestampMillis: timestampMillis)) { a, _ in a }
+        return all
+    }
+
+    override func sourceDidChange(kind: MediaKindKey) { resetOutStream(kind) }
+
+    override func close() {
+        guard !isClosed else { return }
+        super.close()
+        rtcp.timer?.cancel()
+        rtcp.timer = nil
+        protection = nil
+    }
+}
+
