@@ -119,6 +119,17 @@ def colour_close(a, b, tolerance=40):
     return all(abs(x - y) <= tolerance for x, y in zip(a, b))
 
 
+def colour_present(rgb, colour, tolerance=45):
+    """True when a clear patch of `colour` is somewhere in the frame."""
+    h, w, _ = rgb.shape
+    for y in range(h // 16, h, h // 8):
+        for x in range(w // 16, w, w // 8):
+            patch = rgb[max(0, y - 4): y + 4, max(0, x - 4): x + 4].reshape(-1, 3).mean(axis=0)
+            if colour_close(tuple(int(v) for v in patch), colour, tolerance):
+                return True
+    return False
+
+
 def tone_level(samples, hz, rate=RATE):
     """Spectrum magnitude at `hz` relative to the strongest bin (0..1)."""
     if len(samples) < rate // 2:

@@ -6,7 +6,7 @@ import asyncio
 import numpy as np
 
 from conftest import Client
-from media import (ColourTrack, Recorder, ToneTrack, colour_close, make_endpoint, negotiate, peer_connection, tone_level,
+from media import (ColourTrack, Recorder, ToneTrack, colour_close, colour_present, make_endpoint, negotiate, peer_connection, tone_level,
                    wait_for)
 
 PEOPLE = [
@@ -27,16 +27,6 @@ def tile_colours(rgb, cols=2, rows=2):
             out.append(tuple(int(v) for v in patch.mean(axis=0)))
     return out
 
-
-def colour_present(rgb, colour, tolerance=45):
-    """True when a clear patch of `colour` is somewhere in the frame."""
-    h, w, _ = rgb.shape
-    for y in range(h // 16, h, h // 8):
-        for x in range(w // 16, w, w // 8):
-            patch = rgb[max(0, y - 4): y + 4, max(0, x - 4): x + 4].reshape(-1, 3).mean(axis=0)
-            if colour_close(tuple(int(v) for v in patch), colour, tolerance):
-                return True
-    return False
 
 
 def test_composite_three_peers_see_all_tiles_and_hear_the_others(server):

@@ -10,7 +10,7 @@ import urllib.request
 import websocket
 
 from conftest import Server
-from media import centre_colour, colour_close, dominant_frequency, tone_level, wait_for
+from media import centre_colour, colour_close, colour_present, dominant_frequency, tone_level, wait_for
 from room_client import Participant, RoomSocket
 
 PEOPLE = [
@@ -148,16 +148,6 @@ def make_token(key, room, user, role):
     sig = b64(hmac.new(key.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest())
     return f"{header}.{payload}.{sig}"
 
-
-def colour_present(rgb, colour, tolerance=45):
-    """True when a clear patch of `colour` is somewhere in the frame."""
-    h, w, _ = rgb.shape
-    for y in range(h // 16, h, h // 8):
-        for x in range(w // 16, w, w // 8):
-            patch = rgb[max(0, y - 4): y + 4, max(0, x - 4): x + 4].reshape(-1, 3).mean(axis=0)
-            if colour_close(tuple(int(v) for v in patch), colour, tolerance):
-                return True
-    return False
 
 
 def mix_ok(audio, me, people):
