@@ -38,6 +38,7 @@ final class CompositeHubNode: HubNode {
 
     override func remove(_ port: HubPortNode) {
         super.remove(port)
+        portConsumersDidChange(port)
         guard let id = ids.removeValue(forKey: ObjectIdentifier(port)) else { return }
         portsByID[id] = nil
         let engine = self.engine
@@ -51,6 +52,18 @@ final class CompositeHubNode: HubNode {
         let engine = self.engine
         engineLoop.post { engine.value.setTile(id, present: hasVideo) }
     }
+
+    /// Nobody receives the grid (a hybrid room, an audio-only recorder): the
+    /// engine stops composing and encoding video until someone does.
+    override func portConsumersDidChange(_ port: HubPortNode) {
+        let wanted = ports.contains { !$0.consumersOf(.video).isEmpty }
+        guard wanted != videoWanted else { return }
+        videoWanted = wanted
+        let engine = self.engine
+        engineLoop.post { engine.value.setVideoWanted(wanted) }
+    }
+
+    private var videoWanted = false
 
     override func route(
         _ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, ext: ExtensionMap, from input: HubPortNode
@@ -201,6 +214,14 @@ final class CompositeEngine {
         video.requestKeyframe()
     }
 
+    /// Whether any port's output goes anywhere as video.
+    private var videoWanted = false
+
+    func setVideoWanted(_ wanted: Bool) {
+        videoWanted = wanted
+        if wanted { video.requestKeyframe() }
+    }
+
     func setLayout(_ layout: LayoutKind, order: [Int]) {
         video.layout = layout
         video.setOrder(order)
@@ -278,7 +299,7 @@ final class CompositeEngine {
     private func videoTick() {
         guard !closed, portCount > 0 else { return }
         let now = nowMillis
-        let packets = video.tick(nowMillis: now)
+        let packets = videoWanted ? video.tick(nowMillis: now) : []
         if let hub, !packets.isEmpty {
             mediaLoop.post { hub.value.deliverVideo(packets) }
         }

@@ -31,6 +31,16 @@ final class HubPortNode: MediaNode {
         hub?.portSourceDidChange(self, kind: kind)
     }
 
+    override func addConsumer(_ sink: MediaNode, kind: MediaKindKey) {
+        super.addConsumer(sink, kind: kind)
+        hub?.portConsumersDidChange(self)
+    }
+
+    override func removeConsumer(_ sink: MediaNode, kind: MediaKindKey) {
+        super.removeConsumer(sink, kind: kind)
+        hub?.portConsumersDidChange(self)
+    }
+
     /// A viewer of this port's output wants a keyframe: ask whoever feeds it through the hub.
     override func requestKeyframe() {
         hub?.requestKeyframe(for: self)
@@ -76,6 +86,9 @@ class HubNode {
 
     /// What feeds `port` changed (an element was connected into it, or left).
     func portSourceDidChange(_ port: HubPortNode, kind: MediaKindKey) {}
+
+    /// Elements fed by `port` changed.
+    func portConsumersDidChange(_ port: HubPortNode) {}
 
     func requestKeyframe(for output: HubPortNode) {
         switch mode {
