@@ -10,6 +10,10 @@ public struct MixerSettings: Sendable, Equatable {
     public var audioBitrate = 32_000
     /// Loudest speakers mixed into the audio (the rest are not decoded).
     public var maxSpeakers = 3
+    /// Threads of each composite's VP8 encoder.
+    public var encoderThreads = 1
+    /// libvpx realtime speed (negative = fixed speed, DESIGN.md).
+    public var cpuUsed = -8
     /// Canvas background, as 0xRRGGBB.
     public var background: UInt32 = 0x101010
 
@@ -29,6 +33,8 @@ public struct MixerSettings: Sendable, Equatable {
         c.height = (height ?? self.height) & ~1
         c.fps = fps ?? self.fps
         c.bitrate = videoBitrate
+        c.threads = encoderThreads
+        c.cpuUsed = cpuUsed
         c.background = YUVColor(
             red: UInt8(background >> 16 & 0xFF), green: UInt8(background >> 8 & 0xFF), blue: UInt8(background & 0xFF))
         return c

@@ -205,6 +205,8 @@ public struct ConfigLoader {
         mixer.videoBitrate = int("mixer.videoBitrateKbps") * 1000
         mixer.audioBitrate = int("mixer.audioBitrateKbps") * 1000
         mixer.maxSpeakers = int("mixer.maxSpeakers")
+        mixer.encoderThreads = int("mixer.encoderThreads")
+        mixer.cpuUsed = int("mixer.cpuUsed")
         mixer.background = Self.colour(str("mixer.background")) ?? 0x101010
         var rooms = RoomOptions()
         rooms.defaultMode = RoomMode(rawValue: str("rooms.defaultMode")) ?? .sfu
