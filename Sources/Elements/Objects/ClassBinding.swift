@@ -73,6 +73,8 @@ public enum Bindings {
             HubPort.portBinding,
             Composite.compositeBinding,
             PassThrough.passThroughBinding,
+            UriEndpoint.uriBinding,
+            RecorderEndpoint.recorderBinding,
         ]
         return Dictionary(uniqueKeysWithValues: list.map { ($0.className, $0) })
     }()
