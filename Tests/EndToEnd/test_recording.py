@@ -291,6 +291,77 @@ def test_sigkill_mid_recording_leaves_a_readable_file():
         server.stop()
 
 
+# MARK: (4) PlayerEndpoint into a WebRtcEndpoint
+
+def make_webm(path, colour="0xFF3050E0", hz=880, seconds=5):  # ARGB
+    buffers = seconds * 15
+    subprocess.run([
+        "gst-launch-1.0", "-q",
+        "videotestsrc", "pattern=solid-color", f"foreground-color={colour}", f"num-buffers={buffers}", "!",
+        "video/x-raw,width=320,height=240,framerate=15/1", "!", "vp8enc", "deadline=1", "keyframe-max-dist=15", "!",
+        "queue", "!", "webmmux", "name=mux", "!", "filesink", f"location={path}",
+        "audiotestsrc", f"freq={hz}", "volume=0.4", f"num-buffers={seconds * 50}", "samplesperbuffer=960", "!",
+        "audio/x-raw,rate=48000,channels=2", "!", "opusenc", "!", "queue", "!", "mux.",
+    ], check=True, timeout=60)
+
+
+@pytest.mark.skipif(shutil.which("gst-launch-1.0") is None, reason="gst-launch-1.0 is not installed")
+def test_player_feeds_a_webrtc_peer_and_ends_with_end_of_stream(server):
+    path = os.path.join(server.tmp.name, "clip.webm")
+    make_webm(path)
+
+    async def run():
+        kurento = Client(server.url, timeout=30)
+        p = create(kurento, "MediaPipeline")
+        player = create(kurento, "PlayerEndpoint", mediaPipeline=p, uri="file://" + path)
+        subscribe(kurento, player, "EndOfStream", "UriEndpointStateChanged")
+        info = invoke(kurento, player, "getVideoInfo")
+        assert abs(info["duration"] - 5000) < 200 and info["isSeekable"], info
+        w = make_endpoint(kurento, p)
+        invoke(kurento, player, "connect", sink=w)
+        pc = peer_connection()
+        rec = Recorder()
+        pc.on("track", rec.attach)
+        pc.addTransceiver("video", direction="recvonly")
+        pc.addTransceiver("audio", direction="recvonly")
+        await negotiate(kurento, w, pc)
+        await asyncio.sleep(0.5)  # ICE/DTLS up before the first keyframe
+        invoke(kurento, player, "play")
+        assert invoke(kurento, player, "getState") == "START"
+        ok = await wait_for(lambda: rec.last_rgb is not None and len(rec.audio) >= 48000, 10)
+        assert ok, f"frames={rec.video_frames} audio={len(rec.audio)}"
+        position = invoke(kurento, player, "getPosition")
+        assert 500 < position < 5000, position
+        colour = centre_colour(rec.last_rgb)
+        print("player colour", colour, "tone", round(tone_level(rec.audio, 880), 2))
+        assert colour_close(colour, (0x30, 0x50, 0xE0)), colour
+        assert tone_level(rec.audio, 880) > 0.5
+        await asyncio.to_thread(kurento.wait_event, "EndOfStream", 10, player)
+        states = [e["params"]["value"]["data"]["state"] for e in kurento.events
+                  if e["params"]["value"]["type"] == "UriEndpointStateChanged"]
+        assert states[-1:] == ["STOP"] or invoke(kurento, player, "getState") == "STOP"
+
+        # Play again, seek, pause, stop.
+        invoke(kurento, player, "play")
+        await asyncio.sleep(0.5)
+        kurento.result("invoke", {"object": player, "operation": "setPosition", "operationParams": {"position": 3000}})
+        await asyncio.sleep(0.3)
+        assert invoke(kurento, player, "getPosition") >= 2900
+        invoke(kurento, player, "pause")
+        assert invoke(kurento, player, "getState") == "PAUSE"
+        error = kurento.error("invoke", {"object": player, "operation": "setPosition", "operationParams": {"position": 60000}})
+        assert error["data"]["type"] == "PLAYER_SEEK_FAIL", error
+        invoke(kurento, player, "stop")
+        assert invoke(kurento, player, "getState") == "STOP"
+
+        rec.stop()
+        await pc.close()
+        kurento.result("release", {"object": p})
+        kurento.close()
+
+    asyncio.run(run())
+
+
 # MARK: (5) bad input
 
 def test_bad_uris_are_refused_clearly_and_the_server_keeps_serving(server):
@@ -315,6 +386,27 @@ def test_bad_uris_are_refused_clearly_and_the_server_keeps_serving(server):
     e = kurento.error("create", {"type": "RecorderEndpoint", "constructorParams": {"mediaPipeline": p}})
     assert "uri" in e["message"], e
 
+    def player_error(uri):
+        return kurento.error("create", {"type": "PlayerEndpoint", "constructorParams": {"mediaPipeline": p, "uri": uri}})
+
+    e = player_error(f"file://{rec_dir}/missing.webm")
+    assert e["data"]["type"] == "URI_PATH_FILE_NOT_FOUND" and "not found" in e["message"], e
+    e = player_error(f"file://{rec_dir}")
+    assert "not a regular file" in e["message"], e
+    junk = os.path.join(rec_dir, "junk.webm")
+    with open(junk, "w") as f:
+        f.write("this is not a video")
+    e = player_error("file://" + junk)
+    assert e["data"]["type"] == "MEDIA_OBJECT_ILLEGAL_PARAM_ERROR", e
+    e = player_error("rtsp://127.0.0.1/stream")
+    assert "unsupported URI scheme 'rtsp'" in e["message"], e
+    if os.geteuid() != 0:  # root reads any file, so unreadable files exist only for other users
+        secret = os.path.join(rec_dir, "secret.webm")
+        make_webm(secret, seconds=1)
+        os.chmod(secret, 0)
+        e = player_error("file://" + secret)
+        assert "not readable" in e["message"], e
+
     # Nothing else was disturbed.
     assert kurento.result("ping", {"interval": 1000})["value"] == "pong"
     assert kurento.result("invoke", {"object": p, "operation": "getChildren"})["value"] == []
@@ -322,3 +414,54 @@ def test_bad_uris_are_refused_clearly_and_the_server_keeps_serving(server):
     assert invoke(kurento, ok, "getState") == "STOP"
     kurento.result("release", {"object": p})
     kurento.close()
+
+
+# MARK: (6) many create/record/release cycles
+
+def thread_count(pid):
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
+@pytest.mark.skipif(shutil.which("gst-launch-1.0") is None, reason="gst-launch-1.0 is not installed")
+def test_create_release_cycles_leave_no_pipelines_or_threads(server):
+    clip = os.path.join(server.tmp.name, "cycle.webm")
+    make_webm(clip, seconds=2)
+
+    async def run():
+        kurento = Client(server.url, timeout=30)
+        p = create(kurento, "MediaPipeline")
+        path = os.path.join(server.tmp.name, "cycle-rec.webm")
+        # Warm up, then count threads.
+        for i in range(2):
+            player = create(kurento, "PlayerEndpoint", mediaPipeline=p, uri="file://" + clip)
+            recorder = create(kurento, "RecorderEndpoint", mediaPipeline=p, uri="file://" + path)
+            invoke(kurento, player, "connect", sink=recorder)
+            invoke(kurento, recorder, "record")
+            invoke(kurento, player, "play")
+            await asyncio.sleep(0.5)
+            kurento.result("release", {"object": recorder})
+            kurento.result("release", {"object": player})
+        await asyncio.sleep(2)
+        before = thread_count(server.proc.pid)
+        for i in range(20):
+            player = create(kurento, "PlayerEndpoint", mediaPipeline=p, uri="file://" + clip)
+            recorder = create(kurento, "RecorderEndpoint", mediaPipeline=p, uri="file://" + path)
+            invoke(kurento, player, "connect", sink=recorder)
+            invoke(kurento, recorder, "record")
+            invoke(kurento, player, "play")
+            await asyncio.sleep(0.3)
+            # Released while recording: the file is still finished.
+            kurento.result("release", {"object": recorder})
+            kurento.result("release", {"object": player})
+        await asyncio.sleep(3)
+        after = thread_count(server.proc.pid)
+        print("threads before", before, "after 20 cycles", after)
+        assert after <= before + 4, (before, after)
+        # The last recording, cut by release, is a complete file.
+        s = streams(path)
+        assert "video" in s and "audio" in s, s
+        assert kurento.result("invoke", {"object": p, "operation": "getChildren"})["value"] == []
+        kurento.result("release", {"object": p})
+        kurento.close()
+
+    asyncio.run(run())

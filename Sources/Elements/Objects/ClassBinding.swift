@@ -75,6 +75,7 @@ public enum Bindings {
             PassThrough.passThroughBinding,
             UriEndpoint.uriBinding,
             RecorderEndpoint.recorderBinding,
+            PlayerEndpoint.playerBinding,
         ]
         return Dictionary(uniqueKeysWithValues: list.map { ($0.className, $0) })
     }()

@@ -129,3 +129,157 @@ final class RecorderEndpoint: UriEndpoint {
         }
     )
 }
+
+/// kmd `PlayerEndpoint`: reads a WebM/Matroska file or stream (VP8, Opus)
+/// with GStreamer and feeds its frames, as RTP, to the connected elements.
+final class PlayerEndpoint: UriEndpoint {
+    let source: PlaybackSource
+    let info: PlaybackInfo
+    private var playback: PlaybackPipeline?
+    private var generation = 0
+    private let media: MediaContext
+
+    init(context: CreationContext, loop: MediaLoop, node: PlayerNode, uri: String, source: PlaybackSource, info: PlaybackInfo, media: MediaContext) {
+        self.source = source
+        self.info = info
+        self.media = media
+        super.init(context: context, loop: loop, node: node, uri: uri)
+    }
+
+    private var player: LoopBound<PlayerNode> { LoopBound(node.value as! PlayerNode) }  // always a PlayerNode
+
+    private func play(_ set: MediaSet) throws(KurentoError) {
+        if state == "START" { return }
+        let p = player
+        if playback == nil {
+            generation += 1
+            let gen = generation, id = self.id, media = self.media, loop = self.loop
+            do throws(MediaPipelineError) {
+                playback = try PlaybackPipeline(
+                    source: source, info: info,
+                    deliver: { video, frame, pts, _ in
+                        loop.post { p.value.deliver(video: video, frame: frame, pts: pts, generation: gen) }
+                    },
+                    onEOS: { media.raise("EndOfStream", on: id) },
+                    onError: { message in
+                        media.raise("Error", on: id, [
+                            "type": "UNEXPECTED_ELEMENT_ERROR", "errorCode": 0, "description": .string("playback failed: \(message)"),
+                        ])
+                    })
+            } catch {
+                throw KurentoError(.unexpectedError, error.description)
+            }
+            loop.post {
+                p.value.generation = gen
+                p.value.discontinuity()
+            }
+        } else {
+            loop.post { p.value.discontinuity() }
+        }
+        guard playback?.play() == true else {
+            dropPipeline()
+            throw KurentoError(.unexpectedError, "cannot start playing '\(uri)'")
+        }
+        setState("START", set)
+    }
+
+    override func pauseMedia(_ set: MediaSet) throws(KurentoError) {
+        guard state == "START", let playback else { return }
+        playback.pause()
+        setState("PAUSE", set)
+    }
+
+    override func stopMedia(_ set: MediaSet) throws(KurentoError) {
+        dropPipeline()
+        setState("STOP", set)
+    }
+
+    /// Frees the GStreamer pipeline off the signalling actor (joining its threads blocks).
+    private func dropPipeline() {
+        guard let playback else { return }
+        self.playback = nil
+        generation += 1
+        let p = player, gen = generation
+        loop.post { p.value.generation = gen }
+        DispatchQueue.global(qos: .utility).async { playback.dispose() }
+    }
+
+    /// The media plane reported the end of the stream.
+    func reachedEndOfStream(_ set: MediaSet) {
+        guard let playback, playback.reachedEOS else { return }  // from an older pipeline
+        dropPipeline()
+        setState("STOP", set)
+    }
+
+    override func didRelease() {
+        dropPipeline()
+        super.didRelease()
+    }
+
+    private var positionMillis: Int64 {
+        playback?.position.map { $0 / 1_000_000 } ?? 0
+    }
+
+    static let playerBinding = ClassBinding(
+        className: "PlayerEndpoint",
+        methods: [
+            "play": { obj, _, set throws(KurentoError) in
+                try (obj as! PlayerEndpoint).play(set)  // bound to PlayerEndpoint only
+                return .void
+            }
+        ],
+        getters: [
+            "position": { obj, _ in .int((obj as! PlayerEndpoint).positionMillis) },
+            "videoInfo": { obj, _ in
+                let info = (obj as! PlayerEndpoint).info
+                let duration = (info.duration ?? 0) / 1_000_000
+                return [
+                    "__module__": "kurento", "__type__": "VideoInfo", "isSeekable": .bool(info.seekable),
+                    "seekableInit": 0, "seekableEnd": .int(info.seekable ? duration : 0), "duration": .int(duration),
+                ]
+            },
+            "elementGstreamerDot": { obj, _ in
+                let player = obj as! PlayerEndpoint
+                return .string(player.playback?.dot ?? player.mediaPipeline?.graphDOT() ?? "digraph {}")
+            },
+        ],
+        setters: [
+            "position": { obj, value, _ throws(KurentoError) in
+                let player = obj as! PlayerEndpoint
+                guard let millis = value.intValue, millis >= 0 else {
+                    throw KurentoError(.mediaObjectIllegalParamError, "'position' must be a non-negative number of milliseconds")
+                }
+                guard let playback = player.playback, player.state != "STOP" else {
+                    throw KurentoError(.playerSeekFail, "seek needs a playing or paused player")
+                }
+                guard player.info.seekable else { throw KurentoError(.playerSeekFail, "'\(player.uri)' is not seekable") }
+                if let d = player.info.duration, millis * 1_000_000 > d {
+                    throw KurentoError(.playerSeekFail, "position \(millis) ms is beyond the end (\(d / 1_000_000) ms)")
+                }
+                guard playback.seek(to: millis * 1_000_000) else { throw KurentoError(.playerSeekFail, "seek to \(millis) ms failed") }
+                let p = player.player
+                player.loop.post { p.value.discontinuity() }
+            }
+        ],
+        events: ["EndOfStream"],
+        factory: { ctx, args, set throws(KurentoError) in
+            guard let pipeline = ctx.parent as? MediaPipeline else { throw .wrongParam("mediaPipeline", "a MediaPipeline") }
+            guard let uri = args.string("uri") else { throw .missingParam("uri") }
+            let source: PlaybackSource
+            let info: PlaybackInfo
+            do throws(MediaURIProblem) {
+                source = try MediaURI.playbackSource(uri, httpAvailable: GStreamer.hasElement("souphttpsrc"))
+                info = try PlaybackDiscovery.discover(source)
+            } catch {
+                throw UriEndpoint.illegal(error)
+            }
+            guard GStreamer.hasElement("matroskademux") else {
+                throw KurentoError(.notEnoughResources, "GStreamer's matroska plugin (gstreamer1.0-plugins-good) is not installed")
+            }
+            let media = try set.mediaContext()
+            let loop = pipeline.assignLoop(media.loops)
+            let node = PlayerNode(loop: loop, objectID: ctx.id, context: media)
+            return PlayerEndpoint(context: ctx, loop: loop, node: node, uri: uri, source: source, info: info, media: media)
+        }
+    )
+}
