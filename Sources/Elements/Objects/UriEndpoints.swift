@@ -50,7 +50,7 @@ class UriEndpoint: MediaElement {
 }
 
 /// kmd `RecorderEndpoint`: writes what it receives into a WebM/Matroska file
-/// inside the recording directory (docs/recording.md).
+/// inside the recording directory (docs/decisions.md, "Recording and playback").
 final class RecorderEndpoint: UriEndpoint {
     private var recorder: LoopBound<RecorderNode> { LoopBound(node.value as! RecorderNode) }  // always a RecorderNode
 
