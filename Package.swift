@@ -80,11 +80,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Recording and playback: GStreamer pipelines behind appsrc/appsink, URI rules, timestamps
+        .target(
+            name: "Recording",
+            dependencies: ["CGStreamer"],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Kurento object model
         .target(
             name: "Elements",
             dependencies: [
-                "JSONRPC", "SDP", "RTP", "STUN", "Transport", "Mixer",
+                "JSONRPC", "SDP", "RTP", "STUN", "Transport", "Mixer", "Recording",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -173,6 +180,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "RoomsTests", dependencies: ["Rooms", "Elements", "JSONRPC", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "RecordingTests", dependencies: ["Recording", "Mixer", "RTP"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(name: "MixerTests", dependencies: ["Mixer", "RTP", "COpus", "CVPX"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CLibraryTests",

@@ -9,7 +9,7 @@ core 1. The direct call and Tessera's peers use 127.0.0.1; Janus cannot use
 loopback candidates, so its peers use aiortc's default host discovery (the
 machine's own address, which the kernel keeps local).
 
-usage: python latency_bench.py --bin .build/release/tessera --seconds 10
+usage: python latency_bench.py --bin .build/release/tessera [--config Config/tessera.json] --seconds 10
 """
 import argparse
 import asyncio
@@ -135,15 +135,17 @@ def row(label, latencies):
             f"| {ms[int(len(ms) * 0.99)]:.2f} ms |")
 
 
-def run_tessera(binary, seconds):
+def run_tessera(binary, config, seconds):
     port = free_port()
     tmp = tempfile.mkdtemp(prefix="tessera-latency-")
     env = dict(os.environ, TESSERA_ADDRESS="127.0.0.1", TESSERA_PORT=str(port), TESSERA_LOG_LEVEL="error",
                TESSERA_ICE_HOST_ADDRESSES="127.0.0.1", TESSERA_RECORDING_DIR=tmp, TESSERA_MEDIA_LOOPS="1")
-    server = subprocess.Popen(["taskset", "-c", "0", os.path.abspath(binary), "--config",
-                               os.path.join(HERE, "..", "..", "Config", "tessera.json")], env=env, cwd=tmp)
+    server = subprocess.Popen(["taskset", "-c", "0", os.path.abspath(binary), "--config", os.path.abspath(config)],
+                              env=env, cwd=tmp)
     try:
         for _ in range(100):
+            if server.poll() is not None:
+                raise SystemExit(f"tessera exited with {server.returncode} (does --config match --bin?)")
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
                 break
@@ -167,12 +169,14 @@ def run_janus(seconds):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(HERE, "..", "..", ".build", "release", "tessera"))
+    ap.add_argument("--config", default=os.path.join(HERE, "..", "..", "Config", "tessera.json"),
+                    help="the config that matches --bin (a binary built from another checkout takes that checkout's)")
     ap.add_argument("--seconds", type=float, default=10)
     args = ap.parse_args()
     os.sched_setaffinity(0, {1})
     load0 = os.getloadavg()
     rows = [("direct aiortc → aiortc", asyncio.run(direct(args.seconds))),
-            ("through Tessera (one hop)", run_tessera(args.bin, args.seconds)),
+            ("through Tessera (one hop)", run_tessera(args.bin, args.config, args.seconds)),
             ("through Janus VideoRoom (one hop)", run_janus(args.seconds))]
     load1 = os.getloadavg()
     print(f"# added latency per hop: publisher transport send -> subscriber receiver, same clock; "

@@ -344,6 +344,8 @@ public final class MediaSet {
                 element.dtlsState = e.data["state"]?.stringValue
             case "NewCandidatePairSelected":
                 element.selectedPair = e.data["candidatePair"]
+            case "EndOfStream":
+                (element as? PlayerEndpoint)?.reachedEndOfStream(self)
             default:
                 break
             }

@@ -33,7 +33,8 @@ public struct TesseraServer {
         ice.stunServer = config.stunServers.first
         ice.turnServer = config.turnServers.first
         media = try MediaContext(
-            loopCount: config.mediaLoops, mixerThreads: config.mixerThreads, mixer: config.mixer, ice: ice, logger: Logger(label: "tessera.media"))
+            loopCount: config.mediaLoops, mixerThreads: config.mixerThreads, mixer: config.mixer, ice: ice, logger: Logger(label: "tessera.media"),
+            recordingDirectory: config.recordingDirectory)
         let mediaSet = MediaSet(
             clock: clock, metadata: config.metadata, logger: Logger(label: "tessera.signalling"), media: media)
         var options = KurentoProtocolHandler.Options()

@@ -55,10 +55,6 @@ public enum KurentoCoverage {
         // Mixer: issue 4.
         "AlphaBlending": "positioned layouts come after the grid compositor (issue 4)",
         "Mixer": "per-media routing hub; not planned before the Composite mixer exists (issue 4)",
-        // Recording and playback: issue 6.
-        "UriEndpoint": "abstract base of the player and recorder (issue 6)",
-        "PlayerEndpoint": "file playback through GStreamer (issue 6)",
-        "RecorderEndpoint": "WebM recording through GStreamer (issue 6)",
         // Not planned for now.
         "HttpEndpoint": "HTTP ingest is not planned: browsers publish over WebRTC",
         "HttpPostEndpoint": "HTTP ingest is not planned: browsers publish over WebRTC",

@@ -20,6 +20,8 @@ public final class MediaContext: Sendable {
     public let mixer: MixerSettings
     public let ice: ICESettings
     public let logger: Logger
+    /// Where RecorderEndpoint may write (`recording.directory`); recordings must resolve inside it.
+    public let recordingDirectory: String
     public let events: AsyncStream<MediaEvent>
     let eventSink: AsyncStream<MediaEvent>.Continuation
     private let ecdsa: DTLSCertificate
@@ -28,8 +30,10 @@ public final class MediaContext: Sendable {
 
     public init(
         loopCount: Int = 0, mixerThreads: Int = 0, mixer: MixerSettings = MixerSettings(),
-        ice: ICESettings = ICESettings(), logger: Logger = Logger(label: "tessera.media")
+        ice: ICESettings = ICESettings(), logger: Logger = Logger(label: "tessera.media"),
+        recordingDirectory: String = "recordings"
     ) throws {
+        self.recordingDirectory = recordingDirectory
         loops = MediaLoopGroup(count: loopCount, name: "media")
         mixerLoops = MediaLoopGroup(count: mixerThreads, name: "mixer")
         self.mixer = mixer

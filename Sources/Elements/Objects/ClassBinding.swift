@@ -74,6 +74,9 @@ public enum Bindings {
             HubPort.portBinding,
             Composite.compositeBinding,
             PassThrough.passThroughBinding,
+            UriEndpoint.uriBinding,
+            RecorderEndpoint.recorderBinding,
+            PlayerEndpoint.playerBinding,
         ]
         return Dictionary(uniqueKeysWithValues: list.map { ($0.className, $0) })
     }()
