@@ -124,7 +124,8 @@ extension RtpSession {
                     "timestampMillis": .int(timestampMillis), "ssrc": .string(String(st.ssrc)), "associateStatsId": "",
                     "isRemote": false, "mediaTrackId": .string(kind.kurentoName), "transportId": "transport", "codecId": "",
                     "firCount": 0, "pliCount": .int(kind == .video ? Int64(rtcp.plisSent) : 0),
-                    "nackCount": .int(kind == .video ? Int64(rtcp.nacksSent) : 0), "sliCount": 0, "remb": 0,
+                    "nackCount": .int(kind == .video ? Int64(rtcp.nacksSent) : 0), "sliCount": 0,
+                    "remb": .int(kind == .video ? Int64(rtcp.rembSent) : 0),
                     "packetsLost": .int(Int64(st.cumulativeLost)), "fractionLost": .double(Double(st.fractionLostSinceLastReport) / 256),
                     "packetsReceived": .int(Int64(st.packetsReceived)), "bytesReceived": .int(Int64(counters.inBytes[i])),
                     "jitter": .double(Double(st.jitter) / clock),
@@ -150,16 +151,29 @@ extension RtpSession {
     }
 
     /// REMB to our publisher (draft-alvestrand-rmcat-remb): what the slowest of
-    /// the WebRTC endpoints we feed says it can take, capped by our own ceiling;
-    /// with no consumer feedback yet, the ceiling alone.
+    /// the WebRTC endpoints we feed says it can take, each viewer's estimate
+    /// first bounded by that viewer's min/maxVideoSendBandwidth, the result by
+    /// our min/maxVideoRecvBandwidth. A viewer that negotiated REMB but has
+    /// not sent one yet counts as our rembOnConnect. With no viewer estimate
+    /// at all: our ceiling (docs/decisions.md, "Bandwidth limits").
     private func sendREMB() {
         guard rtcp.rembEnabled, let media = remoteVideoSSRC else { return }
-        var estimate = Self.maxForwardBitrate
-        for case let consumer as RtpSession in consumersOf(.video) {
-            if let r = consumer.rtcp.remoteREMB, r > 0 { estimate = min(estimate, r) }
-        }
+        let estimate = bandwidth.publisherREMB(aggregatedViewerEstimate())
         sendRTCP([.remb(REMB(senderSSRC: outStream(.video).ssrc, bitrate: estimate, ssrcs: [media]))], kind: .video)
         rtcp.rembSent = estimate
+    }
+
+    func aggregatedViewerEstimate() -> UInt64 {
+        var estimates: [UInt64] = []
+        let onConnect = UInt64(max(rembParams.rembOnConnect, 0))
+        for case let consumer as RtpSession in consumersOf(.video) {
+            if let r = consumer.rtcp.remoteREMB, r > 0 {
+                estimates.append(consumer.bandwidth.viewerEstimate(r))
+            } else if consumer.rtcp.rembEnabled, onConnect > 0 {
+                estimates.append(consumer.bandwidth.viewerEstimate(onConnect))
+            }
+        }
+        return VideoBandwidthLimits.aggregate(estimates, ceiling: Self.maxForwardBitrate)
     }
 
     /// The most we ask a publisher to send when nobody downstream says otherwise.

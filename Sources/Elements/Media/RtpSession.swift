@@ -60,6 +60,13 @@ class RtpSession: MediaNode {
     private var inBytes: [UInt64] = [0, 0]
     private(set) var connectionState = "DISCONNECTED"
     var sessionStarted = false
+    /// BaseRtpEndpoint / SdpEndpoint settings (set from the signalling plane).
+    var bandwidth = VideoBandwidthLimits()
+    var maxAudioRecvKbps = 0
+    var rembParams = REMBParameters()
+    /// Largest RTP packet we would produce ourselves; forwarded packets keep
+    /// the size their sender chose (we never repacketize them).
+    var mtu = 1200
     let cname = String(UUID().uuidString.prefix(16)).lowercased()
     let streamID = UUID().uuidString.lowercased()
     /// One buffer for protecting outgoing packets; the loop is single threaded.
@@ -100,6 +107,22 @@ class RtpSession: MediaNode {
             audio: LocalStream(ssrc: out[0].ssrc, cname: cname, streamID: streamID, trackID: "\(streamID)-audio"),
             video: LocalStream(ssrc: out[1].ssrc, cname: cname, streamID: streamID, trackID: "\(streamID)-video"),
             allowSend: allowSend, allowReceive: allowReceive)
+    }
+
+    /// `description` with b=AS (RFC 8866 §5.8) on each m-line we receive on,
+    /// when a maximum receive bandwidth is set for its kind (Kurento's
+    /// maxVideoRecvBandwidth / maxAudioRecvBandwidth).
+    func withBandwidth(_ description: SessionDescription) -> SessionDescription {
+        var d = description
+        for i in d.media.indices where d.media[i].port != 0 && d.media[i].direction.receives {
+            let kbps = switch d.media[i].kind {
+            case .video: bandwidth.maxRecvKbps
+            case .audio: maxAudioRecvKbps
+            default: 0
+            }
+            if kbps > 0 { d.media[i].bandwidthAS = UInt32(kbps) }
+        }
+        return d
     }
 
     func apply(_ negotiated: [NegotiatedMedia]) {
