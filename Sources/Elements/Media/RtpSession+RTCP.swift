@@ -144,6 +144,9 @@ extension RtpSession {
                     "remb": .int(Int64(rtcp.remoteREMB ?? 0)), "packetsLost": .int(rtcp.remoteLost[i]),
                     "fractionLost": .double(rtcp.remoteFraction[i]), "packetsSent": .int(Int64(s.packets)),
                     "bytesSent": .int(Int64(s.bytes)), "targetBitrate": 0, "roundTripTime": .double(rtcp.roundTripTime),
+                    // Beyond Kurento's register (names from W3C webrtc-stats): resends, and how many as RTX.
+                    "retransmittedPacketsSent": .int(kind == .video ? Int64(rtcp.retransmitted) : 0),
+                    "rtxPacketsSent": .int(kind == .video ? Int64(rtcp.rtxSent) : 0),
                 ]
             }
         }
@@ -179,16 +182,33 @@ extension RtpSession {
     /// The most we ask a publisher to send when nobody downstream says otherwise.
     static let maxForwardBitrate: UInt64 = 2_500_000
 
-    /// Resends packets the peer lost, from what we sent (same SSRC and sequence).
+    /// Resends packets the peer lost, from what we sent: as RTX packets (our
+    /// RTX SSRC and payload type, own sequence numbers, the original sequence
+    /// number first in the payload; RFC 4588 §4) when the peer negotiated RTX
+    /// and we announced the RTX SSRC, else the original packet again.
     private func retransmit(_ sequenceNumbers: [UInt16]) {
         guard let protection else { return }
+        let rtxPT = sendsRTX ? rtxPayloadType : nil
+        var wrapped: [UInt8] = []
         for seq in sequenceNumbers {
-            guard let packet = rtcp.retransmission.get(seq) else { continue }
+            guard let stored = rtcp.retransmission.get(seq) else { continue }
+            var packet = stored
+            if let rtxPT {
+                wrapped.removeAll(keepingCapacity: true)
+                guard (try? RTXPacketizer.wrap(stored, payloadType: rtxPT, ssrc: videoRTXSSRC, sequenceNumber: rtxSequence, into: &wrapped)) != nil
+                else { continue }
+                packet = wrapped
+            }
+            guard packet.count + SRTPSession.maxTrailer <= scratchCapacity else { continue }
             withScratch { buf in
                 UnsafeMutableRawBufferPointer(rebasing: buf[0..<packet.count]).copyBytes(from: packet)
                 if let n = protection.protectRTP(buf, length: packet.count) {
                     sendDatagram(UnsafeRawBufferPointer(rebasing: buf[0..<n]), kind: .video)
                     rtcp.retransmitted &+= 1
+                    if rtxPT != nil {
+                        rtxSequence &+= 1
+                        rtcp.rtxSent &+= 1
+                    }
                 }
             }
         }
@@ -284,7 +304,9 @@ struct RTCPState {
     var plisSent: UInt64 = 0
     var plisReceived: UInt64 = 0
     var firsReceived: UInt64 = 0
+    /// Packets resent (either form), and how many of them as RTX.
     var retransmitted: UInt64 = 0
+    var rtxSent: UInt64 = 0
     var remoteLost: [Int64] = [0, 0]
     var remoteFraction: [Double] = [0, 0]
     var roundTripTime: Double = 0

@@ -68,6 +68,9 @@ class RtpSession: MediaNode {
     /// the size their sender chose (we never repacketize them).
     var mtu = 1200
     let cname = String(UUID().uuidString.prefix(16)).lowercased()
+    /// Our RTX stream for video (RFC 4588 §4): its SSRC and next sequence number.
+    let videoRTXSSRC = UInt32.random(in: 1...UInt32.max)
+    var rtxSequence = UInt16.random(in: 0...0x7FFF)
     let streamID = UUID().uuidString.lowercased()
     /// One buffer for protecting outgoing packets; the loop is single threaded.
     private var scratch = [UInt8](repeating: 0, count: 1500 + SRTPSession.maxTrailer + 16)
@@ -102,10 +105,15 @@ class RtpSession: MediaNode {
         throw KurentoError(.notImplemented, "processAnswer is not implemented by this endpoint")
     }
 
+    /// Whether this transport answers NACKs with RTX (RFC 4588) when the peer
+    /// negotiated it: our SDP then announces `videoRTXSSRC` (ssrc-group:FID).
+    var sendsRTX: Bool { false }
+
     var sendPreferences: SendPreferences {
         SendPreferences(
             audio: LocalStream(ssrc: out[0].ssrc, cname: cname, streamID: streamID, trackID: "\(streamID)-audio"),
-            video: LocalStream(ssrc: out[1].ssrc, cname: cname, streamID: streamID, trackID: "\(streamID)-video"),
+            video: LocalStream(ssrc: out[1].ssrc, rtxSSRC: sendsRTX ? videoRTXSSRC : nil, cname: cname, streamID: streamID,
+                               trackID: "\(streamID)-video"),
             allowSend: allowSend, allowReceive: allowReceive)
     }
 

@@ -53,6 +53,8 @@ final class WebRtcSession: RtpSession {
         return c
     }()
 
+    override var sendsRTX: Bool { true }
+
     // MARK: Negotiation (control messages from the signalling plane)
 
     private func makeAgent(controlling: Bool) throws(KurentoError) -> ICEAgent {
