@@ -11,6 +11,8 @@ extension RtpSession {
     /// Report interval; NACKs are polled more often.
     static let reportInterval: Duration = .seconds(1)
     static let tickInterval: Duration = .milliseconds(40)
+    /// Transport-wide feedback every ~100 ms (libwebrtc's receiver uses 50-250 ms).
+    static let transportFeedbackInterval: Duration = .milliseconds(100)
 
     var now: Duration { ContinuousClock.now - rtcp.origin }
 
@@ -38,6 +40,10 @@ extension RtpSession {
             }
             if rtcp.nack.takeKeyframeRequest() { sendPLI() }
         }
+        if rtcp.transportCCEnabled, t - rtcp.lastTransportFeedback >= Self.transportFeedbackInterval {
+            rtcp.lastTransportFeedback = t
+            sendTransportFeedback()
+        }
         if t - rtcp.lastReport >= Self.reportInterval {
             rtcp.lastReport = t
             sendReports(at: t)
@@ -56,6 +62,23 @@ extension RtpSession {
         rtcp.stats[i]?.received(
             sequenceNumber: header.sequenceNumber, rtpTimestamp: header.timestamp, arrival: t, clockRate: clockRate)
         if kind == .video && rtcp.nackEnabled { rtcp.nack.received(header.sequenceNumber, now: t) }
+    }
+
+    /// Notes the arrival of a packet with a transport-wide sequence number.
+    func recordTransportSequence(_ sequenceNumber: UInt16) {
+        let c = now.components
+        let micros = c.seconds * 1_000_000 + c.attoseconds / 1_000_000_000_000
+        rtcp.transportCC.received(sequenceNumber: sequenceNumber, arrivalMicroseconds: micros)
+    }
+
+    /// Transport-wide congestion control feedback (draft-holmer-rmcat-transport-wide-cc-extensions-01
+    /// §3.1) for what arrived since the last one; the peer's send-side estimator reads it.
+    private func sendTransportFeedback() {
+        let sender = outStream(.video).ssrc
+        let media = remoteVideoSSRC ?? remoteAudioSSRC ?? 0
+        guard let feedback = rtcp.transportCC.makeFeedback(senderSSRC: sender, mediaSSRC: media) else { return }
+        sendRTCP([.transportCC(feedback)], kind: .video)
+        rtcp.transportFeedbackSent &+= 1
     }
 
     /// Called for every RTP packet sent, before protection.
@@ -126,6 +149,8 @@ extension RtpSession {
                     "firCount": 0, "pliCount": .int(kind == .video ? Int64(rtcp.plisSent) : 0),
                     "nackCount": .int(kind == .video ? Int64(rtcp.nacksSent) : 0), "sliCount": 0,
                     "remb": .int(kind == .video ? Int64(rtcp.rembSent) : 0),
+                    // Beyond Kurento's register: transport-cc feedback packets sent (transport-wide, on video).
+                    "transportFeedbackSent": .int(kind == .video ? Int64(rtcp.transportFeedbackSent) : 0),
                     "packetsLost": .int(Int64(st.cumulativeLost)), "fractionLost": .double(Double(st.fractionLostSinceLastReport) / 256),
                     "packetsReceived": .int(Int64(st.packetsReceived)), "bytesReceived": .int(Int64(counters.inBytes[i])),
                     "jitter": .double(Double(st.jitter) / clock),
@@ -298,6 +323,10 @@ struct RTCPState {
     var mediaState = "DISCONNECTED"
     var remoteREMB: UInt64?
     var rembEnabled = false
+    var transportCC = TransportCCRecorder()
+    var transportCCEnabled = false
+    var lastTransportFeedback: Duration = .zero
+    var transportFeedbackSent: UInt64 = 0
     var rembSent: UInt64 = 0
     var nacksSent: UInt64 = 0
     var nacksReceived: UInt64 = 0

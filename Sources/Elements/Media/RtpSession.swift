@@ -145,6 +145,10 @@ class RtpSession: MediaNode {
                 incomingExtensions.audioLevel = id
                 outgoingExtensions.audioLevel = id
             }
+            if m.transportCC, let id = m.extensions[HeaderExtensionURI.transportWideCC] {
+                incomingExtensions.transportSequence = id
+                rtcp.transportCCEnabled = true
+            }
             guard let kind: MediaKindKey = m.kind == .audio ? .audio : (m.kind == .video ? .video : nil), let codec = m.codec else { continue }
             kindByPayloadType[codec.payloadType] = kind
             out[kind.rawValue].payloadType = codec.payloadType
@@ -166,6 +170,7 @@ class RtpSession: MediaNode {
     // MARK: State used by the packet path (RtpSession+Packets.swift, RtpSession+RTCP.swift)
 
     var remoteVideoSSRC: UInt32? { remoteSSRC[MediaKindKey.video.rawValue] }
+    var remoteAudioSSRC: UInt32? { remoteSSRC[MediaKindKey.audio.rawValue] }
     var scratchCapacity: Int { scratch.count }
 
     func kind(ofPayloadType pt: UInt8) -> MediaKindKey? { kindByPayloadType[pt] }

@@ -42,16 +42,11 @@ final class WebRtcSession: RtpSession {
         super.init(loop: loop, objectID: objectID, context: context, allowSend: !options.recvonly, allowReceive: !options.sendonly)
     }
 
-    /// What we negotiate: Opus and VP8 (+rtx), NACK, PLI, FIR and REMB. Not
-    /// transport-cc: we generate no transport-wide feedback yet, and a sender
-    /// that negotiates it waits for that feedback before raising its bitrate.
-    static let capabilities: LocalMediaCapabilities = {
-        var c = LocalMediaCapabilities.default
-        c.audioCodecs = c.audioCodecs.map { var x = $0; x.feedback.removeAll { $0 == "transport-cc" }; return x }
-        c.videoCodecs = c.videoCodecs.map { var x = $0; x.feedback.removeAll { $0 == "transport-cc" }; return x }
-        c.headerExtensions.removeAll { $0 == HeaderExtensionURI.transportWideCC }
-        return c
-    }()
+    /// What we negotiate: Opus and VP8 (+rtx), NACK, PLI, FIR, REMB and
+    /// transport-cc (we send transport-wide feedback for what we receive; we
+    /// do not put transport-wide sequence numbers on what we send, so our
+    /// peers estimate our stream with REMB, from abs-send-time).
+    static let capabilities = LocalMediaCapabilities.default
 
     override var sendsRTX: Bool { true }
 
