@@ -164,7 +164,7 @@ let package = Package(
         .testTarget(name: "TransportTests", dependencies: ["Transport", "CSRTP"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ElementsTests",
-            dependencies: ["Elements", "JSONRPC", "TestSupport"],
+            dependencies: ["Elements", "JSONRPC", "RTP", "SDP", "Transport", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

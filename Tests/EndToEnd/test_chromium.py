@@ -70,3 +70,7 @@ def test_chromium_loopback(server, tmp_path):
     assert result["framesDecoded"] > 60, result
     assert all(abs(a - b) <= 40 for a, b in zip(result["colour"], (30, 60, 220))), result
     assert abs(result["toneHz"] - 440) < 15, result
+    # transport-cc is negotiated and the server sent Chromium transport-wide feedback
+    # (~every 100 ms over ~7 s of media) while media kept flowing both ways.
+    assert result["transportCC"], result
+    assert result["transportFeedbackSent"] > 30, result

@@ -72,3 +72,53 @@ def test_relay_candidate_and_media_through_turn(coturn):
         asyncio.run(asyncio.wait_for(run(), 60))
     finally:
         server.stop()
+
+
+def test_per_endpoint_turn_url(coturn):
+    """The server config has no TURN server; one endpoint gets coturn through
+    setTurnUrl (Kurento's user:password@ip:port format) and relays through it."""
+    server = Server()
+    try:
+        async def run():
+            kurento = Client(server.url)
+            p = kurento.result("create", {"type": "MediaPipeline"})["value"]
+            w = kurento.result("create", {"type": "WebRtcEndpoint", "constructorParams": {"mediaPipeline": p}})["value"]
+            url = f"test:test@127.0.0.1:{coturn}?transport=udp"
+            kurento.result("invoke", {"object": w, "operation": "setTurnUrl", "operationParams": {"turnUrl": url}})
+            assert kurento.result("invoke", {"object": w, "operation": "getTurnUrl"})["value"] == url
+            # Another endpoint of the same server keeps the (empty) server setting.
+            other = kurento.result("create", {"type": "WebRtcEndpoint", "constructorParams": {"mediaPipeline": p}})["value"]
+            assert kurento.result("invoke", {"object": other, "operation": "getTurnUrl"})["value"] == ""
+            for event in ["IceCandidateFound", "IceGatheringDone"]:
+                kurento.result("subscribe", {"object": w, "type": event})
+            kurento.result("invoke", {"object": w, "operation": "connect", "operationParams": {"sink": w}})
+            pc = RTCPeerConnection(RTCConfiguration(
+                iceServers=[RTCIceServer(f"turn:127.0.0.1:{coturn}", username="test", credential="test")],
+                iceTransportPolicy=RTCIceTransportPolicy.RELAY))
+            rec = Recorder()
+            pc.on("track", rec.attach)
+            pc.addTrack(ColourTrack((30, 160, 90)))
+            seen = []
+            original = kurento.wait_event
+
+            def spy(*args, **kwargs):
+                e = original(*args, **kwargs)
+                seen.append(e["params"]["value"])
+                return e
+            kurento.wait_event = spy
+            await negotiate(kurento, w, pc)
+            candidates = [v["data"]["candidate"]["candidate"] for v in seen if v["type"] == "IceCandidateFound"]
+            assert any(" typ relay" in c for c in candidates), candidates
+            assert await wait_for(lambda: rec.video_frames >= 30, 20), rec.video_frames
+            assert colour_close(centre_colour(rec.last_rgb), (30, 160, 90))
+            # Gathering has started: the setting can no longer change.
+            err = kurento.error("invoke", {"object": w, "operation": "setTurnUrl", "operationParams": {"turnUrl": ""}})
+            assert err["code"] == 40107, err
+            rec.stop()
+            await pc.close()
+            kurento.result("release", {"object": p})
+            kurento.close()
+
+        asyncio.run(asyncio.wait_for(run(), 60))
+    finally:
+        server.stop()

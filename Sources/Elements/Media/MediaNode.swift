@@ -22,6 +22,9 @@ enum MediaKindKey: Int, CaseIterable {
 final class ExtensionMap {
     var absSendTime: UInt8?
     var audioLevel: UInt8?
+    /// Transport-wide sequence number (draft-holmer-rmcat-transport-wide-cc-extensions-01 §2);
+    /// read on what we receive, never forwarded.
+    var transportSequence: UInt8?
 }
 
 /// The media-plane half of an element: lives on its pipeline's media loop

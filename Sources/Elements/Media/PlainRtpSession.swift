@@ -102,7 +102,7 @@ final class PlainRtpSession: RtpSession {
             throw KurentoError(.sdpEndPointProcessOfferError, "Error processing offer: \(error.description)")
         }
         remoteSDP = text
-        localSDP = result.answer.serialize()
+        localSDP = withBandwidth(result.answer).serialize()
         return localSDP!  // assigned on the line above
     }
 
@@ -114,8 +114,8 @@ final class PlainRtpSession: RtpSession {
         let local = try openLegs(audio: audio, video: video)
         let offer = Negotiation.plainOffer(local: local, streams: sendPreferences, offerAudio: audio, offerVideo: video,
                                            sessionID: UInt64.random(in: 1...UInt64(Int64.max)))
-        offerSent = offer
-        localSDP = offer.serialize()
+        offerSent = withBandwidth(offer)
+        localSDP = offerSent!.serialize()  // assigned on the line above
         return localSDP!  // assigned on the line above
     }
 

@@ -27,6 +27,13 @@ extension RtpSession {
 
     private func receiveRTP(_ packet: UnsafeMutableRawBufferPointer) {
         guard let header = try? RTPHeader.parse(UnsafeRawBufferPointer(packet)) else { return countDrop() }
+        // Every packet with a transport-wide sequence number counts for the
+        // feedback, RTX and padding probes included.
+        if header.hasExtension, let id = incomingExtensions.transportSequence,
+            let e = header.extensionElement(id: id, in: UnsafeRawBufferPointer(packet)), e.length == 2
+        {
+            recordTransportSequence(UInt16(packet[e.offset]) << 8 | UInt16(packet[e.offset + 1]))
+        }
         if header.payloadType == rtxPayloadType, header.payloadType != 0 { return receiveRTX(packet) }
         guard let kind = kind(ofPayloadType: header.payloadType) else { return }  // unknown payload types are dropped
         noteRemoteSSRC(header.ssrc, kind: kind)

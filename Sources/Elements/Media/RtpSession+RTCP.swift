@@ -11,6 +11,8 @@ extension RtpSession {
     /// Report interval; NACKs are polled more often.
     static let reportInterval: Duration = .seconds(1)
     static let tickInterval: Duration = .milliseconds(40)
+    /// Transport-wide feedback every ~100 ms (libwebrtc's receiver uses 50-250 ms).
+    static let transportFeedbackInterval: Duration = .milliseconds(100)
 
     var now: Duration { ContinuousClock.now - rtcp.origin }
 
@@ -38,6 +40,10 @@ extension RtpSession {
             }
             if rtcp.nack.takeKeyframeRequest() { sendPLI() }
         }
+        if rtcp.transportCCEnabled, t - rtcp.lastTransportFeedback >= Self.transportFeedbackInterval {
+            rtcp.lastTransportFeedback = t
+            sendTransportFeedback()
+        }
         if t - rtcp.lastReport >= Self.reportInterval {
             rtcp.lastReport = t
             sendReports(at: t)
@@ -56,6 +62,23 @@ extension RtpSession {
         rtcp.stats[i]?.received(
             sequenceNumber: header.sequenceNumber, rtpTimestamp: header.timestamp, arrival: t, clockRate: clockRate)
         if kind == .video && rtcp.nackEnabled { rtcp.nack.received(header.sequenceNumber, now: t) }
+    }
+
+    /// Notes the arrival of a packet with a transport-wide sequence number.
+    func recordTransportSequence(_ sequenceNumber: UInt16) {
+        let c = now.components
+        let micros = c.seconds * 1_000_000 + c.attoseconds / 1_000_000_000_000
+        rtcp.transportCC.received(sequenceNumber: sequenceNumber, arrivalMicroseconds: micros)
+    }
+
+    /// Transport-wide congestion control feedback (draft-holmer-rmcat-transport-wide-cc-extensions-01
+    /// §3.1) for what arrived since the last one; the peer's send-side estimator reads it.
+    private func sendTransportFeedback() {
+        let sender = outStream(.video).ssrc
+        let media = remoteVideoSSRC ?? remoteAudioSSRC ?? 0
+        guard let feedback = rtcp.transportCC.makeFeedback(senderSSRC: sender, mediaSSRC: media) else { return }
+        sendRTCP([.transportCC(feedback)], kind: .video)
+        rtcp.transportFeedbackSent &+= 1
     }
 
     /// Called for every RTP packet sent, before protection.
@@ -124,7 +147,10 @@ extension RtpSession {
                     "timestampMillis": .int(timestampMillis), "ssrc": .string(String(st.ssrc)), "associateStatsId": "",
                     "isRemote": false, "mediaTrackId": .string(kind.kurentoName), "transportId": "transport", "codecId": "",
                     "firCount": 0, "pliCount": .int(kind == .video ? Int64(rtcp.plisSent) : 0),
-                    "nackCount": .int(kind == .video ? Int64(rtcp.nacksSent) : 0), "sliCount": 0, "remb": 0,
+                    "nackCount": .int(kind == .video ? Int64(rtcp.nacksSent) : 0), "sliCount": 0,
+                    "remb": .int(kind == .video ? Int64(rtcp.rembSent) : 0),
+                    // Beyond Kurento's register: transport-cc feedback packets sent (transport-wide, on video).
+                    "transportFeedbackSent": .int(kind == .video ? Int64(rtcp.transportFeedbackSent) : 0),
                     "packetsLost": .int(Int64(st.cumulativeLost)), "fractionLost": .double(Double(st.fractionLostSinceLastReport) / 256),
                     "packetsReceived": .int(Int64(st.packetsReceived)), "bytesReceived": .int(Int64(counters.inBytes[i])),
                     "jitter": .double(Double(st.jitter) / clock),
@@ -143,6 +169,9 @@ extension RtpSession {
                     "remb": .int(Int64(rtcp.remoteREMB ?? 0)), "packetsLost": .int(rtcp.remoteLost[i]),
                     "fractionLost": .double(rtcp.remoteFraction[i]), "packetsSent": .int(Int64(s.packets)),
                     "bytesSent": .int(Int64(s.bytes)), "targetBitrate": 0, "roundTripTime": .double(rtcp.roundTripTime),
+                    // Beyond Kurento's register (names from W3C webrtc-stats): resends, and how many as RTX.
+                    "retransmittedPacketsSent": .int(kind == .video ? Int64(rtcp.retransmitted) : 0),
+                    "rtxPacketsSent": .int(kind == .video ? Int64(rtcp.rtxSent) : 0),
                 ]
             }
         }
@@ -150,31 +179,61 @@ extension RtpSession {
     }
 
     /// REMB to our publisher (draft-alvestrand-rmcat-remb): what the slowest of
-    /// the WebRTC endpoints we feed says it can take, capped by our own ceiling;
-    /// with no consumer feedback yet, the ceiling alone.
+    /// the WebRTC endpoints we feed says it can take, each viewer's estimate
+    /// first bounded by that viewer's min/maxVideoSendBandwidth, the result by
+    /// our min/maxVideoRecvBandwidth. A viewer that negotiated REMB but has
+    /// not sent one yet counts as our rembOnConnect. With no viewer estimate
+    /// at all: our ceiling (docs/decisions.md, "Bandwidth limits").
     private func sendREMB() {
         guard rtcp.rembEnabled, let media = remoteVideoSSRC else { return }
-        var estimate = Self.maxForwardBitrate
-        for case let consumer as RtpSession in consumersOf(.video) {
-            if let r = consumer.rtcp.remoteREMB, r > 0 { estimate = min(estimate, r) }
-        }
+        let estimate = bandwidth.publisherREMB(aggregatedViewerEstimate())
         sendRTCP([.remb(REMB(senderSSRC: outStream(.video).ssrc, bitrate: estimate, ssrcs: [media]))], kind: .video)
         rtcp.rembSent = estimate
+    }
+
+    func aggregatedViewerEstimate() -> UInt64 {
+        var estimates: [UInt64] = []
+        let onConnect = UInt64(max(rembParams.rembOnConnect, 0))
+        for case let consumer as RtpSession in consumersOf(.video) {
+            if let r = consumer.rtcp.remoteREMB, r > 0 {
+                estimates.append(consumer.bandwidth.viewerEstimate(r))
+            } else if consumer.rtcp.rembEnabled, onConnect > 0 {
+                estimates.append(consumer.bandwidth.viewerEstimate(onConnect))
+            }
+        }
+        return VideoBandwidthLimits.aggregate(estimates, ceiling: Self.maxForwardBitrate)
     }
 
     /// The most we ask a publisher to send when nobody downstream says otherwise.
     static let maxForwardBitrate: UInt64 = 2_500_000
 
-    /// Resends packets the peer lost, from what we sent (same SSRC and sequence).
+    /// Resends packets the peer lost, from what we sent: as RTX packets (our
+    /// RTX SSRC and payload type, own sequence numbers, the original sequence
+    /// number first in the payload; RFC 4588 §4) when the peer negotiated RTX
+    /// and we announced the RTX SSRC, else the original packet again.
     private func retransmit(_ sequenceNumbers: [UInt16]) {
         guard let protection else { return }
+        let rtxPT = sendsRTX ? rtxPayloadType : nil
+        var wrapped: [UInt8] = []
         for seq in sequenceNumbers {
-            guard let packet = rtcp.retransmission.get(seq) else { continue }
+            guard let stored = rtcp.retransmission.get(seq) else { continue }
+            var packet = stored
+            if let rtxPT {
+                wrapped.removeAll(keepingCapacity: true)
+                guard (try? RTXPacketizer.wrap(stored, payloadType: rtxPT, ssrc: videoRTXSSRC, sequenceNumber: rtxSequence, into: &wrapped)) != nil
+                else { continue }
+                packet = wrapped
+            }
+            guard packet.count + SRTPSession.maxTrailer <= scratchCapacity else { continue }
             withScratch { buf in
                 UnsafeMutableRawBufferPointer(rebasing: buf[0..<packet.count]).copyBytes(from: packet)
                 if let n = protection.protectRTP(buf, length: packet.count) {
                     sendDatagram(UnsafeRawBufferPointer(rebasing: buf[0..<n]), kind: .video)
                     rtcp.retransmitted &+= 1
+                    if rtxPT != nil {
+                        rtxSequence &+= 1
+                        rtcp.rtxSent &+= 1
+                    }
                 }
             }
         }
@@ -264,13 +323,19 @@ struct RTCPState {
     var mediaState = "DISCONNECTED"
     var remoteREMB: UInt64?
     var rembEnabled = false
+    var transportCC = TransportCCRecorder()
+    var transportCCEnabled = false
+    var lastTransportFeedback: Duration = .zero
+    var transportFeedbackSent: UInt64 = 0
     var rembSent: UInt64 = 0
     var nacksSent: UInt64 = 0
     var nacksReceived: UInt64 = 0
     var plisSent: UInt64 = 0
     var plisReceived: UInt64 = 0
     var firsReceived: UInt64 = 0
+    /// Packets resent (either form), and how many of them as RTX.
     var retransmitted: UInt64 = 0
+    var rtxSent: UInt64 = 0
     var remoteLost: [Int64] = [0, 0]
     var remoteFraction: [Double] = [0, 0]
     var roundTripTime: Double = 0

@@ -60,7 +60,17 @@ class RtpSession: MediaNode {
     private var inBytes: [UInt64] = [0, 0]
     private(set) var connectionState = "DISCONNECTED"
     var sessionStarted = false
+    /// BaseRtpEndpoint / SdpEndpoint settings (set from the signalling plane).
+    var bandwidth = VideoBandwidthLimits()
+    var maxAudioRecvKbps = 0
+    var rembParams = REMBParameters()
+    /// Largest RTP packet we would produce ourselves; forwarded packets keep
+    /// the size their sender chose (we never repacketize them).
+    var mtu = 1200
     let cname = String(UUID().uuidString.prefix(16)).lowercased()
+    /// Our RTX stream for video (RFC 4588 §4): its SSRC and next sequence number.
+    let videoRTXSSRC = UInt32.random(in: 1...UInt32.max)
+    var rtxSequence = UInt16.random(in: 0...0x7FFF)
     let streamID = UUID().uuidString.lowercased()
     /// One buffer for protecting outgoing packets; the loop is single threaded.
     private var scratch = [UInt8](repeating: 0, count: 1500 + SRTPSession.maxTrailer + 16)
@@ -95,11 +105,32 @@ class RtpSession: MediaNode {
         throw KurentoError(.notImplemented, "processAnswer is not implemented by this endpoint")
     }
 
+    /// Whether this transport answers NACKs with RTX (RFC 4588) when the peer
+    /// negotiated it: our SDP then announces `videoRTXSSRC` (ssrc-group:FID).
+    var sendsRTX: Bool { false }
+
     var sendPreferences: SendPreferences {
         SendPreferences(
             audio: LocalStream(ssrc: out[0].ssrc, cname: cname, streamID: streamID, trackID: "\(streamID)-audio"),
-            video: LocalStream(ssrc: out[1].ssrc, cname: cname, streamID: streamID, trackID: "\(streamID)-video"),
+            video: LocalStream(ssrc: out[1].ssrc, rtxSSRC: sendsRTX ? videoRTXSSRC : nil, cname: cname, streamID: streamID,
+                               trackID: "\(streamID)-video"),
             allowSend: allowSend, allowReceive: allowReceive)
+    }
+
+    /// `description` with b=AS (RFC 8866 §5.8) on each m-line we receive on,
+    /// when a maximum receive bandwidth is set for its kind (Kurento's
+    /// maxVideoRecvBandwidth / maxAudioRecvBandwidth).
+    func withBandwidth(_ description: SessionDescription) -> SessionDescription {
+        var d = description
+        for i in d.media.indices where d.media[i].port != 0 && d.media[i].direction.receives {
+            let kbps = switch d.media[i].kind {
+            case .video: bandwidth.maxRecvKbps
+            case .audio: maxAudioRecvKbps
+            default: 0
+            }
+            if kbps > 0 { d.media[i].bandwidthAS = UInt32(kbps) }
+        }
+        return d
     }
 
     func apply(_ negotiated: [NegotiatedMedia]) {
@@ -113,6 +144,10 @@ class RtpSession: MediaNode {
             if let id = m.extensions[HeaderExtensionURI.audioLevel] {
                 incomingExtensions.audioLevel = id
                 outgoingExtensions.audioLevel = id
+            }
+            if m.transportCC, let id = m.extensions[HeaderExtensionURI.transportWideCC] {
+                incomingExtensions.transportSequence = id
+                rtcp.transportCCEnabled = true
             }
             guard let kind: MediaKindKey = m.kind == .audio ? .audio : (m.kind == .video ? .video : nil), let codec = m.codec else { continue }
             kindByPayloadType[codec.payloadType] = kind
@@ -135,6 +170,7 @@ class RtpSession: MediaNode {
     // MARK: State used by the packet path (RtpSession+Packets.swift, RtpSession+RTCP.swift)
 
     var remoteVideoSSRC: UInt32? { remoteSSRC[MediaKindKey.video.rawValue] }
+    var remoteAudioSSRC: UInt32? { remoteSSRC[MediaKindKey.audio.rawValue] }
     var scratchCapacity: Int { scratch.count }
 
     func kind(ofPayloadType pt: UInt8) -> MediaKindKey? { kindByPayloadType[pt] }

@@ -26,6 +26,11 @@ final class WebRtcSession: RtpSession {
     private var offerSent: SessionDescription?
     private var pendingCandidates: [String] = []
     private var gatherRequested = false
+    /// The server's ICE settings with this endpoint's overrides; the agent
+    /// reads them when gathering starts.
+    var iceSettings: ICESettings {
+        didSet { ice?.settings = iceSettings }
+    }
     var iceState: ICEState { ice?.state ?? .disconnected }
     var dtlsState: DTLSState { dtls?.state ?? .new }
     private(set) var selectedPair: (local: String, remote: String)?
@@ -33,19 +38,17 @@ final class WebRtcSession: RtpSession {
     init(loop: MediaLoop, objectID: String, context: MediaContext, options: Options) {
         self.options = options
         self.certificate = context.certificate(options.keyType)
+        self.iceSettings = context.ice
         super.init(loop: loop, objectID: objectID, context: context, allowSend: !options.recvonly, allowReceive: !options.sendonly)
     }
 
-    /// What we negotiate: Opus and VP8 (+rtx), NACK, PLI, FIR and REMB. Not
-    /// transport-cc: we generate no transport-wide feedback yet, and a sender
-    /// that negotiates it waits for that feedback before raising its bitrate.
-    static let capabilities: LocalMediaCapabilities = {
-        var c = LocalMediaCapabilities.default
-        c.audioCodecs = c.audioCodecs.map { var x = $0; x.feedback.removeAll { $0 == "transport-cc" }; return x }
-        c.videoCodecs = c.videoCodecs.map { var x = $0; x.feedback.removeAll { $0 == "transport-cc" }; return x }
-        c.headerExtensions.removeAll { $0 == HeaderExtensionURI.transportWideCC }
-        return c
-    }()
+    /// What we negotiate: Opus and VP8 (+rtx), NACK, PLI, FIR, REMB and
+    /// transport-cc (we send transport-wide feedback for what we receive; we
+    /// do not put transport-wide sequence numbers on what we send, so our
+    /// peers estimate our stream with REMB, from abs-send-time).
+    static let capabilities = LocalMediaCapabilities.default
+
+    override var sendsRTX: Bool { true }
 
     // MARK: Negotiation (control messages from the signalling plane)
 
@@ -53,7 +56,7 @@ final class WebRtcSession: RtpSession {
         if let ice { return ice }
         let agent: ICEAgent
         do {
-            agent = try ICEAgent(loop: loop, controlling: controlling, settings: context.ice, logger: logger)
+            agent = try ICEAgent(loop: loop, controlling: controlling, settings: iceSettings, logger: logger)
         } catch {
             throw KurentoError(.iceGatherCandidatesError, error.description)
         }
@@ -114,7 +117,7 @@ final class WebRtcSession: RtpSession {
         try startTransport(agent: agent, remote: remote, role: ourSetup == .active ? .client : .server)
         apply(result.media)
         remoteSDP = text
-        localSDP = result.answer.serialize()
+        localSDP = withBandwidth(result.answer).serialize()
         return localSDP!  // assigned on the line above
     }
 
@@ -126,8 +129,8 @@ final class WebRtcSession: RtpSession {
         let offer = Negotiation.offer(
             capabilities: Self.capabilities, transport: transportParameters, streams: sendPreferences,
             offerAudio: audio, offerVideo: video, sessionID: UInt64.random(in: 1...UInt64(Int64.max)))
-        offerSent = offer
-        localSDP = offer.serialize()
+        offerSent = withBandwidth(offer)
+        localSDP = offerSent!.serialize()  // assigned on the line above
         return localSDP!  // assigned on the line above
     }
 

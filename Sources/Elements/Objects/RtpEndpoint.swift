@@ -4,7 +4,7 @@ import Transport
 /// kmd `RtpEndpoint`: plain RTP/RTCP over UDP. The SdpEndpoint,
 /// BaseRtpEndpoint and SessionEndpoint members come from the bindings
 /// WebRtcEndpoint defines for them; the media half is a `PlainRtpSession`.
-final class RtpEndpoint: MediaElement {
+final class RtpEndpoint: RtpElement {
     static let rtpBinding = ClassBinding(
         className: "RtpEndpoint",
         factory: { ctx, args, set throws(KurentoError) in

@@ -1,4 +1,5 @@
 public import CNice
+import Glibc
 public import Logging
 
 /// ICE state of the single bundled component, as libnice reports it
@@ -23,16 +24,83 @@ public struct ICEError: Error, CustomStringConvertible {
     public var description: String
 }
 
-/// Settings every agent gets from the server config.
-public struct ICESettings: Sendable {
+/// Settings of one agent: the server config's, possibly overridden per
+/// endpoint (WebRtcEndpoint stunServerAddress, turnUrl, networkInterfaces,
+/// externalIPv4/6). Read when gathering starts.
+public struct ICESettings: Sendable, Equatable {
     /// Host addresses to gather on; empty = libnice's own discovery (non-loopback interfaces).
     public var hostAddresses: [String] = []
+    /// Interface names to gather on (their addresses replace `hostAddresses`); empty = not set.
+    public var networkInterfaces: [String] = []
     public var portRange: ClosedRange<Int>? = nil
     /// STUN server "host:port" (an IP address: libnice does no DNS here).
     public var stunServer: String? = nil
     /// TURN "user:password@host:port[?transport=udp]".
     public var turnServer: String? = nil
+    /// Advertised instead of the address of every local IPv4 / IPv6 host candidate.
+    public var externalIPv4: String? = nil
+    public var externalIPv6: String? = nil
     public init() {}
+
+    /// The addresses to gather on: those of `networkInterfaces` when set, else `hostAddresses`.
+    public func gatherAddresses() throws(ICEError) -> [String] {
+        guard !networkInterfaces.isEmpty else { return hostAddresses }
+        let found = ICESettings.addresses(ofInterfaces: networkInterfaces)
+        guard !found.isEmpty else {
+            throw ICEError(description: "no usable address on network interfaces \(networkInterfaces.joined(separator: ","))")
+        }
+        return found
+    }
+
+    /// IPv4 and IPv6 addresses of the named interfaces (IPv6 link-local ones
+    /// left out: they need a scope and no peer of ours can use them).
+    public static func addresses(ofInterfaces names: [String]) -> [String] {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0 else { return [] }
+        defer { freeifaddrs(list) }
+        var result: [String] = []
+        var cursor = list
+        while let entry = cursor {
+            defer { cursor = entry.pointee.ifa_next }
+            guard let addr = entry.pointee.ifa_addr, let name = entry.pointee.ifa_name,
+                names.contains(String(cString: name))
+            else { continue }
+            var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+            switch Int32(addr.pointee.sa_family) {
+            case AF_INET:
+                var a = addr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
+                guard inet_ntop(AF_INET, &a, &text, socklen_t(text.count)) != nil else { continue }
+            case AF_INET6:
+                var a = addr.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee.sin6_addr }
+                guard inet_ntop(AF_INET6, &a, &text, socklen_t(text.count)) != nil else { continue }
+            default:
+                continue
+            }
+            let address = String(cString: text)
+            if address.lowercased().hasPrefix("fe80:") || result.contains(address) { continue }
+            result.append(address)
+        }
+        return result
+    }
+
+    /// Whether `text` is an IPv4 (`v6` false) or IPv6 literal.
+    public static func isIPAddress(_ text: String, v6: Bool) -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 16)
+        return inet_pton(v6 ? AF_INET6 : AF_INET, text, &buffer) == 1
+    }
+
+    /// The candidate as we advertise it: a host candidate's address replaced
+    /// by the external address of its family, when one is set (as Kurento's
+    /// externalIPv4/externalIPv6 do). Other candidates are unchanged.
+    public func advertised(_ candidate: String) -> String {
+        guard externalIPv4 != nil || externalIPv6 != nil else { return candidate }
+        var fields = candidate.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+        guard fields.count >= 8, fields[6] == "typ", fields[7] == "host" else { return candidate }
+        let isV6 = fields[4].contains(":")
+        guard let external = isV6 ? externalIPv6 : externalIPv4 else { return candidate }
+        fields[4] = external
+        return fields.joined(separator: " ")
+    }
 }
 
 /// Owner of one libnice agent with one stream and one component (BUNDLE and
@@ -43,6 +111,9 @@ public final class ICEAgent {
     private let streamID: guint
     private let logger: Logger
     private var closed = false
+    private var gathering = false
+    /// Applied when gathering starts; changing them afterwards has no effect.
+    public var settings: ICESettings
     public let localUfrag: String
     public let localPwd: String
 
@@ -58,6 +129,7 @@ public final class ICEAgent {
 
     public init(loop: MediaLoop, controlling: Bool, settings: ICESettings, logger: Logger) throws(ICEError) {
         self.logger = logger
+        self.settings = settings
         let options = NICE_AGENT_OPTION_ICE_TRICKLE.rawValue | NICE_AGENT_OPTION_CONSENT_FRESHNESS.rawValue
         guard let a = nice_agent_new_full(loop.gContext, NICE_COMPATIBILITY_RFC5245, NiceAgentOption(options)) else {
             throw ICEError(description: "cannot create ICE agent")
@@ -67,29 +139,10 @@ public final class ICEAgent {
         tessera_g_object_set_bool(UnsafeMutableRawPointer(a), "upnp", 0)
         tessera_g_object_set_bool(UnsafeMutableRawPointer(a), "ice-tcp", 0)
         tessera_g_object_set_bool(UnsafeMutableRawPointer(a), "controlling-mode", controlling ? 1 : 0)
-        for host in settings.hostAddresses {
-            var addr = NiceAddress()
-            nice_address_init(&addr)
-            if nice_address_set_from_string(&addr, host) != 0 {
-                nice_agent_add_local_address(a, &addr)
-            } else {
-                logger.warning("ignoring host address that is not an IP address", metadata: ["address": "\(host)"])
-            }
-        }
-        if let stun = settings.stunServer, let (host, port) = Self.hostPort(stun) {
-            tessera_g_object_set_string(UnsafeMutableRawPointer(a), "stun-server", host)
-            tessera_g_object_set_uint(UnsafeMutableRawPointer(a), "stun-server-port", guint(port))
-        }
         streamID = nice_agent_add_stream(a, 1)
         guard streamID != 0 else {
             g_object_unref(UnsafeMutableRawPointer(a))
             throw ICEError(description: "cannot add ICE stream")
-        }
-        if let range = settings.portRange {
-            nice_agent_set_port_range(a, streamID, 1, guint(range.lowerBound), guint(range.upperBound))
-        }
-        if let turn = settings.turnServer, let relay = Self.parseTURN(turn) {
-            _ = nice_agent_set_relay_info(a, streamID, 1, relay.host, guint(relay.port), relay.user, relay.pass, relay.type)
         }
         var ufrag: UnsafeMutablePointer<gchar>?
         var pwd: UnsafeMutablePointer<gchar>?
@@ -134,7 +187,7 @@ public final class ICEAgent {
             _, candidate, data in
             let me = Unmanaged<ICEAgent>.fromOpaque(data!).takeUnretainedValue()
             guard let candidate, let sdp = me.candidateSDP(candidate) else { return }
-            me.onCandidate?(sdp)
+            me.onCandidate?(me.settings.advertised(sdp))
         }
         let selectedPair: @convention(c) (UnsafeMutableRawPointer?, guint, guint, UnsafeMutablePointer<NiceCandidate>?,
                                           UnsafeMutablePointer<NiceCandidate>?, UnsafeMutableRawPointer?) -> Void = {
@@ -164,9 +217,39 @@ public final class ICEAgent {
     }
 
     /// Starts gathering; candidates arrive through `onCandidate`.
+    /// The first call applies `settings` (host addresses, port range, STUN
+    /// and TURN servers), which libnice reads only before gathering.
     public func gather() throws(ICEError) {
+        if !gathering {
+            try applySettings()
+            gathering = true
+        }
         guard nice_agent_gather_candidates(agent, streamID) != 0 else {
             throw ICEError(description: "Error gathering candidates")
+        }
+    }
+
+    private func applySettings() throws(ICEError) {
+        let a = agent
+        for host in try settings.gatherAddresses() {
+            var addr = NiceAddress()
+            nice_address_init(&addr)
+            if nice_address_set_from_string(&addr, host) != 0 {
+                nice_agent_add_local_address(a, &addr)
+            } else {
+                logger.warning("ignoring host address that is not an IP address", metadata: ["address": "\(host)"])
+            }
+        }
+        if let stun = settings.stunServer, let (host, port) = Self.hostPort(stun) {
+            tessera_g_object_set_string(UnsafeMutableRawPointer(a), "stun-server", host)
+            tessera_g_object_set_uint(UnsafeMutableRawPointer(a), "stun-server-port", guint(port))
+        }
+        if let range = settings.portRange {
+            nice_agent_set_port_range(a, streamID, 1, guint(range.lowerBound), guint(range.upperBound))
+        }
+        if let turn = settings.turnServer {
+            guard let relay = Self.parseTURN(turn) else { throw ICEError(description: "cannot parse TURN URL") }
+            _ = nice_agent_set_relay_info(a, streamID, 1, relay.host, guint(relay.port), relay.user, relay.pass, relay.type)
         }
     }
 
@@ -193,12 +276,12 @@ public final class ICEAgent {
         return nice_agent_send(agent, streamID, 1, guint(bytes.count), base.assumingMemoryBound(to: gchar.self)) >= 0
     }
 
-    static func hostPort(_ text: String) -> (String, Int)? {
+    public static func hostPort(_ text: String) -> (String, Int)? {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]) else { return nil }
         return (String(text[..<colon]), port)
     }
 
-    static func parseTURN(_ text: String) -> (user: String, pass: String, host: String, port: Int, type: NiceRelayType)? {
+    public static func parseTURN(_ text: String) -> (user: String, pass: String, host: String, port: Int, type: NiceRelayType)? {
         var rest = Substring(text)
         if rest.hasPrefix("turn:") { rest = rest.dropFirst(5) }
         var type = NICE_RELAY_TYPE_TURN_UDP
