@@ -101,6 +101,20 @@ public final class KurentoRoomMedia: RoomMedia {
         _ = try await invoke(source, "disconnect", .object(params))
     }
 
+    public func createRecorder(pipeline: String, uri: String, profile: String) async throws(RoomMediaError) -> String {
+        let id = try await create("RecorderEndpoint", ["mediaPipeline": .string(pipeline), "uri": .string(uri), "mediaProfile": .string(profile)])
+        _ = try await call("subscribe", ["object": .string(id), "type": "Error"])
+        return id
+    }
+
+    public func record(_ recorder: String) async throws(RoomMediaError) {
+        _ = try await invoke(recorder, "record")
+    }
+
+    public func stopRecorder(_ recorder: String) async throws(RoomMediaError) {
+        _ = try await invoke(recorder, "stopAndWait")
+    }
+
     public func release(_ object: String) async {
         _ = try? await call("release", ["object": .string(object)])
     }

@@ -49,6 +49,11 @@ public protocol RoomMedia: Sendable {
     /// `pip`, `custom`), which ports' video fill the tiles in which order, and
     /// for `custom` one normalised rectangle per tile (x, y, width, height).
     func setLayout(composite: String, layout: String, order: [String], rects: [[Double]]) async throws(RoomMediaError)
+    /// A RecorderEndpoint writing `uri` (file:// in the recording directory) with `profile` (WEBM, ...).
+    func createRecorder(pipeline: String, uri: String, profile: String) async throws(RoomMediaError) -> String
+    func record(_ recorder: String) async throws(RoomMediaError)
+    /// Stops and returns once the file is complete.
+    func stopRecorder(_ recorder: String) async throws(RoomMediaError)
     func release(_ object: String) async
     /// Events of every object made through this interface, in order.
     var events: AsyncStream<RoomMediaEvent> { get }

@@ -62,6 +62,17 @@ final class Participant {
     func wants(_ feature: String) -> Bool { extensions.contains(feature) }
 }
 
+struct Recording {
+    var id: String
+    var name: String
+    var recorder: String
+    var port: String
+    var uri: String
+    var path: String
+    var startedAt: Duration
+    var createdAt: Int64
+}
+
 final class Room {
     let name: String
     var mode: RoomMode
@@ -82,6 +93,8 @@ final class Room {
     var customTiles: [(id: String, rect: [Double], z: Int)] = []
     /// What the composite was last told, to skip repeating it.
     var appliedLayout = ""
+    /// The composite recording in progress, if any (§10.7).
+    var recording: Recording?
     var dominant: String?
     var previousDominants: [String] = []
     var speaking: Set<String> = []
@@ -92,6 +105,10 @@ final class Room {
     }
 
     var members: [Participant] { order.compactMap { participants[$0] } }
+
+    /// How publishers feed the mixer: as the mode says, except that an SFU
+    /// room being recorded mixes everything for the recorder (§10.7).
+    var mixerMode: RoomMode { mode == .sfu && recording != nil ? .mcu : mode }
 
     func add(_ p: Participant) {
         participants[p.name] = p

@@ -28,6 +28,8 @@ public struct RoomOptions: Sendable {
     public var maxParticipants = 100
     /// The composite canvas, for the tile geometry in `layoutChanged`.
     public var canvasWidth = 1280, canvasHeight = 720, canvasFPS = 30
+    /// Absolute path of the recording directory (`recording.directory`).
+    public var recordingDirectory = "/tmp"
 
     public init() {}
 }
@@ -62,6 +64,7 @@ public actor RoomService {
     private var endpointOwners: [String: (room: String, user: String, name: String)] = [:]
     private var nextConnection: ConnectionID = 1
     private var nextSwitch = 1
+    private var nextRecording = 1
 
     public init(media: any RoomMedia, options: RoomOptions = RoomOptions(), clock: any TimeSource = SystemTimeSource()) {
         self.media = media
@@ -187,6 +190,8 @@ public actor RoomService {
         case "streamPropertyChanged": return try streamPropertyChanged(params, session: session)
         case "muteParticipant": return try muteParticipant(params, session: session)
         case "setLayout": return try await setLayout(params, session: session)
+        case "startRecording": return try await startRecording(params, session: session)
+        case "stopRecording": return try await stopRecording(params, session: session)
         default:
             throw RoomError(.methodNotFound, "Method not found: \(method)")
         }
@@ -401,7 +406,7 @@ public actor RoomService {
         }
         p.publisher = endpoint
         if loopback { try? await media.connect(endpoint, endpoint, kind: nil) }
-        try await wireIntoMixer(room, p, mode: room.mode)
+        try await wireIntoMixer(room, p, mode: room.mixerMode)
         if let streams = room.streams(of: p) {
             broadcast("participantPublished", Room.peer(p.name, streams), in: room, except: p.name)
         }
@@ -624,7 +629,7 @@ public actor RoomService {
     /// Tells the composite the tiles (who, where, in which order) and the
     /// clients that asked for `layout` the geometry, when anything changed.
     private func applyLayout(_ room: Room, force: Bool = false) async {
-        guard let composite = room.composite, room.mode == .mcu else { return }
+        guard let composite = room.composite, room.mixerMode == .mcu else { return }
         var shown = room.members.filter { $0.publishing && $0.hubPort != nil && $0.videoActive }
         if room.layout == "speaker" || room.layout == "pip", let d = room.dominant, let i = shown.firstIndex(where: { $0.name == d }) {
             shown.insert(shown.remove(at: i), at: 0)
@@ -660,6 +665,95 @@ public actor RoomService {
             "canvas": ["width": .int(Int64(options.canvasWidth)), "height": .int(Int64(options.canvasHeight)), "frameRate": .int(Int64(options.canvasFPS))],
             "tiles": .array(tiles),
         ], in: room, feature: "layout")
+    }
+
+    // MARK: §10.7 recording
+
+    private func startRecording(_ params: [String: JSONValue], session: Session) async throws(RoomError) -> JSONValue {
+        let (room, p) = try member(session)
+        guard p.role == .moderator else { throw RoomError(.unauthorized, "Only a moderator may record") }
+        let target = params["target"]?.stringValue ?? "composite"
+        guard target == "composite" else {
+            throw RoomError(.recordingStart, "Only target 'composite' is supported (one file of the mixed meeting)")
+        }
+        let format = params["format"]?.stringValue ?? "webm"
+        guard ["webm", "mkv"].contains(format) else { throw RoomError(.recordingStart, "format must be webm or mkv") }
+        guard room.recording == nil else { throw RoomError(.recordingInProgress, "The room is already being recorded (\(room.recording?.id ?? ""))") }
+        let hasAudio = params["hasAudio"]?.boolValue ?? true, hasVideo = params["hasVideo"]?.boolValue ?? true
+        guard hasAudio || hasVideo else { throw RoomError(.recordingStart, "hasAudio and hasVideo cannot both be false") }
+        let profile = (format == "mkv" ? "MKV" : "WEBM") + (hasAudio && hasVideo ? "" : hasAudio ? "_AUDIO_ONLY" : "_VIDEO_ONLY")
+        let id = "rec-\(nextRecording)"
+        nextRecording += 1
+        let rawName = params["name"]?.stringValue ?? id
+        let safeName = String(rawName.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" }.prefix(64))
+        let path = "\(options.recordingDirectory)/\(room.name.filter { $0.isLetter || $0.isNumber || $0 == "-" })-\(safeName)-\(id).\(format)"
+        let uri = "file://\(path)"
+        guard let pipeline = room.pipeline else { throw RoomError(.recordingStart, "The room has no pipeline") }
+        // The recorder takes the composite's own output (no second encode) through a port of its own.
+        let recorder: String
+        let port: String
+        do {
+            try await ensureComposite(room)
+            guard let composite = room.composite else { throw RoomError(.mediaMixer, "The room has no mixer") }
+            recorder = try await media.createRecorder(pipeline: pipeline, uri: uri, profile: profile)
+            port = try await media.createHubPort(hub: composite)
+            try await media.connect(port, recorder, kind: nil)
+            try await media.record(recorder)
+        } catch let e as RoomMediaError {
+            throw RoomError(.recordingStart, "The recorder could not start: \(e.message)")
+        } catch let e as RoomError {
+            throw RoomError(.recordingStart, "The recorder could not start: \(e.message)")
+        } catch {
+            throw RoomError(.recordingStart, "The recorder could not start: \(error)")
+        }
+        let created = clock.wallClockMillis
+        room.recording = Recording(id: id, name: rawName, recorder: recorder, port: port, uri: uri, path: path,
+                                   startedAt: clock.monotonicNow, createdAt: created)
+        // An SFU room now mixes for the recorder: feed the publishers in and lay out the grid.
+        for other in room.members where other.publishing { try? await wireIntoMixer(room, other, mode: room.mixerMode) }
+        room.appliedLayout = ""
+        await applyLayout(room)
+        broadcast("recordingStarted", ["id": .string(id), "name": .string(rawName)], in: room, feature: "recording")
+        return ["id": .string(id), "name": .string(rawName), "status": "started", "createdAt": .int(created), "uri": .string(uri)]
+    }
+
+    private func stopRecording(_ params: [String: JSONValue], session: Session) async throws(RoomError) -> JSONValue {
+        let id = try string(params, "id")
+        let (room, p) = try member(session)
+        guard p.role == .moderator else { throw RoomError(.unauthorized, "Only a moderator may stop a recording") }
+        guard let rec = room.recording, rec.id == id else { throw RoomError(.recordingStop, "No recording '\(id)' in this room") }
+        guard let result = await finishRecording(room, reason: "stoppedByUser") else {
+            throw RoomError(.recordingStop, "The recorder could not stop cleanly")
+        }
+        return result
+    }
+
+    /// Stops the room's recording (the file is complete when this returns) and tells the clients.
+    @discardableResult
+    private func finishRecording(_ room: Room, reason: String) async -> JSONValue? {
+        guard let rec = room.recording else { return nil }
+        room.recording = nil
+        var ok = true
+        do { try await media.stopRecorder(rec.recorder) } catch { ok = false }
+        await media.release(rec.port)
+        await media.release(rec.recorder)
+        let seconds = Double((clock.monotonicNow - rec.startedAt).components.seconds)
+            + Double((clock.monotonicNow - rec.startedAt).components.attoseconds) / 1e18
+        let size = (try? FileManager.default.attributesOfItem(atPath: rec.path)[.size] as? Int) ?? 0
+        broadcast("recordingStopped", ["id": .string(rec.id), "name": .string(rec.name), "reason": .string(reason)], in: room, feature: "recording")
+        if room.mixerMode == .sfu {
+            for p in room.members {
+                if let port = p.hubPort {
+                    p.hubPort = nil
+                    await media.release(port)
+                }
+            }
+        }
+        guard ok else { return nil }
+        return [
+            "id": .string(rec.id), "name": .string(rec.name), "status": "stopped",
+            "duration": .double((seconds * 10).rounded() / 10), "size": .int(Int64(size)), "uri": .string(rec.uri),
+        ]
     }
 
     // MARK: §10.6 active speaker
@@ -728,7 +822,7 @@ public actor RoomService {
                 throw error
             }
         }
-        for p in room.members where p.publishing { try? await wireIntoMixer(room, p, mode: mode) }
+        for p in room.members where p.publishing { try? await wireIntoMixer(room, p, mode: room.mixerMode) }
         room.appliedLayout = ""
         await applyLayout(room)
         var started: [String: JSONValue] = [
@@ -776,8 +870,8 @@ public actor RoomService {
         }
         guard room.members.allSatisfy({ !$0.switchPending }) else { return }
         await applyLayout(room)
-        // Nothing is fed into the mixer in SFU mode: unwire the publishers.
-        if room.mode == .sfu {
+        // Nothing is fed into the mixer in SFU mode (unless it records): unwire the publishers.
+        if room.mixerMode == .sfu {
             for p in room.members {
                 if let port = p.hubPort {
                     p.hubPort = nil
@@ -875,6 +969,8 @@ public actor RoomService {
         if room.members.isEmpty {
             room.closing = true
             rooms[roomName] = nil
+            await finishRecording(room, reason: "lastParticipantLeft")
+            if let composite = room.composite { await media.release(composite) }
             if let pipeline = room.pipeline { await media.release(pipeline) }
         } else {
             if room.switchID != nil { await progressSwitch(room) }

@@ -241,3 +241,53 @@ def test_room_switches_sfu_mcu_hybrid_sfu_with_media_checked():
         asyncio.run(run())
     finally:
         server.stop()
+
+
+def test_room_recording_of_an_sfu_room(tmp_path):
+    """startRecording in an SFU room mixes for the recorder only; the file has both
+    participants' tiles and tones, and the participants keep their SFU streams."""
+    import subprocess
+    server = Server(env_overrides={"TESSERA_MIXER_WIDTH": "640", "TESSERA_MIXER_HEIGHT": "360", "TESSERA_MIXER_FPS": "15"})
+    try:
+        async def run():
+            url = room_url(server)
+            people = [Participant(url, n, "rec-room", c, hz, extensions=["recording"]) for n, c, hz in PEOPLE[:2]]
+            for p in people:
+                await p.join()
+                await p.publish()
+            await check_sfu_view(people)
+            r = await asyncio.to_thread(people[0].socket.result, "startRecording", {"name": "demo", "format": "webm"})
+            assert r["status"] == "started", r
+            started = time.time()
+            await asyncio.sleep(5)
+            stopped = await asyncio.to_thread(people[0].socket.result, "stopRecording", {"id": r["id"]})
+            elapsed = time.time() - started
+            assert stopped["status"] == "stopped" and stopped["size"] > 10000, stopped
+            assert any(n.get("method") == "recordingStopped" for n in people[0].notes)
+            # SFU streams were never interrupted.
+            assert set(people[0].subscriptions) == {"bob"}
+            path = stopped["uri"][len("file://"):]
+            probe = json.loads(subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json", path],
+                                              capture_output=True, text=True, check=True).stdout)
+            codecs = sorted(s["codec_name"] for s in probe["streams"])
+            assert codecs == ["opus", "vp8"], codecs
+            duration = float(probe["format"]["duration"])
+            assert abs(duration - elapsed) < 1.0, (duration, elapsed)
+            frame = subprocess.run(["ffmpeg", "-v", "error", "-ss", f"{duration / 2:.2f}", "-i", path, "-frames:v", "1",
+                                    "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
+            import numpy as np
+            rgb = np.frombuffer(frame, dtype=np.uint8).reshape(360, 640, 3)
+            for p in people:
+                assert colour_present(rgb, p.colour), p.name
+            pcm = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-ac", "1", "-ar", "48000", "-f", "s16le", "-"],
+                                 capture_output=True, check=True).stdout
+            audio = np.frombuffer(pcm, dtype=np.int16).astype(np.float64)
+            middle = audio[len(audio) // 2 - 24000: len(audio) // 2 + 24000]
+            for p in people:
+                assert tone_level(middle, p.hz) > 0.3, (p.name, tone_level(middle, p.hz))
+            print(f"recorded {duration:.2f} s of {elapsed:.2f} s: {codecs}")
+            for p in people:
+                await p.close()
+        asyncio.run(run())
+    finally:
+        server.stop()

@@ -79,3 +79,46 @@ import Testing
         #expect(next.contains { $0.0 == "dominantSpeakerChanged" && $0.1["id"] == "alice" && $0.1["previous"] == ["bob"] })
     }
 }
+
+/// startRecording / stopRecording (§10.7) on the media double.
+@Suite struct RoomRecordingTests {
+    @Test func recordingTheCompositeOfAnSfuRoom() async {
+        var options = RoomOptions()
+        options.recordingDirectory = "/rec"
+        let h = RoomHarness(options: options)
+        _ = await h.join("alice", extra: ["extensions": ["recording"]])
+        _ = await h.join("bob")
+        _ = await h.publish("alice")
+        _ = await h.publish("bob")
+        #expect(await h.errorCode("alice", "startRecording", ["target": "participants"]) == 310)
+        #expect(await h.errorCode("alice", "startRecording", ["format": "mp4"]) == 310)
+        let r = await h.result("alice", "startRecording", ["name": "weekly sync", "format": "webm"])
+        #expect(r["id"] == "rec-1" && r["status"] == "started" && r["name"] == "weekly sync")
+        #expect(r["uri"] == "file:///rec/demo-weekly_sync-rec-1.webm")
+        #expect(h.media.calls.contains("createRecorder(file:///rec/demo-weekly_sync-rec-1.webm, WEBM) -> recorder-5"))
+        // An SFU room mixes for the recorder: both publishers feed their ports, the recorder has its own.
+        let ports = h.media.calls.filter { $0.hasPrefix("createHubPort") }.map { $0.components(separatedBy: " -> ")[1] }
+        #expect(ports.count == 3)
+        #expect(h.media.connections.contains("\(ports[0])>recorder-5:VIDEO"))
+        #expect(h.media.connections.contains("webrtc-2>\(ports[1]):AUDIO") && h.media.connections.contains("webrtc-3>\(ports[2]):VIDEO"))
+        #expect(h.notifications("alice").contains { $0.0 == "recordingStarted" && $0.1 == ["id": "rec-1", "name": "weekly sync"] })
+        #expect(await h.errorCode("alice", "startRecording") == 312)
+        #expect(await h.errorCode("bob", "stopRecording", ["id": "rec-9"]) == 311)
+        let stopped = await h.result("alice", "stopRecording", ["id": "rec-1"])
+        #expect(stopped["status"] == "stopped" && stopped["uri"] == "file:///rec/demo-weekly_sync-rec-1.webm")
+        #expect(h.media.calls.contains("stopRecorder(recorder-5)"))
+        #expect(h.notifications("alice").contains { $0.0 == "recordingStopped" && $0.1["reason"] == "stoppedByUser" })
+        // Back to plain SFU: the ports are gone.
+        #expect(h.media.live.filter { $0.hasPrefix("port") || $0.hasPrefix("recorder") }.isEmpty)
+    }
+
+    @Test func theLastOneLeavingStopsTheRecording() async {
+        let h = RoomHarness()
+        _ = await h.join("alice", extra: ["mode": "mcu"])
+        _ = await h.publish("alice")
+        _ = await h.result("alice", "startRecording")
+        _ = await h.result("alice", "leaveRoom")
+        #expect(h.media.calls.contains { $0.hasPrefix("stopRecorder(") })
+        #expect(h.media.live.isEmpty)
+    }
+}

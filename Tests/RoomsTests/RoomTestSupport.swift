@@ -28,7 +28,7 @@ final class FakeRoomMedia: RoomMedia {
             return id
         }
     }
-    private func record(_ call: String) { state.withLock { $0.calls.append(call) } }
+    private func log(_ call: String) { state.withLock { $0.calls.append(call) } }
 
     var calls: [String] { state.withLock { $0.calls } }
     var live: Set<String> { state.withLock { $0.live } }
@@ -40,30 +40,35 @@ final class FakeRoomMedia: RoomMedia {
     func createComposite(pipeline: String) async throws(RoomMediaError) -> String { make("composite", "createComposite(\(pipeline))") }
     func createHubPort(hub: String) async throws(RoomMediaError) -> String { make("port", "createHubPort(\(hub))") }
     func processOffer(_ endpoint: String, offer: String) async throws(RoomMediaError) -> String {
-        record("processOffer(\(endpoint))")
+        log("processOffer(\(endpoint))")
         if offer == "bad" { throw RoomMediaError(code: 40208, message: "Error processing offer: no usable codec") }
         return "answer(\(offer))"
     }
     func addIceCandidate(_ endpoint: String, candidate: String, sdpMid: String, sdpMLineIndex: Int) async throws(RoomMediaError) {
-        record("addIceCandidate(\(endpoint), \(candidate))")
+        log("addIceCandidate(\(endpoint), \(candidate))")
     }
     func connect(_ source: String, _ sink: String, kind: RoomMediaKind?) async throws(RoomMediaError) {
-        record("connect(\(source), \(sink), \(kind?.rawValue ?? "ALL"))")
+        log("connect(\(source), \(sink), \(kind?.rawValue ?? "ALL"))")
         state.withLock { s in
             for k in kind.map({ [$0.rawValue] }) ?? ["AUDIO", "VIDEO"] { s.connections.insert("\(source)>\(sink):\(k)") }
         }
     }
     func disconnect(_ source: String, _ sink: String, kind: RoomMediaKind?) async throws(RoomMediaError) {
-        record("disconnect(\(source), \(sink), \(kind?.rawValue ?? "ALL"))")
+        log("disconnect(\(source), \(sink), \(kind?.rawValue ?? "ALL"))")
         state.withLock { s in
             for k in kind.map({ [$0.rawValue] }) ?? ["AUDIO", "VIDEO"] { s.connections.remove("\(source)>\(sink):\(k)") }
         }
     }
     func setLayout(composite: String, layout: String, order: [String], rects: [[Double]]) async throws(RoomMediaError) {
-        record("setLayout(\(composite), \(layout), \(order.joined(separator: ",")))")
+        log("setLayout(\(composite), \(layout), \(order.joined(separator: ",")))")
     }
+    func createRecorder(pipeline: String, uri: String, profile: String) async throws(RoomMediaError) -> String {
+        make("recorder", "createRecorder(\(uri), \(profile))")
+    }
+    func record(_ recorder: String) async throws(RoomMediaError) { log("record(\(recorder))") }
+    func stopRecorder(_ recorder: String) async throws(RoomMediaError) { log("stopRecorder(\(recorder))") }
     func release(_ object: String) async {
-        record("release(\(object))")
+        log("release(\(object))")
         _ = state.withLock { $0.live.remove(object) }
     }
 }

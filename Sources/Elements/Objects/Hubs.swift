@@ -89,8 +89,10 @@ final class Composite: Hub {
             guard let pipeline = ctx.parent as? MediaPipeline else { throw .wrongParam("mediaPipeline", "a MediaPipeline") }
             let media = try set.mediaContext()
             let loop = pipeline.assignLoop(media.loops)
+            // The kmd gives defaults (800x600 at 15 fps); only what the client really sent
+            // overrides the server's `mixer.*` settings.
             func dimension(_ name: String, _ range: ClosedRange<Int64>) throws(KurentoError) -> Int? {
-                guard let v = args.int(name) else { return nil }
+                guard ctx.rawParams[name] != nil, let v = args.int(name) else { return nil }
                 guard range.contains(v) else { throw .wrongParam(name, "an integer in \(range.lowerBound)...\(range.upperBound)") }
                 return Int(v)
             }

@@ -35,7 +35,12 @@ public struct ConfigSetting: Sendable {
     public static let logAreas = ["signalling", "http", "ice", "dtls", "rtp", "media", "mixer", "recording", "rooms"]
     static let logLevelNames = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
-    public static let all: [ConfigSetting] = [
+    /// Every setting. Built from one table per section: a single literal of
+    /// this size compiles (in debug builds) to a stack frame too large for the
+    /// 512 KiB threads Swift concurrency runs on.
+    public static let all: [ConfigSetting] = server + media + mixer + rooms + ice + recording + sessions + logging + metadata
+
+    private static let server: [ConfigSetting] = [
         .init(key: "server.address", env: "TESSERA_ADDRESS", flag: "address", kind: .string, defaultValue: "0.0.0.0",
               summary: "Address the HTTP/WebSocket listener binds to."),
         .init(key: "server.port", env: "TESSERA_PORT", flag: "port", kind: .int(1...65535), defaultValue: 8888,
@@ -44,10 +49,16 @@ public struct ConfigSetting: Sendable {
               summary: "WebSocket path of the Kurento protocol."),
         .init(key: "server.roomPath", env: "TESSERA_ROOM_PATH", flag: "room-path", kind: .path, defaultValue: "/room",
               summary: "WebSocket path of the room protocol."),
+    ]
+
+    private static let media: [ConfigSetting] = [
         .init(key: "media.loops", env: "TESSERA_MEDIA_LOOPS", flag: "media-loops", kind: .int(0...256), defaultValue: 0,
               summary: "Number of media loop threads; 0 means one per CPU core."),
         .init(key: "media.mixerThreads", env: "TESSERA_MIXER_THREADS", flag: "mixer-threads", kind: .int(0...256), defaultValue: 0,
               summary: "Number of mixer worker threads for codec work; 0 means one per CPU core."),
+    ]
+
+    private static let mixer: [ConfigSetting] = [
         .init(key: "mixer.width", env: "TESSERA_MIXER_WIDTH", flag: nil, kind: .int(16...3840), defaultValue: 1280,
               summary: "Composite canvas width when the constructor gives none."),
         .init(key: "mixer.height", env: "TESSERA_MIXER_HEIGHT", flag: nil, kind: .int(16...2160), defaultValue: 720,
@@ -66,6 +77,9 @@ public struct ConfigSetting: Sendable {
               summary: "libvpx realtime speed of the composite encoder (negative: fixed speed; -16 fastest)."),
         .init(key: "mixer.background", env: "TESSERA_MIXER_BACKGROUND", flag: nil, kind: .colour, defaultValue: "#101010",
               summary: "Canvas background colour as #RRGGBB."),
+    ]
+
+    private static let rooms: [ConfigSetting] = [
         .init(key: "rooms.defaultMode", env: "TESSERA_ROOM_MODE", flag: "room-mode", kind: .choice(["sfu", "mcu", "hybrid"]), defaultValue: "sfu",
               summary: "Mode of a room whose first joinRoom names none: sfu, mcu or hybrid."),
         .init(key: "rooms.reconnectGraceSeconds", env: "TESSERA_ROOM_GRACE", flag: nil, kind: .int(1...3600), defaultValue: 10,
@@ -76,6 +90,9 @@ public struct ConfigSetting: Sendable {
               summary: "Participants a room accepts."),
         .init(key: "rooms.tokenKey", env: "TESSERA_ROOM_TOKEN_KEY", flag: nil, kind: .optionalString, defaultValue: "",
               summary: "HS256 key of room tokens (JWT); empty = open server where every participant is a moderator."),
+    ]
+
+    private static let ice: [ConfigSetting] = [
         .init(key: "ice.stunServers", env: "TESSERA_STUN_SERVERS", flag: "stun-server", kind: .stringList, defaultValue: [],
               summary: "STUN servers as host:port, used to learn server-reflexive addresses. Empty: none (nothing leaves the machine)."),
         .init(key: "ice.turnServers", env: "TESSERA_TURN_SERVERS", flag: "turn-server", kind: .stringList, defaultValue: [],
@@ -86,17 +103,30 @@ public struct ConfigSetting: Sendable {
               summary: "Lowest UDP port for media."),
         .init(key: "ice.udpPortMax", env: "TESSERA_UDP_PORT_MAX", flag: "udp-port-max", kind: .int(1024...65535), defaultValue: 49999,
               summary: "Highest UDP port for media."),
+    ]
+
+    private static let recording: [ConfigSetting] = [
         .init(key: "recording.directory", env: "TESSERA_RECORDING_DIR", flag: "recording-dir", kind: .string, defaultValue: "recordings",
               summary: "Directory RecorderEndpoint may write to (relative paths are relative to the working directory); URIs outside it are refused."),
+    ]
+
+    private static let sessions: [ConfigSetting] = [
         .init(key: "sessions.gracePeriodSeconds", env: "TESSERA_GRACE_PERIOD", flag: "grace-period", kind: .int(1...86400), defaultValue: 240,
               summary: "Seconds a session whose socket dropped keeps its objects; a reconnect with its sessionId within this time resumes it."),
         .init(key: "sessions.requestCacheSeconds", env: "TESSERA_REQUEST_CACHE_SECONDS", flag: "request-cache-seconds", kind: .int(0...600), defaultValue: 20,
               summary: "Seconds a response is kept for a retried request id (0 disables the cache)."),
+    ]
+
+    private static let logging: [ConfigSetting] = [
         .init(key: "logging.level", env: "TESSERA_LOG_LEVEL", flag: "log-level", kind: .logLevel, defaultValue: "info",
               summary: "Default log level: trace, debug, info, notice, warning, error or critical."),
         .init(key: "logging.areas", env: "TESSERA_LOG_AREAS", flag: "log-area", kind: .logLevels, defaultValue: [:],
               summary: "Per-area log levels, e.g. {\"ice\": \"debug\"}; from env or flag as area=level pairs. Areas: signalling, http, ice, dtls, rtp, media, mixer, recording, rooms."),
+    ]
+
+    private static let metadata: [ConfigSetting] = [
         .init(key: "metadata", env: "TESSERA_METADATA", flag: nil, kind: .object, defaultValue: [:],
               summary: "Free JSON object returned as text by ServerManager.getMetadata."),
+
     ]
 }

@@ -214,6 +214,10 @@ public struct ConfigLoader {
         rooms.autoMCUThreshold = int("rooms.autoMcuThreshold")
         rooms.maxParticipants = int("rooms.maxParticipants")
         rooms.jwtKey = str("rooms.tokenKey").isEmpty ? nil : str("rooms.tokenKey")
+        let recordings = str("recording.directory")
+        rooms.recordingDirectory = URL(
+            fileURLWithPath: recordings, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
+        ).standardizedFileURL.resolvingSymlinksInPath().path
         rooms.canvasWidth = mixer.width
         rooms.canvasHeight = mixer.height
         rooms.canvasFPS = mixer.fps
