@@ -14,7 +14,7 @@ APT_BUILD := pkg-config libopus-dev libvpx-dev libnice-dev libsrtp2-dev libssl-d
 APT_RUNTIME := gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 APT_TEST := ffmpeg iproute2 procps chromium coturn gstreamer1.0-tools
 
-.PHONY: run test deps-apt deps-apt-test deps-py build build-release test-swift test-e2e bench-rpc bench-sfu bench-rooms bench-mixer coverage-page clean
+.PHONY: run test deps-apt deps-apt-test deps-py build build-release test-swift test-e2e bench-rpc bench-sfu bench-rooms bench-mixer bench-recording coverage-page clean
 
 deps-apt:
 	@./.ci/apt-install $(APT_BUILD) $(APT_RUNTIME)
@@ -64,6 +64,10 @@ bench-sfu: deps-apt-test deps-py build-release
 # Room timings with real peers: join -> first frame per mode, mode-switch time (not a test).
 bench-rooms: deps-apt-test deps-py build-release
 	$(VENV)/bin/python Benchmarks/rooms/room_bench.py --bin .build/release/tessera
+
+# CPU cost of recording a 720p composite (not a test).
+bench-recording: deps-apt-test deps-py build-release
+	$(VENV)/bin/python Benchmarks/recording/recording_cpu.py --bin .build/release/tessera
 
 # Mixer hot loops beside the raw libopus/libvpx cost and GStreamer's own mixing (not a test).
 bench-mixer: deps-apt-test

@@ -913,9 +913,14 @@ public actor RoomService {
             guard var s = p.subscriptions[owner.name], s.endpoint == event.objectID else { return }
             s.flowing = true
             p.subscriptions[owner.name] = s
-            // The replacement flows: the endpoints it replaces can go.
-            for old in p.retiring.removeValue(forKey: owner.name) ?? [] { await releaseEndpoint(old) }
-            if room.switchID != nil { await progressSwitch(room) }
+            if room.switchID != nil {
+                // During a mode switch the old endpoints stay until every new stream of this
+                // participant flows (a hybrid re-subscription carries no audio: the mix does).
+                await progressSwitch(room)
+            } else {
+                // The replacement flows: the endpoints it replaces can go.
+                for old in p.retiring.removeValue(forKey: owner.name) ?? [] { await releaseEndpoint(old) }
+            }
         case "Error":
             let type = event.data["type"]?.stringValue ?? "MEDIA_ERROR"
             let description = event.data["description"]?.stringValue ?? ""
