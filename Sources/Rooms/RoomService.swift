@@ -190,6 +190,9 @@ public actor RoomService {
         case "streamPropertyChanged": return try streamPropertyChanged(params, session: session)
         case "muteParticipant": return try muteParticipant(params, session: session)
         case "setLayout": return try await setLayout(params, session: session)
+        case "muteRoom": return try muteRoom(params, session: session)
+        case "muteSubscribedMedia": return try await muteSubscribed(params, session: session, muted: true)
+        case "unmuteSubscribedMedia": return try await muteSubscribed(params, session: session, muted: false)
         case "startRecording": return try await startRecording(params, session: session)
         case "stopRecording": return try await stopRecording(params, session: session)
         default:
@@ -563,6 +566,50 @@ public actor RoomService {
         if muted { t.forceMuted.insert(kind) } else { t.forceMuted.remove(kind) }
         try setActive(room, t, kind: kind, active: !muted, reason: "forceMute")
         return [:]
+    }
+
+    /// Moderator: mute (or unmute) one kind for every publisher, moderators too unless `exceptModerators`.
+    private func muteRoom(_ params: [String: JSONValue], session: Session) throws(RoomError) -> JSONValue {
+        let kind = try string(params, "kind")
+        guard let muted = params["muted"]?.boolValue else { throw .missing("muted") }
+        let exceptModerators = params["exceptModerators"]?.boolValue ?? true
+        let (room, p) = try member(session)
+        guard p.role == .moderator else { throw RoomError(.unauthorized, "Only a moderator may mute the room") }
+        guard kind == "audio" || kind == "video" else { throw RoomError(.invalidParams, "kind must be audio or video") }
+        var affected: [JSONValue] = []
+        for t in room.members where t.publishing && !(exceptModerators && t.role == .moderator) {
+            if muted { t.forceMuted.insert(kind) } else { t.forceMuted.remove(kind) }
+            try setActive(room, t, kind: kind, active: !muted, reason: "forceMute")
+            affected.append(.string(t.name))
+        }
+        return ["muted": .bool(muted), "kind": .string(kind), "participants": .array(affected)]
+    }
+
+    /// Receiver side: stop (or resume) receiving one kind of one sender, for this subscriber only.
+    private func muteSubscribed(_ params: [String: JSONValue], session: Session, muted: Bool) async throws(RoomError) -> JSONValue {
+        let sender = try string(params, "sender")
+        let (room, p) = try member(session)
+        let user = String(sender.prefix { $0 != "_" })
+        let kinds: [RoomMediaKind]
+        switch params["kind"]?.stringValue {
+        case "audio": kinds = [.audio]
+        case "video": kinds = [.video]
+        case nil, "all": kinds = [.audio, .video]
+        case let other: throw RoomError(.invalidParams, "kind must be audio, video or all, not '\(other ?? "")'")
+        }
+        guard let sub = p.subscriptions[user] else { throw RoomError(.userNotFound, "User '\(p.name)' is not subscribed to '\(sender)'") }
+        guard user != mcuName, let source = room.participants[user]?.publisher else {
+            // The mix is shared by every listener: removing one sender for one listener would need its own encode.
+            throw RoomError(.mediaMute, "Muting one sender inside the mix is not supported; unsubscribe from '\(sender)' instead")
+        }
+        for kind in kinds where !(room.mixerMode == .hybrid && kind == .audio) {
+            do {
+                if muted { try await media.disconnect(source, sub.endpoint, kind: kind) } else { try await media.connect(source, sub.endpoint, kind: kind) }
+            } catch {
+                throw RoomError(.mediaMute, "Cannot \(muted ? "mute" : "unmute") \(kind.rawValue.lowercased()) of '\(user)': \(error.message)")
+            }
+        }
+        return ["sender": .string(sender), "muted": .bool(muted)]
     }
 
     /// Stops or resumes mixing and forwarding one kind of `p`'s media (no SDP change).

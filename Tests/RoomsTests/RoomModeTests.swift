@@ -131,3 +131,32 @@ import Testing
         #expect(await h.service.describe(room: "demo")?["mode"] == "mcu")
     }
 }
+
+@Suite struct RoomMuteTests {
+    @Test func muteRoomAndReceiverSideMute() async {
+        let h = RoomHarness()
+        _ = await h.join("alice")
+        _ = await h.join("bob", extra: ["extensions": ["mute"]])
+        _ = await h.join("carol")
+        _ = await h.publish("alice")
+        _ = await h.publish("bob")
+        _ = await h.publish("carol")
+        _ = h.notifications("bob")
+        // Everyone is a moderator on an open server; exceptModerators: false mutes everyone.
+        let r = await h.result("alice", "muteRoom", ["kind": "audio", "muted": true, "exceptModerators": false])
+        #expect(r["participants"] == ["alice", "bob", "carol"])
+        #expect(h.notifications("bob").filter { $0.0 == "streamPropertyChanged" && $0.1["reason"] == "forceMute" }.count == 3)
+        #expect(await h.errorCode("bob", "streamPropertyChanged", ["streamId": "webcam", "property": "audioActive", "newValue": true]) == 307)
+        _ = await h.result("alice", "muteRoom", ["kind": "audio", "muted": false, "exceptModerators": false])
+        #expect(await h.errorCode("alice", "muteRoom", ["kind": "smell", "muted": true]) == -32602)
+
+        _ = await h.request("bob", "receiveVideoFrom", ["sender": "alice_webcam", "sdpOffer": "o"])
+        let sub = h.media.calls.last { $0.hasPrefix("createWebRtcEndpoint") }!.components(separatedBy: " -> ")[1]
+        #expect(h.media.connections.contains("webrtc-2>\(sub):AUDIO"))
+        _ = await h.result("bob", "muteSubscribedMedia", ["sender": "alice_webcam", "kind": "audio"])
+        #expect(!h.media.connections.contains("webrtc-2>\(sub):AUDIO") && h.media.connections.contains("webrtc-2>\(sub):VIDEO"))
+        _ = await h.result("bob", "unmuteSubscribedMedia", ["sender": "alice_webcam"])
+        #expect(h.media.connections.contains("webrtc-2>\(sub):AUDIO"))
+        #expect(await h.errorCode("bob", "muteSubscribedMedia", ["sender": "carol_webcam"]) == 102)
+    }
+}
