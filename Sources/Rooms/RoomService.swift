@@ -737,22 +737,25 @@ public actor RoomService {
         let uri = "file://\(path)"
         guard let pipeline = room.pipeline else { throw RoomError(.recordingStart, "The room has no pipeline") }
         // The recorder takes the composite's own output (no second encode) through a port of its own.
-        let recorder: String
-        let port: String
+        var recorder: String?
+        var port: String?
         do {
             try await ensureComposite(room)
             guard let composite = room.composite else { throw RoomError(.mediaMixer, "The room has no mixer") }
-            recorder = try await media.createRecorder(pipeline: pipeline, uri: uri, profile: profile)
-            port = try await media.createHubPort(hub: composite)
-            try await media.connect(port, recorder, kind: nil)
-            try await media.record(recorder)
-        } catch let e as RoomMediaError {
-            throw RoomError(.recordingStart, "The recorder could not start: \(e.message)")
-        } catch let e as RoomError {
-            throw RoomError(.recordingStart, "The recorder could not start: \(e.message)")
+            let r = try await media.createRecorder(pipeline: pipeline, uri: uri, profile: profile)
+            recorder = r
+            let hp = try await media.createHubPort(hub: composite)
+            port = hp
+            try await media.connect(hp, r, kind: nil)
+            try await media.record(r)
         } catch {
-            throw RoomError(.recordingStart, "The recorder could not start: \(error)")
+            // Nothing half-made stays behind.
+            if let port { await media.release(port) }
+            if let recorder { await media.release(recorder) }
+            let detail = (error as? RoomMediaError)?.message ?? (error as? RoomError)?.message ?? "\(error)"
+            throw RoomError(.recordingStart, "The recorder could not start: \(detail)")
         }
+        guard let recorder, let port else { throw RoomError(.recordingStart, "The recorder could not start") }
         let created = clock.wallClockMillis
         room.recording = Recording(id: id, name: rawName, recorder: recorder, port: port, uri: uri, path: path,
                                    startedAt: clock.monotonicNow, createdAt: created)
