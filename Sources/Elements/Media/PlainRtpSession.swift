@@ -129,12 +129,8 @@ final class PlainRtpSession: RtpSession {
             }
             let result = try Negotiation.processPlain(answer: answer, to: offer)
             try start(result.media, result.remote)
-        } catch let e as KurentoError {
-            throw e
-        } catch let e as SDPError {
-            throw KurentoError(.sdpEndPointProcessAnswerError, "Error processing answer: \(e.description)")
         } catch {
-            throw KurentoError(.sdpEndPointProcessAnswerError, "Error processing answer: \(error)")
+            throw Self.answerError(error)
         }
         remoteSDP = text
         return localSDP ?? ""

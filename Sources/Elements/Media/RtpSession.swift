@@ -16,6 +16,16 @@ import Transport
 /// DTLS gave keys, `NoProtection` for plain RTP). While `protection` is nil
 /// nothing is sent or taken.
 class RtpSession: MediaNode {
+    /// A failed processAnswer as the kmd reports it: our own errors as they are,
+    /// SDP problems and anything else as SDP_END_POINT_PROCESS_ANSWER_ERROR.
+    static func answerError(_ error: any Error) -> KurentoError {
+        if let e = error as? KurentoError { return e }
+        if let e = error as? SDPError {
+            return KurentoError(.sdpEndPointProcessAnswerError, "Error processing answer: \(e.description)")
+        }
+        return KurentoError(.sdpEndPointProcessAnswerError, "Error processing answer: \(error)")
+    }
+
     /// Our outgoing stream of one kind, rewritten from whichever source feeds it.
     struct OutStream {
         var ssrc: UInt32

@@ -148,12 +148,8 @@ final class WebRtcSession: RtpSession {
             guard let agent = ice else { throw KurentoError(.sdpEndPointProcessAnswerError, "no ICE agent") }
             try startTransport(agent: agent, remote: remote, role: role)
             apply(negotiated)
-        } catch let e as KurentoError {
-            throw e
-        } catch let e as SDPError {
-            throw KurentoError(.sdpEndPointProcessAnswerError, "Error processing answer: \(e.description)")
         } catch {
-            throw KurentoError(.sdpEndPointProcessAnswerError, "Error processing answer: \(error)")
+            throw Self.answerError(error)
         }
         remoteSDP = text
         return localSDP ?? ""
