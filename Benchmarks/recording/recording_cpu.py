@@ -17,7 +17,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "Tests", "EndToEnd"))
 
 import conftest  # noqa: E402
-from media import ColourTrack, Recorder, ToneTrack, make_endpoint, negotiate, peer_connection  # noqa: E402
+from media import join_hub  # noqa: E402
 
 PEOPLE = [((220, 40, 40), 300), ((40, 200, 60), 500), ((40, 60, 220), 700)]
 
@@ -44,16 +44,7 @@ async def main(args):
             "mediaPipeline": p, "width": 1280, "height": 720, "framerate": 30}})["value"]
         peers = []
         for colour, hz in PEOPLE:
-            w = make_endpoint(kurento, p)
-            port = kurento.result("create", {"type": "HubPort", "constructorParams": {"hub": composite}})["value"]
-            kurento.result("invoke", {"object": w, "operation": "connect", "operationParams": {"sink": port}})
-            kurento.result("invoke", {"object": port, "operation": "connect", "operationParams": {"sink": w}})
-            pc = peer_connection()
-            rec = Recorder()
-            pc.on("track", rec.attach)
-            pc.addTrack(ColourTrack(colour))
-            pc.addTrack(ToneTrack(hz))
-            await negotiate(kurento, w, pc)
+            _, _, pc, rec = await join_hub(kurento, p, composite, colour, hz)
             peers.append((pc, rec))
         await asyncio.sleep(5)  # warm: every peer receives the composite
         pid = server.proc.pid

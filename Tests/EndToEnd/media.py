@@ -184,6 +184,22 @@ async def negotiate(kurento, endpoint, pc):
     return answer["value"]
 
 
+async def join_hub(kurento, pipeline, hub, colour, hz):
+    """A peer sending `colour` and a tone of `hz` into its own HubPort of `hub`
+    and receiving that port's output; returns (endpoint, port, pc, recorder)."""
+    w = make_endpoint(kurento, pipeline)
+    port = kurento.result("create", {"type": "HubPort", "constructorParams": {"hub": hub}})["value"]
+    kurento.result("invoke", {"object": w, "operation": "connect", "operationParams": {"sink": port}})
+    kurento.result("invoke", {"object": port, "operation": "connect", "operationParams": {"sink": w}})
+    pc = peer_connection()
+    rec = Recorder()
+    pc.on("track", rec.attach)
+    pc.addTrack(ColourTrack(colour))
+    pc.addTrack(ToneTrack(hz))
+    await negotiate(kurento, w, pc)
+    return w, port, pc, rec
+
+
 async def wait_for(condition, timeout=10.0):
     """Polls `condition` until it holds or `timeout` passes; returns its last value."""
     deadline = time.time() + timeout

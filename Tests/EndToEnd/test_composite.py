@@ -6,7 +6,7 @@ import asyncio
 import numpy as np
 
 from conftest import Client
-from media import (ColourTrack, Recorder, ToneTrack, colour_close, colour_present, make_endpoint, negotiate, peer_connection, tone_level,
+from media import (ColourTrack, join_hub, Recorder, ToneTrack, colour_close, colour_present, make_endpoint, negotiate, peer_connection, tone_level,
                    wait_for)
 
 PEOPLE = [
@@ -38,16 +38,7 @@ def test_composite_three_peers_see_all_tiles_and_hear_the_others(server):
             "mediaPipeline": p, "width": 640, "height": 360, "framerate": 15}})["value"]
         peers = []
         for name, colour, hz in PEOPLE:
-            w = make_endpoint(kurento, p)
-            port = kurento.result("create", {"type": "HubPort", "constructorParams": {"hub": composite}})["value"]
-            kurento.result("invoke", {"object": w, "operation": "connect", "operationParams": {"sink": port}})
-            kurento.result("invoke", {"object": port, "operation": "connect", "operationParams": {"sink": w}})
-            pc = peer_connection()
-            rec = Recorder()
-            pc.on("track", rec.attach)
-            pc.addTrack(ColourTrack(colour))
-            pc.addTrack(ToneTrack(hz))
-            await negotiate(kurento, w, pc)
+            w, _, pc, rec = await join_hub(kurento, p, composite, colour, hz)
             peers.append((name, colour, hz, w, pc, rec))
 
         def all_tiles_seen(rec):

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from conftest import Client, Server
-from media import (ColourTrack, Recorder, ToneTrack, centre_colour, colour_close, make_endpoint, negotiate,
+from media import (ColourTrack, join_hub, Recorder, ToneTrack, centre_colour, colour_close, make_endpoint, negotiate,
                    peer_connection, tone_level, wait_for)
 
 PEOPLE = [
@@ -138,16 +138,7 @@ def test_composite_recorded_through_a_hub_port(server):
         composite = create(kurento, "Composite", mediaPipeline=p, width=640, height=360, framerate=15)
         peers = []
         for name, colour, hz in PEOPLE:
-            w = make_endpoint(kurento, p)
-            port = create(kurento, "HubPort", hub=composite)
-            invoke(kurento, w, "connect", sink=port)
-            invoke(kurento, port, "connect", sink=w)
-            pc = peer_connection()
-            rec = Recorder()
-            pc.on("track", rec.attach)
-            pc.addTrack(ColourTrack(colour))
-            pc.addTrack(ToneTrack(hz))
-            await negotiate(kurento, w, pc)
+            _, _, pc, rec = await join_hub(kurento, p, composite, colour, hz)
             peers.append((pc, rec))
         # Wait until the composite shows everyone before recording.
         ok = await wait_for(lambda: all(r.last_rgb is not None and all(colour_present(r.last_rgb, c) for _, c, _ in PEOPLE)
