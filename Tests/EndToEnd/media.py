@@ -200,6 +200,24 @@ async def join_hub(kurento, pipeline, hub, colour, hz):
     return w, port, pc, rec
 
 
+async def negotiate_seeing_events(kurento, endpoint, pc):
+    """`negotiate`, also returning the value of every event it consumed (the
+    server's IceCandidateFound and IceGatheringDone, in order)."""
+    seen = []
+    original = kurento.wait_event
+
+    def spy(*args, **kwargs):
+        e = original(*args, **kwargs)
+        seen.append(e["params"]["value"])
+        return e
+    kurento.wait_event = spy
+    try:
+        answer = await negotiate(kurento, endpoint, pc)
+    finally:
+        kurento.wait_event = original
+    return answer, seen
+
+
 async def wait_for(condition, timeout=10.0):
     """Polls `condition` until it holds or `timeout` passes; returns its last value."""
     deadline = time.time() + timeout

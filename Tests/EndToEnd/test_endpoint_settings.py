@@ -6,7 +6,7 @@ from aiortc import RTCRtpSender
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, unpack_remb_fci
 
 from conftest import Client
-from media import (ColourTrack, Recorder, centre_colour, colour_close, make_endpoint, negotiate, peer_connection,
+from media import (ColourTrack, Recorder, centre_colour, colour_close, make_endpoint, negotiate, negotiate_seeing_events, peer_connection,
                    wait_for)
 
 
@@ -68,15 +68,7 @@ def test_network_interfaces_lo_gathers_only_loopback(server):
         rec = Recorder()
         pc.on("track", rec.attach)
         pc.addTrack(ColourTrack((200, 200, 30)))
-        seen = []
-        original = kurento.wait_event
-
-        def spy(*args, **kwargs):
-            e = original(*args, **kwargs)
-            seen.append(e["params"]["value"])
-            return e
-        kurento.wait_event = spy
-        await negotiate(kurento, w, pc)
+        _, seen = await negotiate_seeing_events(kurento, w, pc)
         addresses = {v["data"]["candidate"]["candidate"].split()[4] for v in seen if v["type"] == "IceCandidateFound"}
         assert addresses and addresses <= {"127.0.0.1", "::1"}, addresses
         assert "::1" in addresses, addresses  # lo's own list, not the config's 127.0.0.1 alone

@@ -11,7 +11,7 @@ from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection
 from aiortc.rtcconfiguration import RTCIceTransportPolicy
 
 from conftest import Client, Server, free_port
-from media import ColourTrack, Recorder, centre_colour, colour_close, negotiate, wait_for
+from media import ColourTrack, Recorder, centre_colour, colour_close, negotiate, negotiate_seeing_events, wait_for
 
 HERE = os.path.dirname(__file__)
 
@@ -50,15 +50,7 @@ def test_relay_candidate_and_media_through_turn(coturn):
             rec = Recorder()
             pc.on("track", rec.attach)
             pc.addTrack(ColourTrack((120, 40, 160)))
-            seen = []
-            original = kurento.wait_event
-
-            def spy(*args, **kwargs):
-                e = original(*args, **kwargs)
-                seen.append(e["params"]["value"])
-                return e
-            kurento.wait_event = spy
-            await negotiate(kurento, w, pc)
+            _, seen = await negotiate_seeing_events(kurento, w, pc)
             relay = [v for v in seen if v["type"] == "IceCandidateFound" and " typ relay" in v["data"]["candidate"]["candidate"]]
             assert relay, "the server gathered no relayed candidate"
             assert "typ relay" in pc.localDescription.sdp  # the peer is relay-only
@@ -98,15 +90,7 @@ def test_per_endpoint_turn_url(coturn):
             rec = Recorder()
             pc.on("track", rec.attach)
             pc.addTrack(ColourTrack((30, 160, 90)))
-            seen = []
-            original = kurento.wait_event
-
-            def spy(*args, **kwargs):
-                e = original(*args, **kwargs)
-                seen.append(e["params"]["value"])
-                return e
-            kurento.wait_event = spy
-            await negotiate(kurento, w, pc)
+            _, seen = await negotiate_seeing_events(kurento, w, pc)
             candidates = [v["data"]["candidate"]["candidate"] for v in seen if v["type"] == "IceCandidateFound"]
             assert any(" typ relay" in c for c in candidates), candidates
             assert await wait_for(lambda: rec.video_frames >= 30, 20), rec.video_frames
