@@ -172,30 +172,13 @@ private final class FloorState {
         tiles = (0..<(grid * grid)).map {
             PixelRect(x: ($0 % grid) * cellWidth, y: ($0 / grid) * cellHeight, width: cellWidth, height: cellHeight)
         }
-        var config = vpx_codec_enc_cfg_t()
-        _ = vpx_codec_enc_config_default(vpx_codec_vp8_cx(), &config, 0)
-        config.g_w = UInt32(width)
-        config.g_h = UInt32(height)
-        config.g_timebase = vpx_rational(num: 1, den: 30)
-        config.g_threads = 1
-        config.g_lag_in_frames = 0
-        config.g_error_resilient = vpx_codec_er_flags_t(VPX_ERROR_RESILIENT_DEFAULT)
-        config.rc_end_usage = VPX_CBR
-        config.rc_target_bitrate = width >= 1280 ? 1_500 : 800
-        config.rc_min_quantizer = 2
-        config.rc_max_quantizer = 56
-        config.rc_undershoot_pct = 100
-        config.rc_overshoot_pct = 15
-        config.rc_buf_initial_sz = 500
-        config.rc_buf_optimal_sz = 600
-        config.rc_buf_sz = 1000
-        config.rc_dropframe_thresh = 0
-        config.kf_max_dist = 3000
+        // The same libvpx settings as the compositor's encoder, applied through the raw API.
+        let settings = VP8EncoderConfiguration(
+            width: width, height: height, fps: 30, bitrate: width >= 1280 ? 1_500_000 : 800_000, cpuUsed: -8, threads: 1,
+            keyframeMaxDistance: 3000)
+        var config = try! settings.libvpxConfig()
         _ = tessera_vpx_enc_init(&context, &config, 0)
-        _ = tessera_vpx_control_int(&context, Int32(VP8E_SET_CPUUSED.rawValue), -8)
-        _ = tessera_vpx_control_int(&context, Int32(VP8E_SET_STATIC_THRESHOLD.rawValue), 1)
-        _ = tessera_vpx_control_int(&context, Int32(VP8E_SET_NOISE_SENSITIVITY.rawValue), 0)
-        _ = tessera_vpx_control_int(&context, Int32(VP8E_SET_MAX_INTRA_BITRATE_PCT.rawValue), 900)
+        for (id, value) in settings.libvpxControls { _ = tessera_vpx_control_int(&context, Int32(id.rawValue), value) }
         vpx_img_wrap(&image, VPX_IMG_FMT_I420, UInt32(width), UInt32(height), 1, canvas.base)
         for _ in 0..<90 { step(measure: nil) }
     }

@@ -1,13 +1,56 @@
 // The VP8 encoder (libvpx), set up for real-time conferencing: one pass,
 // realtime deadline, CBR, error resilient, no lag, fixed speed.
 
-import CVPX
+public import CVPX
 
 public enum VP8Error: Error, Sendable, Equatable {
     case initFailed(Int32)
     case configFailed(Int32)
     case encodeFailed(Int32)
     case wrongFrameSize
+}
+
+/// The libvpx settings a configuration stands for, in one place for the
+/// encoder and for the benchmark floor that calls libvpx directly.
+extension VP8EncoderConfiguration {
+    public func libvpxConfig() throws(VP8Error) -> vpx_codec_enc_cfg_t {
+        var config = vpx_codec_enc_cfg_t()
+        let status = vpx_codec_enc_config_default(vpx_codec_vp8_cx(), &config, 0)
+        guard status == VPX_CODEC_OK else { throw .configFailed(Int32(status.rawValue)) }
+        config.g_w = UInt32(width)
+        config.g_h = UInt32(height)
+        config.g_timebase = vpx_rational(num: 1, den: Int32(max(1, fps)))
+        config.g_threads = UInt32(max(1, threads))
+        config.g_lag_in_frames = 0
+        config.g_error_resilient = vpx_codec_er_flags_t(VPX_ERROR_RESILIENT_DEFAULT)
+        config.g_pass = VPX_RC_ONE_PASS
+        config.rc_end_usage = VPX_CBR
+        config.rc_target_bitrate = UInt32(max(1, bitrate / 1000))
+        config.rc_min_quantizer = 2
+        config.rc_max_quantizer = 56
+        config.rc_undershoot_pct = 100
+        config.rc_overshoot_pct = 15
+        config.rc_buf_initial_sz = 500
+        config.rc_buf_optimal_sz = 600
+        config.rc_buf_sz = 1000
+        config.rc_dropframe_thresh = 0
+        config.rc_resize_allowed = 0
+        config.kf_mode = VPX_KF_AUTO
+        config.kf_min_dist = 0
+        config.kf_max_dist = UInt32(max(1, keyframeMaxDistance))
+        return config
+    }
+
+    /// Encoder controls applied after init.
+    public var libvpxControls: [(vp8e_enc_control_id, Int32)] {
+        [
+            (VP8E_SET_CPUUSED, Int32(cpuUsed)),
+            (VP8E_SET_STATIC_THRESHOLD, 1),
+            (VP8E_SET_NOISE_SENSITIVITY, 0),
+            (VP8E_SET_TOKEN_PARTITIONS, Int32(VP8_ONE_TOKENPARTITION.rawValue)),
+            (VP8E_SET_MAX_INTRA_BITRATE_PCT, 900),
+        ]
+    }
 }
 
 public struct VP8EncoderConfiguration: Sendable, Equatable {
@@ -56,39 +99,10 @@ public final class VP8Encoder {
         self.configuration = configuration
         let c = configuration
         guard c.width > 0, c.height > 0, c.width & 1 == 0, c.height & 1 == 0 else { throw .wrongFrameSize }
-        var status = vpx_codec_enc_config_default(vpx_codec_vp8_cx(), &config, 0)
-        guard status == VPX_CODEC_OK else { throw .configFailed(Int32(status.rawValue)) }
-        config.g_w = UInt32(c.width)
-        config.g_h = UInt32(c.height)
-        config.g_timebase = vpx_rational(num: 1, den: Int32(max(1, c.fps)))
-        config.g_threads = UInt32(max(1, c.threads))
-        config.g_lag_in_frames = 0
-        config.g_error_resilient = vpx_codec_er_flags_t(VPX_ERROR_RESILIENT_DEFAULT)
-        config.g_pass = VPX_RC_ONE_PASS
-        config.rc_end_usage = VPX_CBR
-        config.rc_target_bitrate = UInt32(max(1, c.bitrate / 1000))
-        config.rc_min_quantizer = 2
-        config.rc_max_quantizer = 56
-        config.rc_undershoot_pct = 100
-        config.rc_overshoot_pct = 15
-        config.rc_buf_initial_sz = 500
-        config.rc_buf_optimal_sz = 600
-        config.rc_buf_sz = 1000
-        config.rc_dropframe_thresh = 0
-        config.rc_resize_allowed = 0
-        config.kf_mode = VPX_KF_AUTO
-        config.kf_min_dist = 0
-        config.kf_max_dist = UInt32(max(1, c.keyframeMaxDistance))
-        status = tessera_vpx_enc_init(&context, &config, 0)
+        config = try c.libvpxConfig()
+        let status = tessera_vpx_enc_init(&context, &config, 0)
         guard status == VPX_CODEC_OK else { throw .initFailed(Int32(status.rawValue)) }
-        let controls: [(vp8e_enc_control_id, Int32)] = [
-            (VP8E_SET_CPUUSED, Int32(c.cpuUsed)),
-            (VP8E_SET_STATIC_THRESHOLD, 1),
-            (VP8E_SET_NOISE_SENSITIVITY, 0),
-            (VP8E_SET_TOKEN_PARTITIONS, Int32(VP8_ONE_TOKENPARTITION.rawValue)),
-            (VP8E_SET_MAX_INTRA_BITRATE_PCT, 900),
-        ]
-        for (id, value) in controls {
+        for (id, value) in c.libvpxControls {
             let status = tessera_vpx_control_int(&context, Int32(id.rawValue), value)
             guard status == VPX_CODEC_OK else {
                 vpx_codec_destroy(&context)
