@@ -84,6 +84,10 @@ final class Room {
     private(set) var participants: [String: Participant] = [:]
     var closing = false
     var switchID: String?
+    /// False while a switch is still wiring the new mode (its awaits let other
+    /// work in, timer ticks included): nothing may complete it before the new
+    /// streams are advertised.
+    var switchAdvertised = false
     var switchEpoch = 0
     var switchFrom: RoomMode = .sfu
     var switchStartedAt: Duration = .zero

@@ -860,9 +860,9 @@ public actor RoomService {
         let id = "sw-\(nextSwitch)"
         nextSwitch += 1
         room.switchID = id
+        room.switchAdvertised = false
         room.switchFrom = room.mode
         room.switchEpoch += 1
-        room.switchStartedAt = clock.monotonicNow
         let previous = room.mode
         room.mode = mode
         if mode != .sfu {
@@ -890,6 +890,8 @@ public actor RoomService {
             }
         }
         for p in room.members { p.switchPending = true }
+        room.switchAdvertised = true
+        room.switchStartedAt = clock.monotonicNow
         await progressSwitch(room)
         return id
     }
@@ -897,7 +899,7 @@ public actor RoomService {
     /// Completes the switch for every participant whose new streams flow
     /// (or who waited longer than the switch timeout).
     private func progressSwitch(_ room: Room) async {
-        guard let id = room.switchID else { return }
+        guard let id = room.switchID, room.switchAdvertised else { return }
         let timedOut = clock.monotonicNow - room.switchStartedAt >= options.switchTimeout
         for p in room.members where p.switchPending {
             let expected = room.expectedSenders(for: p)

@@ -1,5 +1,6 @@
 import Foundation
 import JSONRPC
+import Synchronization
 import TestSupport
 import Testing
 @testable import Rooms
@@ -80,6 +81,31 @@ import Testing
         #expect(done.map(\.0) == ["participantUnpublished", "roomModeChanged"])
         #expect(done.last?.1["phase"] == "completed")
         #expect(await h.service.describe(room: "demo")?["mode"] == "mcu")
+    }
+
+    /// A timer tick that lands while the switch is still wiring the mixer must
+    /// not complete it: the old streams stay until the new ones flow.
+    @Test func aTickDuringWiringDoesNotCompleteTheSwitch() async {
+        let h = RoomHarness()
+        _ = await h.join("alice", extra: ext)
+        _ = await h.join("bob")
+        _ = await h.publish("alice")
+        _ = await h.request("bob", "receiveVideoFrom", ["sender": "alice_webcam", "sdpOffer": "o"])
+        let bobSubToAlice = h.media.calls.last { $0.hasPrefix("createWebRtcEndpoint") }!.components(separatedBy: " -> ")[1]
+        _ = h.notifications("alice"); _ = h.notifications("bob")
+        let service = h.service
+        h.media.duringCreateComposite.withLock { $0 = { await service.tick() } }
+        _ = await h.result("alice", "setRoomMode", ["mode": "mcu"])
+        #expect(h.notifications("alice").map { "\($0.0) \($0.1["phase"]?.stringValue ?? "")" } == ["roomModeChanged started", "participantPublished "])
+        #expect(h.media.live.contains(bobSubToAlice))
+        _ = await h.request("bob", "receiveVideoFrom", ["sender": "$mcu_composite", "sdpOffer": "o"])
+        let bobComposite = h.media.calls.last { $0.hasPrefix("createWebRtcEndpoint") }!.components(separatedBy: " -> ")[1]
+        await h.service.deliver(RoomMediaEvent(objectID: bobComposite, type: "MediaFlowOutStateChanged", data: ["state": "FLOWING"]))
+        #expect(h.notifications("bob").map(\.0) == ["participantPublished", "participantUnpublished"])
+        #expect(!h.media.live.contains(bobSubToAlice))
+        h.clock.advance(by: .seconds(6))
+        await h.service.tick()
+        #expect(h.notifications("alice").map { "\($0.0) \($0.1["phase"]?.stringValue ?? "")" } == ["roomModeChanged completed"])
     }
 
     @Test func mcuBackToSfuReleasesTheMixerPorts() async {

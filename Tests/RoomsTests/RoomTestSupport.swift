@@ -14,6 +14,8 @@ final class FakeRoomMedia: RoomMedia {
         var connections: Set<String> = []
     }
     let state = Mutex(State())
+    /// Runs inside `createComposite`, while the caller is suspended on it.
+    let duringCreateComposite = Mutex<(@Sendable () async -> Void)?>(nil)
     let events: AsyncStream<RoomMediaEvent>
     let sink: AsyncStream<RoomMediaEvent>.Continuation
 
@@ -37,7 +39,10 @@ final class FakeRoomMedia: RoomMedia {
 
     func createPipeline() async throws(RoomMediaError) -> String { make("pipeline", "createPipeline") }
     func createWebRtcEndpoint(pipeline: String) async throws(RoomMediaError) -> String { make("webrtc", "createWebRtcEndpoint(\(pipeline))") }
-    func createComposite(pipeline: String) async throws(RoomMediaError) -> String { make("composite", "createComposite(\(pipeline))") }
+    func createComposite(pipeline: String) async throws(RoomMediaError) -> String {
+        if let hook = duringCreateComposite.withLock({ $0 }) { await hook() }
+        return make("composite", "createComposite(\(pipeline))")
+    }
     func createHubPort(hub: String) async throws(RoomMediaError) -> String { make("port", "createHubPort(\(hub))") }
     func processOffer(_ endpoint: String, offer: String) async throws(RoomMediaError) -> String {
         log("processOffer(\(endpoint))")
