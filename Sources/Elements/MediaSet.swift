@@ -181,6 +181,16 @@ public final class MediaSet {
         return obj
     }
 
+    /// Releases every object (server shutdown): recordings are finished, not
+    /// abandoned, since releasing a recorder stops it cleanly. Returns how many
+    /// top-level objects went.
+    @discardableResult
+    public func releaseEverything() -> Int {
+        let roots = objects.values.filter { $0.parent == nil && $0 !== serverManager }
+        for obj in roots { release(obj) }
+        return roots.count
+    }
+
     /// Releases an object and, recursively, its children (protocol §1.10).
     /// The ServerManager cannot be released; unknown ids are ignored.
     public func release(_ obj: MediaObject) {

@@ -2,6 +2,8 @@ import Elements
 import NIOCore
 import HummingbirdWebSocket
 import Logging
+import NIOWebSocket
+import ServiceLifecycle
 
 /// Sends text frames to one WebSocket through its outbound stream, so that
 /// responses and events leave in the order they were produced.
@@ -30,13 +32,16 @@ enum KurentoWebSocket {
                 }
             }
             do {
-                for try await message in inbound.messages(maxSize: maxMessageSize) {
-                    switch message {
-                    case .text(let text):
-                        await service.handle(text, from: connection)
-                    case .binary(var buffer):
-                        // Kurento speaks text frames; a binary frame holding UTF-8 JSON is accepted too.
-                        await service.handle(buffer.readString(length: buffer.readableBytes) ?? "", from: connection)
+                // On SIGTERM/SIGINT the read ends, so the server can stop with clients still connected.
+                try await cancelWhenGracefulShutdown {
+                    for try await message in inbound.messages(maxSize: maxMessageSize) {
+                        switch message {
+                        case .text(let text):
+                            await service.handle(text, from: connection)
+                        case .binary(var buffer):
+                            // Kurento speaks text frames; a binary frame holding UTF-8 JSON is accepted too.
+                            await service.handle(buffer.readString(length: buffer.readableBytes) ?? "", from: connection)
+                        }
                     }
                 }
             } catch {
@@ -44,6 +49,9 @@ enum KurentoWebSocket {
             }
             continuation.finish()
             await group.waitForAll()
+            if Task.isShuttingDownGracefully {
+                try? await outbound.close(.goingAway, reason: "server shutting down")
+            }
         }
         await service.closeConnection(connection)
         logger.debug("connection closed", metadata: ["connection": "\(connection)"])

@@ -1,6 +1,7 @@
 import Elements
 import HummingbirdWebSocket
 import Logging
+import ServiceLifecycle
 import NIOCore
 import Rooms
 import WSCore
@@ -33,10 +34,13 @@ enum RoomWebSocket {
                 }
             }
             do {
-                for try await message in inbound.messages(maxSize: KurentoWebSocket.maxMessageSize) {
-                    switch message {
-                    case .text(let text): await rooms.handle(text, from: connection)
-                    case .binary(var buffer): await rooms.handle(buffer.readString(length: buffer.readableBytes) ?? "", from: connection)
+                // On SIGTERM/SIGINT the read ends, so the server can stop with clients still connected.
+                try await cancelWhenGracefulShutdown {
+                    for try await message in inbound.messages(maxSize: KurentoWebSocket.maxMessageSize) {
+                        switch message {
+                        case .text(let text): await rooms.handle(text, from: connection)
+                        case .binary(var buffer): await rooms.handle(buffer.readString(length: buffer.readableBytes) ?? "", from: connection)
+                        }
                     }
                 }
             } catch {
@@ -44,6 +48,9 @@ enum RoomWebSocket {
             }
             continuation.finish()
             await group.waitForAll()
+            if Task.isShuttingDownGracefully {
+                try? await outbound.close(.goingAway, reason: "server shutting down")
+            }
         }
         await rooms.closeConnection(connection)
     }

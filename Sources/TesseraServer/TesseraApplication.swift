@@ -91,7 +91,8 @@ public struct TesseraServer {
                 webSocketRouter: wsRouter,
                 configuration: .init(ws: .init(maxFrameSize: KurentoWebSocket.maxMessageSize))),
             configuration: .init(address: .hostname(config.address, port: config.port), serverName: "Tessera"),
-            services: [gc, events, RoomClock(rooms: rooms)],
+            // Shut down in reverse order: the HTTP server first, the media last.
+            services: [MediaShutdown(service: service), gc, events, RoomClock(rooms: rooms)],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger
         )
@@ -105,6 +106,19 @@ public struct TesseraServer {
     /// Sessions are checked several times per grace period, at most every 10 s.
     static func gcInterval(grace: Duration) -> Duration {
         min(max(grace / 8, .milliseconds(200)), .seconds(10))
+    }
+}
+
+/// On SIGTERM/SIGINT, after the server has stopped taking requests: releases
+/// every media object and waits for running recordings to become complete
+/// files (muxer drained, index written), so a stopped server leaves nothing
+/// half-written.
+struct MediaShutdown: Service {
+    let service: KurentoService
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        _ = await service.shutdown(timeout: .seconds(15))
     }
 }
 

@@ -282,6 +282,44 @@ def test_sigkill_mid_recording_leaves_a_readable_file():
         server.stop()
 
 
+def test_sigterm_mid_recording_finishes_the_file():
+    """A stopped server (SIGTERM) finishes its recordings: the muxer writes the
+    index (Cues) and the duration, which a killed one cannot."""
+    server = Server()
+    try:
+        async def run():
+            kurento = Client(server.url, timeout=30)
+            p = create(kurento, "MediaPipeline")
+            path = os.path.join(server.tmp.name, "stopped.webm")
+            recorder = create(kurento, "RecorderEndpoint", mediaPipeline=p, uri="file://" + path)
+            subscribe(kurento, recorder, "Recording")
+            w, pc = await send_peer(kurento, p, (200, 60, 30), 440, recorder)
+            invoke(kurento, recorder, "record")
+            await asyncio.to_thread(kurento.wait_event, "Recording", 10, recorder)
+            started = time.time()
+            await asyncio.sleep(4)
+            os.kill(server.proc.pid, signal.SIGTERM)
+            code = await asyncio.to_thread(server.proc.wait, 20)
+            recorded = time.time() - started
+            await pc.close()
+            return path, code, recorded
+
+        path, code, recorded = asyncio.run(run())
+        assert code == 0, server.log_text()[-3000:]
+        assert "recordings complete" in server.log_text()
+        with open(path, "rb") as f:
+            data = f.read()
+        assert b"\x1c\x53\xbb\x6b" in data, "no Cues element: the file was not finished"
+        info = ffprobe(path, "-show_format")["format"]
+        duration = float(info["duration"])
+        print("after SIGTERM: file", duration, "s of", round(recorded, 2), "s")
+        assert recorded - 1.0 < duration < recorded + 0.5, (duration, recorded)
+        frame = frame_at(path, duration / 2, 320, 240)
+        assert colour_close(centre_colour(frame), (200, 60, 30)), centre_colour(frame)
+    finally:
+        server.stop()
+
+
 # MARK: (4) PlayerEndpoint into a WebRtcEndpoint
 
 def make_webm(path, colour="0xFF3050E0", hz=880, seconds=5):  # ARGB

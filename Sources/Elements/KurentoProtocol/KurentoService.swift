@@ -1,3 +1,4 @@
+import Logging
 import JSONRPC
 
 /// The actor that owns the object model and the protocol state. Each
@@ -48,6 +49,24 @@ public actor KurentoService {
 
     public func collectGarbage() {
         handler.collectGarbage()
+    }
+
+    /// Server shutdown: releases every media object and waits until the
+    /// recordings that were running are complete files (at most `timeout`).
+    /// Returns false if some recording did not finish in time.
+    public func shutdown(timeout: Duration = .seconds(15)) async -> Bool {
+        let mediaSet = handler.mediaSet
+        let released = mediaSet.releaseEverything()
+        handler.deliverEvents()
+        guard let media = try? mediaSet.mediaContext() else { return true }
+        if released > 0 { mediaSet.logger.notice("shutdown: released \(released) pipelines; finishing recordings") }
+        let finished = await media.waitForRecordingsToFinish(timeout: timeout)
+        if finished {
+            mediaSet.logger.notice("shutdown: media released, recordings complete")
+        } else {
+            mediaSet.logger.error("shutdown: some recordings did not finish within \(timeout)")
+        }
+        return finished
     }
 
     /// Runs `body` with the actor's state; for tests and the debug endpoints.

@@ -1,6 +1,7 @@
 public import JSONRPC
 public import Logging
 public import Transport
+import Dispatch
 import Synchronization
 
 /// An event raised on a media loop, on its way to the signalling actor.
@@ -23,6 +24,9 @@ public final class MediaContext: Sendable {
     /// Where RecorderEndpoint may write (`recording.directory`); recordings must resolve inside it.
     public let recordingDirectory: String
     public let events: AsyncStream<MediaEvent>
+    /// Recordings being finished off the media loops (muxer draining, index
+    /// written, file closed); shutdown waits for it to empty.
+    let finishing = DispatchGroup()
     let eventSink: AsyncStream<MediaEvent>.Continuation
     private let ecdsa: DTLSCertificate
     /// Made on first use: RSA key generation takes a noticeable time and few peers ask for it.
@@ -52,6 +56,18 @@ public final class MediaContext: Sendable {
             guard let c = try? DTLSCertificate(keyType: .rsa) else { return ecdsa }
             cached = c
             return c
+        }
+    }
+
+    /// Waits (off the caller's thread) until every recording that was being
+    /// finished is complete, or `timeout` passes. Returns false on timeout.
+    public func waitForRecordingsToFinish(timeout: Duration) async -> Bool {
+        let group = finishing
+        return await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
+            DispatchQueue.global(qos: .utility).async {
+                let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+                done.resume(returning: group.wait(timeout: .now() + seconds) == .success)
+            }
         }
     }
 

@@ -92,7 +92,10 @@ final class RecorderNode: MediaNode {
         finishWaiters = done.map { [$0] } ?? []
         let context = self.context, id = objectID, loop = self.loop
         let me = LoopBound(self)
+        let finishing = context.finishing
+        finishing.enter()
         DispatchQueue.global(qos: .utility).async {
+            defer { finishing.leave() }
             let error = pipeline.finish()
             if let error {
                 context.logger.error("recording \(pipeline.path) not finished cleanly: \(error)")
