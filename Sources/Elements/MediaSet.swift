@@ -148,13 +148,28 @@ public final class MediaSet {
 
     // MARK: Creation and release
 
-    public func create(type: String, params: [String: JSONValue]?, session: String) throws(KurentoError) -> MediaObject {
+    /// The slow step `create(type:...)` would run first, with its arguments
+    /// (nil when the class has none); the arguments are checked here.
+    public func preparation(type: String, params: [String: JSONValue]?) throws(KurentoError) -> (ClassBinding.Prepare, Arguments)? {
         guard let className = catalog.className(forType: type), let kmd = catalog.classes[className],
-            !kmd.isAbstract, let factory = Bindings.all[className]?.factory
+            let prepare = Bindings.all[className]?.prepare
+        else { return nil }
+        return (prepare, try marshaller.arguments(kmd.constructorParams ?? [], from: params))
+    }
+
+    /// Creates an object. `prepared` is the result of the class's `prepare`
+    /// when the caller ran it already (off the actor); otherwise it runs here.
+    public func create(
+        type: String, params: [String: JSONValue]?, session: String, prepared: (any Sendable)? = nil
+    ) throws(KurentoError) -> MediaObject {
+        guard let className = catalog.className(forType: type), let kmd = catalog.classes[className],
+            !kmd.isAbstract, let binding = Bindings.all[className], let factory = binding.factory
         else {
             throw KurentoError(.mediaObjectNotAvailable, "Factory '\(type)' not found")
         }
         let args = try marshaller.arguments(kmd.constructorParams ?? [], from: params)
+        var prepared = prepared
+        if prepared == nil, let prepare = binding.prepare { prepared = try prepare(args) }
         // A hub port hangs under its hub; every other element under its pipeline.
         var parent: MediaObject?
         if let hub = args.string("hub") {
@@ -166,7 +181,7 @@ public final class MediaSet {
         let leaf = "\(uuid)_kurento.\(className)"
         let ctx = CreationContext(
             id: parent.map { "\($0.id)/\(leaf)" } ?? leaf, className: className, parent: parent,
-            creationTime: clock.wallClockMillis / 1000, rawParams: params ?? [:])
+            creationTime: clock.wallClockMillis / 1000, rawParams: params ?? [:], prepared: prepared)
         let obj = try factory(ctx, args, self)
         objects[obj.id] = obj
         parent?.children.append(obj)

@@ -445,6 +445,67 @@ def test_bad_uris_are_refused_clearly_and_the_server_keeps_serving(server):
     kurento.close()
 
 
+@pytest.mark.skipif(shutil.which("gst-launch-1.0") is None, reason="gst-launch-1.0 is not installed")
+def test_http_player_is_inspected_off_the_signalling_path(server):
+    """Inspecting an http:// file happens off the signalling actor: a stalled web
+    server holds up only the create that names it, for the discoverer's 5 s
+    limit, and a served file plays."""
+    import http.server
+    import threading
+
+    clip = os.path.join(server.tmp.name, "served.webm")
+    make_webm(clip, seconds=2)
+    stalled = threading.Event()
+    release_stall = threading.Event()
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=server.tmp.name, **kw)
+
+        def do_GET(self):
+            if self.path.startswith("/stall"):
+                stalled.set()
+                release_stall.wait(15)  # never answers within the server's limit
+                return
+            super().do_GET()
+
+        def log_message(self, *a):
+            pass
+
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    web.daemon_threads = True
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{web.server_address[1]}"
+    try:
+        a, b = Client(server.url, timeout=30), Client(server.url)
+        pa = create(a, "MediaPipeline")
+        answer = []
+        t = threading.Thread(target=lambda: answer.append(a.error(
+            "create", {"type": "PlayerEndpoint", "constructorParams": {"mediaPipeline": pa, "uri": base + "/stall.webm"}})))
+        t.start()
+        assert stalled.wait(10), "the server never fetched the stalled URI"
+        # While the server waits on that web server, another client is served.
+        assert b.result("ping", {"interval": 1000})["value"] == "pong"
+        pb = create(b, "MediaPipeline")
+        player = create(b, "PlayerEndpoint", mediaPipeline=pb, uri=base + "/served.webm")
+        assert not answer, "the stalled create answered before the other client's requests"
+        t.join(20)
+        assert answer and answer[0]["data"]["type"] == "MEDIA_OBJECT_ILLEGAL_PARAM_ERROR", answer
+        assert "could not be read within 5 s" in answer[0]["message"], answer
+        release_stall.set()
+        info = invoke(b, player, "getVideoInfo")
+        assert abs(info["duration"] - 2000) < 200, info
+        subscribe(b, player, "EndOfStream")
+        invoke(b, player, "play")
+        b.wait_event("EndOfStream", 15, player)
+        assert invoke(a, pa, "getChildren") == []
+        a.close()
+        b.close()
+    finally:
+        release_stall.set()
+        web.shutdown()
+
+
 # MARK: (6) many create/record/release cycles
 
 def thread_count(pid):

@@ -1,18 +1,60 @@
+import Dispatch
 import Foundation
 import JSONRPC
+import Synchronization
+
+/// A `create` waiting for its class's slow checks (`ClassBinding.prepare`),
+/// which run on a worker thread; the object is made on the actor afterwards.
+struct PendingCreation: Sendable {
+    let type: String
+    let params: [String: JSONValue]?
+    private let slot = Slot()
+
+    private final class Slot: Sendable {
+        let value = Mutex<(any Sendable)?>(nil)
+    }
+
+    init(type: String, params: [String: JSONValue]?) {
+        self.type = type
+        self.params = params
+    }
+
+    /// What `prepare` returned, once `run` succeeded.
+    var prepared: (any Sendable)? { slot.value.withLock { $0 } }
+
+    /// Runs `prepare` on a global queue (it may block for seconds), never on
+    /// the cooperative pool or the actor.
+    func run(_ prepare: @escaping ClassBinding.Prepare, _ args: Arguments) async -> Result<JSONValue, KurentoError> {
+        let slot = self.slot
+        return await withCheckedContinuation { (done: CheckedContinuation<Result<JSONValue, KurentoError>, Never>) in
+            DispatchQueue.global(qos: .userInitiated).async {
+                do throws(KurentoError) {
+                    let value = try prepare(args)
+                    slot.value.withLock { $0 = value }
+                    done.resume(returning: .success(.null))
+                } catch {
+                    done.resume(returning: .failure(error))
+                }
+            }
+        }
+    }
+}
 
 /// The server methods of protocol §1.5, one function each.
 extension KurentoProtocolHandler {
     enum Outcome {
         /// The response, and the session to key the request cache with.
         case done(RPCResponse, session: String?)
-        case deferred(@Sendable () async -> Result<JSONValue, KurentoError>, session: String)
+        case deferred(@Sendable () async -> Result<JSONValue, KurentoError>, session: String, creation: PendingCreation?)
     }
 
     /// What a method returns before it becomes a response.
     enum MethodResult {
         case result(JSONValue)
         case deferred(@Sendable () async -> Result<JSONValue, KurentoError>)
+        /// A `create` whose class has a slow `prepare`: the work runs it off the
+        /// actor, then `complete` creates the object on the actor.
+        case creating(@Sendable () async -> Result<JSONValue, KurentoError>, PendingCreation)
     }
 
     static let sessionMethods: Set<String> = [
@@ -30,7 +72,9 @@ extension KurentoProtocolHandler {
                 return .done(RPCResponse(id: request.id, result: r), session: session)
             case .deferred(let work):
                 // `dispatch` sets a session for every method that can defer.
-                return .deferred(work, session: session ?? "")
+                return .deferred(work, session: session ?? "", creation: nil)
+            case .creating(let work, let creation):
+                return .deferred(work, session: session ?? "", creation: creation)
             }
         } catch {
             return .done(RPCResponse(id: request.id, error: error.rpcError), session: session)
@@ -83,6 +127,10 @@ extension KurentoProtocolHandler {
         case "create":
             let type = try string(params, "type")
             let ctor = try optionalObject(params, "constructorParams")
+            if !inTransaction, let (prepare, args) = try mediaSet.preparation(type: type, params: ctor) {
+                let creation = PendingCreation(type: type, params: ctor)
+                return .creating({ await creation.run(prepare, args) }, creation)
+            }
             let obj = try mediaSet.create(type: type, params: ctor, session: s)
             return .result(["value": .string(obj.id), "sessionId": .string(s)])
         case "describe":

@@ -42,6 +42,8 @@ public final class KurentoProtocolHandler {
         let method: String
         let fingerprint: String
         let started: ContinuousClock.Instant
+        /// Set for a `create` whose object is made once the work is done.
+        let creation: PendingCreation?
     }
 
     public init(mediaSet: MediaSet, options: Options = Options(), metrics: SignallingMetrics = SignallingMetrics()) {
@@ -138,10 +140,10 @@ public final class KurentoProtocolHandler {
                 finish(request: request, fingerprint: fingerprint, response: response, session: sessionForCache,
                        connection: connection, started: started)
                 pending = nil
-            case .deferred(let work, let session):
+            case .deferred(let work, let session, let creation):
                 pending = PendingReply(
                     work: work, id: request.id, session: session, connection: connection,
-                    method: request.method, fingerprint: fingerprint, started: started)
+                    method: request.method, fingerprint: fingerprint, started: started, creation: creation)
             }
             deliverEvents()
             if ["create", "release", "transaction", "closeSession", "unref"].contains(request.method) {
@@ -153,6 +155,20 @@ public final class KurentoProtocolHandler {
 
     /// Sends the response of a deferred operation.
     public func complete(_ pending: PendingReply, with result: Result<JSONValue, KurentoError>) {
+        var result = result
+        if let creation = pending.creation, case .success = result {
+            // The slow checks passed: make the object now, on the actor. Its
+            // pipeline may have gone meanwhile; `create` then answers that.
+            do throws(KurentoError) {
+                let obj = try mediaSet.create(
+                    type: creation.type, params: creation.params, session: pending.session, prepared: creation.prepared)
+                result = .success(.string(obj.id))
+            } catch {
+                result = .failure(error)
+            }
+            deliverEvents()
+            metrics.updateGauges(mediaSet)
+        }
         let response: RPCResponse
         switch result {
         case .success(let v): response = RPCResponse(id: pending.id, result: ["value": v, "sessionId": .string(pending.session)])

@@ -21,6 +21,11 @@ public struct ClassBinding: Sendable {
     public typealias Setter = @Sendable (MediaObject, JSONValue, MediaSet) throws(KurentoError) -> Void
     /// Builds the object; `parent` is the pipeline or hub named in the constructor params.
     public typealias Factory = @Sendable (CreationContext, Arguments, MediaSet) throws(KurentoError) -> MediaObject
+    /// Slow, self-contained checks a constructor needs first (reading a remote
+    /// file's header). Blocking code: the protocol layer runs it on a worker
+    /// thread, off the signalling actor, so other clients are not held up; the
+    /// result reaches the factory as `CreationContext.prepared`.
+    public typealias Prepare = @Sendable (Arguments) throws(KurentoError) -> any Sendable
 
     public var className: String
     public var methods: [String: Method]
@@ -30,10 +35,11 @@ public struct ClassBinding: Sendable {
     /// event the kmd lists; this set is what the coverage page reports).
     public var events: Set<String>
     public var factory: Factory?
+    public var prepare: Prepare?
 
     public init(
         className: String, methods: [String: Method] = [:], getters: [String: Getter] = [:],
-        setters: [String: Setter] = [:], events: Set<String> = [], factory: Factory? = nil
+        setters: [String: Setter] = [:], events: Set<String> = [], prepare: Prepare? = nil, factory: Factory? = nil
     ) {
         self.className = className
         self.methods = methods
@@ -41,6 +47,7 @@ public struct ClassBinding: Sendable {
         self.setters = setters
         self.events = events
         self.factory = factory
+        self.prepare = prepare
     }
 }
 
@@ -52,6 +59,8 @@ public struct CreationContext {
     public var creationTime: Int64
     /// The constructor params as sent, before defaults were filled in.
     public var rawParams: [String: JSONValue] = [:]
+    /// What the binding's `prepare` returned (nil when it has none).
+    public var prepared: (any Sendable)?
 }
 
 /// All bindings, by kmd class name. Adding a class to the server means adding

@@ -262,14 +262,24 @@ final class PlayerEndpoint: UriEndpoint {
             }
         ],
         events: ["EndOfStream"],
+        // Reading the file's header can take seconds for http:// (up to the
+        // discoverer's 5 s limit): done off the signalling actor.
+        prepare: { args throws(KurentoError) in
+            guard let uri = args.string("uri") else { throw .missingParam("uri") }
+            do throws(MediaURIProblem) {
+                let source = try MediaURI.playbackSource(uri, httpAvailable: GStreamer.hasElement("souphttpsrc"))
+                return try PlaybackDiscovery.discover(source)
+            } catch {
+                throw UriEndpoint.illegal(error)
+            }
+        },
         factory: { ctx, args, set throws(KurentoError) in
             guard let pipeline = ctx.parent as? MediaPipeline else { throw .wrongParam("mediaPipeline", "a MediaPipeline") }
             guard let uri = args.string("uri") else { throw .missingParam("uri") }
+            guard let info = ctx.prepared as? PlaybackInfo else { throw KurentoError(.unexpectedError, "player was not prepared") }
             let source: PlaybackSource
-            let info: PlaybackInfo
             do throws(MediaURIProblem) {
                 source = try MediaURI.playbackSource(uri, httpAvailable: GStreamer.hasElement("souphttpsrc"))
-                info = try PlaybackDiscovery.discover(source)
             } catch {
                 throw UriEndpoint.illegal(error)
             }
