@@ -102,6 +102,9 @@ final class Room {
     var dominant: String?
     var previousDominants: [String] = []
     var speaking: Set<String> = []
+    /// Publishers' own speech reports (their endpoints' `SpeakingChanged`):
+    /// the source of speaking events while the room does not mix (SFU mode).
+    var voices: [String: (speaking: Bool, level: Double)] = [:]
 
     init(name: String, mode: RoomMode) {
         self.name = name

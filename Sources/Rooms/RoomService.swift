@@ -423,6 +423,8 @@ public actor RoomService {
         p.publisher = nil
         await dropSubscriptions(to: p.name, in: room)
         await releaseEndpoint(endpoint)
+        room.voices[p.name] = nil
+        await sfuSpeakersChanged(room)
         if room.mode == .sfu || room.mode == .hybrid {
             broadcast("participantUnpublished", ["name": .string(p.name)], in: room, except: p.name)
         }
@@ -808,15 +810,47 @@ public actor RoomService {
 
     // MARK: §10.6 active speaker
 
-    /// The composite's speakers changed: `speaking` ports, the `dominant` one, levels in dBov.
+    /// The composite's speakers changed: `speaking` ports, the `dominant` one,
+    /// levels in dBov. The source of speaking events while the room mixes audio.
     private func speakersChanged(_ room: Room, _ data: [String: JSONValue]) async {
+        guard room.mode != .sfu else { return }  // an SFU room being recorded: its publishers report themselves
         let userOfPort = Dictionary(room.members.compactMap { p in p.hubPort.map { ($0, p.name) } }, uniquingKeysWith: { a, _ in a })
         let speaking = Set((data["speaking"]?.arrayValue ?? []).compactMap { $0.stringValue.flatMap { userOfPort[$0] } })
         let levels = data["levels"]?.objectValue ?? [:]
-        func level(_ user: String) -> JSONValue {
+        let dominant = data["dominant"]?.stringValue.flatMap { userOfPort[$0] }
+        await announceSpeakers(room, speaking: speaking, dominant: dominant) { user in
             guard let port = room.participants[user]?.hubPort, let l = levels[port] else { return .null }
             return l
         }
+    }
+
+    /// A publisher's endpoint reported its speech (from the RFC 6464 levels it
+    /// sends): in SFU mode the room's speaking events come from these.
+    private func voiceChanged(_ room: Room, user: String, speaking: Bool, level: Double) async {
+        room.voices[user] = (speaking, level)
+        await sfuSpeakersChanged(room)
+    }
+
+    /// Speaking set and dominant speaker from the publishers' own reports. The
+    /// dominant speaker changes when it stops speaking, or when another
+    /// speaker is louder by the mixer's switch margin (6 dB).
+    private func sfuSpeakersChanged(_ room: Room) async {
+        guard room.mode == .sfu else { return }
+        let voices = room.voices
+        let speaking = Set(voices.filter { $0.value.speaking }.keys)
+        var dominant = room.dominant
+        if let loudest = speaking.max(by: { (voices[$0]?.level ?? -127, $1) < (voices[$1]?.level ?? -127, $0) }) {
+            let current = dominant.flatMap { voices[$0] }
+            if current?.speaking != true || voices[loudest]!.level > current!.level + 6 { dominant = loudest }
+        }
+        await announceSpeakers(room, speaking: speaking, dominant: dominant) { user in
+            voices[user].map { .double($0.level) } ?? .null
+        }
+    }
+
+    /// Sends the speaking edges and a dominant speaker change to clients that
+    /// asked for `speaking`; a new dominant speaker moves the speaker layouts.
+    private func announceSpeakers(_ room: Room, speaking: Set<String>, dominant: String?, level: (String) -> JSONValue) async {
         for user in speaking.subtracting(room.speaking).sorted() {
             broadcast("participantSpeaking", ["id": .string(user), "speaking": true, "level": level(user)], in: room, feature: "speaking")
         }
@@ -824,7 +858,6 @@ public actor RoomService {
             broadcast("participantSpeaking", ["id": .string(user), "speaking": false, "level": level(user)], in: room, feature: "speaking")
         }
         room.speaking = speaking
-        let dominant = data["dominant"]?.stringValue.flatMap { userOfPort[$0] }
         if let dominant, dominant != room.dominant {
             if let old = room.dominant { room.previousDominants.insert(old, at: 0) }
             room.previousDominants = Array(room.previousDominants.filter { $0 != dominant }.prefix(3))
@@ -932,6 +965,7 @@ public actor RoomService {
             }
         }
         room.switchID = nil
+        await sfuSpeakersChanged(room)  // back to SFU: the publishers' own reports take over
         broadcast("roomModeChanged", [
             "mode": .string(room.mode.rawValue), "previousMode": .string(room.switchFrom.rawValue), "switchId": .string(id), "phase": "completed",
         ], in: room, feature: "mode")
@@ -973,6 +1007,9 @@ public actor RoomService {
                 // The replacement flows: the endpoints it replaces can go.
                 for old in p.retiring.removeValue(forKey: owner.name) ?? [] { await releaseEndpoint(old) }
             }
+        case "SpeakingChanged":
+            guard p.publisher == event.objectID, let speaking = event.data["speaking"]?.boolValue else { return }
+            await voiceChanged(room, user: p.name, speaking: speaking, level: event.data["level"]?.doubleValue ?? -127)
         case "Error":
             let type = event.data["type"]?.stringValue ?? "MEDIA_ERROR"
             let description = event.data["description"]?.stringValue ?? ""
@@ -1023,6 +1060,8 @@ public actor RoomService {
         for olds in p.retiring.values { for o in olds { await releaseEndpoint(o) } }
         if let e = p.publisher { await releaseEndpoint(e) }
         if let port = p.hubPort { await media.release(port) }
+        room.voices[user] = nil
+        room.speaking.remove(user)
         if room.members.isEmpty {
             room.closing = true
             rooms[roomName] = nil

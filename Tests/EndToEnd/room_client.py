@@ -68,9 +68,9 @@ class RoomSocket:
 
 
 class Participant:
-    def __init__(self, url, name, room, colour=None, hz=None, extensions=(), mode=None, token=None):
+    def __init__(self, url, name, room, colour=None, hz=None, extensions=(), mode=None, token=None, amplitude=0.25):
         self.url, self.name, self.room = url, name, room
-        self.colour, self.hz = colour, hz
+        self.colour, self.hz, self.amplitude = colour, hz, amplitude
         self.extensions, self.mode, self.token = list(extensions), mode, token
         self.socket = None
         self.publisher = None
@@ -103,7 +103,7 @@ class Participant:
     async def publish(self):
         pc = peer_connection()
         pc.addTrack(ColourTrack(self.colour))
-        pc.addTrack(ToneTrack(self.hz))
+        pc.addTrack(ToneTrack(self.hz, amplitude=self.amplitude))
         await pc.setLocalDescription(await pc.createOffer())
         result = await asyncio.to_thread(self.socket.result, "publishVideo", {"sdpOffer": pc.localDescription.sdp, "doLoopback": False})
         await pc.setRemoteDescription(RTCSessionDescription(sdp=result["sdpAnswer"], type="answer"))

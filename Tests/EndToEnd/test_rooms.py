@@ -192,6 +192,49 @@ async def check_hybrid_view(people, timeout=30):
         assert ok, f"{me.name} hears {levels} in hybrid mode"
 
 
+def test_sfu_room_reports_speakers_from_the_audio_levels_they_send():
+    """An SFU room mixes nothing: who speaks comes from the RFC 6464 levels in
+    each publisher's packets. alice sends silence, bob a loud tone, carol a
+    quiet one (about -43 dBov)."""
+    server = Server()
+    try:
+        async def run():
+            url = room_url(server)
+            levels = {"alice": 0.0, "bob": 0.25, "carol": 0.01}
+            people = [Participant(url, n, "voices", c, hz, extensions=["speaking"], amplitude=levels[n]) for n, c, hz in PEOPLE]
+            for p in people:
+                await p.join()
+                await p.publish()
+            alice = people[0]
+
+            def speaking(p, user):
+                edges = [n["params"]["speaking"] for n in p.notes
+                         if n.get("method") == "participantSpeaking" and n["params"]["id"] == user]
+                return edges[-1] if edges else None
+
+            def dominant(p):
+                ds = [n["params"]["id"] for n in p.notes if n.get("method") == "dominantSpeakerChanged"]
+                return ds[-1] if ds else None
+            assert await wait_for(lambda: speaking(alice, "bob") and speaking(alice, "carol"), 15), alice.notes[-10:]
+            assert await wait_for(lambda: dominant(alice) == "bob", 5), alice.notes[-10:]
+            assert speaking(alice, "alice") is None, "silence was reported as speech"
+            bob_level = [n["params"]["level"] for n in alice.notes if n.get("method") == "participantSpeaking"
+                         and n["params"]["id"] == "bob"][0]
+            carol_level = [n["params"]["level"] for n in alice.notes if n.get("method") == "participantSpeaking"
+                           and n["params"]["id"] == "carol"][0]
+            print("levels: bob", bob_level, "carol", carol_level)
+            assert bob_level > carol_level, (bob_level, carol_level)
+            # bob stops publishing: his speech ends and carol becomes the dominant speaker.
+            await asyncio.to_thread(people[1].socket.result, "unpublishVideo", {})
+            assert await wait_for(lambda: speaking(alice, "bob") is False and dominant(alice) == "carol", 10), alice.notes[-10:]
+            for p in people:
+                await p.close()
+            assert await wait_for(lambda: objects(server) == 0, 10), objects(server)
+        asyncio.run(run())
+    finally:
+        server.stop()
+
+
 def test_room_switches_sfu_mcu_hybrid_sfu_with_media_checked():
     server = Server(env_overrides={"TESSERA_MIXER_WIDTH": "640", "TESSERA_MIXER_HEIGHT": "360", "TESSERA_MIXER_FPS": "15"})
     try:

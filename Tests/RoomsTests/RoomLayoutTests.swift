@@ -78,6 +78,47 @@ import Testing
         #expect(next.contains { $0.0 == "participantSpeaking" && $0.1["id"] == "bob" && $0.1["speaking"] == false })
         #expect(next.contains { $0.0 == "dominantSpeakerChanged" && $0.1["id"] == "alice" && $0.1["previous"] == ["bob"] })
     }
+
+    /// SFU rooms do not mix: speaking events come from the publishers' own
+    /// endpoints (`SpeakingChanged`, from the RFC 6464 levels they send).
+    @Test func sfuSpeakingComesFromThePublishersEndpoints() async {
+        let h = RoomHarness()
+        _ = await h.join("alice", extra: ext)
+        _ = await h.join("bob", extra: ext)
+        _ = await h.join("carol")
+        for u in ["alice", "bob", "carol"] { _ = await h.publish(u) }
+        _ = h.notifications("alice"); _ = h.notifications("bob"); _ = h.notifications("carol")
+        let publisher = { (n: Int) in h.media.calls.filter { $0.hasPrefix("createWebRtcEndpoint") }[n].components(separatedBy: " -> ")[1] }
+        let (ea, eb, ec) = (publisher(0), publisher(1), publisher(2))
+        func voice(_ e: String, _ speaking: Bool, _ level: Double) async {
+            await h.service.deliver(RoomMediaEvent(objectID: e, type: "SpeakingChanged", data: ["speaking": .bool(speaking), "level": .double(level)]))
+        }
+        await voice(eb, true, -30)
+        var seen = h.notifications("alice")
+        #expect(seen.map(\.0) == ["participantSpeaking", "dominantSpeakerChanged"])
+        #expect(seen[0].1 == ["id": "bob", "speaking": true, "level": .double(-30)])
+        #expect(seen[1].1 == ["id": "bob", "previous": [], "silence": false])
+        #expect(h.notifications("carol").isEmpty)
+        // carol starts, but not 6 dB louder: bob stays dominant.
+        await voice(ec, true, -27)
+        #expect(h.notifications("alice").map(\.0) == ["participantSpeaking"])
+        // carol's next report is much louder: she takes over.
+        await voice(ec, true, -15)
+        seen = h.notifications("alice")
+        #expect(seen.map(\.0) == ["dominantSpeakerChanged"] && seen[0].1["id"] == "carol" && seen[0].1["previous"] == ["bob"])
+        await voice(eb, false, -80)
+        #expect(h.notifications("alice").map { "\($0.0) \($0.1["id"]?.stringValue ?? "") \($0.1["speaking"]?.boolValue ?? true)" }
+                == ["participantSpeaking bob false"])
+        // carol unpublishes while speaking: her speaking ends with her stream.
+        _ = await h.request("carol", "unpublishVideo")
+        #expect(h.notifications("alice").contains { $0.0 == "participantSpeaking" && $0.1["id"] == "carol" && $0.1["speaking"] == false })
+        // A subscriber endpoint's report (not a publisher's) is ignored, as is anything in MCU mode.
+        _ = await h.request("alice", "receiveVideoFrom", ["sender": "bob_webcam", "sdpOffer": "o"])
+        let sub = h.media.calls.last { $0.hasPrefix("createWebRtcEndpoint") }!.components(separatedBy: " -> ")[1]
+        await voice(sub, true, -10)
+        #expect(h.notifications("alice").isEmpty)
+        _ = ea
+    }
 }
 
 /// startRecording / stopRecording (§10.7) on the media double.

@@ -10,11 +10,13 @@ enum TesseraExtensions {
     /// Class name -> events raised besides the kmd's.
     static let events: [String: Set<String>] = [
         "Composite": ["SpeakersChanged"],
+        "BaseRtpEndpoint": ["SpeakingChanged"],
     ]
 
     /// One-line descriptions for the coverage page.
     static let documentation: [(member: String, summary: String)] = [
         ("Composite.setLayout", "layout (grid, speaker, pip, custom), order (HubPort ids, tile order), rects ([x, y, w, h] normalised, custom only)"),
+        ("BaseRtpEndpoint.SpeakingChanged", "event: speaking (bool), level (smoothed dBov) of the audio the peer sends, from its RFC 6464 levels (ssrc-audio-level), without decoding; on each edge and every second while speaking"),
         ("Composite.SpeakersChanged", "event: speaking (HubPort ids above the speaking threshold), dominant (HubPort id or null), levels (HubPort id -> dBov)"),
     ]
 }

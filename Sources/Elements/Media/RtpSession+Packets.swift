@@ -1,4 +1,5 @@
 import JSONRPC
+import Mixer
 import RTP
 import STUN
 import Transport
@@ -45,7 +46,22 @@ extension RtpSession {
             ])
         }
         countIn(kind, bytes: packet.count)
+        if kind == .audio, header.hasExtension, let id = incomingExtensions.audioLevel,
+            let level = AudioLevel.read(id: id, header: header, in: UnsafeRawBufferPointer(packet))
+        {
+            let t = now
+            if speech.packet(level: level.level, nowMillis: Int64(t / .milliseconds(1))) { reportSpeech(at: t) }
+        }
         forward(packet, header: header, kind: kind, ext: incomingExtensions)
+    }
+
+    /// Raises `SpeakingChanged` (a Tessera extension): on every edge, and once a
+    /// second while speaking so listeners can compare levels.
+    func reportSpeech(at t: Duration) {
+        speechReported = t
+        context.raise("SpeakingChanged", on: objectID, [
+            "speaking": .bool(speech.speaking), "level": .double((speech.level * 10).rounded() / 10),
+        ])
     }
 
     private func receiveRTCP(_ bytes: UnsafeRawBufferPointer) {

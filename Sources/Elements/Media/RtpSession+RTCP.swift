@@ -1,5 +1,6 @@
 import Foundation
 import JSONRPC
+import Mixer
 import RTP
 import Transport
 
@@ -43,6 +44,11 @@ extension RtpSession {
         if rtcp.transportCCEnabled, t - rtcp.lastTransportFeedback >= Self.transportFeedbackInterval {
             rtcp.lastTransportFeedback = t
             sendTransportFeedback()
+        }
+        if speech.tick(nowMillis: Int64(t / .milliseconds(1))) {
+            reportSpeech(at: t)
+        } else if speech.speaking, t - speechReported >= .seconds(1) {
+            reportSpeech(at: t)
         }
         if t - rtcp.lastReport >= Self.reportInterval {
             rtcp.lastReport = t

@@ -1,6 +1,7 @@
 import Foundation
 import JSONRPC
 import Logging
+import Mixer
 import RTP
 import SDP
 import Transport
@@ -82,6 +83,10 @@ class RtpSession: MediaNode {
     let videoRTXSSRC = UInt32.random(in: 1...UInt32.max)
     var rtxSequence = UInt16.random(in: 0...0x7FFF)
     let streamID = UUID().uuidString.lowercased()
+    /// Speech activity of the audio this peer sends, from its RFC 6464 levels
+    /// (Tessera's `SpeakingChanged` event; rooms use it in SFU mode).
+    var speech = SpeakingDetector()
+    var speechReported: Duration = .zero
     /// One buffer for protecting outgoing packets; the loop is single threaded.
     private var scratch = [UInt8](repeating: 0, count: 1500 + SRTPSession.maxTrailer + 16)
 
