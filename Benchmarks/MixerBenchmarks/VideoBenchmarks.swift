@@ -153,8 +153,9 @@ private final class TickState {
     }
 }
 
-/// The floor: libyuv scales of the decoded inputs into a canvas and one
-/// libvpx encode, with the compositor's encoder settings, called directly.
+/// The floor: libyuv scales of the decoded inputs into the same tile
+/// rectangles the compositor uses, and one libvpx encode with the
+/// compositor's encoder settings, called directly.
 private final class FloorState {
     var context = vpx_codec_ctx_t()
     var image = vpx_image_t()
@@ -168,10 +169,11 @@ private final class FloorState {
         canvas = I420Frame(width: width, height: height)
         canvas.fill(.black)
         rings = inputRings(grid * grid)
-        let cellWidth = (width / grid) & ~1, cellHeight = (height / grid) & ~1
-        tiles = (0..<(grid * grid)).map {
-            PixelRect(x: ($0 % grid) * cellWidth, y: ($0 / grid) * cellHeight, width: cellWidth, height: cellHeight)
-        }
+        // The compositor's own geometry (grid cell, 2 px border, aspect kept), so
+        // the floor makes exactly the scales the compositor makes.
+        let cells = Layout.rects(kind: .grid, count: grid * grid, canvas: PixelSize(width: width, height: height))
+        let border = VideoCompositorConfiguration().borderWidth
+        tiles = cells.map { Layout.fit(PixelSize(width: inputWidth, height: inputHeight), into: $0.insetBy(border)) }
         // The same libvpx settings as the compositor's encoder, applied through the raw API.
         let settings = VP8EncoderConfiguration(
             width: width, height: height, fps: 30, bitrate: width >= 1280 ? 1_500_000 : 800_000, cpuUsed: -8, threads: 1,

@@ -363,3 +363,26 @@ private func sender(_ mixer: AudioMixer, port: Int) throws -> (TestTalker, [[UIn
     #expect(stats.resets == 2)
     #expect(stats.lastPlayedSequence == 45_012)
 }
+
+@Test func oneStraySequenceNumberDoesNotRestartTheStream() throws {
+    let mixer = try AudioMixer(configuration: configuration())
+    mixer.addPort(0)
+    let talker = try TestTalker(ssrc: 1, frequency: 400, amplitude: 8_000)
+    var now: Int64 = 0
+    func step(_ packet: [UInt8]) {
+        mixer.push(port: 0, packet: packet, audioLevelID: AudioTestSupport.levelID, nowMillis: now)
+        _ = mixer.tick(nowMillis: now)
+        now += 20
+    }
+    for _ in 0..<10 { step(try talker.next()) }
+    // One packet claims to be 300 ahead (corrupt, or forged on plain RTP), then the stream goes on.
+    talker.sequence &+= 300
+    let stray = try talker.next()
+    talker.sequence &-= 301
+    mixer.push(port: 0, packet: stray, audioLevelID: AudioTestSupport.levelID, nowMillis: now)
+    for _ in 0..<10 { step(try talker.next()) }
+    let stats = mixer.stats(of: 0)!
+    #expect(stats.resets == 0)
+    #expect(stats.dropsLate == 1)
+    #expect(stats.lastPlayedSequence == Int64(100 + 19 - 2))  // still playing the real stream, 2 ticks of playout delay
+}

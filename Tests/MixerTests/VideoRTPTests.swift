@@ -138,3 +138,23 @@ private func feed(_ assembler: inout VP8FrameAssembler, _ packets: [[UInt8]], in
     let bad = a.push([0x80, 0x60, 0x00]) { _ in }
     #expect(bad.malformed)
 }
+
+@Test func oneStraySequenceNumberDoesNotStopTheFrames() {
+    var p = VP8Packetizer(ssrc: 1, payloadType: 96, mtu: 400, sequenceNumber: 1_000)
+    var a = VP8FrameAssembler()
+    var c = Collected()
+    for i in 0..<5 { feed(&a, p.packetize(fakeFrame(size: 900, key: i == 0, seed: UInt8(i)), timestamp: UInt32(i * 3000)), into: &c) }
+    #expect(c.frames.count == 5)
+    // A packet 5,000 ahead, alone: dropped; the stream goes on untouched.
+    var other = VP8Packetizer(ssrc: 1, payloadType: 96, mtu: 400, sequenceNumber: 6_000)
+    feed(&a, [other.packetize(fakeFrame(size: 100, key: true, seed: 9), timestamp: 99_000)[0]], into: &c)
+    for i in 5..<10 { feed(&a, p.packetize(fakeFrame(size: 900, key: false, seed: UInt8(i)), timestamp: UInt32(i * 3000)), into: &c) }
+    #expect(c.frames.count == 10 && c.lost == 0)
+    // A real restart of the numbering: the first packet is held, the second confirms, nothing of the new stream is lost.
+    var q = VP8Packetizer(ssrc: 1, payloadType: 96, mtu: 400, sequenceNumber: 40_000)
+    let restartKey = fakeFrame(size: 900, key: true, seed: 20)
+    feed(&a, q.packetize(restartKey, timestamp: 60_000), into: &c)
+    #expect(c.frames.count == 11 && c.frames.last == restartKey && c.keys.last == true)
+    feed(&a, q.packetize(fakeFrame(size: 900, key: false, seed: 21), timestamp: 63_000), into: &c)
+    #expect(c.frames.count == 12)
+}

@@ -63,6 +63,19 @@ struct AudioJitterBuffer {
     }
 
     /// Stores one packet's payload. `level` is its RFC 6464 level, or -1.
+    /// The first packet of a possible jump: the jump is taken when the next
+    /// far packet follows it within the window.
+    private var jumpCandidate: UInt16?
+
+    private mutating func confirmsJump(_ raw: UInt16) -> Bool {
+        if let c = jumpCandidate, raw &- c != 0, raw &- c < UInt16(slotCount) {
+            jumpCandidate = nil
+            return true
+        }
+        jumpCandidate = raw
+        return false
+    }
+
     mutating func insert(sequence raw: UInt16, payload: UnsafeRawBufferPointer, level: Int16) -> Insert {
         guard payload.count <= slotBytes else { return .tooLarge }
         var result = Insert.stored
@@ -75,6 +88,7 @@ struct AudioJitterBuffer {
             if !playing && highestSequence - sequence < Int64(slotCount) {
                 nextSequence = sequence  // an earlier packet arrived while buffering
             } else if behind > 1_000 {
+                guard confirmsJump(raw) else { return .late }
                 restart(at: Int64(raw))
                 sequence = Int64(raw)
                 result = .restarted
@@ -82,11 +96,14 @@ struct AudioJitterBuffer {
                 return .late
             }
         } else if sequence - nextSequence >= Int64(slotCount) {
-            // Beyond the window: the sender jumped (or we stalled); start over there.
+            // Beyond the window: the sender jumped (or we stalled); start over there,
+            // once a second packet confirms it (one stray number must not reset the stream).
+            guard confirmsJump(raw) else { return .late }
             restart(at: Int64(raw))
             sequence = Int64(raw)
             result = .restarted
         }
+        jumpCandidate = nil
         let index = slot(sequence)
         if filled[index] && sequences[index] == sequence { return .duplicate }
         filled[index] = true

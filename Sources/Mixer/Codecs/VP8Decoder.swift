@@ -16,8 +16,16 @@ public enum VP8DecodeResult {
 /// Owns one libvpx VP8 decoder context. Not thread-safe; one owner at a time.
 public final class VP8Decoder {
     private var context = vpx_codec_ctx_t()
+    /// Keyframes announcing a larger picture are refused before libvpx sees
+    /// them: a publisher cannot make the mixer allocate and decode a
+    /// 16383x16383 picture (VP8's largest) by writing it in a header.
+    public let maxPixels: Int
 
-    public init(threads: Int = 1) throws(VP8Error) {
+    /// 4096x2304 by default: above any camera a conference carries.
+    public static let defaultMaxPixels = 4096 * 2304
+
+    public init(threads: Int = 1, maxPixels: Int = VP8Decoder.defaultMaxPixels) throws(VP8Error) {
+        self.maxPixels = maxPixels
         var config = vpx_codec_dec_cfg_t(threads: UInt32(max(1, threads)), w: 0, h: 0)
         let status = tessera_vpx_dec_init(&context, &config, 0)
         guard status == VPX_CODEC_OK else { throw .initFailed(Int32(status.rawValue)) }
@@ -29,6 +37,7 @@ public final class VP8Decoder {
     /// from `pool`.
     public func decode(_ data: UnsafeRawBufferPointer, pool: FramePool) -> VP8DecodeResult {
         guard let start = data.baseAddress, data.count > 0 else { return .corrupt }
+        if let size = Self.keyframeSize(data), size.width * size.height > maxPixels { return .corrupt }
         let status = vpx_codec_decode(
             &context, start.assumingMemoryBound(to: UInt8.self), UInt32(data.count), nil, 0)
         guard status == VPX_CODEC_OK else { return .corrupt }
@@ -51,6 +60,15 @@ public final class VP8Decoder {
             y: py, u: pu, v: pv, strideY: Int(img.stride.0), strideUV: Int(img.stride.1),
             width: width, height: height, into: frame, rect: frame.bounds)
         return .frame(frame)
+    }
+
+    /// The picture size a keyframe announces (RFC 6386 §9.1: frame tag with
+    /// P = 0, start code 9d 01 2a, 14-bit width and height); nil for other frames.
+    public static func keyframeSize(_ data: UnsafeRawBufferPointer) -> (width: Int, height: Int)? {
+        guard data.count >= 10, data[0] & 0x01 == 0, data[3] == 0x9D, data[4] == 0x01, data[5] == 0x2A else { return nil }
+        let width = (Int(data[6]) | Int(data[7]) << 8) & 0x3FFF
+        let height = (Int(data[8]) | Int(data[9]) << 8) & 0x3FFF
+        return (width, height)
     }
 
     public func decode(_ data: [UInt8], pool: FramePool) -> VP8DecodeResult {

@@ -49,6 +49,11 @@ public struct VP8FrameAssembler {
     private var floor: Int64 = 0
     private var waitingForKeyframe = true
     private var frameBuffer: [UInt8] = []
+    /// A packet far from the stream (more than the ring away, either way),
+    /// held back: alone it is dropped (corrupt, forged or stray), so one bad
+    /// sequence number cannot throw the stream away; when the next far packet
+    /// follows it closely, the sender restarted its numbering and both are used.
+    private var stray: (sequence: UInt16, packet: [UInt8])?
 
     public private(set) var framesLost = 0
 
@@ -85,12 +90,23 @@ public struct VP8FrameAssembler {
             result.malformed = true
             return result
         }
-        let sequence = unwrap(header.sequenceNumber)
-        if highest >= 0, sequence > highest + Int64(slots.count) {
-            // A jump beyond the ring: the sender restarted or a long outage.
+        var sequence = unwrap(header.sequenceNumber)
+        if highest >= 0, sequence > highest + Int64(slots.count) || sequence < highest - Int64(slots.count) {
+            guard let held = stray, header.sequenceNumber &- held.sequence != 0,
+                header.sequenceNumber &- held.sequence < UInt16(slots.count)
+            else {
+                stray = (header.sequenceNumber, Array(packet))
+                result.malformed = true
+                return result
+            }
+            // Two packets agree: the sender restarted (or a long outage). Start over from the held one.
+            stray = nil
             reset()
             result.lost = true
             framesLost += 1
+            let first = held.packet.withUnsafeBytes { push($0, onFrame: onFrame) }
+            result.framesCompleted += first.framesCompleted
+            sequence = unwrap(header.sequenceNumber)
         }
         guard sequence >= floor else { return result }  // late or duplicate
         if sequence > highest { highest = sequence }
