@@ -8,6 +8,14 @@ void tessera_mix_add(int32_t *restrict total, const int16_t *restrict in, size_t
     for (size_t i = 0; i < count; i++) total[i] += in[i];
 }
 
+void tessera_mix_sub(int32_t *restrict total, const int16_t *restrict in, size_t count) {
+    for (size_t i = 0; i < count; i++) total[i] -= in[i];
+}
+
+void tessera_mix_copy(int32_t *restrict dst, const int32_t *restrict src, size_t count) {
+    for (size_t i = 0; i < count; i++) dst[i] = src[i];
+}
+
 void tessera_mix_zero(int32_t *total, size_t count) {
     for (size_t i = 0; i < count; i++) total[i] = 0;
 }

@@ -86,6 +86,40 @@ private func configuration(speakers: Int = 3) -> AudioMixerConfiguration {
     }
 }
 
+@Test func receiverSideMuteTakesOneSpeakerOutOfOneListenersMix() throws {
+    let tones = [300.0, 500.0, 700.0]
+    // Ports 0-2 talk; 3 and 4 only listen.
+    let harness = try Harness(configuration(speakers: 3), ports: [0, 1, 2, 3, 4])
+    for (port, tone) in tones.enumerated() {
+        harness.talkers[port] = try TestTalker(ssrc: UInt32(100 + port), frequency: tone, amplitude: 6_000)
+    }
+    harness.mixer.setExcluded([1], forListener: 3)  // 3 mutes 500 Hz
+    harness.mixer.setExcluded([1], forListener: 4)  // so does 4: they share one stream
+    harness.mixer.setExcluded([2, 4], forListener: 0)  // 0 (a speaker) mutes 700 Hz and a silent port
+    var pcm: [Int: [Int16]] = [:]
+    try harness.run(40) { t in
+        if t >= 20 { for port in 0..<5 { pcm[port, default: []] += harness.mixer.lastOutputPCM(for: port)! } }
+    }
+    // Shared + 3 speakers + "without 1" (3 and 4) + "without 0 and 2" (0).
+    #expect(harness.lastTick!.packets.count == 6)
+    #expect(harness.lastTick!.route[3] == harness.lastTick!.route[4])
+    func db(_ port: Int, _ hz: Double) -> Double { Support.toneDB(pcm[port]![...], frequency: hz) }
+    for listener in [3, 4] {
+        #expect(db(listener, 300) > db(listener, 500) + 40, "port \(listener) still hears 500 Hz")
+        #expect(db(listener, 700) > db(listener, 500) + 40)
+    }
+    #expect(db(0, 500) > db(0, 700) + 40 && db(0, 500) > db(0, 300) + 40, "port 0 hears itself or 700 Hz")
+    #expect(db(2, 300) > db(2, 700) + 40 && db(2, 500) > db(2, 700) + 40)  // unaffected: mix minus itself
+    // Decoded, the muted tone is gone from the listener's stream too.
+    let tail = harness.heard[3]![(harness.heard[3]!.count - 9_600)...]
+    #expect(Support.toneDB(tail, frequency: 300) > Support.toneDB(tail, frequency: 500) + 20)
+    // Unmuted: back to the shared mix and the speaker streams only.
+    for port in [0, 3, 4] { harness.mixer.setExcluded([], forListener: port) }
+    try harness.run(3)
+    #expect(harness.lastTick!.packets.count == 4)
+    #expect(harness.mixer.excluded(forListener: 3).isEmpty)
+}
+
 @Test func audioMixerSilenceInSilenceOut() throws {
     let harness = try Harness(configuration(), ports: [0, 1, 2, 3, 4])
     for port in 0..<4 {

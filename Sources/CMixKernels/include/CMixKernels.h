@@ -12,6 +12,13 @@
 void tessera_mix_first(int32_t *restrict total, const int16_t *restrict in, size_t count);
 /// total[i] += in[i].
 void tessera_mix_add(int32_t *restrict total, const int16_t *restrict in, size_t count);
+
+/// total[i] -= in[i]: takes one input back out of a sum (a listener's own
+/// exclusions from the mix).
+void tessera_mix_sub(int32_t *restrict total, const int16_t *restrict in, size_t count);
+
+/// dst[i] = src[i].
+void tessera_mix_copy(int32_t *restrict dst, const int32_t *restrict src, size_t count);
 /// total[i] = 0 (a mix of nobody).
 void tessera_mix_zero(int32_t *total, size_t count);
 

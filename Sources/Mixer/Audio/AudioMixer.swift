@@ -19,6 +19,10 @@ public final class AudioMixer {
     private var portIndex: [Int: Int] = [:]
     /// Index 0: the shared mix; 1...K: the speaker streams.
     private var streams: [AudioOutputStream] = []
+    /// Mixes without some speakers, for listeners who muted them (receiver-side
+    /// mute): one per distinct set of subtracted ports, made on first need.
+    private var personalStreams: [AudioOutputStream] = []
+    private var personalTotal: [Int32]
     private var total: [Int32]
     private var scratch: [UInt8]
     private var output = AudioTick()
@@ -40,17 +44,11 @@ public final class AudioMixer {
         self.configuration = configuration
         samplesPerFrame = Opus.samplesPerFrame * configuration.channels
         total = [Int32](repeating: 0, count: samplesPerFrame)
+        personalTotal = [Int32](repeating: 0, count: samplesPerFrame)
         scratch = [UInt8](repeating: 0, count: Opus.maxPacketBytes)
         random = SplitMix64(seed: configuration.ssrcSeed ?? UInt64.random(in: .min ... .max))
         for _ in 0...configuration.maxSpeakers {
-            let encoder = try OpusEncoder(
-                channels: configuration.channels, application: .voip, bitrate: configuration.bitrate,
-                complexity: configuration.complexity, fec: configuration.fec, dtx: configuration.dtx,
-                packetLossPercent: configuration.fec ? configuration.packetLossPercent : 0)
-            let stream = AudioOutputStream(encoder: encoder, samples: samplesPerFrame)
-            stream.begin(ssrc: random.nextSSRC(), sequence: UInt16(truncatingIfNeeded: random.next()),
-                         timestamp: UInt32(truncatingIfNeeded: random.next()))
-            streams.append(stream)
+            streams.append(try makeStream())
         }
         for _ in 0...configuration.maxSpeakers {
             var buffer: [UInt8] = []
@@ -58,6 +56,17 @@ public final class AudioMixer {
             spareBuffers.append(buffer)
         }
         output.packets.reserveCapacity(configuration.maxSpeakers + 1)
+    }
+
+    private func makeStream() throws(OpusError) -> AudioOutputStream {
+        let encoder = try OpusEncoder(
+            channels: configuration.channels, application: .voip, bitrate: configuration.bitrate,
+            complexity: configuration.complexity, fec: configuration.fec, dtx: configuration.dtx,
+            packetLossPercent: configuration.fec ? configuration.packetLossPercent : 0)
+        let stream = AudioOutputStream(encoder: encoder, samples: samplesPerFrame)
+        stream.begin(ssrc: random.nextSSRC(), sequence: UInt16(truncatingIfNeeded: random.next()),
+                     timestamp: UInt32(truncatingIfNeeded: random.next()))
+        return stream
     }
 
     // MARK: Ports
@@ -79,6 +88,7 @@ public final class AudioMixer {
         let port = ports[index]
         if let stream = port.stream { stream.owner = nil }
         port.stream = nil
+        port.personal = nil
         if dominant === port { dominant = nil }
         if dominantChallenger === port { dominantChallenger = nil }
         let last = ports.removeLast()
@@ -90,6 +100,19 @@ public final class AudioMixer {
     }
 
     public var portIDs: [Int] { ports.map(\.id) }
+
+    /// Receiver-side mute: the listener on port `id` stops hearing the ports
+    /// in `excluded`. While none of them is among the mixed speakers nothing
+    /// changes; when one is, the listener gets a mix without it (one extra
+    /// encode per distinct set, shared by every listener with that set).
+    public func setExcluded(_ excluded: Set<Int>, forListener id: Int) {
+        guard let index = portIndex[id] else { return }
+        ports[index].excluded = excluded.subtracting([id])
+    }
+
+    public func excluded(forListener id: Int) -> Set<Int> {
+        portIndex[id].map { ports[$0].excluded } ?? []
+    }
 
     // MARK: Input
 
@@ -382,15 +405,80 @@ public final class AudioMixer {
             stream.packetIndex = emitted
             emitted += 1
         }
+        emitted = emitPersonal(from: emitted)
         while output.packets.count > emitted {
             var buffer = output.packets.removeLast()
             buffer.removeAll(keepingCapacity: true)
             spareBuffers.append(buffer)
         }
         for port in ports {
-            let index = port.stream?.packetIndex ?? 0
+            let index = port.personal?.packetIndex ?? port.stream?.packetIndex ?? 0
             if output.route[port.id] != index { output.route[port.id] = index }
         }
+    }
+
+    /// Streams for listeners who excluded a speaker that is in the mix this
+    /// tick: total minus the excluded (and minus themselves when mixed).
+    private func emitPersonal(from start: Int) -> Int {
+        var emitted = start
+        for stream in personalStreams { stream.users = 0 }
+        // Each listener's set of ports to take out this tick.
+        for port in ports {
+            port.personalKey.removeAll(keepingCapacity: true)
+            guard !port.excluded.isEmpty else {
+                port.personal = nil
+                continue
+            }
+            for stream in streams.dropFirst() {
+                guard let owner = stream.owner, owner.hasAudio, owner !== port, port.excluded.contains(owner.id) else { continue }
+                port.personalKey.append(owner.id)
+            }
+            if port.personalKey.isEmpty {
+                port.personal = nil
+                continue
+            }
+            if port.stream != nil && port.hasAudio { port.personalKey.append(port.id) }
+            port.personalKey.sort()
+            // Keep the stream it had when its set is unchanged.
+            if let current = port.personal, current.key == port.personalKey { current.users += 1 } else { port.personal = nil }
+        }
+        for port in ports where port.personal == nil && !port.personalKey.isEmpty {
+            if let same = personalStreams.first(where: { $0.users > 0 && $0.key == port.personalKey }) {
+                same.users += 1
+                port.personal = same
+                continue
+            }
+            let stream: AudioOutputStream
+            if let free = personalStreams.first(where: { $0.users == 0 }) {
+                stream = free
+            } else {
+                guard let made = try? makeStream() else { continue }  // cannot happen after init succeeded
+                personalStreams.append(made)
+                stream = made
+            }
+            stream.key = port.personalKey
+            stream.begin(ssrc: random.nextSSRC(), sequence: stream.sequence, timestamp: stream.timestamp)
+            stream.users = 1
+            port.personal = stream
+        }
+        let count = samplesPerFrame
+        for stream in personalStreams where stream.users > 0 {
+            personalTotal.withUnsafeMutableBufferPointer { sum in
+                total.withUnsafeBufferPointer { tessera_mix_copy(sum.baseAddress!, $0.baseAddress!, count) }
+                for id in stream.key {
+                    guard let index = portIndex[id] else { continue }
+                    ports[index].pcm.withUnsafeBufferPointer { tessera_mix_sub(sum.baseAddress!, $0.baseAddress!, count) }
+                }
+            }
+            stream.limit(total: personalTotal, own: nil)
+            if emitted == output.packets.count {
+                output.packets.append(spareBuffers.popLast() ?? [])
+            }
+            stream.encode(into: &output.packets[emitted], scratch: &scratch, payloadType: configuration.payloadType)
+            stream.packetIndex = emitted
+            emitted += 1
+        }
+        return emitted
     }
 
     // MARK: Observers
@@ -418,7 +506,7 @@ public final class AudioMixer {
     /// The PCM (after the limiter) that `port` hears in the last tick's packet (allocates).
     public func lastOutputPCM(for port: Int) -> [Int16]? {
         guard let index = portIndex[port] else { return nil }
-        return (ports[index].stream ?? streams[0]).pcm
+        return (ports[index].personal ?? ports[index].stream ?? streams[0]).pcm
     }
 }
 
@@ -444,6 +532,10 @@ final class AudioInputPort {
     var fadeIn = false
     /// The speaker stream of this port while it is in the mix.
     var stream: AudioOutputStream?
+    /// Ports this listener does not want to hear, and this tick's personal mix.
+    var excluded: Set<Int> = []
+    var personalKey: [Int] = []
+    var personal: AudioOutputStream?
     var stats = AudioPortStats()
 
     init(id: Int, decoder: OpusDecoder, configuration: AudioMixerConfiguration, samples: Int) {
@@ -489,6 +581,9 @@ final class AudioOutputStream {
     var timestamp: UInt32 = 0
     var marker = true
     var packetIndex = 0
+    /// Personal streams: the ports subtracted, and how many listeners take it this tick.
+    var key: [Int] = []
+    var users = 0
 
     init(encoder: OpusEncoder, samples: Int) {
         self.encoder = encoder
