@@ -63,6 +63,10 @@ public final class KurentoRoomMedia: RoomMedia {
         return id
     }
 
+    public func setMixExclusions(composite: String, port: String, exclude: [String]) async throws(RoomMediaError) {
+        _ = try await invoke(composite, "setMixExclusions", ["port": .string(port), "exclude": .array(exclude.map { .string($0) })])
+    }
+
     public func setLayout(composite: String, layout: String, order: [String], rects: [[Double]]) async throws(RoomMediaError) {
         _ = try await invoke(composite, "setLayout", [
             "layout": .string(layout), "order": .array(order.map { .string($0) }),

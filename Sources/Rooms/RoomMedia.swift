@@ -49,6 +49,9 @@ public protocol RoomMedia: Sendable {
     /// `pip`, `custom`), which ports' video fill the tiles in which order, and
     /// for `custom` one normalised rectangle per tile (x, y, width, height).
     func setLayout(composite: String, layout: String, order: [String], rects: [[Double]]) async throws(RoomMediaError)
+    /// Tessera's extension of Composite: the listener on `port` stops hearing
+    /// the ports in `exclude` in its mix (receiver-side mute); [] undoes it.
+    func setMixExclusions(composite: String, port: String, exclude: [String]) async throws(RoomMediaError)
     /// A RecorderEndpoint writing `uri` (file:// in the recording directory) with `profile` (WEBM, ...).
     func createRecorder(pipeline: String, uri: String, profile: String) async throws(RoomMediaError) -> String
     func record(_ recorder: String) async throws(RoomMediaError)

@@ -50,6 +50,9 @@ final class Participant {
     var forceMuted: Set<String> = []
     /// Set while a mode switch waits for this participant's new subscriptions.
     var switchPending = false
+    /// Senders this participant muted for itself (`muteSubscribedMedia` audio):
+    /// taken out of its own mix while the room mixes audio.
+    var mutedInMix: Set<String> = []
 
     init(name: String, session: String, role: RoomRole, extensions: Set<String>) {
         self.name = name

@@ -347,6 +347,7 @@ public actor RoomService {
             let port = try await media.createHubPort(hub: composite)
             if let existing = p.hubPort { await media.release(port); return existing }
             p.hubPort = port
+            await applyAllMixExclusions(room)  // this port may be someone's muted sender, or a listener with mutes
             return port
         } catch {
             throw RoomError(.mediaMixer, "The mixer could not add a port: \(error.message)")
@@ -592,26 +593,55 @@ public actor RoomService {
         let sender = try string(params, "sender")
         let (room, p) = try member(session)
         let user = String(sender.prefix { $0 != "_" })
-        let kinds: [RoomMediaKind]
+        var kinds: Set<RoomMediaKind>
         switch params["kind"]?.stringValue {
         case "audio": kinds = [.audio]
         case "video": kinds = [.video]
         case nil, "all": kinds = [.audio, .video]
         case let other: throw RoomError(.invalidParams, "kind must be audio, video or all, not '\(other ?? "")'")
         }
-        guard let sub = p.subscriptions[user] else { throw RoomError(.userNotFound, "User '\(p.name)' is not subscribed to '\(sender)'") }
-        guard user != mcuName, let source = room.participants[user]?.publisher else {
-            // The mix is shared by every listener: removing one sender for one listener would need its own encode.
-            throw RoomError(.mediaMute, "Muting one sender inside the mix is not supported; unsubscribe from '\(sender)' instead")
+        guard user != mcuName else {
+            throw RoomError(.mediaMute, "Mute the senders inside '\(sender)' by name (muteSubscribedMedia {sender: \"bob\"}); the composite itself is unsubscribed with unsubscribeFromVideo")
         }
-        for kind in kinds where !(room.mixerMode == .hybrid && kind == .audio) {
-            do {
-                if muted { try await media.disconnect(source, sub.endpoint, kind: kind) } else { try await media.connect(source, sub.endpoint, kind: kind) }
-            } catch {
-                throw RoomError(.mediaMute, "Cannot \(muted ? "mute" : "unmute") \(kind.rawValue.lowercased()) of '\(user)': \(error.message)")
+        let target = room.participants[user]
+        let sub = p.subscriptions[user]
+        guard target != nil, sub != nil || room.mixerMode != .sfu else {
+            throw RoomError(.userNotFound, "User '\(p.name)' is not subscribed to '\(sender)'")
+        }
+        // Audio in a mixing room: out of this listener's own mix only (§10.5).
+        if kinds.contains(.audio), room.mode != .sfu {
+            if muted { p.mutedInMix.insert(user) } else { p.mutedInMix.remove(user) }
+            await applyMixExclusions(room, for: p)
+            kinds.remove(.audio)
+        }
+        if kinds.contains(.video), sub == nil {
+            // MCU: one picture is encoded for everyone.
+            if !muted { kinds.remove(.video) } else {
+                throw RoomError(.mediaMute, "Hiding one tile for one viewer is not supported in MCU mode: the composite picture is shared; use setLayout")
+            }
+        }
+        if let sub, let source = target?.publisher {
+            for kind in kinds {
+                do {
+                    if muted { try await media.disconnect(source, sub.endpoint, kind: kind) } else { try await media.connect(source, sub.endpoint, kind: kind) }
+                } catch {
+                    throw RoomError(.mediaMute, "Cannot \(muted ? "mute" : "unmute") \(kind.rawValue.lowercased()) of '\(user)': \(error.message)")
+                }
             }
         }
         return ["sender": .string(sender), "muted": .bool(muted)]
+    }
+
+    /// Tells the mixer which senders `p` muted for itself (their current ports).
+    private func applyMixExclusions(_ room: Room, for p: Participant) async {
+        guard room.mode != .sfu, let composite = room.composite, let port = p.hubPort else { return }
+        let exclude = p.mutedInMix.sorted().compactMap { room.participants[$0]?.hubPort }
+        try? await media.setMixExclusions(composite: composite, port: port, exclude: exclude)
+    }
+
+    /// After ports were made (a join, a publish, a switch to a mixing mode): every listener's exclusions again.
+    private func applyAllMixExclusions(_ room: Room) async {
+        for p in room.members where !p.mutedInMix.isEmpty { await applyMixExclusions(room, for: p) }
     }
 
     /// Stops or resumes mixing and forwarding one kind of `p`'s media (no SDP change).

@@ -235,6 +235,43 @@ def test_sfu_room_reports_speakers_from_the_audio_levels_they_send():
         server.stop()
 
 
+def test_mcu_receiver_side_mute_takes_a_sender_out_of_one_listeners_mix():
+    """§10.5: in an MCU room alice mutes bob for herself: her mix keeps carol's tone
+    and loses bob's; carol still hears both alice and bob."""
+    server = Server(env_overrides={"TESSERA_MIXER_WIDTH": "320", "TESSERA_MIXER_HEIGHT": "240", "TESSERA_MIXER_FPS": "10"})
+    try:
+        async def run():
+            url = room_url(server)
+            people = [Participant(url, n, "mute-mix", c, hz, mode="mcu") for n, c, hz in PEOPLE]
+            for p in people:
+                await p.join()
+                await p.publish()
+            alice, bob, carol = people
+
+            def hears(p, seconds=1.0):
+                rec = p.recorder("$mcu")
+                if rec is None or len(rec.audio) < 48000 * seconds:
+                    return None
+                audio = rec.audio[-int(48000 * seconds):]
+                return {q.name: tone_level(audio, q.hz) for q in people}
+            assert await wait_for(lambda: all((h := hears(p)) and all(h[q.name] > 0.3 for q in people if q is not p)
+                                              for p in people), 30), [hears(p) for p in people]
+            r = await asyncio.to_thread(alice.socket.result, "muteSubscribedMedia", {"sender": "bob_webcam", "kind": "audio"})
+            assert r["muted"] is True
+            await asyncio.sleep(1.5)
+            assert await wait_for(lambda: (h := hears(alice)) and h["bob"] < 0.05 and h["carol"] > 0.3, 10), hears(alice)
+            h = hears(carol)
+            assert h["alice"] > 0.3 and h["bob"] > 0.3, h  # nobody else is affected
+            await asyncio.to_thread(alice.socket.result, "unmuteSubscribedMedia", {"sender": "bob_webcam"})
+            assert await wait_for(lambda: (h := hears(alice)) and h["bob"] > 0.3 and h["carol"] > 0.3, 10), hears(alice)
+            for p in people:
+                await p.close()
+            assert await wait_for(lambda: objects(server) == 0, 10), objects(server)
+        asyncio.run(run())
+    finally:
+        server.stop()
+
+
 def test_room_switches_sfu_mcu_hybrid_sfu_with_media_checked():
     server = Server(env_overrides={"TESSERA_MIXER_WIDTH": "640", "TESSERA_MIXER_HEIGHT": "360", "TESSERA_MIXER_FPS": "15"})
     try:

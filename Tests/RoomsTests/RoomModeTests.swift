@@ -185,4 +185,36 @@ import Testing
         #expect(h.media.connections.contains("webrtc-2>\(sub):AUDIO"))
         #expect(await h.errorCode("bob", "muteSubscribedMedia", ["sender": "carol_webcam"]) == 102)
     }
+
+    /// §10.5: in a mixing room, muteSubscribedMedia takes the sender out of the caller's own mix.
+    @Test func receiverSideMuteInMcuMode() async {
+        let h = RoomHarness()
+        _ = await h.join("alice", extra: ["mode": "mcu"])
+        _ = await h.join("bob")
+        _ = await h.join("carol")
+        for u in ["alice", "bob", "carol"] { _ = await h.publish(u) }
+        let ports = h.media.calls.filter { $0.hasPrefix("createHubPort") }.map { $0.components(separatedBy: " -> ")[1] }
+        let composite = h.media.calls.first { $0.hasPrefix("createComposite") }!.components(separatedBy: " -> ")[1]
+        _ = h.media.takeCalls()
+        let r = await h.result("alice", "muteSubscribedMedia", ["sender": "bob_webcam", "kind": "audio"])
+        #expect(r["sender"] == "bob_webcam" && r["muted"] == true)
+        #expect(h.media.takeCalls() == ["setMixExclusions(\(composite), \(ports[0]), \(ports[1]))"])
+        _ = await h.result("alice", "muteSubscribedMedia", ["sender": "carol", "kind": "audio"])
+        #expect(h.media.takeCalls() == ["setMixExclusions(\(composite), \(ports[0]), \(ports[1]),\(ports[2]))"])
+        // One picture for everyone: a tile cannot be hidden for one viewer.
+        #expect(await h.errorCode("alice", "muteSubscribedMedia", ["sender": "bob_webcam", "kind": "video"]) == 307)
+        #expect(await h.errorCode("alice", "muteSubscribedMedia", ["sender": "$mcu_composite", "kind": "audio"]) == 307)
+        #expect(await h.errorCode("alice", "muteSubscribedMedia", ["sender": "nobody_webcam", "kind": "audio"]) == 102)
+        _ = await h.result("alice", "unmuteSubscribedMedia", ["sender": "bob_webcam"])
+        #expect(h.media.takeCalls() == ["setMixExclusions(\(composite), \(ports[0]), \(ports[2]))"])
+        // Through a switch to SFU and back the mute stays: the new ports get it again.
+        _ = await h.result("alice", "setRoomMode", ["mode": "sfu"])
+        h.clock.advance(by: .seconds(6))
+        await h.service.tick()
+        #expect(h.media.live.filter { $0.hasPrefix("port") }.isEmpty)
+        _ = h.media.takeCalls()
+        _ = await h.result("alice", "setRoomMode", ["mode": "mcu"])
+        let newPorts = h.media.calls.filter { $0.hasPrefix("createHubPort") }.map { $0.components(separatedBy: " -> ")[1] }
+        #expect(h.media.calls.last { $0.hasPrefix("setMixExclusions") } == "setMixExclusions(\(composite), \(newPorts[0]), \(newPorts[2]))")
+    }
 }

@@ -67,6 +67,9 @@ final class FakeRoomMedia: RoomMedia {
     func setLayout(composite: String, layout: String, order: [String], rects: [[Double]]) async throws(RoomMediaError) {
         log("setLayout(\(composite), \(layout), \(order.joined(separator: ",")))")
     }
+    func setMixExclusions(composite: String, port: String, exclude: [String]) async throws(RoomMediaError) {
+        log("setMixExclusions(\(composite), \(port), \(exclude.joined(separator: ",")))")
+    }
     func createRecorder(pipeline: String, uri: String, profile: String) async throws(RoomMediaError) -> String {
         make("recorder", "createRecorder(\(uri), \(profile))")
     }

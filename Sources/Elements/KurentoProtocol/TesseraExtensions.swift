@@ -4,7 +4,7 @@
 enum TesseraExtensions {
     /// Class name -> operation -> implementation. Parameters arrive as sent (no kmd marshalling).
     static let methods: [String: [String: ClassBinding.Method]] = [
-        "Composite": ["setLayout": Composite.setLayout],
+        "Composite": ["setLayout": Composite.setLayout, "setMixExclusions": Composite.setMixExclusions],
     ]
 
     /// Class name -> events raised besides the kmd's.
@@ -16,6 +16,7 @@ enum TesseraExtensions {
     /// One-line descriptions for the coverage page.
     static let documentation: [(member: String, summary: String)] = [
         ("Composite.setLayout", "layout (grid, speaker, pip, custom), order (HubPort ids, tile order), rects ([x, y, w, h] normalised, custom only)"),
+        ("Composite.setMixExclusions", "port (HubPort id), exclude (HubPort ids): that port's listener stops hearing those ports in its mix; [] undoes it"),
         ("BaseRtpEndpoint.SpeakingChanged", "event: speaking (bool), level (smoothed dBov) of the audio the peer sends, from its RFC 6464 levels (ssrc-audio-level), without decoding; on each edge and every second while speaking"),
         ("Composite.SpeakersChanged", "event: speaking (HubPort ids above the speaking threshold), dominant (HubPort id or null), levels (HubPort id -> dBov)"),
     ]

@@ -123,6 +123,15 @@ final class CompositeHubNode: HubNode {
         engineLoop.post { engine.value.setLayout(layout, order: ids) }
     }
 
+    /// Receiver-side mute: the listener port (object id) stops hearing `excluded` ports.
+    func setExclusions(listener: String, excluded: [String]) {
+        let byObject = Dictionary(portsByID.map { ($0.value.objectID, $0.key) }, uniquingKeysWith: { a, _ in a })
+        guard let id = byObject[listener] else { return }
+        let ids = Set(excluded.compactMap { byObject[$0] })
+        let engine = self.engine
+        engineLoop.post { engine.value.setExcluded(ids, forListener: id) }
+    }
+
     /// The mix's speakers changed: raised as `SpeakersChanged` with hub port object ids.
     func speakersChanged(speaking: [Int], dominant: Int?, levels: [Int: Double]) {
         func name(_ id: Int) -> String? { portsByID[id]?.objectID }
@@ -225,6 +234,10 @@ final class CompositeEngine {
     func setLayout(_ layout: LayoutKind, order: [Int]) {
         video.layout = layout
         video.setOrder(order)
+    }
+
+    func setExcluded(_ excluded: Set<Int>, forListener id: Int) {
+        audio.setExcluded(excluded, forListener: id)
     }
 
     private var reportedSpeaking: [Int] = []

@@ -151,6 +151,29 @@ final class Composite: Hub {
         composite.loop.post { (node.value as? CompositeHubNode)?.setLayout(kind, order: tiles) }
         return .void
     }
+
+    /// Tessera extension (TesseraExtensions): receiver-side mute inside the
+    /// mix. The listener on HubPort `port` stops hearing the HubPorts in
+    /// `exclude` (an empty list undoes it); everyone else is unaffected.
+    static let setMixExclusions: ClassBinding.Method = { obj, args, set throws(KurentoError) in
+        let composite = obj as! Composite  // registered for Composite only
+        func ownPort(_ value: JSONValue?, _ name: String) throws(KurentoError) -> String {
+            guard let id = value?.stringValue, let port = set.objects[id] as? HubPort, port.parent === composite else {
+                throw KurentoError(.mediaObjectIllegalParamError, "'\(name)' must name HubPorts of this Composite")
+            }
+            return id
+        }
+        guard args["port"] != nil else { throw .missingParam("port") }
+        let listener = try ownPort(args["port"], "port")
+        guard let list = args["exclude"]?.arrayValue else {
+            throw KurentoError(.mediaObjectIllegalParamError, "'exclude' must be a list of HubPort ids (empty to hear everyone)")
+        }
+        var excluded: [String] = []
+        for v in list { excluded.append(try ownPort(v, "exclude")) }
+        let node = composite.hubNode, muted = excluded
+        composite.loop.post { (node.value as? CompositeHubNode)?.setExclusions(listener: listener, excluded: muted) }
+        return .void
+    }
 }
 
 /// kmd `HubPort`: a MediaElement attached to a hub.
