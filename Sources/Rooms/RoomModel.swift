@@ -50,8 +50,8 @@ final class Participant {
     var forceMuted: Set<String> = []
     /// Set while a mode switch waits for this participant's new subscriptions.
     var switchPending = false
-    /// Senders this participant muted for itself (`muteSubscribedMedia` audio):
-    /// taken out of its own mix while the room mixes audio.
+    /// Senders whose audio this participant muted for itself (`muteSubscribedMedia`):
+    /// out of its own mix while the room mixes, not connected to its SFU subscriptions.
     var mutedInMix: Set<String> = []
 
     init(name: String, session: String, role: RoomRole, extensions: Set<String>) {

@@ -476,7 +476,8 @@ public actor RoomService {
                 throw RoomError(.userNotStreaming, "User '\(user)' is not publishing media")
             }
             endpoint = try await newEndpoint(room, owner: p, name: user)
-            let kind: RoomMediaKind? = room.mode == .hybrid ? .video : nil
+            // Hybrid: the audio is in the mix. A sender this subscriber muted: video only.
+            let kind: RoomMediaKind? = room.mode == .hybrid || p.mutedInMix.contains(user) ? .video : nil
             do { try await media.connect(published, endpoint, kind: kind) } catch {
                 await releaseEndpoint(endpoint)
                 throw RoomError(.mediaEndpoint, "Cannot connect to '\(user)': \(error.message)")
@@ -608,11 +609,14 @@ public actor RoomService {
         guard target != nil, sub != nil || room.mixerMode != .sfu else {
             throw RoomError(.userNotFound, "User '\(p.name)' is not subscribed to '\(sender)'")
         }
-        // Audio in a mixing room: out of this listener's own mix only (§10.5).
-        if kinds.contains(.audio), room.mode != .sfu {
+        // Remembered across mode switches. In a mixing room the sender leaves this
+        // listener's own mix only (§10.5); in SFU mode its audio is disconnected below.
+        if kinds.contains(.audio) {
             if muted { p.mutedInMix.insert(user) } else { p.mutedInMix.remove(user) }
-            await applyMixExclusions(room, for: p)
-            kinds.remove(.audio)
+            if room.mode != .sfu {
+                await applyMixExclusions(room, for: p)
+                kinds.remove(.audio)
+            }
         }
         if kinds.contains(.video), sub == nil {
             // MCU: one picture is encoded for everyone.

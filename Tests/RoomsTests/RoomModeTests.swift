@@ -216,5 +216,12 @@ import Testing
         _ = await h.result("alice", "setRoomMode", ["mode": "mcu"])
         let newPorts = h.media.calls.filter { $0.hasPrefix("createHubPort") }.map { $0.components(separatedBy: " -> ")[1] }
         #expect(h.media.calls.last { $0.hasPrefix("setMixExclusions") } == "setMixExclusions(\(composite), \(newPorts[0]), \(newPorts[2]))")
+        // Back in SFU mode, a subscription to carol carries her video only.
+        _ = await h.result("alice", "setRoomMode", ["mode": "sfu"])
+        h.clock.advance(by: .seconds(6))
+        await h.service.tick()
+        _ = await h.request("alice", "receiveVideoFrom", ["sender": "carol_webcam", "sdpOffer": "o"])
+        let sub = h.media.calls.last { $0.hasPrefix("createWebRtcEndpoint") }!.components(separatedBy: " -> ")[1]
+        #expect(h.media.connections.contains { $0.hasSuffix(">\(sub):VIDEO") } && !h.media.connections.contains { $0.hasSuffix(">\(sub):AUDIO") })
     }
 }
