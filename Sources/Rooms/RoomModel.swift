@@ -65,15 +65,34 @@ final class Participant {
     func wants(_ feature: String) -> Bool { extensions.contains(feature) }
 }
 
+/// One file of a `participants` recording: one publisher's stream as sent (no re-encode).
+struct ParticipantFile {
+    var user: String
+    var recorder: String
+    var uri: String
+    var path: String
+    var startedAt: Duration
+    var endedAt: Duration?
+}
+
 struct Recording {
     var id: String
     var name: String
-    var recorder: String
-    var port: String
+    /// `composite` (the server's mix, one file) or `participants` (one file per publisher).
+    var target: String = "composite"
+    /// Composite target: its recorder and the HubPort feeding it.
+    var recorder: String?
+    var port: String?
     var uri: String
     var path: String
     var startedAt: Duration
     var createdAt: Int64
+    /// Participants target: what a new file gets, and every file so far.
+    var format = "webm"
+    var profile = "WEBM"
+    var files: [ParticipantFile] = []
+
+    var isComposite: Bool { target == "composite" }
 }
 
 final class Room {
@@ -117,8 +136,8 @@ final class Room {
     var members: [Participant] { order.compactMap { participants[$0] } }
 
     /// How publishers feed the mixer: as the mode says, except that an SFU
-    /// room being recorded mixes everything for the recorder (§10.7).
-    var mixerMode: RoomMode { mode == .sfu && recording != nil ? .mcu : mode }
+    /// room whose composite is recorded mixes everything for the recorder (§10.7).
+    var mixerMode: RoomMode { mode == .sfu && recording?.isComposite == true ? .mcu : mode }
 
     func add(_ p: Participant) {
         participants[p.name] = p

@@ -411,6 +411,9 @@ public actor RoomService {
         p.publisher = endpoint
         if loopback { try? await media.connect(endpoint, endpoint, kind: nil) }
         try await wireIntoMixer(room, p, mode: room.mixerMode)
+        do { try await startParticipantFile(room, p) } catch {
+            send("mediaError", ["error": .string(error.message)], to: p)
+        }
         if let streams = room.streams(of: p) {
             broadcast("participantPublished", Room.peer(p.name, streams), in: room, except: p.name)
         }
@@ -421,6 +424,7 @@ public actor RoomService {
     private func unpublishVideo(session: Session) async throws(RoomError) -> JSONValue {
         let (room, p) = try member(session)
         guard let endpoint = p.publisher else { throw RoomError(.userNotStreaming, "User '\(p.name)' is not publishing") }
+        await finishParticipantFile(room, user: p.name)
         p.publisher = nil
         await dropSubscriptions(to: p.name, in: room)
         await releaseEndpoint(endpoint)
@@ -756,8 +760,8 @@ public actor RoomService {
         let (room, p) = try member(session)
         guard p.role == .moderator else { throw RoomError(.unauthorized, "Only a moderator may record") }
         let target = params["target"]?.stringValue ?? "composite"
-        guard target == "composite" else {
-            throw RoomError(.recordingStart, "Only target 'composite' is supported (one file of the mixed meeting)")
+        guard target == "composite" || target == "participants" else {
+            throw RoomError(.recordingStart, "target must be 'composite' (one file of the mixed meeting) or 'participants' (one file per publisher)")
         }
         let format = params["format"]?.stringValue ?? "webm"
         guard ["webm", "mkv"].contains(format) else { throw RoomError(.recordingStart, "format must be webm or mkv") }
@@ -768,10 +772,28 @@ public actor RoomService {
         let id = "rec-\(nextRecording)"
         nextRecording += 1
         let rawName = params["name"]?.stringValue ?? id
-        let safeName = String(rawName.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" }.prefix(64))
-        let path = "\(options.recordingDirectory)/\(room.name.filter { $0.isLetter || $0.isNumber || $0 == "-" })-\(safeName)-\(id).\(format)"
-        let uri = "file://\(path)"
+        let base = "\(options.recordingDirectory)/\(Self.fileSafe(room.name))-\(Self.fileSafe(rawName))-\(id)"
         guard let pipeline = room.pipeline else { throw RoomError(.recordingStart, "The room has no pipeline") }
+        let created = clock.wallClockMillis
+
+        if target == "participants" {
+            // One recorder per publisher, fed by its own endpoint: what it sends, as it sends it.
+            room.recording = Recording(
+                id: id, name: rawName, target: target, uri: "file://\(options.recordingDirectory)/", path: base,
+                startedAt: clock.monotonicNow, createdAt: created, format: format, profile: profile)
+            for other in room.members where other.publishing {
+                do { try await startParticipantFile(room, other) } catch {
+                    await finishRecording(room, reason: "mediaError", notify: false)
+                    throw error
+                }
+            }
+            broadcast("recordingStarted", ["id": .string(id), "name": .string(rawName)], in: room, feature: "recording")
+            return ["id": .string(id), "name": .string(rawName), "status": "started", "createdAt": .int(created),
+                    "target": "participants", "uri": .string("file://\(options.recordingDirectory)/")]
+        }
+
+        let path = "\(base).\(format)"
+        let uri = "file://\(path)"
         // The recorder takes the composite's own output (no second encode) through a port of its own.
         var recorder: String?
         var port: String?
@@ -792,7 +814,6 @@ public actor RoomService {
             throw RoomError(.recordingStart, "The recorder could not start: \(detail)")
         }
         guard let recorder, let port else { throw RoomError(.recordingStart, "The recorder could not start") }
-        let created = clock.wallClockMillis
         room.recording = Recording(id: id, name: rawName, recorder: recorder, port: port, uri: uri, path: path,
                                    startedAt: clock.monotonicNow, createdAt: created)
         // An SFU room now mixes for the recorder: feed the publishers in and lay out the grid.
@@ -801,6 +822,51 @@ public actor RoomService {
         await applyLayout(room)
         broadcast("recordingStarted", ["id": .string(id), "name": .string(rawName)], in: room, feature: "recording")
         return ["id": .string(id), "name": .string(rawName), "status": "started", "createdAt": .int(created), "uri": .string(uri)]
+    }
+
+    static func fileSafe(_ text: String) -> String {
+        String(text.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" }.prefix(64))
+    }
+
+    /// A `participants` recording: a file for `p`'s published stream (a second
+    /// publish in the same recording gets a numbered file).
+    private func startParticipantFile(_ room: Room, _ p: Participant) async throws(RoomError) {
+        guard var rec = room.recording, !rec.isComposite, let publisher = p.publisher, let pipeline = room.pipeline else { return }
+        guard !rec.files.contains(where: { $0.user == p.name && $0.endedAt == nil }) else { return }
+        let earlier = rec.files.filter { $0.user == p.name }.count
+        let path = "\(rec.path)-\(Self.fileSafe(p.name))\(earlier == 0 ? "" : "-\(earlier + 1)").\(rec.format)"
+        let uri = "file://\(path)"
+        let kind: RoomMediaKind? = rec.profile.hasSuffix("_AUDIO_ONLY") ? .audio : rec.profile.hasSuffix("_VIDEO_ONLY") ? .video : nil
+        var recorder: String?
+        do {
+            let r = try await media.createRecorder(pipeline: pipeline, uri: uri, profile: rec.profile)
+            recorder = r
+            try await media.connect(publisher, r, kind: kind)
+            try await media.record(r)
+        } catch {
+            if let recorder { await media.release(recorder) }
+            throw RoomError(.recordingStart, "The recorder for '\(p.name)' could not start: \(error.message)")
+        }
+        guard let recorder, room.recording?.id == rec.id else {
+            if let recorder { await media.release(recorder) }
+            return
+        }
+        rec = room.recording!
+        rec.files.append(ParticipantFile(user: p.name, recorder: recorder, uri: uri, path: path, startedAt: clock.monotonicNow))
+        room.recording = rec
+    }
+
+    /// Ends `user`'s open file of a `participants` recording (complete when this returns).
+    @discardableResult
+    private func finishParticipantFile(_ room: Room, user: String) async -> Bool {
+        guard var rec = room.recording, let i = rec.files.firstIndex(where: { $0.user == user && $0.endedAt == nil }) else { return true }
+        rec.files[i].endedAt = clock.monotonicNow
+        room.recording = rec
+        let recorder = rec.files[i].recorder
+        var ok = true
+        do { try await media.stopRecorder(recorder) } catch { ok = false }
+        await media.release(recorder)
+        return ok
     }
 
     private func stopRecording(_ params: [String: JSONValue], session: Session) async throws(RoomError) -> JSONValue {
@@ -814,19 +880,38 @@ public actor RoomService {
         return result
     }
 
-    /// Stops the room's recording (the file is complete when this returns) and tells the clients.
+    private func seconds(_ d: Duration) -> Double {
+        let s = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        return (s * 10).rounded() / 10
+    }
+
+    private func fileSize(_ path: String) -> Int {
+        (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+    }
+
+    /// Stops the room's recording (the files are complete when this returns) and tells the clients.
     @discardableResult
-    private func finishRecording(_ room: Room, reason: String) async -> JSONValue? {
+    private func finishRecording(_ room: Room, reason: String, notify: Bool = true) async -> JSONValue? {
         guard let rec = room.recording else { return nil }
-        room.recording = nil
         var ok = true
-        do { try await media.stopRecorder(rec.recorder) } catch { ok = false }
-        await media.release(rec.port)
-        await media.release(rec.recorder)
-        let seconds = Double((clock.monotonicNow - rec.startedAt).components.seconds)
-            + Double((clock.monotonicNow - rec.startedAt).components.attoseconds) / 1e18
-        let size = (try? FileManager.default.attributesOfItem(atPath: rec.path)[.size] as? Int) ?? 0
-        broadcast("recordingStopped", ["id": .string(rec.id), "name": .string(rec.name), "reason": .string(reason)], in: room, feature: "recording")
+        if rec.isComposite {
+            room.recording = nil
+            if let recorder = rec.recorder {
+                do { try await media.stopRecorder(recorder) } catch { ok = false }
+            }
+            if let port = rec.port { await media.release(port) }
+            if let recorder = rec.recorder { await media.release(recorder) }
+        } else {
+            for file in rec.files where file.endedAt == nil {
+                if !(await finishParticipantFile(room, user: file.user)) { ok = false }
+            }
+        }
+        let final = room.recording ?? rec
+        room.recording = nil
+        let now = clock.monotonicNow
+        if notify {
+            broadcast("recordingStopped", ["id": .string(rec.id), "name": .string(rec.name), "reason": .string(reason)], in: room, feature: "recording")
+        }
         if room.mixerMode == .sfu {
             for p in room.members {
                 if let port = p.hubPort {
@@ -836,9 +921,23 @@ public actor RoomService {
             }
         }
         guard ok else { return nil }
+        if rec.isComposite {
+            return [
+                "id": .string(rec.id), "name": .string(rec.name), "status": "stopped",
+                "duration": .double(seconds(now - rec.startedAt)), "size": .int(Int64(fileSize(rec.path))), "uri": .string(rec.uri),
+            ]
+        }
+        let files: [JSONValue] = final.files.map { f in
+            [
+                "user": .string(f.user), "uri": .string(f.uri), "size": .int(Int64(fileSize(f.path))),
+                "duration": .double(seconds((f.endedAt ?? now) - f.startedAt)),
+            ]
+        }
+        let total = final.files.reduce(0) { $0 + fileSize($1.path) }
         return [
-            "id": .string(rec.id), "name": .string(rec.name), "status": "stopped",
-            "duration": .double((seconds * 10).rounded() / 10), "size": .int(Int64(size)), "uri": .string(rec.uri),
+            "id": .string(rec.id), "name": .string(rec.name), "status": "stopped", "target": "participants",
+            "duration": .double(seconds(now - rec.startedAt)), "size": .int(Int64(total)), "uri": .string(rec.uri),
+            "files": .array(files),
         ]
     }
 
@@ -1089,6 +1188,7 @@ public actor RoomService {
             if s.connection == nil { sessions[s.id] = nil }
         }
         broadcast("participantLeft", ["name": .string(user)], in: room)
+        await finishParticipantFile(room, user: user)
         await dropSubscriptions(to: user, in: room)
         for s in p.subscriptions.values { await releaseEndpoint(s.endpoint) }
         for olds in p.retiring.values { for o in olds { await releaseEndpoint(o) } }

@@ -371,3 +371,54 @@ def test_room_recording_of_an_sfu_room(tmp_path):
         asyncio.run(run())
     finally:
         server.stop()
+
+
+def test_room_recording_of_each_participant():
+    """startRecording {target: participants}: one file per publisher, straight from
+    its stream (nothing mixed): each file has that participant's colour and tone
+    and not the other's."""
+    import subprocess
+    import numpy as np
+    server = Server()
+    try:
+        async def run():
+            url = room_url(server)
+            people = [Participant(url, n, "rec-each", c, hz, extensions=["recording"]) for n, c, hz in PEOPLE[:2]]
+            for p in people:
+                await p.join()
+                await p.publish()
+            await check_sfu_view(people)
+            r = await asyncio.to_thread(people[0].socket.result, "startRecording", {"target": "participants", "name": "each"})
+            assert r["status"] == "started" and r["target"] == "participants", r
+            started = time.time()
+            await asyncio.sleep(4)
+            stopped = await asyncio.to_thread(people[0].socket.result, "stopRecording", {"id": r["id"]})
+            elapsed = time.time() - started
+            files = {f["user"]: f for f in stopped["files"]}
+            assert sorted(files) == ["alice", "bob"], stopped
+            for p in people:
+                other = [q for q in people if q is not p][0]
+                path = files[p.name]["uri"][len("file://"):]
+                probe = json.loads(subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json", path],
+                                                  capture_output=True, text=True, check=True).stdout)
+                assert sorted(s["codec_name"] for s in probe["streams"]) == ["opus", "vp8"], probe["streams"]
+                duration = float(probe["format"]["duration"])
+                assert abs(duration - elapsed) < 1.0, (p.name, duration, elapsed)
+                width = int([s for s in probe["streams"] if s["codec_type"] == "video"][0]["width"])
+                height = int([s for s in probe["streams"] if s["codec_type"] == "video"][0]["height"])
+                frame = subprocess.run(["ffmpeg", "-v", "error", "-ss", f"{duration / 2:.2f}", "-i", path, "-frames:v", "1",
+                                        "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
+                rgb = np.frombuffer(frame, dtype=np.uint8).reshape(height, width, 3)
+                assert colour_close(centre_colour(rgb), p.colour), (p.name, centre_colour(rgb))
+                pcm = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-ac", "1", "-ar", "48000", "-f", "s16le", "-"],
+                                     capture_output=True, check=True).stdout
+                audio = np.frombuffer(pcm, dtype=np.int16).astype(np.float64)
+                middle = audio[len(audio) // 2 - 24000: len(audio) // 2 + 24000]
+                assert tone_level(middle, p.hz) > 0.5 and tone_level(middle, other.hz) < 0.05, p.name
+                print(f"{p.name}: {duration:.2f} s of {elapsed:.2f} s, {width}x{height}")
+            for p in people:
+                await p.close()
+            assert await wait_for(lambda: objects(server) == 0, 10), objects(server)
+        asyncio.run(run())
+    finally:
+        server.stop()

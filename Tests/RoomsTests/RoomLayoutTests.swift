@@ -131,7 +131,7 @@ import Testing
         _ = await h.join("bob")
         _ = await h.publish("alice")
         _ = await h.publish("bob")
-        #expect(await h.errorCode("alice", "startRecording", ["target": "participants"]) == 310)
+        #expect(await h.errorCode("alice", "startRecording", ["target": "everyone"]) == 310)
         #expect(await h.errorCode("alice", "startRecording", ["format": "mp4"]) == 310)
         let r = await h.result("alice", "startRecording", ["name": "weekly sync", "format": "webm"])
         #expect(r["id"] == "rec-1" && r["status"] == "started" && r["name"] == "weekly sync")
@@ -151,6 +151,37 @@ import Testing
         #expect(h.notifications("alice").contains { $0.0 == "recordingStopped" && $0.1["reason"] == "stoppedByUser" })
         // Back to plain SFU: the ports are gone.
         #expect(h.media.live.filter { $0.hasPrefix("port") || $0.hasPrefix("recorder") }.isEmpty)
+    }
+
+    /// `target: participants`: one file per publisher, straight from its endpoint (no mixer).
+    @Test func recordingEachParticipant() async {
+        var options = RoomOptions()
+        options.recordingDirectory = "/rec"
+        let h = RoomHarness(options: options)
+        _ = await h.join("alice", extra: ["extensions": ["recording"]])
+        _ = await h.join("bob")
+        _ = await h.join("carol")
+        _ = await h.publish("alice")
+        _ = await h.publish("bob")
+        let r = await h.result("alice", "startRecording", ["target": "participants", "name": "standup", "format": "mkv", "hasVideo": false])
+        #expect(r["status"] == "started" && r["target"] == "participants" && r["uri"] == "file:///rec/")
+        #expect(h.media.calls.contains("createRecorder(file:///rec/demo-standup-rec-1-alice.mkv, MKV_AUDIO_ONLY) -> recorder-4"))
+        #expect(h.media.calls.contains("createRecorder(file:///rec/demo-standup-rec-1-bob.mkv, MKV_AUDIO_ONLY) -> recorder-5"))
+        #expect(h.media.connections.contains("webrtc-2>recorder-4:AUDIO") && !h.media.connections.contains("webrtc-2>recorder-4:VIDEO"))
+        #expect(!h.media.calls.contains { $0.hasPrefix("createComposite") })  // nothing is mixed
+        // carol publishes later: her file starts; bob stops: his ends; he publishes again: a second file.
+        _ = await h.publish("carol")
+        #expect(h.media.calls.contains { $0.hasPrefix("createRecorder(file:///rec/demo-standup-rec-1-carol.mkv") })
+        _ = await h.request("bob", "unpublishVideo")
+        #expect(h.media.calls.contains("stopRecorder(recorder-5)") && !h.media.live.contains("recorder-5"))
+        _ = await h.publish("bob")
+        #expect(h.media.calls.contains { $0.hasPrefix("createRecorder(file:///rec/demo-standup-rec-1-bob-2.mkv") })
+        let stopped = await h.result("alice", "stopRecording", ["id": "rec-1"])
+        let users = stopped["files"]?.arrayValue?.compactMap { $0["user"]?.stringValue }
+        #expect(users == ["alice", "bob", "carol", "bob"])
+        #expect(stopped["files"]?[3]?["uri"] == "file:///rec/demo-standup-rec-1-bob-2.mkv")
+        #expect(h.media.live.filter { $0.hasPrefix("recorder") || $0.hasPrefix("port") }.isEmpty)
+        #expect(h.notifications("alice").contains { $0.0 == "recordingStopped" && $0.1["reason"] == "stoppedByUser" })
     }
 
     @Test func theLastOneLeavingStopsTheRecording() async {
