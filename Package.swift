@@ -132,6 +132,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // SeededRandom for the fuzz tests: no dependencies.
+        .target(name: "FuzzSupport", swiftSettings: swiftSettings),
         .target(
             name: "TestSupport",
             dependencies: ["Elements", "JSONRPC"],
@@ -156,15 +158,15 @@ let package = Package(
         // MARK: Tests
         .testTarget(
             name: "JSONRPCTests",
-            dependencies: ["JSONRPC"],
+            dependencies: ["JSONRPC", "FuzzSupport"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "SDPTests", dependencies: ["SDP"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
-        .testTarget(name: "RTPTests", dependencies: ["RTP", "STUN"], swiftSettings: swiftSettings),
+        .testTarget(name: "SDPTests", dependencies: ["SDP", "FuzzSupport"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+        .testTarget(name: "RTPTests", dependencies: ["RTP", "STUN", "FuzzSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "CSRTP"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ElementsTests",
-            dependencies: ["Elements", "JSONRPC", "RTP", "SDP", "Transport", "TestSupport"],
+            dependencies: ["Elements", "JSONRPC", "RTP", "SDP", "Transport", "TestSupport", "FuzzSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -179,9 +181,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "RoomsTests", dependencies: ["Rooms", "Elements", "JSONRPC", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "RoomsTests", dependencies: ["Rooms", "Elements", "JSONRPC", "TestSupport", "FuzzSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "RecordingTests", dependencies: ["Recording", "Mixer", "RTP"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
-        .testTarget(name: "MixerTests", dependencies: ["Mixer", "RTP", "COpus", "CVPX"], swiftSettings: swiftSettings),
+        .testTarget(name: "MixerTests", dependencies: ["Mixer", "RTP", "COpus", "CVPX", "FuzzSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CLibraryTests",
             dependencies: ["COpus", "CVPX", "CNice", "CSRTP", "COpenSSL", "CGStreamer", "CYUV"],

@@ -2,6 +2,7 @@ import Elements
 import JSONRPC
 import TestSupport
 import Testing
+import FuzzSupport
 
 /// Structure-aware fuzzing of the Kurento protocol handler: valid requests
 /// (every server method, real object ids) with values replaced, keys dropped
@@ -9,17 +10,7 @@ import Testing
 /// get exactly one well-formed response, the handler must keep serving, and
 /// closing the sessions must release everything.
 @Suite struct ProtocolFuzzTests {
-    struct Rng {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(1, n))) }
-    }
+    typealias Rng = SeededRandom
 
     static let methods = ["ping", "create", "invoke", "describe", "subscribe", "unsubscribe", "release", "transaction",
                           "keepAlive", "ref", "unref", "closeSession", "connect", "nonsense", ""]
@@ -104,7 +95,7 @@ import Testing
         let pipeline = try #require(h.result("create", ["type": "MediaPipeline"])?["value"]?.stringValue)
         let element = try #require(h.result("create", ["type": "PassThrough", "constructorParams": ["mediaPipeline": .string(pipeline)]])?["value"]?.stringValue)
         let base = corpus(pipeline: pipeline, element: element)
-        var rng = Rng(state: UInt64(seed) &+ 41)
+        var rng = Rng(seed: UInt64(seed) &+ 41)
         for n in 0..<1_500 {
             let ids = [pipeline, element] + h.mediaSet.objects.keys.sorted().prefix(6)
             var request = base[rng.below(base.count)]

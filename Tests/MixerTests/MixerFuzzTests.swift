@@ -1,6 +1,7 @@
 import Mixer
 import RTP
 import Testing
+import FuzzSupport
 
 /// The mixer decodes what publishers send, so its inputs are network input:
 /// real Opus and VP8 RTP streams, mutated (bit flips, random bytes, cuts,
@@ -8,17 +9,7 @@ import Testing
 /// VideoCompositor between ticks. Nothing may crash or stall, and a clean
 /// stream afterwards is mixed and composed again. Deterministic seeds.
 @Suite struct MixerFuzzTests {
-    struct Rng {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(1, n))) }
-    }
+    typealias Rng = SeededRandom
 
     /// One mutation of `packet`; the RTP header is left alone half the time so
     /// the payload parsers and decoders see the damage.
@@ -63,7 +54,7 @@ import Testing
             talkers.append(try TestTalker(ssrc: UInt32(10 + i), frequency: frequency, amplitude: 8_000))
         }
         for id in 0..<3 { mixer.addPort(id) }
-        var rng = Rng(state: UInt64(seed) &* 0x1234_5678 &+ 1)
+        var rng = Rng(seed: UInt64(seed) &* 0x1234_5678 &+ 1)
         var now: Int64 = 0
         for _ in 0..<400 {
             for (id, talker) in talkers.enumerated() {
@@ -112,7 +103,7 @@ import Testing
         var packetizers = (0..<2).map { VP8Packetizer(ssrc: UInt32(20 + $0), payloadType: 96, mtu: 300) }
         let frames = colours.map { solidFrame(width: 160, height: 120, color: $0) }
         for id in 0..<2 { compositor.addPort(id) }
-        var rng = Rng(state: UInt64(seed) &* 0x9876_5431 &+ 3)
+        var rng = Rng(seed: UInt64(seed) &* 0x9876_5431 &+ 3)
         var now: Int64 = 0
         var oversized = 0
         for n in 0..<150 {
@@ -175,4 +166,3 @@ import Testing
     }
 }
 
-extension MixerFuzzTests.Rng: RandomNumberGenerator {}

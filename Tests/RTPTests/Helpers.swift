@@ -1,6 +1,8 @@
 // Shared helpers for the RTP tests: annotated hex literals and a
 // deterministic PRNG.
 
+import FuzzSupport
+
 /// Bytes from a hex string. Whitespace and `|` separate groups, `#` starts
 /// a comment to the end of the line, so test vectors can be annotated field
 /// by field exactly as they sit on the wire.
@@ -21,18 +23,5 @@ func hexString(_ bytes: [UInt8]) -> String {
         .joined()
 }
 
-/// SplitMix64: tiny, fast and the same on every platform, so fuzz runs are
-/// reproducible from their seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The shared deterministic PRNG under the name these tests use.
+typealias SplitMix64 = SeededRandom

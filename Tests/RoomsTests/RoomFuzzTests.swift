@@ -2,6 +2,7 @@ import JSONRPC
 import TestSupport
 import Testing
 @testable import Rooms
+import FuzzSupport
 
 /// Structure-aware fuzzing of the room protocol: valid requests of every
 /// method with values replaced, keys dropped or added and methods swapped,
@@ -9,17 +10,7 @@ import Testing
 /// well-formed answer, the rooms keep working, and when everyone has left
 /// every media object is released.
 @Suite struct RoomFuzzTests {
-    struct Rng {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(1, n))) }
-    }
+    typealias Rng = SeededRandom
 
     static let corpus: [JSONValue] = [
         ["method": "joinRoom", "params": ["user": "u", "room": "r", "extensions": ["mode", "layout", "speaking", "mute", "recording"]]],
@@ -80,7 +71,7 @@ import Testing
     @Test(arguments: 0..<4)
     func mutatedRequestsAlwaysGetOneWellFormedAnswer(seed: Int) async throws {
         let h = RoomHarness()
-        var rng = Rng(state: UInt64(seed) &* 31 &+ 7)
+        var rng = Rng(seed: UInt64(seed) &* 31 &+ 7)
         let names = ["a", "b", "c"]
         for n in names {
             await h.connect(n)
