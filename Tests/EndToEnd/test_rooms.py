@@ -24,6 +24,13 @@ def room_url(server):
     return server.url.replace("/kurento", "/room")
 
 
+async def close_all(people, server):
+    """Everyone leaves; the server then holds no media object."""
+    for p in people:
+        await p.close()
+    assert await wait_for(lambda: objects(server) == 0, 10), objects(server)
+
+
 def objects(server):
     with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/health", timeout=5) as r:
         return json.loads(r.read())["objects"]
@@ -227,9 +234,7 @@ def test_sfu_room_reports_speakers_from_the_audio_levels_they_send():
             # bob stops publishing: his speech ends and carol becomes the dominant speaker.
             await asyncio.to_thread(people[1].socket.result, "unpublishVideo", {})
             assert await wait_for(lambda: speaking(alice, "bob") is False and dominant(alice) == "carol", 10), alice.notes[-10:]
-            for p in people:
-                await p.close()
-            assert await wait_for(lambda: objects(server) == 0, 10), objects(server)
+            await close_all(people, server)
         asyncio.run(run())
     finally:
         server.stop()
@@ -264,9 +269,7 @@ def test_mcu_receiver_side_mute_takes_a_sender_out_of_one_listeners_mix():
             assert h["alice"] > 0.3 and h["bob"] > 0.3, h  # nobody else is affected
             await asyncio.to_thread(alice.socket.result, "unmuteSubscribedMedia", {"sender": "bob_webcam"})
             assert await wait_for(lambda: (h := hears(alice)) and h["bob"] > 0.3 and h["carol"] > 0.3, 10), hears(alice)
-            for p in people:
-                await p.close()
-            assert await wait_for(lambda: objects(server) == 0, 10), objects(server)
+            await close_all(people, server)
         asyncio.run(run())
     finally:
         server.stop()
@@ -315,9 +318,7 @@ def test_room_switches_sfu_mcu_hybrid_sfu_with_media_checked():
                         return rec.last_rgb is not None and colour_close(centre_colour(rec.last_rgb), PEOPLE[1][1])
                     assert await wait_for(bob_fills_centre, 10), centre_colour(moderator.recorder("$mcu").last_rgb)
                     await asyncio.to_thread(moderator.socket.result, "setLayout", {"layout": "grid"})
-            for p in people:
-                await p.close()
-            assert await wait_for(lambda: objects(server) == 0, 10), objects(server)
+            await close_all(people, server)
         asyncio.run(run())
     finally:
         server.stop()
@@ -416,9 +417,7 @@ def test_room_recording_of_each_participant():
                 middle = audio[len(audio) // 2 - 24000: len(audio) // 2 + 24000]
                 assert tone_level(middle, p.hz) > 0.5 and tone_level(middle, other.hz) < 0.05, p.name
                 print(f"{p.name}: {duration:.2f} s of {elapsed:.2f} s, {width}x{height}")
-            for p in people:
-                await p.close()
-            assert await wait_for(lambda: objects(server) == 0, 10), objects(server)
+            await close_all(people, server)
         asyncio.run(run())
     finally:
         server.stop()

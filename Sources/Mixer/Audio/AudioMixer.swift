@@ -398,12 +398,7 @@ public final class AudioMixer {
             guard index == 0 || stream.owner != nil else { continue }
             let own = stream.owner.flatMap { $0.hasAudio ? $0 : nil }
             stream.limit(total: total, own: own)
-            if emitted == output.packets.count {
-                output.packets.append(spareBuffers.popLast() ?? [])
-            }
-            stream.encode(into: &output.packets[emitted], scratch: &scratch, payloadType: configuration.payloadType)
-            stream.packetIndex = emitted
-            emitted += 1
+            append(stream, at: &emitted)
         }
         emitted = emitPersonal(from: emitted)
         while output.packets.count > emitted {
@@ -471,14 +466,19 @@ public final class AudioMixer {
                 }
             }
             stream.limit(total: personalTotal, own: nil)
-            if emitted == output.packets.count {
-                output.packets.append(spareBuffers.popLast() ?? [])
-            }
-            stream.encode(into: &output.packets[emitted], scratch: &scratch, payloadType: configuration.payloadType)
-            stream.packetIndex = emitted
-            emitted += 1
+            append(stream, at: &emitted)
         }
         return emitted
+    }
+
+    /// Encodes `stream` into the tick's packet `emitted` (reusing buffers) and moves on.
+    private func append(_ stream: AudioOutputStream, at emitted: inout Int) {
+        if emitted == output.packets.count {
+            output.packets.append(spareBuffers.popLast() ?? [])
+        }
+        stream.encode(into: &output.packets[emitted], scratch: &scratch, payloadType: configuration.payloadType)
+        stream.packetIndex = emitted
+        emitted += 1
     }
 
     // MARK: Observers
