@@ -60,6 +60,8 @@ public actor KurentoService {
         handler.deliverEvents()
         guard let media = try? mediaSet.mediaContext() else { return true }
         if released > 0 { mediaSet.logger.notice("shutdown: released \(released) pipelines; finishing recordings") }
+        // The nodes close on their loops (a recorder starts finishing its file there).
+        await media.drainLoops()
         let finished = await media.waitForRecordingsToFinish(timeout: timeout)
         if finished {
             mediaSet.logger.notice("shutdown: media released, recordings complete")

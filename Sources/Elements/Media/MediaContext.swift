@@ -59,6 +59,12 @@ public final class MediaContext: Sendable {
         }
     }
 
+    /// Returns once every media loop has run what was posted to it before this
+    /// call (releases post their node's close to the loop).
+    public func drainLoops() async {
+        for loop in loops.loops { await loop.run {} }
+    }
+
     /// Waits (off the caller's thread) until every recording that was being
     /// finished is complete, or `timeout` passes. Returns false on timeout.
     public func waitForRecordingsToFinish(timeout: Duration) async -> Bool {
