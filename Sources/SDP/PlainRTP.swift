@@ -46,15 +46,18 @@ public struct PlainRemoteTransport: Sendable, Equatable {
     public var rtcpAddress: String
     public var rtcpPort: UInt16
     public var rtcpMux: Bool
+    /// SDES-SRTP: the key the peer protects this m-line's packets with.
+    public var crypto: SDESCrypto?
 
     public init(kind: MediaKind, address: String, rtpPort: UInt16, rtcpAddress: String, rtcpPort: UInt16,
-                rtcpMux: Bool) {
+                rtcpMux: Bool, crypto: SDESCrypto? = nil) {
         self.kind = kind
         self.address = address
         self.rtpPort = rtpPort
         self.rtcpAddress = rtcpAddress
         self.rtcpPort = rtcpPort
         self.rtcpMux = rtcpMux
+        self.crypto = crypto
     }
 }
 
@@ -115,11 +118,13 @@ extension Negotiation {
     /// The answer keeps the offered profile (AVP stays AVP) and rtcp-mux when
     /// offered; otherwise it names our RTCP port with a=rtcp.
     ///
-    /// Throws when nothing is usable; the message says why (secure profiles
-    /// need SDES, which is not implemented; no common codec; every m-line
-    /// rejected).
+    /// With `sdes` (our key and suite) only RTP/SAVP(F) m-lines with an
+    /// a=crypto line in that suite are accepted, and the answer carries our
+    /// key; without it only RTP/AVP(F). Throws when nothing is usable; the
+    /// message says why (profile, suite, no common codec, every m-line rejected).
     public static func plainAnswer(to offer: SessionDescription, capabilities: LocalMediaCapabilities = plainCapabilities,
-                                   local: PlainLocalTransport, streams: SendPreferences, sessionID: UInt64)
+                                   local: PlainLocalTransport, streams: SendPreferences, sessionID: UInt64,
+                                   sdes: SDESCrypto? = nil)
         throws(SDPError) -> (answer: SessionDescription, media: [NegotiatedMedia], remote: [PlainRemoteTransport]) {
         guard !offer.media.isEmpty else { throw .noUsableMedia("the offer has no m= lines") }
         var answer = SessionDescription(sessionID: sessionID, sessionVersion: 1, originAddress: local.address,
@@ -138,15 +143,29 @@ extension Negotiation {
             }
             guard offered.kind == .audio || offered.kind == .video else { reject("unsupported media kind"); continue }
             guard offered.port != 0 else { reject("port 0 (a rejected stream)"); continue }
-            guard offered.isPlainRTP else {
-                let upper = offered.proto.uppercased()
-                if upper == "RTP/SAVP" || upper == "RTP/SAVPF" {
-                    reject("profile \(SDPError.quote(offered.proto)) needs SDES-SRTP, which Tessera does not implement")
-                } else if upper.contains("TLS") {
+            guard offered.isPlainRTP || offered.isSDESProfile else {
+                if offered.proto.uppercased().contains("TLS") {
                     reject("profile \(SDPError.quote(offered.proto)) is DTLS-SRTP: WebRTC peers need a WebRtcEndpoint")
                 } else {
-                    reject("profile \(SDPError.quote(offered.proto)) is not RTP/AVP or RTP/AVPF")
+                    reject("profile \(SDPError.quote(offered.proto)) is not RTP/AVP(F) or RTP/SAVP(F)")
                 }
+                continue
+            }
+            // SDES: an encrypting endpoint takes only RTP/SAVP(F) with a key in its suite, a plain one only RTP/AVP(F).
+            var theirCrypto: SDESCrypto?
+            if let sdes {
+                guard offered.isSDESProfile else {
+                    reject("this endpoint encrypts (SDES \(sdes.suite)): the offer must use RTP/SAVP or RTP/SAVPF with a=crypto")
+                    continue
+                }
+                guard let match = offered.cryptos.first(where: { $0.suite == sdes.suite }) else {
+                    let offeredSuites = offered.otherAttributes.filter { $0.name == "crypto" }.compactMap { $0.value?.sdpFields.dropFirst().first }
+                    reject("no usable a=crypto line for \(sdes.suite) (offered: \(offeredSuites.isEmpty ? "none" : offeredSuites.joined(separator: ", ")))")
+                    continue
+                }
+                theirCrypto = match
+            } else if offered.isSDESProfile {
+                reject("profile \(SDPError.quote(offered.proto)) needs SDES-SRTP: create the RtpEndpoint with 'crypto'")
                 continue
             }
             guard !usedKinds.contains(offered.kind) else { reject("a second \(offered.kind.rawValue) m-line"); continue }
@@ -156,12 +175,18 @@ extension Negotiation {
                 reject("no common codec; offered \(offered.codecSummary); supported \(supported.joined(separator: ", "))")
                 continue
             }
-            let remote = try plainRemoteTransport(of: offer, mediaAt: index)
+            var remote = try plainRemoteTransport(of: offer, mediaAt: index)
+            remote.crypto = theirCrypto
             usedKinds.insert(offered.kind)
             let direction = offered.direction.reversed.intersection(streams.maximumDirection)
             var section = MediaDescription(kind: offered.kind, port: ports.rtp, proto: offered.proto,
                                            mid: offered.mid, direction: direction, rtcpMux: offered.rtcpMux)
             if !offered.rtcpMux { section.otherAttributes.append(Attribute(name: "rtcp", value: String(ports.rtcp))) }
+            if let sdes, let theirCrypto {
+                // Our key, under the tag of the line we accepted (RFC 4568 §5.1.2).
+                section.otherAttributes.append(Attribute(
+                    name: "crypto", value: SDESCrypto(tag: theirCrypto.tag, suite: sdes.suite, keyAndSalt: sdes.keyAndSalt).attributeValue))
+            }
             section.codecs = [answerCodec(selection)]
             if let rtx = selection.rtx {
                 section.codecs.append(Codec(payloadType: rtx.payloadType, name: rtx.name, clockRate: rtx.clockRate,
@@ -188,7 +213,7 @@ extension Negotiation {
     /// bare GStreamer udpsink pipeline use separate RTCP ports.
     public static func plainOffer(capabilities: LocalMediaCapabilities = plainCapabilities, local: PlainLocalTransport,
                                   streams: SendPreferences, offerAudio: Bool, offerVideo: Bool,
-                                  sessionID: UInt64) -> SessionDescription {
+                                  sessionID: UInt64, sdes: SDESCrypto? = nil) -> SessionDescription {
         var session = SessionDescription(sessionID: sessionID, sessionVersion: 1, originAddress: local.address,
                                          sessionName: "Tessera", connectionAddress: local.address)
         var payloadTypes = PayloadTypeAllocator()
@@ -198,8 +223,9 @@ extension Negotiation {
         if offerVideo { kinds.append(.video) }
         for kind in kinds {
             guard let ports = local.ports(for: kind) else { continue }
-            var section = MediaDescription(kind: kind, port: ports.rtp, proto: "RTP/AVPF", direction: direction)
+            var section = MediaDescription(kind: kind, port: ports.rtp, proto: sdes == nil ? "RTP/AVPF" : "RTP/SAVPF", direction: direction)
             section.otherAttributes.append(Attribute(name: "rtcp", value: String(ports.rtcp)))
+            if let sdes { section.otherAttributes.append(Attribute(name: "crypto", value: sdes.attributeValue)) }
             for capability in capabilities.codecs(for: kind) {
                 let staticPT = Codec.staticPayloadType(name: capability.name, clockRate: capability.clockRate)
                 guard let pt = staticPT ?? payloadTypes.next(for: kind) else { break }
@@ -219,7 +245,7 @@ extension Negotiation {
     /// Processes the peer's answer to our plain offer: same m-lines and
     /// kinds, a codec we offered, a plain RTP profile; port 0 rejects a line.
     public static func processPlain(answer: SessionDescription, to offer: SessionDescription,
-                                    capabilities: LocalMediaCapabilities = plainCapabilities)
+                                    capabilities: LocalMediaCapabilities = plainCapabilities, sdes: SDESCrypto? = nil)
         throws(SDPError) -> (media: [NegotiatedMedia], remote: [PlainRemoteTransport]) {
         guard answer.media.count == offer.media.count else {
             throw .offerAnswerMismatch("\(answer.media.count) m= lines in the answer, \(offer.media.count) offered")
@@ -235,7 +261,16 @@ extension Negotiation {
                 results.append(.rejected(index: index, section: answered))
                 continue
             }
-            guard answered.isPlainRTP else {
+            var theirCrypto: SDESCrypto?
+            if let sdes {
+                guard answered.isSDESProfile else {
+                    throw .unsupported("profile '\(SDPError.quote(answered.proto))' in the answer's m-line \(index); offered RTP/SAVPF")
+                }
+                guard let match = answered.cryptos.first(where: { $0.suite == sdes.suite }) else {
+                    throw .unsupported("no usable a=crypto line for \(sdes.suite) in the answer's m-line \(index)")
+                }
+                theirCrypto = match
+            } else if !answered.isPlainRTP {
                 throw .unsupported("profile '\(SDPError.quote(answered.proto))' in the answer's m-line \(index); offered RTP/AVPF")
             }
             let ours: (Codec) -> Bool = { codec in
@@ -245,7 +280,9 @@ extension Negotiation {
                 results.append(.rejected(index: index, section: answered))
                 continue
             }
-            remotes.append(try plainRemoteTransport(of: answer, mediaAt: index))
+            var remote = try plainRemoteTransport(of: answer, mediaAt: index)
+            remote.crypto = theirCrypto
+            remotes.append(remote)
             let direction = answered.direction.reversed.intersection(offered.direction)
             results.append(selection.negotiated(index: index, remote: answered, direction: direction))
         }

@@ -91,6 +91,33 @@ import Transport
 
     /// libsrtp's AES-CM-128/HMAC-SHA1-80 reference vector (its srtp_driver
     /// test): key derivation (RFC 3711 §4.3) plus encryption and tag.
+    /// The SDES suites (RFC 4568, RFC 6188): what one side protects, the other unprotects; a wrong key fails.
+    @Test(arguments: [SRTPProfile.aes128CmSha1_80, .aes128CmSha1_32, .aes256CmSha1_80, .aes256CmSha1_32])
+    func sdesProfilesRoundTrip(profile: SRTPProfile) throws {
+        let a = (0..<(profile.keyLength + 14)).map { UInt8($0) }, b = a.map { $0 ^ 0x5A }
+        let alice = try SRTPSession(keys: SRTPKeys(profile: profile, localKeyAndSalt: a, remoteKeyAndSalt: b))
+        let bob = try SRTPSession(keys: SRTPKeys(profile: profile, localKeyAndSalt: b, remoteKeyAndSalt: a))
+        let mallory = try SRTPSession(keys: SRTPKeys(profile: profile, localKeyAndSalt: b, remoteKeyAndSalt: b))
+        let plain: [UInt8] = [0x80, 0x60, 0x00, 0x01, 0, 0, 0x03, 0xE8, 0x12, 0x34, 0x56, 0x78] + Array(repeating: 0x42, count: 100)
+        var buffer = plain + [UInt8](repeating: 0, count: SRTPSession.maxTrailer)
+        let n = try #require(buffer.withUnsafeMutableBytes { alice.protectRTP($0, length: plain.count) })
+        let tag = profile == .aes128CmSha1_32 || profile == .aes256CmSha1_32 ? 4 : 10
+        #expect(n == plain.count + tag)
+        var forged = Array(buffer.prefix(n))
+        #expect(forged.withUnsafeMutableBytes { mallory.unprotectRTP($0) } == nil)
+        var wire = Array(buffer.prefix(n))
+        let m = try #require(wire.withUnsafeMutableBytes { bob.unprotectRTP($0) })
+        #expect(Array(wire.prefix(m)) == plain)
+        // RTCP keeps the 80-bit tag in every suite (plus the 4-byte SRTCP index).
+        let report: [UInt8] = [0x80, 0xC9, 0x00, 0x01, 0x12, 0x34, 0x56, 0x78]
+        var rtcp = report + [UInt8](repeating: 0, count: SRTPSession.maxTrailer + 4)
+        let r = try #require(rtcp.withUnsafeMutableBytes { alice.protectRTCP($0, length: report.count) })
+        #expect(r == report.count + 4 + 10)
+        var rtcpWire = Array(rtcp.prefix(r))
+        let back = try #require(rtcpWire.withUnsafeMutableBytes { bob.unprotectRTCP($0) })
+        #expect(Array(rtcpWire.prefix(back)) == report)
+    }
+
     @Test func srtpKnownAnswer() throws {
         let keyAndSalt: [UInt8] = [
             0xe1, 0xf9, 0x7a, 0x0d, 0x3e, 0x01, 0x8b, 0xe0, 0xd6, 0x4f, 0xa3, 0x2c, 0x06, 0xde, 0x41, 0x39,

@@ -9,7 +9,7 @@ public enum KurentoCoverage {
     /// `Class.member` (a method, property accessor `Class.getX`/`Class.setX`, or event).
     public static let notYetSupported: [String: String] = [
         // Media plane (WebRTC endpoints and forwarding hubs): issue 3.
-        "RtpEndpoint.OnKeySoftLimit": "raised only with SDES-SRTP (the crypto param), which is not implemented; an RtpEndpoint with crypto is refused",
+        "RtpEndpoint.OnKeySoftLimit": "SDES keys are never renegotiated: libsrtp would signal the soft limit only after about 2^48 packets under one key, and that signal is not wired to the event",
         // WebRTC endpoint members not done yet (issue 3 continues).
         "MediaElement.setAudioFormat": "KMS documents these as not implemented; forwarding elements never transcode",
         "MediaElement.setVideoFormat": "KMS documents these as not implemented; forwarding elements never transcode",
@@ -41,7 +41,6 @@ public enum KurentoCoverage {
     /// Constructor params the factories refuse (an error naming the reason),
     /// keyed `Class.param`. Params are not members, so they are listed apart.
     public static let refusedConstructorParams: [String: String] = [
-        "RtpEndpoint.crypto": "SDES-SRTP (RTP/SAVPF with a=crypto) is not implemented; only plain RTP",
         "RtpEndpoint.useIpv6": "plain RTP sockets are IPv4 only for now",
     ]
 

@@ -6,8 +6,8 @@ import SDP
 import STUN
 import Transport
 
-/// The media-plane half of an RtpEndpoint: plain RTP/RTCP over UDP (no ICE,
-/// no DTLS, no SRTP) on its pipeline's media loop. Everything after the
+/// The media-plane half of an RtpEndpoint: RTP/RTCP over UDP (no ICE, no
+/// DTLS; SRTP only with SDES keys from the SDP) on its pipeline's media loop. Everything after the
 /// socket is `RtpSession`'s: forwarding, rewriting, NACK, RTCP, stats.
 ///
 /// Each accepted m-line has its own socket pair: RTP on an even port, RTCP on
@@ -45,8 +45,12 @@ final class PlainRtpSession: RtpSession {
     private var offerSent: SessionDescription?
     private let bindHost: String
     private let advertisedAddress: String
+    /// SDES-SRTP: our suite and key (nil: RTP in the clear).
+    let sdes: SDESCrypto?
+    private var sdesProtection: SDESProtection?
 
-    init(loop: MediaLoop, objectID: String, context: MediaContext) {
+    init(loop: MediaLoop, objectID: String, context: MediaContext, sdes: SDESCrypto? = nil) {
+        self.sdes = sdes
         bindHost = context.ice.hostAddresses.first { UDPEndpoint(host: $0, port: 0) != nil } ?? "0.0.0.0"
         advertisedAddress = advertisedIPv4Address(boundTo: bindHost)
         super.init(loop: loop, objectID: objectID, context: context, allowSend: true, allowReceive: true)
@@ -95,7 +99,7 @@ final class PlainRtpSession: RtpSession {
         let result: (answer: SessionDescription, media: [NegotiatedMedia], remote: [PlainRemoteTransport])
         do throws(SDPError) {
             result = try Negotiation.plainAnswer(to: offer, local: local, streams: sendPreferences,
-                                                 sessionID: UInt64.random(in: 1...UInt64(Int64.max)))
+                                                 sessionID: UInt64.random(in: 1...UInt64(Int64.max)), sdes: sdes)
             try start(result.media, result.remote)
         } catch {
             closeUnusedLegs([])
@@ -113,7 +117,7 @@ final class PlainRtpSession: RtpSession {
         guard audio || video else { throw KurentoError(.sdpEndPointGenerateOfferError, "Offer with neither audio nor video") }
         let local = try openLegs(audio: audio, video: video)
         let offer = Negotiation.plainOffer(local: local, streams: sendPreferences, offerAudio: audio, offerVideo: video,
-                                           sessionID: UInt64.random(in: 1...UInt64(Int64.max)))
+                                           sessionID: UInt64.random(in: 1...UInt64(Int64.max)), sdes: sdes)
         offerSent = withBandwidth(offer)
         localSDP = offerSent!.serialize()  // assigned on the line above
         return localSDP!  // assigned on the line above
@@ -127,7 +131,7 @@ final class PlainRtpSession: RtpSession {
             do { answer = try SessionDescription.parse(text) } catch {
                 throw KurentoError(.sdpParseError, "Error processing answer: \(error.description)")
             }
-            let result = try Negotiation.processPlain(answer: answer, to: offer)
+            let result = try Negotiation.processPlain(answer: answer, to: offer, sdes: sdes)
             try start(result.media, result.remote)
         } catch {
             throw Self.answerError(error)
@@ -155,7 +159,17 @@ final class PlainRtpSession: RtpSession {
         }
         closeUnusedLegs(used)
         apply(negotiated)
-        protection = NoProtection()
+        if let sdes {
+            do {
+                let keyed = try SDESProtection(local: sdes, remotes: remotes)
+                sdesProtection = keyed
+                protection = keyed
+            } catch {
+                throw .unsupported("SRTP keys could not be set up: \(error.description)")
+            }
+        } else {
+            protection = NoProtection()
+        }
         // What we forward starts mid-stream: the peer needs a keyframe first.
         if canSend(.video) { source(of: .video)?.requestKeyframe() }
         startRTCP()
@@ -184,6 +198,15 @@ final class PlainRtpSession: RtpSession {
             if header.payloadType != rtxPayloadType {
                 if let ssrc = leg.ssrc, ssrc != header.ssrc, !stale { return countDrop() }
                 if let latched = leg.latchedFrom, latched != from, !stale { return countDrop() }
+            } else if leg.latchedFrom != from {
+                return countDrop()
+            }
+            // With SDES only an authenticated packet may move the stream: take it first.
+            sdesProtection?.inboundKind = leg.kind
+            let dropped = droppedDatagrams
+            receivePacket(buffer)
+            guard droppedDatagrams == dropped else { return }
+            if header.payloadType != rtxPayloadType {
                 leg.ssrc = header.ssrc
                 leg.lastValid = now
                 if leg.latchedFrom != from {
@@ -194,21 +217,25 @@ final class PlainRtpSession: RtpSession {
                     leg.rtpDestination = from
                     if leg.rtcpMux { leg.rtcpDestination = from }
                 }
-            } else if leg.latchedFrom != from {
-                return countDrop()
             }
             if !sessionStarted {
                 sessionStarted = true
                 context.raise("MediaSessionStarted", on: objectID)
             }
-            receivePacket(buffer)
         case .rtcp:
             if !rtcpSocket, !leg.rtcpMux, leg.latchedFrom != from { return countDrop() }
+            sdesProtection?.inboundKind = leg.kind
             if rtcpSocket, leg.rtcpLatchedFrom != from {
-                // The first RTCP that parses fixes the peer's RTCP address.
-                guard leg.rtcpLatchedFrom == nil, (try? RTCPCompound.parse(bytes)) != nil else { return countDrop() }
-                leg.rtcpLatchedFrom = from
-                leg.rtcpDestination = from
+                guard leg.rtcpLatchedFrom == nil else { return countDrop() }
+                // The first RTCP packet that is taken (parsed, and authenticated with SDES)
+                // fixes the peer's RTCP address.
+                let dropped = droppedDatagrams
+                receivePacket(buffer)
+                if droppedDatagrams == dropped {
+                    leg.rtcpLatchedFrom = from
+                    leg.rtcpDestination = from
+                }
+                return
             }
             receivePacket(buffer)
         default:
@@ -237,4 +264,32 @@ final class PlainRtpSession: RtpSession {
             context.raise("MediaSessionTerminated", on: objectID)
         }
     }
+}
+
+/// SDES-SRTP for an RtpEndpoint: our key protects everything we send; each
+/// m-line's packets are unprotected with the key the peer gave for it (the
+/// session tells which m-line a datagram came in on before handing it over).
+final class SDESProtection: PacketProtection {
+    private let outbound: SRTPSession
+    private var inbound: [SRTPSession?] = [nil, nil]
+    var inboundKind: MediaKindKey = .audio
+
+    init(local: SDESCrypto, remotes: [PlainRemoteTransport]) throws(SRTPError) {
+        guard let profile = SRTPProfile(sdesSuite: local.suite) else { throw SRTPError(status: 0) }
+        var first: SRTPSession?
+        for remote in remotes {
+            guard let crypto = remote.crypto, let kind: MediaKindKey = remote.kind == .audio ? .audio : (remote.kind == .video ? .video : nil)
+            else { continue }
+            let session = try SRTPSession(keys: SRTPKeys(profile: profile, localKeyAndSalt: local.keyAndSalt, remoteKeyAndSalt: crypto.keyAndSalt))
+            inbound[kind.rawValue] = session
+            if first == nil { first = session }
+        }
+        guard let first else { throw SRTPError(status: 0) }
+        outbound = first
+    }
+
+    func protectRTP(_ buffer: UnsafeMutableRawBufferPointer, length: Int) -> Int? { outbound.protectRTP(buffer, length: length) }
+    func protectRTCP(_ buffer: UnsafeMutableRawBufferPointer, length: Int) -> Int? { outbound.protectRTCP(buffer, length: length) }
+    func unprotectRTP(_ buffer: UnsafeMutableRawBufferPointer) -> Int? { inbound[inboundKind.rawValue]?.unprotectRTP(buffer) }
+    func unprotectRTCP(_ buffer: UnsafeMutableRawBufferPointer) -> Int? { inbound[inboundKind.rawValue]?.unprotectRTCP(buffer) }
 }

@@ -9,12 +9,32 @@ public enum DTLSState: String, Sendable {
 }
 
 /// RFC 5764 §4.1.2 protection profiles we negotiate.
-public enum SRTPProfile: Sendable, Equatable {
+public enum SRTPProfile: Sendable, Equatable, CaseIterable {
     case aes128CmSha1_80
     case aeadAes128Gcm
+    /// SDES only (RFC 4568, RFC 6188): 32-bit RTP tags, 256-bit keys.
+    case aes128CmSha1_32
+    case aes256CmSha1_80
+    case aes256CmSha1_32
 
-    var keyLength: Int { 16 }
-    var saltLength: Int { self == .aeadAes128Gcm ? 12 : 14 }
+    public var keyLength: Int {
+        switch self {
+        case .aes256CmSha1_80, .aes256CmSha1_32: 32
+        default: 16
+        }
+    }
+    public var saltLength: Int { self == .aeadAes128Gcm ? 12 : 14 }
+
+    /// The SDES suite name (SDP) of the AES-CM profiles.
+    public init?(sdesSuite: String) {
+        switch sdesSuite.uppercased() {
+        case "AES_CM_128_HMAC_SHA1_80": self = .aes128CmSha1_80
+        case "AES_CM_128_HMAC_SHA1_32": self = .aes128CmSha1_32
+        case "AES_256_CM_HMAC_SHA1_80": self = .aes256CmSha1_80
+        case "AES_256_CM_HMAC_SHA1_32": self = .aes256CmSha1_32
+        default: return nil
+        }
+    }
 }
 
 /// Keys exported from the handshake (RFC 5764 §4.2), already split into

@@ -3,6 +3,7 @@ public import CSRTP
 public struct SRTPError: Error, CustomStringConvertible {
     public var status: UInt32
     public var description: String { "libsrtp error \(status)" }
+    public init(status: UInt32) { self.status = status }
 }
 
 /// libsrtp2 contexts for one peer: one to protect what we send, one to
@@ -35,6 +36,16 @@ public final class SRTPSession {
         case .aeadAes128Gcm:
             srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtp)
             srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtcp)
+        // The _32 suites shorten the RTP tag only; SRTCP keeps 80 bits (RFC 4568 §6.2).
+        case .aes128CmSha1_32:
+            srtp_crypto_policy_set_aes_cm_128_hmac_sha1_32(&policy.rtp)
+            srtp_crypto_policy_set_rtcp_default(&policy.rtcp)
+        case .aes256CmSha1_80:
+            srtp_crypto_policy_set_aes_cm_256_hmac_sha1_80(&policy.rtp)
+            srtp_crypto_policy_set_aes_cm_256_hmac_sha1_80(&policy.rtcp)
+        case .aes256CmSha1_32:
+            srtp_crypto_policy_set_aes_cm_256_hmac_sha1_32(&policy.rtp)
+            srtp_crypto_policy_set_aes_cm_256_hmac_sha1_80(&policy.rtcp)
         }
         policy.ssrc.type = type
         // Large enough for reordering and NACK-driven retransmissions.
