@@ -305,7 +305,7 @@ def test_room_switches_sfu_mcu_hybrid_sfu_with_media_checked():
                     assert layouts and sorted(t["id"] for t in layouts[-1]["tiles"]) == ["alice", "bob", "carol"], layouts
                     assert await wait_for(lambda: {n["params"]["id"] for n in moderator.notes
                                                    if n.get("method") == "participantSpeaking" and n["params"]["speaking"]} >= {"bob", "carol"}, 5)
-                    assert any(n.get("method") == "dominantSpeakerChanged" for n in moderator.notes)
+                    assert await wait_for(lambda: any(n.get("method") == "dominantSpeakerChanged" for n in moderator.notes), 5)
                     # A custom layout: bob full canvas, alice and carol small on top of him.
                     r = await asyncio.to_thread(moderator.socket.result, "setLayout", {"layout": "custom", "tiles": [
                         {"id": "bob", "x": 0, "y": 0, "w": 1, "h": 1, "z": 0},
@@ -344,7 +344,8 @@ def test_room_recording_of_an_sfu_room(tmp_path):
             stopped = await asyncio.to_thread(people[0].socket.result, "stopRecording", {"id": r["id"]})
             elapsed = time.time() - started
             assert stopped["status"] == "stopped" and stopped["size"] > 10000, stopped
-            assert any(n.get("method") == "recordingStopped" for n in people[0].notes)
+            # The notification was sent before the answer; the client's reader may take a moment to file it.
+            assert await wait_for(lambda: any(n.get("method") == "recordingStopped" for n in people[0].notes), 5)
             # SFU streams were never interrupted.
             assert set(people[0].subscriptions) == {"bob"}
             path = stopped["uri"][len("file://"):]
