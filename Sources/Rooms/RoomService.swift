@@ -599,6 +599,7 @@ public actor RoomService {
         let (room, p) = try member(session)
         let user = String(sender.prefix { $0 != "_" })
         var kinds: Set<RoomMediaKind>
+        let onlyVideo = params["kind"]?.stringValue == "video"
         switch params["kind"]?.stringValue {
         case "audio": kinds = [.audio]
         case "video": kinds = [.video]
@@ -613,6 +614,12 @@ public actor RoomService {
         guard target != nil, sub != nil || room.mixerMode != .sfu else {
             throw RoomError(.userNotFound, "User '\(p.name)' is not subscribed to '\(sender)'")
         }
+        // MCU: one picture is encoded for everyone, so a tile cannot be hidden for one
+        // viewer. Asked for video alone, that is an error; for all kinds, the mix (audio) is muted.
+        if sub == nil, onlyVideo, muted {
+            throw RoomError(.mediaMute, "Hiding one tile for one viewer is not supported in MCU mode: the composite picture is shared; use setLayout")
+        }
+        if sub == nil { kinds.remove(.video) }
         // Remembered across mode switches. In a mixing room the sender leaves this
         // listener's own mix only (§10.5); in SFU mode its audio is disconnected below.
         if kinds.contains(.audio) {
@@ -620,12 +627,6 @@ public actor RoomService {
             if room.mode != .sfu {
                 await applyMixExclusions(room, for: p)
                 kinds.remove(.audio)
-            }
-        }
-        if kinds.contains(.video), sub == nil {
-            // MCU: one picture is encoded for everyone.
-            if !muted { kinds.remove(.video) } else {
-                throw RoomError(.mediaMute, "Hiding one tile for one viewer is not supported in MCU mode: the composite picture is shared; use setLayout")
             }
         }
         if let sub, let source = target?.publisher {

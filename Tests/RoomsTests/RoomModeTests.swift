@@ -203,6 +203,9 @@ import Testing
         #expect(h.media.takeCalls() == ["setMixExclusions(\(composite), \(ports[0]), \(ports[1]),\(ports[2]))"])
         // One picture for everyone: a tile cannot be hidden for one viewer.
         #expect(await h.errorCode("alice", "muteSubscribedMedia", ["sender": "bob_webcam", "kind": "video"]) == 307)
+        #expect(h.media.takeCalls().isEmpty)  // nothing changed
+        _ = await h.result("alice", "muteSubscribedMedia", ["sender": "carol_webcam"])  // all kinds: the mix only
+        #expect(h.media.takeCalls() == ["setMixExclusions(\(composite), \(ports[0]), \(ports[1]),\(ports[2]))"])
         #expect(await h.errorCode("alice", "muteSubscribedMedia", ["sender": "$mcu_composite", "kind": "audio"]) == 307)
         #expect(await h.errorCode("alice", "muteSubscribedMedia", ["sender": "nobody_webcam", "kind": "audio"]) == 102)
         _ = await h.result("alice", "unmuteSubscribedMedia", ["sender": "bob_webcam"])

@@ -7,8 +7,9 @@ import STUN
 import Transport
 
 /// The media-plane half of an RtpEndpoint: RTP/RTCP over UDP (no ICE, no
-/// DTLS; SRTP only with SDES keys from the SDP) on its pipeline's media loop. Everything after the
-/// socket is `RtpSession`'s: forwarding, rewriting, NACK, RTCP, stats.
+/// DTLS; SRTP only with SDES keys from the SDP) on its pipeline's media
+/// loop. Everything after the socket is `RtpSession`'s: forwarding,
+/// rewriting, NACK, RTCP, stats.
 ///
 /// Each accepted m-line has its own socket pair: RTP on an even port, RTCP on
 /// the next one, or both on the RTP port with rtcp-mux. We send RTP to the

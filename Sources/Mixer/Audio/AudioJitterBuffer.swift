@@ -62,7 +62,6 @@ struct AudioJitterBuffer {
         Int(sequence % Int64(slotCount) + Int64(slotCount)) % slotCount
     }
 
-    /// Stores one packet's payload. `level` is its RFC 6464 level, or -1.
     /// The first packet of a possible jump: the jump is taken when the next
     /// far packet follows it within the window.
     private var jumpCandidate: UInt16?
@@ -76,6 +75,7 @@ struct AudioJitterBuffer {
         return false
     }
 
+    /// Stores one packet's payload. `level` is its RFC 6464 level, or -1.
     mutating func insert(sequence raw: UInt16, payload: UnsafeRawBufferPointer, level: Int16) -> Insert {
         guard payload.count <= slotBytes else { return .tooLarge }
         var result = Insert.stored

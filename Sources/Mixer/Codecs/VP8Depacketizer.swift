@@ -49,8 +49,8 @@ public struct VP8FrameAssembler {
     private var floor: Int64 = 0
     private var waitingForKeyframe = true
     private var frameBuffer: [UInt8] = []
-    /// A packet far from the stream (more than the ring away, either way),
-    /// held back: alone it is dropped (corrupt, forged or stray), so one bad
+    /// A packet far from the stream (more than the ring ahead, or four rings
+    /// behind), held back: alone it is dropped (corrupt, forged or stray), so one bad
     /// sequence number cannot throw the stream away; when the next far packet
     /// follows it closely, the sender restarted its numbering and both are used.
     private var stray: (sequence: UInt16, packet: [UInt8])?
@@ -91,7 +91,8 @@ public struct VP8FrameAssembler {
             return result
         }
         var sequence = unwrap(header.sequenceNumber)
-        if highest >= 0, sequence > highest + Int64(slots.count) || sequence < highest - Int64(slots.count) {
+        // Far: beyond the ring ahead, or so far behind (4 rings) that it cannot be a late retransmission.
+        if highest >= 0, sequence > highest + Int64(slots.count) || sequence < highest - 4 * Int64(slots.count) {
             guard let held = stray, header.sequenceNumber &- held.sequence != 0,
                 header.sequenceNumber &- held.sequence < UInt16(slots.count)
             else {
