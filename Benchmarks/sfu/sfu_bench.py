@@ -95,6 +95,10 @@ async def run_round(url, pid, n, seconds):
     subs = []
     for _ in range(n):
         w = make_endpoint(kurento, p)
+        # Kurento's default caps what a viewer lets through at 500 kbit/s; Janus's room has no cap.
+        # Unconstrained, both forward what the publisher sends (the same workload).
+        kurento.result("invoke", {"object": w, "operation": "setMaxVideoSendBandwidth",
+                                  "operationParams": {"maxVideoSendBandwidth": 0}})
         kurento.result("invoke", {"object": pub, "operation": "connect", "operationParams": {"sink": w}})
         pc = peer_connection()
         pc.addTransceiver("video", direction="recvonly")
