@@ -83,6 +83,9 @@ async def packets_received(pcs):
     return total
 
 
+PUBLISHER_KBPS = 2500
+
+
 async def run_round(url, pid, n, seconds):
     kurento = Client(url)
     p = kurento.result("create", {"type": "MediaPipeline"})["value"]
@@ -95,10 +98,11 @@ async def run_round(url, pid, n, seconds):
     subs = []
     for _ in range(n):
         w = make_endpoint(kurento, p)
-        # Kurento's default caps what a viewer lets through at 500 kbit/s; Janus's room has no cap.
-        # Unconstrained, both forward what the publisher sends (the same workload).
-        kurento.result("invoke", {"object": w, "operation": "setMaxVideoSendBandwidth",
-                                  "operationParams": {"maxVideoSendBandwidth": 0}})
+        # The same workload as Janus's room (janus/janus.plugin.videoroom.jcfg: bitrate 2500000, sent
+        # to the publisher as REMB): each viewer's send bandwidth pinned there, so Tessera asks the
+        # publisher for 2.5 Mbit/s too instead of following the viewers' slowly ramping estimates.
+        for op, name in [("setMaxVideoSendBandwidth", "maxVideoSendBandwidth"), ("setMinVideoSendBandwidth", "minVideoSendBandwidth")]:
+            kurento.result("invoke", {"object": w, "operation": op, "operationParams": {name: PUBLISHER_KBPS}})
         kurento.result("invoke", {"object": pub, "operation": "connect", "operationParams": {"sink": w}})
         pc = peer_connection()
         pc.addTransceiver("video", direction="recvonly")
