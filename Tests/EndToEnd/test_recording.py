@@ -251,18 +251,25 @@ def test_pause_resume_leaves_no_gap_and_stop_and_wait_finishes_the_file(server):
 
 # MARK: (3) the server killed mid-recording
 
+async def recording_one_peer(server, name, colour, hz):
+    """One colour-and-tone peer recorded into `name` in the server's recording
+    directory; returns (path, peer connection) once the recording started."""
+    kurento = Client(server.url, timeout=30)
+    p = create(kurento, "MediaPipeline")
+    path = os.path.join(server.tmp.name, name)
+    recorder = create(kurento, "RecorderEndpoint", mediaPipeline=p, uri="file://" + path)
+    subscribe(kurento, recorder, "Recording")
+    w, pc = await send_peer(kurento, p, colour, hz, recorder)
+    invoke(kurento, recorder, "record")
+    await asyncio.to_thread(kurento.wait_event, "Recording", 10, recorder)
+    return path, pc
+
+
 def test_sigkill_mid_recording_leaves_a_readable_file():
     server = Server()
     try:
         async def run():
-            kurento = Client(server.url, timeout=30)
-            p = create(kurento, "MediaPipeline")
-            path = os.path.join(server.tmp.name, "killed.webm")
-            recorder = create(kurento, "RecorderEndpoint", mediaPipeline=p, uri="file://" + path)
-            subscribe(kurento, recorder, "Recording")
-            w, pc = await send_peer(kurento, p, (30, 160, 200), 660, recorder)
-            invoke(kurento, recorder, "record")
-            await asyncio.to_thread(kurento.wait_event, "Recording", 10, recorder)
+            path, pc = await recording_one_peer(server, "killed.webm", (30, 160, 200), 660)
             await asyncio.sleep(6)
             os.kill(server.proc.pid, signal.SIGKILL)
             server.proc.wait(timeout=10)
@@ -288,14 +295,7 @@ def test_sigterm_mid_recording_finishes_the_file():
     server = Server()
     try:
         async def run():
-            kurento = Client(server.url, timeout=30)
-            p = create(kurento, "MediaPipeline")
-            path = os.path.join(server.tmp.name, "stopped.webm")
-            recorder = create(kurento, "RecorderEndpoint", mediaPipeline=p, uri="file://" + path)
-            subscribe(kurento, recorder, "Recording")
-            w, pc = await send_peer(kurento, p, (200, 60, 30), 440, recorder)
-            invoke(kurento, recorder, "record")
-            await asyncio.to_thread(kurento.wait_event, "Recording", 10, recorder)
+            path, pc = await recording_one_peer(server, "stopped.webm", (200, 60, 30), 440)
             started = time.time()
             await asyncio.sleep(4)
             os.kill(server.proc.pid, signal.SIGTERM)

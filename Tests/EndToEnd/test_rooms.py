@@ -324,6 +324,19 @@ def test_room_switches_sfu_mcu_hybrid_sfu_with_media_checked():
         server.stop()
 
 
+async def sfu_pair_recording(server, room, params):
+    """alice and bob publish in an SFU room and see each other; alice starts a recording."""
+    url = room_url(server)
+    people = [Participant(url, n, room, c, hz, extensions=["recording"]) for n, c, hz in PEOPLE[:2]]
+    for p in people:
+        await p.join()
+        await p.publish()
+    await check_sfu_view(people)
+    r = await asyncio.to_thread(people[0].socket.result, "startRecording", params)
+    assert r["status"] == "started", r
+    return people, r
+
+
 def test_room_recording_of_an_sfu_room(tmp_path):
     """startRecording in an SFU room mixes for the recorder only; the file has both
     participants' tiles and tones, and the participants keep their SFU streams."""
@@ -331,14 +344,7 @@ def test_room_recording_of_an_sfu_room(tmp_path):
     server = Server(env_overrides={"TESSERA_MIXER_WIDTH": "640", "TESSERA_MIXER_HEIGHT": "360", "TESSERA_MIXER_FPS": "15"})
     try:
         async def run():
-            url = room_url(server)
-            people = [Participant(url, n, "rec-room", c, hz, extensions=["recording"]) for n, c, hz in PEOPLE[:2]]
-            for p in people:
-                await p.join()
-                await p.publish()
-            await check_sfu_view(people)
-            r = await asyncio.to_thread(people[0].socket.result, "startRecording", {"name": "demo", "format": "webm"})
-            assert r["status"] == "started", r
+            people, r = await sfu_pair_recording(server, "rec-room", {"name": "demo", "format": "webm"})
             started = time.time()
             await asyncio.sleep(5)
             stopped = await asyncio.to_thread(people[0].socket.result, "stopRecording", {"id": r["id"]})
@@ -384,14 +390,8 @@ def test_room_recording_of_each_participant():
     server = Server()
     try:
         async def run():
-            url = room_url(server)
-            people = [Participant(url, n, "rec-each", c, hz, extensions=["recording"]) for n, c, hz in PEOPLE[:2]]
-            for p in people:
-                await p.join()
-                await p.publish()
-            await check_sfu_view(people)
-            r = await asyncio.to_thread(people[0].socket.result, "startRecording", {"target": "participants", "name": "each"})
-            assert r["status"] == "started" and r["target"] == "participants", r
+            people, r = await sfu_pair_recording(server, "rec-each", {"target": "participants", "name": "each"})
+            assert r["target"] == "participants", r
             started = time.time()
             await asyncio.sleep(4)
             stopped = await asyncio.to_thread(people[0].socket.result, "stopRecording", {"id": r["id"]})
