@@ -184,6 +184,18 @@ async def negotiate(kurento, endpoint, pc):
     return answer["value"]
 
 
+async def receive_only(kurento, endpoint, kinds=("video", "audio")):
+    """A receive-only aiortc peer on `endpoint` for `kinds` (m-lines in that
+    order), recording what it decodes; returns (pc, recorder, answer)."""
+    pc = peer_connection()
+    rec = Recorder()
+    pc.on("track", rec.attach)
+    for kind in kinds:
+        pc.addTransceiver(kind, direction="recvonly")
+    answer = await negotiate(kurento, endpoint, pc)
+    return pc, rec, answer
+
+
 async def join_hub(kurento, pipeline, hub, colour, hz):
     """A peer sending `colour` and a tone of `hz` into its own HubPort of `hub`
     and receiving that port's output; returns (endpoint, port, pc, recorder)."""

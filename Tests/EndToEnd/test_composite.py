@@ -6,8 +6,7 @@ import asyncio
 import numpy as np
 
 from conftest import Client
-from media import (ColourTrack, join_hub, Recorder, ToneTrack, colour_close, colour_present, make_endpoint, negotiate, peer_connection, tone_level,
-                   wait_for)
+from media import colour_close, colour_present, join_hub, tone_level, wait_for
 
 PEOPLE = [
     ("red", (220, 40, 40), 300),

@@ -6,7 +6,6 @@ import os
 import re
 import subprocess
 import threading
-import time
 
 from media import centre_colour, colour_close, dominant_frequency, wait_for
 from room_client import Participant

@@ -6,8 +6,8 @@ from aiortc import RTCRtpSender
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, unpack_remb_fci
 
 from conftest import Client
-from media import (ColourTrack, Recorder, centre_colour, colour_close, make_endpoint, negotiate, negotiate_seeing_events, peer_connection,
-                   wait_for)
+from media import (ColourTrack, Recorder, centre_colour, colour_close, make_endpoint, negotiate,
+                   negotiate_seeing_events, peer_connection, receive_only, wait_for)
 
 
 def invoke(kurento, obj, op, **params):
@@ -120,11 +120,7 @@ def test_bandwidth_limits_bound_the_remb_a_publisher_receives(server):
             answer = await negotiate(kurento, pub, a)
             video = answer[answer.index("m=video"):]
             assert "b=AS:300\r\n" in video, answer
-            b = peer_connection()
-            rec = Recorder()
-            b.on("track", rec.attach)
-            b.addTransceiver("video", direction="recvonly")
-            await negotiate(kurento, view, b)
+            b, rec, _ = await receive_only(kurento, view, kinds=("video",))
             assert await wait_for(lambda: rec.video_frames >= 20, 15), rec.video_frames
             assert await wait_for(lambda: received and received[-1] == 200_000, 5), received
             invoke(kurento, view, "setMaxVideoSendBandwidth", maxVideoSendBandwidth=1000)

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from conftest import Client, Server
-from media import (ColourTrack, join_hub, Recorder, ToneTrack, centre_colour, colour_close, make_endpoint, negotiate,
-                   peer_connection, tone_level, wait_for)
+from media import (ColourTrack, ToneTrack, centre_colour, colour_close, colour_present, join_hub, make_endpoint,
+                   negotiate, peer_connection, receive_only, tone_level, wait_for)
 
 PEOPLE = [
     ("red", (220, 40, 40), 300),
@@ -73,16 +73,6 @@ def ivf_frames(path):
         frames.append(data[i + 12:i + 12 + n])
         i += 12 + n
     return frames
-
-
-def colour_present(rgb, colour, tolerance=45):
-    h, w, _ = rgb.shape
-    for y in range(h // 16, h, h // 8):
-        for x in range(w // 16, w, w // 8):
-            patch = rgb[max(0, y - 4): y + 4, max(0, x - 4): x + 4].reshape(-1, 3).mean(axis=0)
-            if colour_close(tuple(int(v) for v in patch), colour, tolerance):
-                return True
-    return False
 
 
 def create(kurento, type_, **params):
@@ -348,12 +338,7 @@ def test_player_feeds_a_webrtc_peer_and_ends_with_end_of_stream(server):
         assert abs(info["duration"] - 5000) < 200 and info["isSeekable"], info
         w = make_endpoint(kurento, p)
         invoke(kurento, player, "connect", sink=w)
-        pc = peer_connection()
-        rec = Recorder()
-        pc.on("track", rec.attach)
-        pc.addTransceiver("video", direction="recvonly")
-        pc.addTransceiver("audio", direction="recvonly")
-        await negotiate(kurento, w, pc)
+        pc, rec, _ = await receive_only(kurento, w)
         await asyncio.sleep(0.5)  # ICE/DTLS up before the first keyframe
         invoke(kurento, player, "play")
         assert invoke(kurento, player, "getState") == "START"

@@ -3,11 +3,8 @@ participants in an SFU room, mode switches, and a participant whose socket
 dies. What is checked is what each peer really decoded."""
 import asyncio
 import json
-import os
 import time
 import urllib.request
-
-import websocket
 
 from conftest import Server
 from media import centre_colour, colour_close, colour_present, dominant_frequency, tone_level, wait_for

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from conftest import Client
-from media import (ColourTrack, Recorder, ToneTrack, centre_colour, colour_close, dominant_frequency, make_endpoint, negotiate,
-                   peer_connection, wait_for)
+from media import (ColourTrack, ToneTrack, centre_colour, colour_close, dominant_frequency, make_endpoint, negotiate,
+                   peer_connection, receive_only, wait_for)
 
 GST = shutil.which("gst-launch-1.0")
 pytestmark = pytest.mark.skipif(GST is None, reason="gst-launch-1.0 is not installed (make test installs it)")
@@ -105,12 +105,7 @@ async def gstreamer_into_webrtc(server, colour, hz, body, sdes=False):
         kurento.result("subscribe", {"object": r, "type": event})
     w = make_endpoint(kurento, p)
     invoke(kurento, r, "connect", sink=w)
-    pc = peer_connection()
-    recorder = Recorder()
-    pc.on("track", recorder.attach)
-    pc.addTransceiver("audio", direction="recvonly")
-    pc.addTransceiver("video", direction="recvonly")
-    await negotiate(kurento, w, pc)
+    pc, recorder, _ = await receive_only(kurento, w, kinds=("audio", "video"))
 
     # Ports GStreamer would receive on (RTCP from us goes to port + 1).
     crypto = "7 AES_CM_128_HMAC_SHA1_80 inline:" + base64.b64encode(GST_KEY).decode() if sdes else None

@@ -10,7 +10,8 @@ import re
 from aiortc import RTCRtpReceiver
 
 from conftest import Client
-from media import ColourTrack, Recorder, centre_colour, colour_close, make_endpoint, negotiate, peer_connection, wait_for
+from media import (ColourTrack, centre_colour, colour_close, make_endpoint, negotiate, peer_connection, receive_only,
+                   wait_for)
 
 
 def test_nacks_are_answered_with_rtx(server):
@@ -38,11 +39,7 @@ def test_nacks_are_answered_with_rtx(server):
             a = peer_connection()
             a.addTrack(ColourTrack((180, 60, 20)))
             await negotiate(kurento, pub, a)
-            b = peer_connection()
-            rec = Recorder()
-            b.on("track", rec.attach)
-            b.addTransceiver("video", direction="recvonly")
-            answer = await negotiate(kurento, view, b)
+            b, rec, answer = await receive_only(kurento, view, kinds=("video",))
             assert "rtx/90000" in answer  # aiortc offers rtx and we accept it
             fid = re.search(r"a=ssrc-group:FID (\d+) (\d+)", answer)
             assert fid, answer

@@ -11,7 +11,7 @@ from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection
 from aiortc.rtcconfiguration import RTCIceTransportPolicy
 
 from conftest import Client, Server, free_port
-from media import ColourTrack, Recorder, centre_colour, colour_close, negotiate, negotiate_seeing_events, wait_for
+from media import ColourTrack, Recorder, centre_colour, colour_close, negotiate_seeing_events, wait_for
 
 HERE = os.path.dirname(__file__)
 
@@ -34,6 +34,25 @@ def coturn(tmp_path_factory):
     proc.wait(timeout=10)
 
 
+async def relay_loopback(kurento, w, coturn, colour):
+    """Loops `w` back to itself with a relay-only aiortc peer on coturn sending
+    `colour`: the server must gather a relayed candidate, and the peer must
+    decode its own colour back. Returns (peer connection, recorder)."""
+    kurento.result("invoke", {"object": w, "operation": "connect", "operationParams": {"sink": w}})
+    pc = RTCPeerConnection(RTCConfiguration(
+        iceServers=[RTCIceServer(f"turn:127.0.0.1:{coturn}", username="test", credential="test")],
+        iceTransportPolicy=RTCIceTransportPolicy.RELAY))
+    rec = Recorder()
+    pc.on("track", rec.attach)
+    pc.addTrack(ColourTrack(colour))
+    _, seen = await negotiate_seeing_events(kurento, w, pc)
+    candidates = [v["data"]["candidate"]["candidate"] for v in seen if v["type"] == "IceCandidateFound"]
+    assert any(" typ relay" in c for c in candidates), f"the server gathered no relayed candidate: {candidates}"
+    assert await wait_for(lambda: rec.video_frames >= 30, 20), rec.video_frames
+    assert colour_close(centre_colour(rec.last_rgb), colour), centre_colour(rec.last_rgb)
+    return pc, rec
+
+
 def test_relay_candidate_and_media_through_turn(coturn):
     server = Server({"TESSERA_TURN_SERVERS": f"test:test@127.0.0.1:{coturn}"})
     try:
@@ -43,19 +62,8 @@ def test_relay_candidate_and_media_through_turn(coturn):
             w = kurento.result("create", {"type": "WebRtcEndpoint", "constructorParams": {"mediaPipeline": p}})["value"]
             for event in ["IceCandidateFound", "IceGatheringDone", "NewCandidatePairSelected"]:
                 kurento.result("subscribe", {"object": w, "type": event})
-            kurento.result("invoke", {"object": w, "operation": "connect", "operationParams": {"sink": w}})
-            pc = RTCPeerConnection(RTCConfiguration(
-                iceServers=[RTCIceServer(f"turn:127.0.0.1:{coturn}", username="test", credential="test")],
-                iceTransportPolicy=RTCIceTransportPolicy.RELAY))
-            rec = Recorder()
-            pc.on("track", rec.attach)
-            pc.addTrack(ColourTrack((120, 40, 160)))
-            _, seen = await negotiate_seeing_events(kurento, w, pc)
-            relay = [v for v in seen if v["type"] == "IceCandidateFound" and " typ relay" in v["data"]["candidate"]["candidate"]]
-            assert relay, "the server gathered no relayed candidate"
+            pc, rec = await relay_loopback(kurento, w, coturn, (120, 40, 160))
             assert "typ relay" in pc.localDescription.sdp  # the peer is relay-only
-            assert await wait_for(lambda: rec.video_frames >= 30, 20), rec.video_frames
-            assert colour_close(centre_colour(rec.last_rgb), (120, 40, 160))
             rec.stop()
             await pc.close()
             kurento.result("release", {"object": p})
@@ -83,18 +91,7 @@ def test_per_endpoint_turn_url(coturn):
             assert kurento.result("invoke", {"object": other, "operation": "getTurnUrl"})["value"] == ""
             for event in ["IceCandidateFound", "IceGatheringDone"]:
                 kurento.result("subscribe", {"object": w, "type": event})
-            kurento.result("invoke", {"object": w, "operation": "connect", "operationParams": {"sink": w}})
-            pc = RTCPeerConnection(RTCConfiguration(
-                iceServers=[RTCIceServer(f"turn:127.0.0.1:{coturn}", username="test", credential="test")],
-                iceTransportPolicy=RTCIceTransportPolicy.RELAY))
-            rec = Recorder()
-            pc.on("track", rec.attach)
-            pc.addTrack(ColourTrack((30, 160, 90)))
-            _, seen = await negotiate_seeing_events(kurento, w, pc)
-            candidates = [v["data"]["candidate"]["candidate"] for v in seen if v["type"] == "IceCandidateFound"]
-            assert any(" typ relay" in c for c in candidates), candidates
-            assert await wait_for(lambda: rec.video_frames >= 30, 20), rec.video_frames
-            assert colour_close(centre_colour(rec.last_rgb), (30, 160, 90))
+            pc, rec = await relay_loopback(kurento, w, coturn, (30, 160, 90))
             # Gathering has started: the setting can no longer change.
             err = kurento.error("invoke", {"object": w, "operation": "setTurnUrl", "operationParams": {"turnUrl": ""}})
             assert err["code"] == 40107, err

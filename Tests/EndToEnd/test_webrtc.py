@@ -2,12 +2,11 @@
 what the peer sends must come back, decoded, with the same colour and tone."""
 import asyncio
 
-import pytest
 from aiortc import RTCSessionDescription
 
 from conftest import Client
-from media import (ColourTrack, Recorder, ToneTrack, add_remote_candidate, centre_colour, colour_close, dominant_frequency, make_endpoint, negotiate,
-                   peer_connection, tone_level, wait_for)
+from media import (ColourTrack, Recorder, ToneTrack, add_remote_candidate, centre_colour, colour_close,
+                   dominant_frequency, make_endpoint, negotiate, peer_connection, receive_only, tone_level, wait_for)
 
 
 def test_webrtc_loopback_echoes_colour_and_tone(server):
@@ -93,12 +92,7 @@ def test_one_publisher_two_viewers_then_source_switch(server):
             w = make_endpoint(kurento, p)
             hp = port()
             kurento.result("invoke", {"object": hp, "operation": "connect", "operationParams": {"sink": w}})
-            pc = peer_connection()
-            rec = Recorder()
-            pc.on("track", rec.attach)
-            pc.addTransceiver("video", direction="recvonly")
-            pc.addTransceiver("audio", direction="recvonly")
-            await negotiate(kurento, w, pc)
+            pc, rec, _ = await receive_only(kurento, w)
             viewers.append((w, pc, rec))
 
         for _, _, rec in viewers:

@@ -9,7 +9,7 @@ import Testing
     let ext: [String: JSONValue] = ["extensions": ["layout", "speaking", "mode"]]
 
     func port(_ h: RoomHarness, _ n: Int) -> String {
-        h.media.calls.filter { $0.hasPrefix("createHubPort") }[n].components(separatedBy: " -> ")[1]
+        h.media.made("createHubPort")[n]
     }
 
     @Test func gridFollowsPublishersAndCarriesGeometry() async {
@@ -88,7 +88,7 @@ import Testing
         _ = await h.join("carol")
         for u in ["alice", "bob", "carol"] { _ = await h.publish(u) }
         _ = h.notifications("alice"); _ = h.notifications("bob"); _ = h.notifications("carol")
-        let publisher = { (n: Int) in h.media.calls.filter { $0.hasPrefix("createWebRtcEndpoint") }[n].components(separatedBy: " -> ")[1] }
+        let publisher = { (n: Int) in h.media.made("createWebRtcEndpoint")[n] }
         let (ea, eb, ec) = (publisher(0), publisher(1), publisher(2))
         func voice(_ e: String, _ speaking: Bool, _ level: Double) async {
             await h.service.deliver(RoomMediaEvent(objectID: e, type: "SpeakingChanged", data: ["speaking": .bool(speaking), "level": .double(level)]))
@@ -114,7 +114,7 @@ import Testing
         #expect(h.notifications("alice").contains { $0.0 == "participantSpeaking" && $0.1["id"] == "carol" && $0.1["speaking"] == false })
         // A subscriber endpoint's report (not a publisher's) is ignored, as is anything in MCU mode.
         _ = await h.request("alice", "receiveVideoFrom", ["sender": "bob_webcam", "sdpOffer": "o"])
-        let sub = h.media.calls.last { $0.hasPrefix("createWebRtcEndpoint") }!.components(separatedBy: " -> ")[1]
+        let sub = h.media.made("createWebRtcEndpoint").last!
         await voice(sub, true, -10)
         #expect(h.notifications("alice").isEmpty)
         _ = ea
@@ -138,7 +138,7 @@ import Testing
         #expect(r["uri"] == "file:///rec/demo-weekly_sync-rec-1.webm")
         #expect(h.media.calls.contains("createRecorder(file:///rec/demo-weekly_sync-rec-1.webm, WEBM) -> recorder-5"))
         // An SFU room mixes for the recorder: both publishers feed their ports, the recorder has its own.
-        let ports = h.media.calls.filter { $0.hasPrefix("createHubPort") }.map { $0.components(separatedBy: " -> ")[1] }
+        let ports = h.media.made("createHubPort")
         #expect(ports.count == 3)
         #expect(h.media.connections.contains("\(ports[0])>recorder-5:VIDEO"))
         #expect(h.media.connections.contains("webrtc-2>\(ports[1]):AUDIO") && h.media.connections.contains("webrtc-3>\(ports[2]):VIDEO"))

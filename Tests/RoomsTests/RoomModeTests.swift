@@ -23,10 +23,10 @@ import Testing
         ])
         #expect(h.notifications("bob").isEmpty)
         // alice's publisher feeds her port; her composite subscription comes out of the same port (mix-minus).
-        let port = h.media.calls.first { $0.hasPrefix("createHubPort") }!.components(separatedBy: " -> ")[1]
+        let port = h.media.made("createHubPort").first!
         #expect(h.media.connections.contains("webrtc-3>\(port):AUDIO") && h.media.connections.contains("webrtc-3>\(port):VIDEO"))
         _ = await h.request("alice", "receiveVideoFrom", ["sender": "$mcu_composite", "sdpOffer": "o"])
-        let sub = h.media.calls.last { $0.hasPrefix("createWebRtcEndpoint") }!.components(separatedBy: " -> ")[1]
+        let sub = h.media.made("createWebRtcEndpoint").last!
         #expect(h.media.connections.contains("\(port)>\(sub):AUDIO") && h.media.connections.contains("\(port)>\(sub):VIDEO"))
         // bob does not publish: he gets a port of his own for output only.
         _ = await h.request("bob", "receiveVideoFrom", ["sender": "$mcu_audio", "sdpOffer": "o"])
@@ -42,9 +42,9 @@ import Testing
         #expect(b["result"]?["value"]?[1] == ["id": "alice", "streams": [["id": "webcam", "recvAudio": false]]])
         #expect(b["result"]?["value"]?[0]?["streams"]?[0]?["id"] == "audio")
         _ = await h.request("bob", "receiveVideoFrom", ["sender": "alice_webcam", "sdpOffer": "o"])
-        let sub = h.media.calls.last { $0.hasPrefix("createWebRtcEndpoint") }!.components(separatedBy: " -> ")[1]
+        let sub = h.media.made("createWebRtcEndpoint").last!
         #expect(h.media.connections.contains("webrtc-3>\(sub):VIDEO") && !h.media.connections.contains("webrtc-3>\(sub):AUDIO"))
-        let port = h.media.calls.first { $0.hasPrefix("createHubPort") }!.components(separatedBy: " -> ")[1]
+        let port = h.media.made("createHubPort").first!
         #expect(h.media.connections.contains("webrtc-3>\(port):AUDIO") && !h.media.connections.contains("webrtc-3>\(port):VIDEO"))
     }
 
@@ -55,7 +55,7 @@ import Testing
         _ = await h.publish("alice")
         _ = await h.publish("bob")
         _ = await h.request("bob", "receiveVideoFrom", ["sender": "alice_webcam", "sdpOffer": "o"])
-        let bobSubToAlice = h.media.calls.last { $0.hasPrefix("createWebRtcEndpoint") }!.components(separatedBy: " -> ")[1]
+        let bobSubToAlice = h.media.made("createWebRtcEndpoint").last!
         _ = await h.request("alice", "receiveVideoFrom", ["sender": "bob_webcam", "sdpOffer": "o"])
         _ = h.notifications("alice"); _ = h.notifications("bob")
 
@@ -70,7 +70,7 @@ import Testing
         // Nothing is torn down before the new streams flow.
         #expect(h.media.live.contains(bobSubToAlice))
         _ = await h.request("bob", "receiveVideoFrom", ["sender": "$mcu_composite", "sdpOffer": "o"])
-        let bobComposite = h.media.calls.last { $0.hasPrefix("createWebRtcEndpoint") }!.components(separatedBy: " -> ")[1]
+        let bobComposite = h.media.made("createWebRtcEndpoint").last!
         await h.service.deliver(RoomMediaEvent(objectID: bobComposite, type: "MediaFlowOutStateChanged", data: ["state": "FLOWING"]))
         #expect(h.notifications("bob") .map { "\($0.0) \($0.1["name"]?.stringValue ?? "")" } == ["participantUnpublished alice"])
         #expect(!h.media.live.contains(bobSubToAlice))
@@ -91,7 +91,7 @@ import Testing
         _ = await h.join("bob")
         _ = await h.publish("alice")
         _ = await h.request("bob", "receiveVideoFrom", ["sender": "alice_webcam", "sdpOffer": "o"])
-        let bobSubToAlice = h.media.calls.last { $0.hasPrefix("createWebRtcEndpoint") }!.components(separatedBy: " -> ")[1]
+        let bobSubToAlice = h.media.made("createWebRtcEndpoint").last!
         _ = h.notifications("alice"); _ = h.notifications("bob")
         let service = h.service
         h.media.duringCreateComposite.withLock { $0 = { await service.tick() } }
@@ -99,7 +99,7 @@ import Testing
         #expect(h.notifications("alice").map { "\($0.0) \($0.1["phase"]?.stringValue ?? "")" } == ["roomModeChanged started", "participantPublished "])
         #expect(h.media.live.contains(bobSubToAlice))
         _ = await h.request("bob", "receiveVideoFrom", ["sender": "$mcu_composite", "sdpOffer": "o"])
-        let bobComposite = h.media.calls.last { $0.hasPrefix("createWebRtcEndpoint") }!.components(separatedBy: " -> ")[1]
+        let bobComposite = h.media.made("createWebRtcEndpoint").last!
         await h.service.deliver(RoomMediaEvent(objectID: bobComposite, type: "MediaFlowOutStateChanged", data: ["state": "FLOWING"]))
         #expect(h.notifications("bob").map(\.0) == ["participantPublished", "participantUnpublished"])
         #expect(!h.media.live.contains(bobSubToAlice))
@@ -119,7 +119,7 @@ import Testing
         _ = await h.result("alice", "setRoomMode", ["mode": "sfu"])
         #expect(h.notifications("bob").contains { $0.0 == "participantPublished" && $0.1["id"] == "alice" })
         _ = await h.request("bob", "receiveVideoFrom", ["sender": "alice_webcam", "sdpOffer": "o"])
-        let sub = h.media.calls.last { $0.hasPrefix("createWebRtcEndpoint") }!.components(separatedBy: " -> ")[1]
+        let sub = h.media.made("createWebRtcEndpoint").last!
         await h.service.deliver(RoomMediaEvent(objectID: sub, type: "MediaFlowOutStateChanged", data: ["state": "FLOWING"]))
         #expect(h.notifications("bob").contains { $0.0 == "participantUnpublished" && $0.1["name"] == "$mcu" })
         h.clock.advance(by: .seconds(6))
@@ -177,7 +177,7 @@ import Testing
         #expect(await h.errorCode("alice", "muteRoom", ["kind": "smell", "muted": true]) == -32602)
 
         _ = await h.request("bob", "receiveVideoFrom", ["sender": "alice_webcam", "sdpOffer": "o"])
-        let sub = h.media.calls.last { $0.hasPrefix("createWebRtcEndpoint") }!.components(separatedBy: " -> ")[1]
+        let sub = h.media.made("createWebRtcEndpoint").last!
         #expect(h.media.connections.contains("webrtc-2>\(sub):AUDIO"))
         _ = await h.result("bob", "muteSubscribedMedia", ["sender": "alice_webcam", "kind": "audio"])
         #expect(!h.media.connections.contains("webrtc-2>\(sub):AUDIO") && h.media.connections.contains("webrtc-2>\(sub):VIDEO"))
@@ -193,8 +193,8 @@ import Testing
         _ = await h.join("bob")
         _ = await h.join("carol")
         for u in ["alice", "bob", "carol"] { _ = await h.publish(u) }
-        let ports = h.media.calls.filter { $0.hasPrefix("createHubPort") }.map { $0.components(separatedBy: " -> ")[1] }
-        let composite = h.media.calls.first { $0.hasPrefix("createComposite") }!.components(separatedBy: " -> ")[1]
+        let ports = h.media.made("createHubPort")
+        let composite = h.media.made("createComposite").first!
         _ = h.media.takeCalls()
         let r = await h.result("alice", "muteSubscribedMedia", ["sender": "bob_webcam", "kind": "audio"])
         #expect(r["sender"] == "bob_webcam" && r["muted"] == true)
@@ -217,14 +217,14 @@ import Testing
         #expect(h.media.live.filter { $0.hasPrefix("port") }.isEmpty)
         _ = h.media.takeCalls()
         _ = await h.result("alice", "setRoomMode", ["mode": "mcu"])
-        let newPorts = h.media.calls.filter { $0.hasPrefix("createHubPort") }.map { $0.components(separatedBy: " -> ")[1] }
+        let newPorts = h.media.made("createHubPort")
         #expect(h.media.calls.last { $0.hasPrefix("setMixExclusions") } == "setMixExclusions(\(composite), \(newPorts[0]), \(newPorts[2]))")
         // Back in SFU mode, a subscription to carol carries her video only.
         _ = await h.result("alice", "setRoomMode", ["mode": "sfu"])
         h.clock.advance(by: .seconds(6))
         await h.service.tick()
         _ = await h.request("alice", "receiveVideoFrom", ["sender": "carol_webcam", "sdpOffer": "o"])
-        let sub = h.media.calls.last { $0.hasPrefix("createWebRtcEndpoint") }!.components(separatedBy: " -> ")[1]
+        let sub = h.media.made("createWebRtcEndpoint").last!
         #expect(h.media.connections.contains { $0.hasSuffix(">\(sub):VIDEO") } && !h.media.connections.contains { $0.hasSuffix(">\(sub):AUDIO") })
     }
 }

@@ -81,11 +81,11 @@ import Testing
         let r = await h.request("bob", "receiveVideoFrom", ["sender": "alice_webcam", "sdpOffer": "sub"])
         #expect(r["result"]?["sdpAnswer"] == "answer(sub)")
         let alicePublisher = "webrtc-2"
-        let first = h.media.calls.last { $0.hasPrefix("createWebRtcEndpoint") }!.components(separatedBy: " -> ")[1]
+        let first = h.media.made("createWebRtcEndpoint").last!
         #expect(h.media.connections.contains("\(alicePublisher)>\(first):VIDEO"))
         // A second subscription replaces the first once it flows (§10.8).
         _ = await h.request("bob", "receiveVideoFrom", ["sender": "alice_webcam", "sdpOffer": "sub2"])
-        let second = h.media.calls.last { $0.hasPrefix("createWebRtcEndpoint") }!.components(separatedBy: " -> ")[1]
+        let second = h.media.made("createWebRtcEndpoint").last!
         #expect(h.media.live.contains(first) && h.media.live.contains(second))
         await h.service.deliver(RoomMediaEvent(objectID: second, type: "MediaFlowOutStateChanged", data: ["state": "FLOWING", "mediaType": "VIDEO"]))
         #expect(!h.media.live.contains(first) && h.media.live.contains(second))
@@ -113,7 +113,7 @@ import Testing
         // A subscriber endpoint is named after the sender it receives.
         _ = await h.join("bob")
         _ = await h.request("bob", "receiveVideoFrom", ["sender": "alice_webcam", "sdpOffer": "o"])
-        let sub = h.media.calls.last { $0.hasPrefix("createWebRtcEndpoint") }!.components(separatedBy: " -> ")[1]
+        let sub = h.media.made("createWebRtcEndpoint").last!
         await h.service.deliver(RoomMediaEvent(objectID: sub, type: "IceCandidateFound", data: ["candidate": ["candidate": "x", "sdpMid": "0", "sdpMLineIndex": 0]]))
         #expect(h.notifications("bob").first { $0.0 == "iceCandidate" }?.1["endpointName"] == "alice")
         await h.service.deliver(RoomMediaEvent(objectID: sub, type: "Error", data: ["type": "MEDIA_ERROR", "description": "boom", "errorCode": 7]))

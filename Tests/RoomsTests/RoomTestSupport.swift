@@ -1,3 +1,4 @@
+import Foundation
 import Elements
 import JSONRPC
 import Synchronization
@@ -33,6 +34,10 @@ final class FakeRoomMedia: RoomMedia {
     private func log(_ call: String) { state.withLock { $0.calls.append(call) } }
 
     var calls: [String] { state.withLock { $0.calls } }
+    /// The ids made by the calls starting with `call` (e.g. "createHubPort"), in order.
+    func made(_ call: String) -> [String] {
+        calls.filter { $0.hasPrefix(call) }.compactMap { $0.components(separatedBy: " -> ").dropFirst().first }
+    }
     var live: Set<String> { state.withLock { $0.live } }
     var connections: Set<String> { state.withLock { $0.connections } }
     func takeCalls() -> [String] { state.withLock { s in defer { s.calls = [] }; return s.calls } }
