@@ -150,7 +150,7 @@ import FuzzSupport
         let key = try #require(try encoder.encode(frame, forceKeyframe: true))
         let decoder = try VP8Decoder()
         let pool = FramePool()
-        let announced = key.data.withUnsafeBytes { VP8Decoder.keyframeSize($0) }
+        let announced = key.data.withUnsafeBytes { VP8Header.keyframeSize($0) }
         #expect(announced?.width == 64 && announced?.height == 48)
         var huge = key.data
         huge[6] = 0xFF; huge[7] = 0x3F; huge[8] = 0xFF; huge[9] = 0x3F

@@ -14,9 +14,10 @@ public struct SpeakingDetector: Sendable {
         public var stopDBov = -60.0
         public var hangoverMillis: Int64 = 800
         public var silenceAfterMillis: Int64 = 500
-        /// Fraction of the difference taken per packet when the level rises / falls.
-        public var attack = 0.3
-        public var release = 0.05
+        /// Fraction of the difference taken per packet when the level rises / falls:
+        /// the mixer's own per-tick smoothing (one packet is one 20 ms tick).
+        public var attack = AudioMixerConfiguration().levelAttack
+        public var release = AudioMixerConfiguration().levelRelease
         public init() {}
     }
 

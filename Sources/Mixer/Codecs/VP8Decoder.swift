@@ -3,6 +3,7 @@
 // long as the caller keeps it (libvpx reuses its own buffers on the next call).
 
 import CVPX
+import RTP
 
 public enum VP8DecodeResult {
     /// A decoded picture, owned by the caller (give it back to the pool when done).
@@ -37,7 +38,7 @@ public final class VP8Decoder {
     /// from `pool`.
     public func decode(_ data: UnsafeRawBufferPointer, pool: FramePool) -> VP8DecodeResult {
         guard let start = data.baseAddress, data.count > 0 else { return .corrupt }
-        if let size = Self.keyframeSize(data), size.width * size.height > maxPixels { return .corrupt }
+        if let size = VP8Header.keyframeSize(data), size.width * size.height > maxPixels { return .corrupt }
         let status = vpx_codec_decode(
             &context, start.assumingMemoryBound(to: UInt8.self), UInt32(data.count), nil, 0)
         guard status == VPX_CODEC_OK else { return .corrupt }
@@ -60,15 +61,6 @@ public final class VP8Decoder {
             y: py, u: pu, v: pv, strideY: Int(img.stride.0), strideUV: Int(img.stride.1),
             width: width, height: height, into: frame, rect: frame.bounds)
         return .frame(frame)
-    }
-
-    /// The picture size a keyframe announces (RFC 6386 §9.1: frame tag with
-    /// P = 0, start code 9d 01 2a, 14-bit width and height); nil for other frames.
-    public static func keyframeSize(_ data: UnsafeRawBufferPointer) -> (width: Int, height: Int)? {
-        guard data.count >= 10, data[0] & 0x01 == 0, data[3] == 0x9D, data[4] == 0x01, data[5] == 0x2A else { return nil }
-        let width = (Int(data[6]) | Int(data[7]) << 8) & 0x3FFF
-        let height = (Int(data[8]) | Int(data[9]) << 8) & 0x3FFF
-        return (width, height)
     }
 
     public func decode(_ data: [UInt8], pool: FramePool) -> VP8DecodeResult {

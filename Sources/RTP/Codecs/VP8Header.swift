@@ -1,5 +1,6 @@
-// The few facts a container needs from a VP8 frame (RFC 6386 §9.1): whether
-// it is a keyframe, and a keyframe's picture size.
+// The few facts read from a VP8 frame without decoding it (RFC 6386 §9.1):
+// whether it is a keyframe, and a keyframe's picture size (the recorder's
+// track size; the mixer's decoder refuses pictures too large to decode).
 
 public enum VP8Header {
     /// True for a keyframe (P bit clear in the frame tag).
