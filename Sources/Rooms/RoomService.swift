@@ -881,9 +881,9 @@ public actor RoomService {
         return result
     }
 
+    /// Seconds, to a tenth.
     private func seconds(_ d: Duration) -> Double {
-        let s = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-        return (s * 10).rounded() / 10
+        (d / .seconds(1) * 10).rounded() / 10
     }
 
     private func fileSize(_ path: String) -> Int {

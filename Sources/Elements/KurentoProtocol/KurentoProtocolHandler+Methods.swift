@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import JSONRPC
 import Synchronization
@@ -26,15 +25,13 @@ struct PendingCreation: Sendable {
     /// the cooperative pool or the actor.
     func run(_ prepare: @escaping ClassBinding.Prepare, _ args: Arguments) async -> Result<JSONValue, KurentoError> {
         let slot = self.slot
-        return await withCheckedContinuation { (done: CheckedContinuation<Result<JSONValue, KurentoError>, Never>) in
-            DispatchQueue.global(qos: .userInitiated).async {
-                do throws(KurentoError) {
-                    let value = try prepare(args)
-                    slot.value.withLock { $0 = value }
-                    done.resume(returning: .success(.null))
-                } catch {
-                    done.resume(returning: .failure(error))
-                }
+        return await runBlocking(qos: .userInitiated) {
+            do throws(KurentoError) {
+                let value = try prepare(args)
+                slot.value.withLock { $0 = value }
+                return .success(.null)
+            } catch {
+                return .failure(error)
             }
         }
     }

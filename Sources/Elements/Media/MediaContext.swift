@@ -69,12 +69,7 @@ public final class MediaContext: Sendable {
     /// finished is complete, or `timeout` passes. Returns false on timeout.
     public func waitForRecordingsToFinish(timeout: Duration) async -> Bool {
         let group = finishing
-        return await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
-            DispatchQueue.global(qos: .utility).async {
-                let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-                done.resume(returning: group.wait(timeout: .now() + seconds) == .success)
-            }
-        }
+        return await runBlocking(qos: .utility) { group.wait(timeout: .now() + timeout / .seconds(1)) == .success }
     }
 
     /// Called on a media loop: queues an event for the signalling plane.

@@ -269,7 +269,7 @@ extension RtpSession {
             let s = outStream(kind)
             guard s.packets > 0, let sentAt = rtcp.lastSent[kind.rawValue] else { continue }
             // The RTP time of "now" on this stream's clock (RFC 3550 §6.4.1).
-            let elapsed = Double((t - sentAt).components.attoseconds) / 1e18 + Double((t - sentAt).components.seconds)
+            let elapsed = (t - sentAt) / .seconds(1)
             let rtpNow = s.lastTimestamp &+ UInt32(truncatingIfNeeded: Int64(elapsed * Double(s.clockRate)))
             packets.append(.senderReport(SenderReport(
                 ssrc: s.ssrc, ntpTimestamp: ntp, rtpTimestamp: rtpNow, packetCount: UInt32(truncatingIfNeeded: s.packets),
