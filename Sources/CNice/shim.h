@@ -8,6 +8,15 @@
 #include <gio/gio.h>
 #include <glib-unix.h>
 
+// The OS name of the calling thread (what top -H and /proc/<pid>/task/*/comm show;
+// Foundation's Thread.name does not reach the kernel). glibc declares
+// pthread_setname_np only under _GNU_SOURCE, which Swift's Glibc module lacks.
+#include <pthread.h>
+extern int pthread_setname_np(pthread_t thread, const char *name);
+static inline void tessera_set_thread_name(const char *name) {
+    (void)pthread_setname_np(pthread_self(), name);
+}
+
 // g_signal_connect is a macro; Swift needs a function to call.
 static inline gulong tessera_g_signal_connect(gpointer instance, const gchar *signal, GCallback handler, gpointer data) {
     return g_signal_connect_data(instance, signal, handler, data, NULL, (GConnectFlags)0);

@@ -13,7 +13,7 @@ public final class KurentoRoomMedia: RoomMedia {
     private let connection: Task<ConnectionID, Never>
     public let events: AsyncStream<RoomMediaEvent>
     /// Events the rooms follow on every endpoint they make.
-    static let endpointEvents = ["IceCandidateFound", "MediaFlowOutStateChanged", "MediaFlowInStateChanged", "SpeakingChanged", "Error"]
+    static let endpointEvents = ["IceCandidateFound", "MediaFlowOutStateChanged", "MediaFlowInStateChanged", "SpeakingChanged", "Error", "IceComponentStateChanged"]
 
     public init(service: KurentoService) {
         self.service = service

@@ -1144,6 +1144,13 @@ public actor RoomService {
         case "SpeakingChanged":
             guard p.publisher == event.objectID, let speaking = event.data["speaking"]?.boolValue else { return }
             await voiceChanged(room, user: p.name, speaking: speaking, level: event.data["level"]?.doubleValue ?? -127)
+        case "IceComponentStateChanged":
+            // A peer silent past the consent window (RFC 7675) is gone: the
+            // room lets it go as if its grace period had ended.
+            guard event.data["reason"]?.stringValue == "consentExpired",
+                p.publisher == event.objectID || p.subscriptions.values.contains(where: { $0.endpoint == event.objectID })
+            else { return }
+            await evict(room: room.name, user: p.name, notifyEvicted: true)
         case "Error":
             let type = event.data["type"]?.stringValue ?? "MEDIA_ERROR"
             let description = event.data["description"]?.stringValue ?? ""

@@ -30,6 +30,7 @@ public struct TesseraServer {
         var ice = ICESettings()
         ice.hostAddresses = config.iceHostAddresses
         ice.portRange = config.udpPortRange
+        ice.consentTimeout = config.iceConsentTimeout
         ice.stunServer = config.stunServers.first
         ice.turnServer = config.turnServers.first
         media = try MediaContext(

@@ -10,27 +10,45 @@ import Synchronization
 /// only by posting work.
 public final class MediaLoop: @unchecked Sendable {
     // Sendable: `context` and `loop` are GLib objects whose invoke/quit entry
-    // points are thread-safe; everything else here is immutable after init.
+    // points are thread-safe; everything else here is immutable after init or
+    // behind a Mutex.
     public let index: Int
     let context: OpaquePointer  // GMainContext*
     private let loop: OpaquePointer  // GMainLoop*
-    private let thread: Thread
     private let threadID = ThreadIDBox()
+    /// Signalled by the thread after its last touch of GLib.
+    private let exited = DispatchSemaphore(value: 0)
+    private let state = Mutex(LifeState())
+
+    private struct LifeState {
+        var stopRequested = false
+    }
 
     public init(index: Int, name: String = "media") {
         self.index = index
         let ctx = g_main_context_new()!  // GLib aborts on allocation failure rather than returning NULL
         context = ctx
         loop = g_main_loop_new(ctx, 0)!
+        // The thread holds references of its own to both, dropped only when it
+        // exits: this object may be released (and drop its references) before
+        // the thread even reaches g_main_loop_run.
+        g_main_loop_ref(loop)
+        g_main_context_ref(ctx)
         let handles = GLibHandles(context: ctx, loop: self.loop)
         let started = DispatchSemaphore(value: 0)
         let idBox = threadID
-        thread = Thread {
+        let exited = self.exited
+        let osName = String("tessera-\(name)-\(index)".prefix(15))  // the kernel keeps 15 bytes
+        let thread = Thread {
+            tessera_set_thread_name(osName)
             g_main_context_push_thread_default(handles.context)
             idBox.value.withLock { $0 = pthread_self() }
             started.signal()
             g_main_loop_run(handles.loop)
             g_main_context_pop_thread_default(handles.context)
+            g_main_loop_unref(handles.loop)
+            g_main_context_unref(handles.context)
+            exited.signal()
         }
         thread.name = "tessera-\(name)-\(index)"
         thread.stackSize = 1 << 20
@@ -39,9 +57,28 @@ public final class MediaLoop: @unchecked Sendable {
     }
 
     deinit {
-        g_main_loop_quit(loop)
+        // Quits through the context, so a quit cannot be lost before the loop
+        // runs; the thread frees its own references when it returns. Not
+        // joined here: the last reference may drop on the loop thread itself.
+        requestStop()
         g_main_loop_unref(loop)
         g_main_context_unref(context)
+    }
+
+    /// Asks the loop to quit once it has run what was posted before.
+    private func requestStop() {
+        let first = state.withLock { s -> Bool in
+            defer { s.stopRequested = true }
+            return !s.stopRequested
+        }
+        guard first else { return }
+        let handles = GLibHandles(context: context, loop: loop)
+        g_main_loop_ref(loop)
+        let box = Unmanaged.passRetained(WorkBox { g_main_loop_quit(handles.loop); g_main_loop_unref(handles.loop) }).toOpaque()
+        g_main_context_invoke_full(context, G_PRIORITY_LOW, { data in
+            Unmanaged<WorkBox>.fromOpaque(data!).takeUnretainedValue().work()
+            return 0  // G_SOURCE_REMOVE
+        }, box, { data in Unmanaged<WorkBox>.fromOpaque(data!).release() })
     }
 
     /// True when called on this loop's thread.
@@ -54,12 +91,13 @@ public final class MediaLoop: @unchecked Sendable {
 
     /// Runs `work` on the loop thread, in posting order.
     public func post(_ work: @escaping @Sendable () -> Void) {
+        // The box is released by the destroy notify: after it ran, or with the
+        // context if the loop stopped first.
         let box = Unmanaged.passRetained(WorkBox(work)).toOpaque()
         g_main_context_invoke_full(context, G_PRIORITY_DEFAULT, { data in
-            let box = Unmanaged<WorkBox>.fromOpaque(data!).takeRetainedValue()
-            box.work()
+            Unmanaged<WorkBox>.fromOpaque(data!).takeUnretainedValue().work()
             return 0  // G_SOURCE_REMOVE
-        }, box, nil)
+        }, box, { data in Unmanaged<WorkBox>.fromOpaque(data!).release() })
     }
 
     /// From the loop thread itself: runs `work` later on the same loop (after
@@ -92,9 +130,16 @@ public final class MediaLoop: @unchecked Sendable {
         }
     }
 
-    /// Stops the thread. Pending work is dropped.
-    public func stop() {
-        g_main_loop_quit(loop)
+    /// Asks the thread to stop after the work already posted; does not wait.
+    public func stop() { requestStop() }
+
+    /// Stops the thread after the work already posted and waits until it has
+    /// exited. Call from outside the loop (a loop cannot join itself).
+    public func shutdown() {
+        precondition(!isCurrent, "MediaLoop.shutdown called on its own thread")  // it would wait for itself forever
+        requestStop()
+        exited.wait()
+        exited.signal()  // passed on: every later caller returns at once
     }
 }
 
@@ -168,6 +213,11 @@ public final class MediaLoopGroup: Sendable {
     public init(count: Int, name: String = "media") {
         let n = count > 0 ? count : ProcessInfo.processInfo.activeProcessorCount
         loops = (0..<max(1, n)).map { MediaLoop(index: $0, name: name) }
+    }
+
+    /// Stops every loop and waits for their threads to exit.
+    public func shutdown() {
+        for loop in loops { loop.shutdown() }
     }
 
     public func nextLoop() -> MediaLoop {

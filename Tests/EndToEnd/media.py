@@ -2,6 +2,7 @@
 colour and tone, sinks that record what arrives, and the analysis that says
 which colour and which frequencies were really received."""
 import asyncio
+import collections
 import fractions
 import time
 
@@ -83,6 +84,10 @@ class Recorder:
         self.video_frames = 0
         self.last_rgb = None
         self.audio = np.zeros(0, dtype=np.float64)
+        self.audio_frames = 0
+        # Arrival times (time.monotonic) of the latest frames, for gap and recovery measurements.
+        self.video_times = collections.deque(maxlen=3000)
+        self.audio_times = collections.deque(maxlen=3000)
         self.tasks = []
 
     def attach(self, track):
@@ -94,9 +99,12 @@ class Recorder:
                 frame = await track.recv()
                 if track.kind == "video":
                     self.video_frames += 1
+                    self.video_times.append(time.monotonic())
                     if self.video_frames % 5 == 0:
                         self.last_rgb = frame.to_ndarray(format="rgb24")
                 else:
+                    self.audio_frames += 1
+                    self.audio_times.append(time.monotonic())
                     data = frame.to_ndarray().astype(np.float64)
                     channels = len(frame.layout.channels)
                     mono = data.reshape(-1, channels).mean(axis=1) if data.shape[0] == 1 else data.mean(axis=0)

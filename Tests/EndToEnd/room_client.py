@@ -68,7 +68,8 @@ class RoomSocket:
 
 
 class Participant:
-    def __init__(self, url, name, room, colour=None, hz=None, extensions=(), mode=None, token=None, amplitude=0.25):
+    def __init__(self, url, name, room, colour=None, hz=None, extensions=(), mode=None, token=None, amplitude=0.25,
+                 network=None):
         self.url, self.name, self.room = url, name, room
         self.colour, self.hz, self.amplitude = colour, hz, amplitude
         self.extensions, self.mode, self.token = list(extensions), mode, token
@@ -78,6 +79,10 @@ class Participant:
         self.notes = []  # every notification seen, in order
         self.pump_task = None
         self.tasks = set()
+        # With a netfault.FaultyNetwork, every PeerConnection reaches the server
+        # through a relay path of its own (keyed by endpoint name, as iceCandidate names it).
+        self.network = network
+        self.paths = {}
 
     async def join(self):
         self.socket = await asyncio.to_thread(RoomSocket, self.url)
@@ -105,9 +110,39 @@ class Participant:
         pc.addTrack(ColourTrack(self.colour))
         pc.addTrack(ToneTrack(self.hz, amplitude=self.amplitude))
         await pc.setLocalDescription(await pc.createOffer())
-        result = await asyncio.to_thread(self.socket.result, "publishVideo", {"sdpOffer": pc.localDescription.sdp, "doLoopback": False})
-        await pc.setRemoteDescription(RTCSessionDescription(sdp=result["sdpAnswer"], type="answer"))
+        offer = self._route(self.name, pc.localDescription.sdp)
+        result = await asyncio.to_thread(self.socket.result, "publishVideo", {"sdpOffer": offer, "doLoopback": False})
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=self._answer(result["sdpAnswer"]), type="answer"))
         self.publisher = pc
+        await self._routed(self.name, pc)
+
+    def _route(self, endpoint, offer):
+        """Through the faulty network: a new relay path for `endpoint`, and an
+        offer without the peer's own candidates (the relay is its only one)."""
+        if self.network is None:
+            return offer
+        from netfault import payload_type, strip_candidates
+        path = self.network.path()
+        path.audio_pt = payload_type(offer, "opus")
+        self.paths[endpoint] = path
+        return strip_candidates(offer)
+
+    def _answer(self, sdp):
+        if self.network is None:
+            return sdp
+        from netfault import strip_candidates
+        return strip_candidates(sdp)
+
+    async def _routed(self, endpoint, pc):
+        path = self.paths.get(endpoint)
+        if self.network is None or path is None:
+            return
+        from aiortc.sdp import candidate_from_sdp
+        c = candidate_from_sdp(path.peer_facing_candidate().split(":", 1)[1])
+        c.sdpMid, c.sdpMLineIndex = pc.getTransceivers()[0].mid, 0
+        await pc.addIceCandidate(c)
+        await asyncio.to_thread(self.socket.request, "onIceCandidate", {
+            "endpointName": endpoint, "candidate": path.peer_candidate(), "sdpMid": c.sdpMid, "sdpMLineIndex": 0})
 
     async def subscribe(self, user, stream):
         """As KurentoRoom.js: a new recv-only PeerConnection per stream; replaces an older one."""
@@ -121,13 +156,15 @@ class Participant:
         await pc.setLocalDescription(await pc.createOffer())
         old = self.subscriptions.get(user)
         self.subscriptions[user] = (pc, rec, stream["id"])
+        offer = self._route(user, pc.localDescription.sdp)
         response = await asyncio.to_thread(self.socket.request, "receiveVideoFrom", {
-            "sender": f"{user}_{stream['id']}", "sdpOffer": pc.localDescription.sdp})
+            "sender": f"{user}_{stream['id']}", "sdpOffer": offer})
         if "result" not in response:
             self.subscriptions.pop(user, None) if self.subscriptions.get(user, (None,))[0] is pc else None
             await pc.close()
             return
-        await pc.setRemoteDescription(RTCSessionDescription(sdp=response["result"]["sdpAnswer"], type="answer"))
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=self._answer(response["result"]["sdpAnswer"]), type="answer"))
+        await self._routed(user, pc)
         if old:
             old[1].stop()
             await old[0].close()
@@ -150,6 +187,10 @@ class Participant:
                     self._spawn(self.subscribe(params["id"], stream))
             elif method in ("participantUnpublished", "participantLeft"):
                 self._spawn(self._drop(params["name"]))
+            elif method == "iceCandidate" and self.network is not None:
+                path = self.paths.get(params["endpointName"])
+                if path is not None:
+                    path.learn_server_candidate(params["candidate"])
             elif method == "iceCandidate":
                 name = params["endpointName"]
                 pc = self.publisher if name == self.name else (self.subscriptions.get(name) or (None,))[0]

@@ -120,6 +120,30 @@ import Testing
         #expect(h.notifications("bob").first { $0.0 == "mediaError" }?.1 == ["error": "MEDIA_ERROR: boom(errCode=7)"])
     }
 
+    /// RFC 7675: an endpoint whose peer stayed silent past the consent window
+    /// reports FAILED with reason consentExpired; the room lets the owner go.
+    /// Any other FAILED (e.g. libnice's own, during connection) changes nothing.
+    @Test(arguments: ["publisher", "subscription"])
+    func consentExpiryEvictsTheParticipant(_ which: String) async {
+        let h = RoomHarness()
+        _ = await h.join("alice")
+        _ = await h.join("bob")
+        _ = await h.publish("alice")
+        _ = await h.publish("bob")
+        let bobPublisher = h.media.made("createWebRtcEndpoint").last!
+        _ = await h.request("bob", "receiveVideoFrom", ["sender": "alice_webcam", "sdpOffer": "o"])
+        let bobSubscription = h.media.made("createWebRtcEndpoint").last!
+        let endpoint = which == "publisher" ? bobPublisher : bobSubscription
+        await h.service.deliver(RoomMediaEvent(objectID: endpoint, type: "IceComponentStateChanged", data: ["state": "FAILED"]))
+        #expect(!h.notifications("alice").contains { $0.0 == "participantLeft" })
+        await h.service.deliver(RoomMediaEvent(objectID: endpoint, type: "IceComponentStateChanged", data: [
+            "state": "FAILED", "reason": "consentExpired"]))
+        #expect(h.notifications("alice").contains { $0.0 == "participantLeft" && $0.1["name"] == "bob" })
+        #expect(h.notifications("bob").contains { $0.0 == "participantEvicted" })
+        #expect(h.media.calls.contains("release(\(bobPublisher))"))
+        #expect(h.media.calls.contains("release(\(bobSubscription))"))
+    }
+
     @Test func unpublishAndLeaveReleaseEverything() async {
         let h = RoomHarness()
         _ = await h.join("alice")

@@ -59,6 +59,13 @@ public final class MediaContext: Sendable {
         }
     }
 
+    /// Stops the media and mixer threads after what was already posted to them
+    /// and waits for them to exit. Nothing may be posted afterwards.
+    public func shutdown() {
+        loops.shutdown()
+        mixerLoops.shutdown()
+    }
+
     /// Returns once every media loop has run what was posted to it before this
     /// call (releases post their node's close to the loop).
     public func drainLoops() async {

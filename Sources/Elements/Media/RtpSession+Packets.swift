@@ -13,9 +13,11 @@ extension RtpSession {
         switch Demux.classify(UnsafeRawBufferPointer(buffer)) {
         case .rtp:
             guard let protection, let n = protection.unprotectRTP(buffer) else { return countDrop() }
+            lastAuthenticatedReceive = now
             receiveRTP(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n]))
         case .rtcp:
             guard let protection, let n = protection.unprotectRTCP(buffer) else { return countDrop() }
+            lastAuthenticatedReceive = now
             receiveRTCP(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
         default:
             countDrop()

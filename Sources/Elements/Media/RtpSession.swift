@@ -67,6 +67,9 @@ class RtpSession: MediaNode {
     var rtcp = RTCPState()
     var cnameForReports: String { cname }
     var droppedDatagrams: UInt64 = 0
+    /// When the last packet that passed `protection` arrived (on the `now`
+    /// scale): the peer's proof of life for consent (WebRtcSession).
+    var lastAuthenticatedReceive: Duration = .zero
     private var inPackets: [UInt64] = [0, 0]
     private var inBytes: [UInt64] = [0, 0]
     private(set) var connectionState = "DISCONNECTED"
@@ -209,6 +212,8 @@ class RtpSession: MediaNode {
     /// Sends one protected RTCP datagram; the same path unless the transport
     /// has RTCP ports of its own. `kind` nil: a report about the whole session.
     func sendRTCPDatagram(_ bytes: UnsafeRawBufferPointer, kind: MediaKindKey?) { sendDatagram(bytes, kind: kind ?? .audio) }
+    /// Called once per report interval while RTCP runs; transports add their own checks.
+    func reportTick(at t: Duration) {}
     /// Whether RTCP reports go out per m-line (see `sendReports`).
     var reportsPerKind: Bool { false }
 

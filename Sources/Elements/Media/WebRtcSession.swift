@@ -31,9 +31,11 @@ final class WebRtcSession: RtpSession {
     var iceSettings: ICESettings {
         didSet { ice?.settings = iceSettings }
     }
-    var iceState: ICEState { ice?.state ?? .disconnected }
+    var iceState: ICEState { consentExpired ? .failed : ice?.state ?? .disconnected }
     var dtlsState: DTLSState { dtls?.state ?? .new }
     private(set) var selectedPair: (local: String, remote: String)?
+    /// Set when the peer stayed silent past the consent window; terminal.
+    private(set) var consentExpired = false
 
     init(loop: MediaLoop, objectID: String, context: MediaContext, options: Options) {
         self.options = options
@@ -170,6 +172,7 @@ final class WebRtcSession: RtpSession {
             session.onKeys = { [weak self] keys in
                 do {
                     self?.protection = try SRTPSession(keys: keys)
+                    if let self { self.lastAuthenticatedReceive = self.now }
                     self?.startRTCP()
                 } catch {
                     self?.logger.error("SRTP setup failed: \(error)")
@@ -241,6 +244,33 @@ final class WebRtcSession: RtpSession {
     }
 
     override func sendDatagram(_ bytes: UnsafeRawBufferPointer, kind: MediaKindKey) { ice?.send(bytes) }
+
+    override func reportTick(at t: Duration) { checkConsent(at: t) }
+
+    /// Consent freshness (RFC 7675 §5.1), kept here rather than in libnice (see
+    /// ICEAgent.init): a peer that sent nothing authenticated (SRTP or SRTCP;
+    /// every WebRTC peer sends RTCP at least every few seconds) for
+    /// `consentTimeout` has withdrawn consent. We stop sending for good, report
+    /// ICE FAILED, the connection as DISCONNECTED and the media session as
+    /// terminated, so a room or a Kurento client can release the endpoint.
+    /// Shorter silences (loss, an outage) only pause: nothing is revoked.
+    private func checkConsent(at t: Duration) {
+        guard !consentExpired, protection != nil, t - lastAuthenticatedReceive > iceSettings.consentTimeout else { return }
+        consentExpired = true
+        logger.warning("consent expired: nothing authenticated from the peer", metadata: ["endpoint": "\(objectID)",
+            "silentSeconds": "\((t - lastAuthenticatedReceive) / .seconds(1))"])
+        protection = nil
+        rtcp.timer?.cancel()
+        rtcp.timer = nil
+        // `reason` is Tessera's addition to Kurento's event: rooms evict on it.
+        context.raise("IceComponentStateChanged", on: objectID, [
+            "streamId": 1, "componentId": 1, "state": "FAILED", "reason": "consentExpired"])
+        setConnectionState("DISCONNECTED")
+        if sessionStarted {
+            sessionStarted = false
+            context.raise("MediaSessionTerminated", on: objectID)
+        }
+    }
 
     override func close() {
         guard !isClosed else { return }

@@ -103,6 +103,8 @@ public struct ConfigSetting: Sendable {
               summary: "Lowest UDP port for media."),
         .init(key: "ice.udpPortMax", env: "TESSERA_UDP_PORT_MAX", flag: "udp-port-max", kind: .int(1024...65535), defaultValue: 49999,
               summary: "Highest UDP port for media."),
+        .init(key: "ice.consentTimeoutSeconds", env: "TESSERA_ICE_CONSENT_TIMEOUT", flag: "ice-consent-timeout", kind: .int(5...600), defaultValue: 30,
+              summary: "Seconds without authenticated traffic from a WebRTC peer after which its consent has expired (RFC 7675): we stop sending, report ICE FAILED and the session as terminated. Shorter outages only pause the call."),
     ]
 
     private static let recording: [ConfigSetting] = [

@@ -18,6 +18,7 @@ public struct TesseraConfig: Sendable {
     public var turnServers: [String]
     public var iceHostAddresses: [String]
     public var udpPortRange: ClosedRange<Int>
+    public var iceConsentTimeout: Duration
     public var recordingDirectory: String
     public var gracePeriod: Duration
     public var requestCacheTTL: Duration
@@ -227,6 +228,7 @@ public struct ConfigLoader {
             mediaLoops: int("media.loops"), mixerThreads: int("media.mixerThreads"), mixer: mixer, rooms: rooms,
             stunServers: list("ice.stunServers"), turnServers: list("ice.turnServers"),
             iceHostAddresses: list("ice.hostAddresses"), udpPortRange: portMin...portMax,
+            iceConsentTimeout: .seconds(int("ice.consentTimeoutSeconds")),
             recordingDirectory: str("recording.directory"),
             gracePeriod: .seconds(int("sessions.gracePeriodSeconds")),
             requestCacheTTL: .seconds(int("sessions.requestCacheSeconds")),

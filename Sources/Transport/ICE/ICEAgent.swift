@@ -40,6 +40,10 @@ public struct ICESettings: Sendable, Equatable {
     /// Advertised instead of the address of every local IPv4 / IPv6 host candidate.
     public var externalIPv4: String? = nil
     public var externalIPv6: String? = nil
+    /// How long a connected peer may stay silent (no authenticated packet)
+    /// before its consent has expired (RFC 7675 §5.1 allows 30 s). The session
+    /// watches this itself: see `ICEAgent.init` for why libnice does not.
+    public var consentTimeout: Duration = .seconds(30)
     public init() {}
 
     /// The addresses to gather on: those of `networkInterfaces` when set, else `hostAddresses`.
@@ -130,7 +134,15 @@ public final class ICEAgent {
     public init(loop: MediaLoop, controlling: Bool, settings: ICESettings, logger: Logger) throws(ICEError) {
         self.logger = logger
         self.settings = settings
-        let options = NICE_AGENT_OPTION_ICE_TRICKLE.rawValue | NICE_AGENT_OPTION_CONSENT_FRESHNESS.rawValue
+        // No NICE_AGENT_OPTION_CONSENT_FRESHNESS: libnice 0.1.21 revokes consent
+        // 10 s after the last answered check while it sends one unretransmitted
+        // check every 4-6 s, so one or two lost responses (10 % loss) revoke it,
+        // and nothing ever grants it back: nice_agent_send then fails for good
+        // while checks and incoming media keep flowing (upstream raised the
+        // timeout to 30 s in 0.1.22; the revocation is still permanent). The
+        // session keeps RFC 7675's 30 s window itself, from authenticated
+        // traffic (WebRtcSession.checkConsent).
+        let options = NICE_AGENT_OPTION_ICE_TRICKLE.rawValue
         guard let a = nice_agent_new_full(loop.gContext, NICE_COMPATIBILITY_RFC5245, NiceAgentOption(options)) else {
             throw ICEError(description: "cannot create ICE agent")
         }
