@@ -26,6 +26,7 @@ let package = Package(
     products: [
         .executable(name: "tessera", targets: ["tessera"]),
         .executable(name: "tessera-loadgen", targets: ["LoadGenerator"]),
+        .executable(name: "tessera-load", targets: ["TesseraLoad"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -152,6 +153,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/LoadGenerator",
+            swiftSettings: swiftSettings
+        ),
+
+        // The media load generator: real WebRTC participants (libnice full ICE,
+        // DTLS client, SRTP) built from the server's own transport and SDP modules.
+        .executableTarget(
+            name: "TesseraLoad",
+            dependencies: [
+                "JSONRPC", "SDP", "RTP", "STUN", "Transport", "Mixer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/TesseraLoad",
             swiftSettings: swiftSettings
         ),
 

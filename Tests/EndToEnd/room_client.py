@@ -78,6 +78,7 @@ class Participant:
         self.subscriptions = {}  # sender user -> (pc, recorder, stream)
         self.notes = []  # every notification seen, in order
         self.pump_task = None
+        self.keepalive_task = None
         self.tasks = set()
         # With a netfault.FaultyNetwork, every PeerConnection reaches the server
         # through a relay path of its own (keyed by endpoint name, as iceCandidate names it).
@@ -95,10 +96,21 @@ class Participant:
         result = await asyncio.to_thread(self.socket.result, "joinRoom", params)
         self.join_result = result
         self.pump_task = asyncio.ensure_future(self._pump())
+        self.keepalive_task = asyncio.ensure_future(self._keepalive())
         for peer in result["value"]:
             for stream in peer.get("streams", []):
                 self._spawn(self.subscribe(peer["id"], stream))
         return result
+
+    async def _keepalive(self):
+        """As KurentoRoom.js: a ping well within the announced interval (3 s), or
+        the server's watchdog closes the socket after three silent intervals."""
+        while self.socket and not self.socket.closed:
+            await asyncio.sleep(1.5)
+            try:
+                await asyncio.to_thread(self.socket.request, "ping", {}, 5)
+            except Exception:
+                return
 
     def _spawn(self, coro):
         t = asyncio.ensure_future(coro)
@@ -223,3 +235,5 @@ class Participant:
             self.socket.close()
         if self.pump_task:
             self.pump_task.cancel()
+        if self.keepalive_task:
+            self.keepalive_task.cancel()

@@ -4,8 +4,6 @@ the peer decodes is checked, second by second where it matters."""
 import asyncio
 import time
 
-import pytest
-
 from conftest import Client, Server
 from media import (ColourTrack, Recorder, ToneTrack, centre_colour, colour_close, dominant_frequency,
                    make_endpoint, peer_connection, tone_level, wait_for)
@@ -291,8 +289,6 @@ def test_mcu_room_under_loss_every_listener_hears_the_others():
         server.stop()
 
 
-@pytest.mark.skip(reason="open: the room receives bob's consentExpired event but the eviction is not seen by "
-                  "either client (RoomsTests.consentExpiryEvictsTheParticipant covers the room logic)")
 def test_a_room_lets_a_participant_go_when_its_consent_expires():
     """bob's network dies for good while his WebSocket stays open: after the
     consent window (8 s on this server) the room evicts him, alice is told

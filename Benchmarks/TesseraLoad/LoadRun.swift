@@ -1,0 +1,178 @@
+import Foundation
+import JSONRPC
+import Logging
+import Transport
+
+/// The parts of a run every scenario shares: loops, identity, join pacing,
+/// progress lines, the measurement window and the report.
+final class LoadRun: Sendable {
+    let common: CommonOptions
+    let group: MediaLoopGroup
+    let loops: [LoadLoop]
+    let registry = Registry()
+    let certificate: DTLSCertificate
+    let settings: ICESettings
+
+    init(common: CommonOptions, logger: Logger) throws {
+        self.common = common
+        group = MediaLoopGroup(count: common.loops, name: "load")
+        loops = group.loops.map { LoadLoop(loop: $0) }
+        certificate = try DTLSCertificate(keyType: .ecdsa)
+        var s = ICESettings()
+        s.hostAddresses = [common.localAddress]
+        settings = s
+    }
+
+    struct Totals {
+        var packetsIn: UInt64 = 0, packetsOut: UInt64 = 0, expectedIn: UInt64 = 0
+        init(_ stats: [Int: PeerStats]) {
+            for s in stats.values {
+                packetsIn &+= s.packetsIn
+                packetsOut &+= s.packetsOut
+                expectedIn &+= s.expectedIn
+            }
+        }
+    }
+
+    func snapshot(frequencies: [Int] = []) async -> [Int: PeerStats] {
+        var all: [Int: PeerStats] = [:]
+        for loop in loops { all.merge(await loop.snapshot(frequencies: frequencies)) { a, _ in a } }
+        return all
+    }
+
+    private func progress(_ line: String) {
+        FileHandle.standardError.write((line + "\n").data(using: .utf8)!)
+    }
+
+    /// Joins every participant (at `joinRate`), waits until all are connected
+    /// or failed (bounded), measures for `seconds`, then lets everyone leave.
+    func drive(
+        participants: [RoomParticipant], scenario: String, mode: String, room: String, url: String,
+        frequencies: [Int], ownFrequency: @escaping (Int) -> Int?
+    ) async -> Report {
+        let start = ContinuousClock.now
+        var previous = Totals(await snapshot())
+        var previousServer = common.serverPid.flatMap { ProcessUsage.read(pid: $0) }
+        var lastLine = ContinuousClock.now
+        func tick(_ label: String) async {
+            guard ContinuousClock.now - lastLine >= .seconds(1) else { return }
+            let now = ContinuousClock.now
+            let elapsed = (now - lastLine).seconds
+            lastLine = now
+            let totals = Totals(await snapshot())
+            let inRate = Double(totals.packetsIn &- previous.packetsIn) / elapsed
+            let outRate = Double(totals.packetsOut &- previous.packetsOut) / elapsed
+            let expected = Double(totals.expectedIn &- previous.expectedIn)
+            let loss = expected > 0 ? max(0, 1 - Double(totals.packetsIn &- previous.packetsIn) / expected) : 0
+            previous = totals
+            var line = String(
+                format: "%@ t=%.0fs peers %d/%d connected, %d failed, in %.0f pkt/s, out %.0f pkt/s, loss %.2f%%",
+                label, (now - start).seconds, participants.filter(\.isConnected).count, participants.count,
+                participants.filter(\.hasFailed).count, inRate, outRate, loss * 100)
+            if let pid = common.serverPid, let usage = ProcessUsage.read(pid: pid) {
+                if let p = previousServer {
+                    line += String(format: ", server CPU %.1f%%", (usage.cpuSeconds - p.cpuSeconds) / elapsed * 100)
+                }
+                line += String(format: ", RSS %.0f MB", Double(usage.rssBytes) / 1e6)
+                previousServer = usage
+            }
+            progress(line)
+        }
+
+        // Joins, paced. A refused first join (bad URL, no server) ends the run at once.
+        let interval = Duration.seconds(1) / common.joinRate
+        await withTaskGroup(of: Void.self) { tasks in
+            for (i, p) in participants.enumerated() {
+                tasks.addTask { await p.join(url: url, room: room, mode: mode) }
+                if i == 0 {
+                    await tasks.next()
+                    if p.hasFailed { break }
+                }
+                try? await Task.sleep(until: start + interval * (i + 1))
+                await tick("joining")
+            }
+            await tasks.waitForAll()
+        }
+        // Everyone connected or failed, within a bound that grows with the room.
+        let deadline = ContinuousClock.now + .seconds(20) + interval * participants.count
+        while ContinuousClock.now < deadline, !participants.allSatisfy({ $0.isConnected || $0.hasFailed }) {
+            try? await Task.sleep(for: .milliseconds(200))
+            await tick("connecting")
+        }
+        let ready = participants.filter(\.isConnected).count
+        for p in participants where !p.isConnected && !p.hasFailed { registry.fail("not connected within the setup time") }
+
+        // The measurement window.
+        let before = await snapshot()
+        let serverBefore = common.serverPid.flatMap { ProcessUsage.read(pid: $0) }
+        let selfBefore = ProcessUsage.read(pid: ProcessUsage.selfPID)
+        let windowStart = ContinuousClock.now
+        if ready > 0 {
+            lastLine = .now
+            previous = Totals(before)
+            while ContinuousClock.now - windowStart < .seconds(common.seconds) {
+                try? await Task.sleep(for: .milliseconds(250))
+                await tick("measuring")
+            }
+        }
+        let window = (ContinuousClock.now - windowStart).seconds
+        let after = await snapshot(frequencies: frequencies + participants.indices.compactMap(ownFrequency))
+        let serverAfter = common.serverPid.flatMap { ProcessUsage.read(pid: $0) }
+        let selfAfter = ProcessUsage.read(pid: ProcessUsage.selfPID)
+
+        var report = Report(scenario: scenario, mode: mode, room: room, peers: participants.count)
+        report.connected = ready
+        report.failed = participants.filter(\.hasFailed).count + participants.filter { !$0.isConnected && !$0.hasFailed }.count
+        report.failures = registry.failures
+        report.setupMillis = registry.setupMillis
+        report.windowSeconds = window
+        var perParticipant: [Double] = []
+        var jitters: [Double] = []
+        var received: UInt64 = 0, expected: UInt64 = 0, sent: UInt64 = 0
+        for (i, p) in participants.enumerated() where p.isConnected {
+            var got: UInt64 = 0
+            for id in p.peerIDs.values {
+                guard let a = after[id] else { continue }
+                let b = before[id] ?? PeerStats()
+                got &+= a.packetsIn &- b.packetsIn
+                expected &+= a.expectedIn &- b.expectedIn
+                sent &+= a.packetsOut &- b.packetsOut
+                if a.packetsIn > 0 { jitters.append(a.jitterMillis) }
+                if !a.toneLevels.isEmpty {
+                    let own = ownFrequency(i)
+                    let heard = frequencies.filter { $0 != own && (a.toneLevels[$0] ?? 0) > 0.02 }
+                    report.decoded.append(.init(
+                        participant: p.name, ownHz: own, ownLevel: own.flatMap { a.toneLevels[$0] },
+                        heardHz: heard, expectedHz: frequencies.filter { $0 != own }))
+                }
+            }
+            received &+= got
+            perParticipant.append(Double(got) / window)
+        }
+        report.receivedPerParticipant = perParticipant
+        report.receivedPerSecond = Double(received) / window
+        report.sentPerSecond = Double(sent) / window
+        report.loss = expected > 0 ? max(0, 1 - Double(received) / Double(expected)) : 0
+        report.jitterMillis = jitters
+        if let a = serverAfter, let b = serverBefore {
+            report.serverCPUPercent = (a.cpuSeconds - b.cpuSeconds) / window * 100
+            report.serverRSSBytes = a.rssBytes
+        }
+        if let a = selfAfter, let b = selfBefore {
+            report.generatorCPUPercent = (a.cpuSeconds - b.cpuSeconds) / window * 100
+            report.generatorRSSBytes = a.rssBytes
+        }
+        report.generatorLoops = loops.count
+        for p in participants { await p.leave() }
+        for loop in loops { await loop.closeAll() }
+        return report
+    }
+
+    func finish(_ report: Report) {
+        if common.json {
+            print(JSONWriter.string(report.json))
+        } else {
+            print(report.text)
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import JSONRPC
+
+/// What a run measured; printed as text or as one JSON object (`--json`).
+struct Report {
+    struct Decoded {
+        var participant: String
+        var ownHz: Int?
+        var ownLevel: Double?
+        var heardHz: [Int]
+        var expectedHz: [Int]
+    }
+
+    var scenario: String
+    var mode: String
+    var room: String
+    var peers: Int
+    var connected = 0
+    var failed = 0
+    var failures: [String: Int] = [:]
+    var setupMillis: [Double] = []
+    var windowSeconds = 0.0
+    var receivedPerParticipant: [Double] = []
+    var receivedPerSecond = 0.0
+    var sentPerSecond = 0.0
+    var loss = 0.0
+    var jitterMillis: [Double] = []
+    var decoded: [Decoded] = []
+    var serverCPUPercent: Double?
+    var serverRSSBytes: Int?
+    var generatorCPUPercent: Double?
+    var generatorRSSBytes: Int?
+    var generatorLoops = 0
+
+    static func percentile(_ values: [Double], _ p: Double) -> Double {
+        guard !values.isEmpty else { return 0 }
+        let sorted = values.sorted()
+        return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
+    }
+
+    private static func round(_ x: Double, _ digits: Double = 100) -> JSONValue { .double((x * digits).rounded() / digits) }
+
+    var json: JSONValue {
+        var o: [String: JSONValue] = [
+            "scenario": .string(scenario), "mode": .string(mode), "room": .string(room),
+            "peers": .int(Int64(peers)), "connected": .int(Int64(connected)), "failed": .int(Int64(failed)),
+            "failures": .object(failures.mapValues { .int(Int64($0)) }),
+            "setupMillis": ["p50": Self.round(Self.percentile(setupMillis, 0.5), 1), "p99": Self.round(Self.percentile(setupMillis, 0.99), 1)],
+            "windowSeconds": Self.round(windowSeconds),
+            "receivedPacketsPerSecondPerParticipant": [
+                "min": Self.round(receivedPerParticipant.min() ?? 0), "p50": Self.round(Self.percentile(receivedPerParticipant, 0.5)),
+            ],
+            "receivedPacketsPerSecond": Self.round(receivedPerSecond, 1),
+            "sentPacketsPerSecond": Self.round(sentPerSecond, 1),
+            "loss": Self.round(loss, 10_000),
+            "jitterMillis": ["p50": Self.round(Self.percentile(jitterMillis, 0.5)), "max": Self.round(jitterMillis.max() ?? 0)],
+            "decodeSample": .array(decoded.map { d in
+                [
+                    "participant": .string(d.participant), "ownHz": d.ownHz.map { .int(Int64($0)) } ?? .null,
+                    "ownLevel": d.ownLevel.map { Self.round($0, 1000) } ?? .null,
+                    "heardHz": .array(d.heardHz.map { .int(Int64($0)) }), "expectedHz": .array(d.expectedHz.map { .int(Int64($0)) }),
+                ]
+            }),
+        ]
+        var server: [String: JSONValue] = [:]
+        if let c = serverCPUPercent {
+            server["cpuPercent"] = Self.round(c)
+            server["cpuPercentPerParticipant"] = Self.round(c / Double(max(connected, 1)), 10_000)
+        }
+        if let r = serverRSSBytes {
+            server["rssMB"] = Self.round(Double(r) / 1e6, 10)
+        }
+        o["server"] = .object(server)
+        var generator: [String: JSONValue] = ["loops": .int(Int64(generatorLoops))]
+        if let c = generatorCPUPercent {
+            generator["cpuPercent"] = Self.round(c)
+            generator["cpuPercentPerParticipant"] = Self.round(c / Double(max(connected, 1)), 10_000)
+        }
+        if let r = generatorRSSBytes { generator["rssMB"] = Self.round(Double(r) / 1e6, 10) }
+        o["generator"] = .object(generator)
+        return .object(o)
+    }
+
+    var text: String {
+        var lines = [
+            "\(scenario) (\(mode)) room \(room): \(connected)/\(peers) connected, \(failed) failed",
+            String(format: "  setup p50 %.0f ms, p99 %.0f ms", Self.percentile(setupMillis, 0.5), Self.percentile(setupMillis, 0.99)),
+            String(format: "  received per participant: min %.1f, p50 %.1f packets/s; total in %.0f/s, out %.0f/s; loss %.2f%%",
+                   receivedPerParticipant.min() ?? 0, Self.percentile(receivedPerParticipant, 0.5), receivedPerSecond, sentPerSecond, loss * 100),
+        ]
+        for (reason, count) in failures.sorted(by: { $0.value > $1.value }) { lines.append("  failure x\(count): \(reason)") }
+        for d in decoded {
+            lines.append("  \(d.participant) hears \(d.heardHz) of \(d.expectedHz) Hz; own tone \(d.ownHz.map(String.init) ?? "none") level \(d.ownLevel.map { String(format: "%.3f", $0) } ?? "-")")
+        }
+        if let c = serverCPUPercent, let r = serverRSSBytes {
+            lines.append(String(format: "  server: CPU %.1f%% (%.3f%% per participant), RSS %.0f MB", c, c / Double(max(connected, 1)), Double(r) / 1e6))
+        }
+        if let c = generatorCPUPercent {
+            lines.append(String(format: "  generator: CPU %.1f%% over %d loops (%.3f%% per participant)", c, generatorLoops, c / Double(max(connected, 1))))
+        }
+        return lines.joined(separator: "\n")
+    }
+}
