@@ -47,7 +47,7 @@ test-swift:
 
 # The end-to-end suite starts the real server (debug build) on loopback ports.
 test-e2e:
-	TESSERA_BIN=$(CURDIR)/.build/debug/tessera $(VENV)/bin/pytest -q -p no:cacheprovider Tests/EndToEnd
+	TESSERA_BIN=$(CURDIR)/.build/debug/tessera TESSERA_LOAD_BIN=$(CURDIR)/.build/debug/tessera-load $(VENV)/bin/pytest -q -p no:cacheprovider Tests/EndToEnd
 
 # Request-rate benchmark over one WebSocket (not a test: prints figures).
 bench-rpc: deps-apt

@@ -89,12 +89,19 @@ final class LoadLoop: @unchecked Sendable {
         loop.post { [self] in peers.removeValue(forKey: id)?.close() }
     }
 
-    func closeAll() async {
+    /// Closes every peer; returns the RTP packets they sent and received in all.
+    func closeAll() async -> (sent: UInt64, received: UInt64) {
         await loop.run { [self] in
-            for peer in peers.values { peer.close() }
+            var sent: UInt64 = 0, received: UInt64 = 0
+            for peer in peers.values {
+                sent &+= peer.stats.packetsOut
+                received &+= peer.stats.packetsIn
+                peer.close()
+            }
             peers.removeAll()
             timer?.cancel()
             timer = nil
+            return (sent, received)
         }
     }
 

@@ -79,19 +79,34 @@ final class LoadRun: Sendable {
             progress(line)
         }
 
-        // Joins, paced. A refused first join (bad URL, no server) ends the run at once.
+        // Joins, paced. A refused first join (bad URL, no server, a full room)
+        // ends the run at once.
         let interval = Duration.seconds(1) / common.joinRate
+        var firstFailed = false
         await withTaskGroup(of: Void.self) { tasks in
             for (i, p) in participants.enumerated() {
                 tasks.addTask { await p.join(url: url, room: room, mode: mode) }
                 if i == 0 {
                     await tasks.next()
-                    if p.hasFailed { break }
+                    if p.hasFailed {
+                        firstFailed = true
+                        break
+                    }
                 }
                 try? await Task.sleep(until: start + interval * (i + 1))
                 await tick("joining")
             }
             await tasks.waitForAll()
+        }
+        if firstFailed {
+            var report = Report(scenario: scenario, mode: mode, room: room, peers: participants.count)
+            report.failed = participants.count
+            report.failures = registry.failures
+            if participants.count > 1 { report.failures["not started: the first join failed"] = participants.count - 1 }
+            report.generatorLoops = loops.count
+            for p in participants { await p.leave() }
+            for loop in loops { _ = await loop.closeAll() }
+            return report
         }
         // Everyone connected or failed, within a bound that grows with the room.
         let deadline = ContinuousClock.now + .seconds(20) + interval * participants.count
@@ -163,12 +178,21 @@ final class LoadRun: Sendable {
             report.generatorRSSBytes = a.rssBytes
         }
         report.generatorLoops = loops.count
+        // Sending stops first, so the whole-run totals are what the server could count.
+        for loop in loops {
+            let t = await loop.closeAll()
+            report.totalSent &+= t.sent
+            report.totalReceived &+= t.received
+        }
         for p in participants { await p.leave() }
-        for loop in loops { await loop.closeAll() }
         return report
     }
 
     func finish(_ report: Report) {
+        if report.failed > 0 {
+            let top = report.failures.max { $0.value < $1.value }.map { "\($0.key) (x\($0.value))" } ?? "unknown"
+            FileHandle.standardError.write("tessera-load: \(report.failed) of \(report.peers) participants failed: \(top)\n".data(using: .utf8)!)
+        }
         if common.json {
             print(JSONWriter.string(report.json))
         } else {

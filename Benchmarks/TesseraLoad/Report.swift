@@ -31,6 +31,9 @@ struct Report {
     var generatorCPUPercent: Double?
     var generatorRSSBytes: Int?
     var generatorLoops = 0
+    /// RTP packets sent and received by every peer over the whole run (setup included).
+    var totalSent: UInt64 = 0
+    var totalReceived: UInt64 = 0
 
     static func percentile(_ values: [Double], _ p: Double) -> Double {
         guard !values.isEmpty else { return 0 }
@@ -78,6 +81,7 @@ struct Report {
         }
         if let r = generatorRSSBytes { generator["rssMB"] = Self.round(Double(r) / 1e6, 10) }
         o["generator"] = .object(generator)
+        o["totals"] = ["sentPackets": .int(Int64(clamping: totalSent)), "receivedPackets": .int(Int64(clamping: totalReceived))]
         return .object(o)
     }
 

@@ -55,6 +55,8 @@ struct AudioRoom: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
     @Option(help: "Room mode: mcu, sfu or hybrid.") var mode: Mode = .mcu
     @Option(help: "Participants who talk at once (the others send silence, marked as such).") var talkers = 3
+    @Option(help: "A tone (Hz) that someone else in the room sends, checked for in the decoded sample (repeatable).")
+    var listenFor: [Int] = []
 
     mutating func validate() throws {
         guard talkers >= 0, talkers <= common.peers else { throw ValidationError("--talkers must be between 0 and --peers") }
@@ -76,11 +78,11 @@ struct AudioRoom: AsyncParsableCommand {
                 clip: i < talkers ? clips[i] : silence, decode: i < common.decodeSample,
                 subscribeToPeers: mode != .mcu, logger: logger)
         }
-        let talkerFrequencies = clips.map(\.hz)
+        let talkerFrequencies = clips.map(\.hz) + listenFor
         let report = await run.drive(
             participants: participants, scenario: "audio-room", mode: mode.rawValue, room: roomName, url: url,
             frequencies: talkerFrequencies,
-            ownFrequency: { i in i < talkerFrequencies.count ? talkerFrequencies[i] : nil })
+            ownFrequency: { i in i < clips.count ? clips[i].hz : nil })
         run.finish(report)
         if report.failed > 0 || report.connected == 0 { throw ExitCode(1) }
     }

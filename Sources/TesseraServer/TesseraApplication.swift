@@ -35,7 +35,7 @@ public struct TesseraServer {
         ice.turnServer = config.turnServers.first
         media = try MediaContext(
             loopCount: config.mediaLoops, mixerThreads: config.mixerThreads, mixer: config.mixer, ice: ice, logger: Logger(label: "tessera.media"),
-            recordingDirectory: config.recordingDirectory)
+            recordingDirectory: config.recordingDirectory, metrics: MediaMetrics(factory: metricsFactory))
         let mediaSet = MediaSet(
             clock: clock, metadata: config.metadata, logger: Logger(label: "tessera.signalling"), media: media)
         var options = KurentoProtocolHandler.Options()

@@ -24,6 +24,8 @@ public final class MediaContext: Sendable {
     /// Where RecorderEndpoint may write (`recording.directory`); recordings must resolve inside it.
     public let recordingDirectory: String
     public let events: AsyncStream<MediaEvent>
+    /// Packet counters for /metrics (no-ops unless a metrics backend is given).
+    public let metrics: MediaMetrics
     /// Recordings being finished off the media loops (muxer draining, index
     /// written, file closed); shutdown waits for it to empty.
     let finishing = DispatchGroup()
@@ -35,9 +37,10 @@ public final class MediaContext: Sendable {
     public init(
         loopCount: Int = 0, mixerThreads: Int = 0, mixer: MixerSettings = MixerSettings(),
         ice: ICESettings = ICESettings(), logger: Logger = Logger(label: "tessera.media"),
-        recordingDirectory: String = "recordings"
+        recordingDirectory: String = "recordings", metrics: MediaMetrics = MediaMetrics()
     ) throws {
         self.recordingDirectory = recordingDirectory
+        self.metrics = metrics
         loops = MediaLoopGroup(count: loopCount, name: "media")
         mixerLoops = MediaLoopGroup(count: mixerThreads, name: "mixer")
         self.mixer = mixer

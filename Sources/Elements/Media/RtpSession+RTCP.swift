@@ -55,6 +55,7 @@ extension RtpSession {
             sendReports(at: t)
             sendREMB()
             updateMediaState(at: t)
+            flushMetrics()
             reportTick(at: t)
         }
     }

@@ -72,6 +72,8 @@ class RtpSession: MediaNode {
     var lastAuthenticatedReceive: Duration = .zero
     private var inPackets: [UInt64] = [0, 0]
     private var inBytes: [UInt64] = [0, 0]
+    /// What `flushMetrics` already added to the context's counters, per kind.
+    private var reported: (inPackets: [UInt64], inBytes: [UInt64], outPackets: [UInt64], outBytes: [UInt64]) = ([0, 0], [0, 0], [0, 0], [0, 0])
     private(set) var connectionState = "DISCONNECTED"
     var sessionStarted = false
     /// BaseRtpEndpoint / SdpEndpoint settings (set from the signalling plane).
@@ -217,6 +219,18 @@ class RtpSession: MediaNode {
     /// Whether RTCP reports go out per m-line (see `sendReports`).
     var reportsPerKind: Bool { false }
 
+    /// Adds what was counted since the last call to /metrics' packet counters.
+    func flushMetrics() {
+        for k in 0..<2 {
+            context.metrics.add(inbound: true, kind: k, packets: inPackets[k] &- reported.inPackets[k], bytes: inBytes[k] &- reported.inBytes[k])
+            context.metrics.add(inbound: false, kind: k, packets: out[k].packets &- reported.outPackets[k], bytes: out[k].bytes &- reported.outBytes[k])
+            reported.inPackets[k] = inPackets[k]
+            reported.inBytes[k] = inBytes[k]
+            reported.outPackets[k] = out[k].packets
+            reported.outBytes[k] = out[k].bytes
+        }
+    }
+
     /// Counters for getStats and the tests.
     var counters: (inPackets: [UInt64], inBytes: [UInt64], outPackets: [UInt64], outBytes: [UInt64]) {
         (inPackets, inBytes, out.map(\.packets), out.map(\.bytes))
@@ -246,6 +260,7 @@ class RtpSession: MediaNode {
     override func close() {
         guard !isClosed else { return }
         super.close()
+        flushMetrics()
         rtcp.timer?.cancel()
         rtcp.timer = nil
         protection = nil
