@@ -13,13 +13,13 @@ final class LoadRun: Sendable {
     let certificate: DTLSCertificate
     let settings: ICESettings
 
-    init(common: CommonOptions, logger: Logger) throws {
+    init(common: CommonOptions, logger: Logger, defaultAddress: String = "127.0.0.1") throws {
         self.common = common
         group = MediaLoopGroup(count: common.loops, name: "load")
         loops = group.loops.map { LoadLoop(loop: $0) }
         certificate = try DTLSCertificate(keyType: .ecdsa)
         var s = ICESettings()
-        s.hostAddresses = [common.localAddress]
+        s.hostAddresses = [common.localAddress == "auto" ? defaultAddress : common.localAddress]
         settings = s
     }
 
@@ -47,7 +47,7 @@ final class LoadRun: Sendable {
     /// Joins every participant (at `joinRate`), waits until all are connected
     /// or failed (bounded), measures for `seconds`, then lets everyone leave.
     func drive(
-        participants: [RoomParticipant], scenario: String, mode: String, room: String, url: String,
+        participants: [any LoadParticipant], scenario: String, mode: String, room: String, url: String,
         frequencies: [Int], ownFrequency: @escaping (Int) -> Int?
     ) async -> Report {
         let start = ContinuousClock.now

@@ -30,12 +30,22 @@ extension Duration {
     var seconds: Double { milliseconds / 1000 }
 }
 
+/// What the run needs of a participant, whatever protocol it speaks.
+protocol LoadParticipant: Sendable {
+    var name: String { get }
+    var peerIDs: [String: Int] { get }
+    var isConnected: Bool { get }
+    var hasFailed: Bool { get }
+    func join(url: String, room: String, mode: String?) async
+    func leave() async
+}
+
 /// One room participant, as KurentoRoom.js would be: a WebSocket on `/room`,
 /// `joinRoom`, a publisher peer connection (`publishVideo`) when it talks or
 /// listens as a publisher, and one receive-only peer connection per stream the
 /// room advertises (`receiveVideoFrom`: `$mcu_audio` in mixing rooms, each other
 /// publisher in SFU rooms), ICE candidates trickled both ways.
-final class RoomParticipant: Sendable {
+final class RoomParticipant: LoadParticipant {
     let name: String
     private let loop: LoadLoop
     private let registry: Registry

@@ -11,7 +11,7 @@ struct TesseraLoad: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tessera-load",
         abstract: "Emulates many real WebRTC participants (full ICE, DTLS, SRTP) against a conference server.",
-        subcommands: [AudioRoom.self])
+        subcommands: [AudioRoom.self, JanusAudioBridge.self])
 }
 
 /// Options every scenario takes, so scripts can rely on them.
@@ -24,14 +24,15 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "PID of the server, to report its CPU and memory from /proc.") var serverPid: Int32?
     @Flag(help: "Print one JSON object with the results on stdout.") var json = false
     @Option(help: "Media loops (threads) of the generator; 0 = one per core.") var loops = 0
-    @Option(help: "Address the generator's ICE agents gather on.") var localAddress = "127.0.0.1"
+    @Option(help: "Address the generator's ICE agents gather on (auto: 127.0.0.1, or the first non-loopback IPv4 address for Janus, which never uses loopback).")
+    var localAddress = "auto"
     @Option(help: "Joins started per second.") var joinRate = 50
     @Option(help: "Participants whose received audio is decoded and checked for the talkers' tones.")
     var decodeSample = 2
 
     mutating func validate() throws {
-        guard url.hasPrefix("ws://") || url.hasPrefix("wss://") else {
-            throw ValidationError("--url must start with ws:// or wss://, got '\(url)'")
+        guard ["ws://", "wss://", "http://", "https://"].contains(where: url.hasPrefix) else {
+            throw ValidationError("--url must start with ws:// or wss:// (http:// for Janus's API), got '\(url)'")
         }
         guard peers > 0 else { throw ValidationError("--peers must be at least 1") }
         guard seconds > 0 else { throw ValidationError("--seconds must be at least 1") }
@@ -59,6 +60,9 @@ struct AudioRoom: AsyncParsableCommand {
     var listenFor: [Int] = []
 
     mutating func validate() throws {
+        guard common.url.hasPrefix("ws://") || common.url.hasPrefix("wss://") else {
+            throw ValidationError("--url must start with ws:// or wss://, got '\(common.url)'")
+        }
         guard talkers >= 0, talkers <= common.peers else { throw ValidationError("--talkers must be between 0 and --peers") }
     }
 
@@ -85,5 +89,66 @@ struct AudioRoom: AsyncParsableCommand {
             ownFrequency: { i in i < clips.count ? clips[i].hz : nil })
         run.finish(report)
         if report.failed > 0 || report.connected == 0 { throw ExitCode(1) }
+    }
+}
+
+/// The same audio load against Janus's AudioBridge (Debian's `janus`), for
+/// side-by-side figures: one HTTP API session, a handle per participant.
+struct JanusAudioBridge: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "janus-audiobridge",
+        abstract: "N participants in a Janus AudioBridge room (HTTP API, e.g. --url http://127.0.0.1:8088), publishing and receiving as in audio-room.")
+
+    @OptionGroup var common: CommonOptions
+    @Option(help: "Participants who talk at once (the others send silence, marked as such).") var talkers = 3
+    @Option(help: "A tone (Hz) that someone else in the room sends, checked for in the decoded sample (repeatable).")
+    var listenFor: [Int] = []
+
+    func run() async throws {
+        var logger = Logger(label: "tessera-load")
+        logger.logLevel = .error
+        let run = try LoadRun(common: common, logger: logger, defaultAddress: LocalAddress.firstNonLoopbackIPv4() ?? "127.0.0.1")
+        var base = common.url.replacingOccurrences(of: "ws://", with: "http://").replacingOccurrences(of: "wss://", with: "https://")
+        if !base.dropFirst(8).contains("/") { base += "/janus" }
+        let session: JanusSession
+        do { session = try await JanusSession(base: base) } catch {
+            FileHandle.standardError.write("tessera-load: cannot reach Janus at \(base): \(error)\n".data(using: .utf8)!)
+            throw ExitCode(1)
+        }
+        var clips: [AudioClip] = []
+        for i in 0..<min(talkers, common.peers) { clips.append(try AudioClip.make(hz: AudioClip.talkerFrequency(i))) }
+        let silence = try AudioClip.make(hz: 0)
+        let participants: [any LoadParticipant] = (0..<common.peers).map { i in
+            JanusParticipant(
+                name: "load\(i)", session: session, loop: run.loops[i % run.loops.count], registry: run.registry,
+                certificate: run.certificate, settings: run.settings, clip: i < clips.count ? clips[i] : silence,
+                decode: i < common.decodeSample, logger: logger)
+        }
+        let report = await run.drive(
+            participants: participants, scenario: "janus-audiobridge", mode: "mcu", room: common.room ?? "1234", url: base,
+            frequencies: clips.map(\.hz) + listenFor, ownFrequency: { i in i < clips.count ? clips[i].hz : nil })
+        await session.close()
+        run.finish(report)
+        if report.failed > 0 || report.connected == 0 { throw ExitCode(1) }
+    }
+}
+
+enum LocalAddress {
+    /// The first IPv4 address of an interface other than loopback.
+    static func firstNonLoopbackIPv4() -> String? {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0 else { return nil }
+        defer { freeifaddrs(list) }
+        var cursor = list
+        while let entry = cursor {
+            defer { cursor = entry.pointee.ifa_next }
+            guard let addr = entry.pointee.ifa_addr, Int32(addr.pointee.sa_family) == AF_INET else { continue }
+            var a = addr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
+            var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+            guard inet_ntop(AF_INET, &a, &text, socklen_t(text.count)) != nil else { continue }
+            let s = String(cString: text)
+            if !s.hasPrefix("127.") { return s }
+        }
+        return nil
     }
 }

@@ -1,0 +1,218 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import JSONRPC
+import Logging
+import Synchronization
+import Transport
+
+/// One session on a Janus server's HTTP API (`/janus`), shared by every
+/// participant of a run: each participant is a plugin handle, and one
+/// long-poll loop hands events to their handles (Janus's own model, so the
+/// generator does not open hundreds of long-polls).
+final class JanusSession: Sendable {
+    let base: String
+    private let id: Int64
+    private let handlers = Mutex<[Int64: @Sendable (JSONValue) -> Void]>([:])
+    private let stopped = Atomic<Bool>(false)
+    private let transactions = Atomic<Int>(0)
+
+    init(base: String) async throws {
+        self.base = base
+        let created = try await Self.post(base, ["janus": "create", "transaction": "create"])
+        guard let id = created["data"]?["id"]?.intValue else {
+            throw RPCSocket.Failure(description: "Janus create: \(JSONWriter.string(created))")
+        }
+        self.id = id
+        Task { await self.poll() }
+        Task { await self.keepalive() }
+    }
+
+    static func post(_ url: String, _ body: JSONValue, timeout: TimeInterval = 15) async throws -> JSONValue {
+        guard let u = URL(string: url) else { throw RPCSocket.Failure(description: "bad URL \(url)") }
+        var request = URLRequest(url: u, timeoutInterval: timeout)
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = Data(JSONWriter.string(body).utf8)
+        let (data, _) = try await URLSession.shared.data(for: request)
+        guard let text = String(data: data, encoding: .utf8), let value = try? JSONParser.parse(text) else {
+            throw RPCSocket.Failure(description: "Janus: unreadable answer")
+        }
+        if value["janus"]?.stringValue == "error" {
+            throw RPCSocket.Failure(description: "Janus error \(value["error"]?["code"]?.intValue ?? 0): \(value["error"]?["reason"]?.stringValue ?? "")")
+        }
+        return value
+    }
+
+    private func transaction() -> JSONValue { .string("t\(transactions.add(1, ordering: .relaxed).newValue)") }
+
+    func attach(plugin: String, events: @escaping @Sendable (JSONValue) -> Void) async throws -> Int64 {
+        let r = try await Self.post("\(base)/\(id)", ["janus": "attach", "plugin": .string(plugin), "transaction": transaction()])
+        guard let handle = r["data"]?["id"]?.intValue else { throw RPCSocket.Failure(description: "Janus attach failed") }
+        handlers.withLock { $0[handle] = events }
+        return handle
+    }
+
+    func send(_ handle: Int64, _ body: [String: JSONValue]) async throws -> JSONValue {
+        var b = body
+        b["transaction"] = transaction()
+        return try await Self.post("\(base)/\(id)/\(handle)", .object(b))
+    }
+
+    func detach(_ handle: Int64) async {
+        _ = try? await send(handle, ["janus": "detach"])
+        _ = handlers.withLock { $0.removeValue(forKey: handle) }
+    }
+
+    private func poll() async {
+        while !stopped.load(ordering: .relaxed) {
+            guard let url = URL(string: "\(base)/\(id)?maxev=50") else { return }
+            do {
+                let (data, _) = try await URLSession.shared.data(for: URLRequest(url: url, timeoutInterval: 40))
+                guard let text = String(data: data, encoding: .utf8), let value = try? JSONParser.parse(text) else { continue }
+                for event in value.arrayValue ?? [value] {
+                    guard let sender = event["sender"]?.intValue, let handler = handlers.withLock({ $0[sender] }) else { continue }
+                    handler(event)
+                }
+            } catch {
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+        }
+    }
+
+    private func keepalive() async {
+        while !stopped.load(ordering: .relaxed) {
+            try? await Task.sleep(for: .seconds(25))
+            _ = try? await Self.post("\(base)/\(id)", ["janus": "keepalive", "transaction": transaction()])
+        }
+    }
+
+    func close() async {
+        stopped.store(true, ordering: .relaxed)
+        _ = try? await Self.post("\(base)/\(id)", ["janus": "destroy", "transaction": transaction()])
+    }
+}
+
+/// One AudioBridge participant on Janus: a handle of the shared session, `join`
+/// with our offer as jsep, the answer from the `joined` event, candidates
+/// trickled both ways. The same peer connection as against Tessera.
+final class JanusParticipant: LoadParticipant {
+    let name: String
+    private let session: JanusSession
+    private let loop: LoadLoop
+    private let registry: Registry
+    private let certificate: DTLSCertificate
+    private let settings: ICESettings
+    private let clip: AudioClip?
+    private let decode: Bool
+    private let logger: Logger
+
+    private struct State {
+        var handle: Int64?
+        var peer: Int?
+        var answered = false
+        var connected = false
+        var failed = false
+        var started = ContinuousClock.now
+        var waiting: CheckedContinuation<String, any Error>?
+    }
+    private let state = Mutex(State())
+
+    init(name: String, session: JanusSession, loop: LoadLoop, registry: Registry, certificate: DTLSCertificate,
+         settings: ICESettings, clip: AudioClip?, decode: Bool, logger: Logger) {
+        self.name = name
+        self.session = session
+        self.loop = loop
+        self.registry = registry
+        self.certificate = certificate
+        self.settings = settings
+        self.clip = clip
+        self.decode = decode
+        self.logger = logger
+    }
+
+    var peerIDs: [String: Int] { state.withLock { s in s.peer.map { [name: $0] } ?? [:] } }
+    var isConnected: Bool { state.withLock { $0.connected && !$0.failed } }
+    var hasFailed: Bool { state.withLock { $0.failed } }
+
+    private func fail(_ why: String) {
+        let first = state.withLock { s -> Bool in defer { s.failed = true }; return !s.failed }
+        if first { registry.fail(why) }
+    }
+
+    func join(url: String, room: String, mode: String?) async {
+        state.withLock { $0.started = .now }
+        do {
+            let handle = try await session.attach(plugin: "janus.plugin.audiobridge") { [weak self] event in self?.event(event) }
+            let id = registry.newPeerID()
+            state.withLock { $0.handle = handle; $0.peer = id }
+            let offer = try await loop.addPeer(
+                id: id, certificate: certificate, settings: settings, clip: clip, decode: decode, logger: logger
+            ) { [weak self] event in self?.peerEvent(event) }
+            let answer: String = try await withCheckedThrowingContinuation { c in
+                state.withLock { $0.waiting = c }
+                Task {
+                    do {
+                        _ = try await session.send(handle, [
+                            "janus": "message",
+                            "body": ["request": "join", "room": .int(Int64(room) ?? 1234), "display": .string(name), "muted": false],
+                            "jsep": ["type": "offer", "sdp": .string(offer)],
+                        ])
+                    } catch {
+                        self.resume(.failure(error))
+                    }
+                }
+                Task {
+                    try? await Task.sleep(for: .seconds(20))
+                    self.resume(.failure(RPCSocket.Failure(description: "Janus join: no answer within 20 s")))
+                }
+            }
+            try await loop.apply(answer: answer, to: id)
+        } catch {
+            fail("\(error)")
+        }
+    }
+
+    private func resume(_ result: Result<String, any Error>) {
+        let waiter = state.withLock { s -> CheckedContinuation<String, any Error>? in
+            defer { s.waiting = nil }
+            return s.waiting
+        }
+        waiter?.resume(with: result)
+    }
+
+    private func event(_ e: JSONValue) {
+        if let sdp = e["jsep"]?["sdp"]?.stringValue, e["jsep"]?["type"]?.stringValue == "answer" {
+            resume(.success(sdp))
+        } else if e["janus"]?.stringValue == "trickle", let c = e["candidate"]?["candidate"]?.stringValue,
+            let peer = state.withLock({ $0.peer })
+        {
+            loop.addCandidate(c, to: peer)
+        } else if let error = e["plugindata"]?["data"]?["error"]?.stringValue {
+            resume(.failure(RPCSocket.Failure(description: "AudioBridge: \(error)")))
+            fail("AudioBridge: \(error)")
+        } else if e["janus"]?.stringValue == "hangup" {
+            fail("Janus hung up: \(e["reason"]?.stringValue ?? "")")
+        }
+    }
+
+    private func peerEvent(_ event: PeerEvent) {
+        switch event {
+        case .candidate(let c):
+            guard let handle = state.withLock({ $0.handle }) else { return }
+            Task { _ = try? await session.send(handle, ["janus": "trickle", "candidate": ["candidate": .string(c), "sdpMid": "0", "sdpMLineIndex": 0]]) }
+        case .connected:
+            let started = state.withLock { s -> ContinuousClock.Instant in s.connected = true; return s.started }
+            registry.setupDone(.now - started)
+        case .failed(let why):
+            fail(why)
+        }
+    }
+
+    func leave() async {
+        let (handle, peer) = state.withLock { ($0.handle, $0.peer) }
+        if let peer { loop.close(peer) }
+        if let handle { await session.detach(handle) }
+    }
+}
