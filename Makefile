@@ -14,7 +14,7 @@ APT_BUILD := pkg-config libopus-dev libvpx-dev libnice-dev libsrtp2-dev libssl-d
 APT_RUNTIME := gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 APT_TEST := ffmpeg iproute2 procps chromium coturn gstreamer1.0-tools gstreamer1.0-plugins-bad
 
-.PHONY: run test deps-apt deps-apt-test deps-py build build-release test-swift test-e2e bench-rpc bench-sfu bench-rooms bench-mixer bench-recording coverage-page clean
+.PHONY: run test deps-apt deps-apt-test deps-py build build-release test-swift test-e2e bench-rpc bench-sfu bench-rooms bench-mixer bench-recording bench-load coverage-page clean
 
 deps-apt:
 	@./.ci/apt-install $(APT_BUILD) $(APT_RUNTIME)
@@ -60,6 +60,14 @@ bench-sfu: deps-apt-test deps-py build-release
 	$(VENV)/bin/python Benchmarks/sfu/sfu_bench.py --bin .build/release/tessera
 	cd Benchmarks/sfu && ../../$(VENV)/bin/python janus_bench.py
 	cd Benchmarks/sfu && ../../$(VENV)/bin/python latency_bench.py --bin ../../.build/release/tessera
+
+# Audio MCU rooms of 30, 100 and 300 tessera-load participants, Tessera beside Janus's
+# AudioBridge, one fresh server per size (not a test: prints a table). SIZES=30,100,300 to change.
+SIZES ?= 30,100,300
+bench-load: deps-apt-test
+	./.ci/apt-install janus
+	swift build -c release --product tessera --product tessera-load
+	$(PYTHON) Benchmarks/load/bench_load.py --sizes $(SIZES)
 
 # Room timings with real peers: join -> first frame per mode, mode-switch time (not a test).
 bench-rooms: deps-apt-test deps-py build-release

@@ -2,7 +2,9 @@
 //
 // RFC 4588 §3 (retransmission in RTP), https://www.rfc-editor.org/rfc/rfc4588#section-3
 //
-// A fixed ring of `capacity` slots, each `slotSize` bytes, allocated once.
+// A fixed ring of `capacity` slots, each `slotSize` bytes, allocated once, on
+// the first store: a session that never sends video (every audio-only
+// participant) never pays for it (1.5 MB at the default size).
 // A packet goes to slot `sequenceNumber % capacity`, so storing never
 // allocates or searches, and a newer packet simply overwrites the one
 // `capacity` sequence numbers before it. Each slot remembers the sequence
@@ -30,10 +32,19 @@ public struct RetransmissionBuffer: Sendable {
     public init(capacity: Int, slotSize: Int = RetransmissionBuffer.defaultSlotSize) {
         self.capacity = min(max(capacity, 1), 0x1_0000)
         self.slotSize = max(slotSize, RTPHeader.fixedHeaderLength)
-        storage = [UInt8](repeating: 0, count: self.capacity * self.slotSize)
-        lengths = [Int](repeating: 0, count: self.capacity)
-        sequenceNumbers = [UInt16](repeating: 0, count: self.capacity)
-        occupied = [Bool](repeating: false, count: self.capacity)
+        storage = []
+        lengths = []
+        sequenceNumbers = []
+        occupied = []
+    }
+
+    private var allocated: Bool { !occupied.isEmpty }
+
+    private mutating func allocate() {
+        storage = [UInt8](repeating: 0, count: capacity * slotSize)
+        lengths = [Int](repeating: 0, count: capacity)
+        sequenceNumbers = [UInt16](repeating: 0, count: capacity)
+        occupied = [Bool](repeating: false, count: capacity)
     }
 
     private func slot(_ sequenceNumber: UInt16) -> Int { Int(sequenceNumber) % capacity }
@@ -46,6 +57,7 @@ public struct RetransmissionBuffer: Sendable {
         guard packet.count >= RTPHeader.fixedHeaderLength, packet.count <= slotSize,
             packet[0] &>> 6 == 2
         else { return false }
+        if !allocated { allocate() }
         let sequenceNumber = packet.be16(2)
         let index = slot(sequenceNumber)
         let base = index * slotSize
@@ -75,6 +87,7 @@ public struct RetransmissionBuffer: Sendable {
 
     /// True when the packet with this sequence number is still held.
     public func contains(_ sequenceNumber: UInt16) -> Bool {
+        guard allocated else { return false }
         let index = slot(sequenceNumber)
         return occupied[index] && sequenceNumbers[index] == sequenceNumber
     }

@@ -1,0 +1,157 @@
+"""make bench-load: audio MCU rooms of growing size, Tessera beside Janus's
+AudioBridge, in one run on this machine. Not a test: it prints a table and
+writes every report to a JSON file.
+
+The server (Tessera release build, or Debian's janus) is pinned to core 0 and
+tessera-load to the other cores, so the two do not share a core; each size
+gets a freshly started server. A size a server cannot hold (packets lost
+above 1 %, a participant that did not connect, or the server's core above
+95 %) is marked as such, never dropped.
+
+usage: python3 Benchmarks/load/bench_load.py [--sizes 30,100,300] [--talkers 3] [--seconds 15]
+"""
+import argparse
+import datetime
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+TESSERA = os.path.join(REPO, ".build", "release", "tessera")
+LOAD = os.path.join(REPO, ".build", "release", "tessera-load")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url, proc, seconds=30):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def start_tessera(tmp):
+    port = free_port()
+    env = dict(os.environ, TESSERA_ADDRESS="127.0.0.1", TESSERA_PORT=str(port), TESSERA_ICE_HOST_ADDRESSES="127.0.0.1",
+               TESSERA_ROOM_MAX_PARTICIPANTS="5000", TESSERA_LOG_LEVEL="error", TESSERA_RECORDING_DIR=tmp)
+    proc = subprocess.Popen(["taskset", "-c", "0", TESSERA, "--config", os.path.join(REPO, "Config", "tessera.json")],
+                            env=env, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_http(f"http://127.0.0.1:{port}/health", proc)
+    return proc, f"ws://127.0.0.1:{port}"
+
+
+def start_janus(tmp):
+    conf = os.path.join(tmp, "janus")
+    os.makedirs(conf)
+    for name in os.listdir(os.path.join(HERE, "janus")):
+        text = open(os.path.join(HERE, "janus", name)).read().replace("CONFIG_DIR", conf)
+        open(os.path.join(conf, name), "w").write(text)
+    proc = subprocess.Popen(["taskset", "-c", "0", "janus", "-F", conf, "-C", os.path.join(conf, "janus.jcfg"), "-N",
+                             "-L", os.path.join(conf, "janus.log")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_http("http://127.0.0.1:8088/janus/info", proc)
+    return proc, "http://127.0.0.1:8088"
+
+
+def run_load(scenario, url, pid, peers, talkers, seconds):
+    cores = os.cpu_count() or 2
+    generator_cores = ",".join(str(c) for c in range(1, cores)) or "0"
+    cmd = ["taskset", "-c", generator_cores, LOAD, scenario, "--url", url, "--peers", str(peers),
+           "--talkers", str(talkers), "--seconds", str(seconds), "--server-pid", str(pid), "--json",
+           "--loops", str(max(1, cores - 1)), "--join-rate", "100", "--decode-sample", "2"]
+    if scenario == "audio-room":
+        cmd += ["--mode", "mcu"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    try:
+        return json.loads(p.stdout)
+    except ValueError:
+        return {"error": p.stderr.strip().splitlines()[-1:] or ["no output"], "peers": peers}
+
+
+def verdict(r):
+    if "error" in r:
+        return "failed: " + " ".join(r["error"])
+    problems = []
+    if r["connected"] < r["peers"]:
+        problems.append(f"{r['peers'] - r['connected']} did not connect")
+    if r["loss"] > 0.01:
+        problems.append(f"loss {r['loss'] * 100:.1f} %")
+    if r["receivedPacketsPerSecondPerParticipant"]["min"] < 45:
+        problems.append(f"a participant got {r['receivedPacketsPerSecondPerParticipant']['min']:.0f} pkt/s")
+    if r.get("server", {}).get("cpuPercent", 0) > 95:
+        problems.append("server core saturated")
+    gen = r.get("generator", {}).get("cpuPercent", 0)
+    if gen > 95 * max(1, (os.cpu_count() or 2) - 1):
+        problems.append("generator saturated")
+    return "holds" if not problems else "cannot hold: " + ", ".join(problems)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="30,100,300")
+    ap.add_argument("--talkers", type=int, default=3)
+    ap.add_argument("--seconds", type=int, default=15)
+    ap.add_argument("--out", default=os.path.join(tempfile.gettempdir(), "tessera-bench-load.json"))
+    ap.add_argument("--skip-janus", action="store_true")
+    args = ap.parse_args()
+    for path in (TESSERA, LOAD):
+        if not os.path.exists(path):
+            sys.exit(f"missing {path}: run `swift build -c release --product tessera --product tessera-load`")
+    have_janus = shutil.which("janus") is not None and not args.skip_janus
+    load_before = os.getloadavg()
+    results = []
+    servers = [("tessera", "audio-room", start_tessera)] + ([("janus", "janus-audiobridge", start_janus)] if have_janus else [])
+    for size in [int(x) for x in args.sizes.split(",")]:
+        for name, scenario, start in servers:
+            with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
+                proc, url = start(tmp)
+                try:
+                    time.sleep(1)
+                    r = run_load(scenario, url, proc.pid, size, args.talkers, args.seconds)
+                finally:
+                    proc.terminate()
+                    try:
+                        proc.wait(timeout=20)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+                r["server_name"] = name
+                r["verdict"] = verdict(r)
+                results.append(r)
+                print(json.dumps({"name": name, "size": size, "verdict": r["verdict"],
+                                  "server": r.get("server"), "generator": r.get("generator")}), file=sys.stderr, flush=True)
+    with open(args.out, "w") as f:
+        json.dump({"date": datetime.datetime.now().isoformat(timespec="seconds"), "loadavg_before": load_before,
+                   "cpus": os.cpu_count(), "results": results}, f, indent=1)
+    print(f"# Audio MCU room, {args.talkers} talkers, {args.seconds} s window; server on core 0, tessera-load on the "
+          f"other cores; {datetime.date.today()}, load average before {load_before[0]:.2f}")
+    print("| participants | server | server CPU % of a core | CPU % per participant | RSS MB | RSS MB per participant "
+          "| received pkt/s per participant (min) | loss | generator CPU % per participant | verdict |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for r in results:
+        s, g = r.get("server", {}), r.get("generator", {})
+        n = max(r.get("connected", 0), 1)
+        rss = s.get("rssMB", 0)
+        print(f"| {r.get('peers')} | {r['server_name']} | {s.get('cpuPercent', '-')} | {s.get('cpuPercentPerParticipant', '-')} "
+              f"| {rss} | {rss / n:.2f} | {r.get('receivedPacketsPerSecondPerParticipant', {}).get('min', '-')} "
+              f"| {r.get('loss', '-')} | {g.get('cpuPercentPerParticipant', '-')} | {r['verdict']} |")
+    print(f"(reports: {args.out})")
+
+
+if __name__ == "__main__":
+    main()
