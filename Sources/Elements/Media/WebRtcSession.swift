@@ -36,6 +36,11 @@ final class WebRtcSession: RtpSession {
     private(set) var selectedPair: (local: String, remote: String)?
     /// Set when the peer stayed silent past the consent window; terminal.
     private(set) var consentExpired = false
+    /// DTLS datagrams libnice could not send yet (no selected pair): the
+    /// peer's ClientHello can arrive before the controlling side has
+    /// nominated, and a lost first flight would cost OpenSSL's 1 s
+    /// retransmission timer. Sent as soon as a pair is selected.
+    private var heldDTLS: [[UInt8]] = []
 
     init(loop: MediaLoop, objectID: String, context: MediaContext, options: Options) {
         self.options = options
@@ -77,6 +82,7 @@ final class WebRtcSession: RtpSession {
         }
         agent.onSelectedPair = { [weak self] local, remote in
             self?.selectedPair = (local, remote)
+            self?.flushHeldDTLS()
             ctx.raise("NewCandidatePairSelected", on: id, [
                 "candidatePair": ["__module__": "kurento", "__type__": "IceCandidatePair", "streamId": "1", "componentId": 1,
                                   "localCandidate": .string(local), "remoteCandidate": .string(remote)],
@@ -167,7 +173,7 @@ final class WebRtcSession: RtpSession {
             let session = try DTLSSession(
                 certificate: certificate, role: role,
                 remoteFingerprints: remote.fingerprints.map { ($0.algorithm, $0.value) }, loop: loop
-            ) { [weak self] bytes in self?.ice?.send(bytes) }
+            ) { [weak self] bytes in self?.sendDTLS(bytes) }
             let id = objectID, ctx = context
             session.onKeys = { [weak self] keys in
                 do {
@@ -224,6 +230,7 @@ final class WebRtcSession: RtpSession {
         switch state {
         case .connected, .ready:
             setConnectionState("CONNECTED")
+            flushHeldDTLS()
             if dtls?.state == .new { dtls?.start() }
         case .failed, .disconnected:
             setConnectionState("DISCONNECTED")
@@ -244,6 +251,24 @@ final class WebRtcSession: RtpSession {
     }
 
     override func sendDatagram(_ bytes: UnsafeRawBufferPointer, kind: MediaKindKey) { ice?.send(bytes) }
+
+    private func sendDTLS(_ bytes: UnsafeRawBufferPointer) {
+        guard let ice else { return }
+        if !heldDTLS.isEmpty || !ice.send(bytes) {
+            if heldDTLS.count < 16 { heldDTLS.append(Array(bytes)) }  // one flight is a few datagrams
+        }
+    }
+
+    /// Sends the DTLS datagrams held while no pair was selected, in order.
+    private func flushHeldDTLS() {
+        guard let ice, !heldDTLS.isEmpty else { return }
+        var sent = 0
+        for datagram in heldDTLS {
+            guard datagram.withUnsafeBytes({ ice.send($0) }) else { break }
+            sent += 1
+        }
+        heldDTLS.removeFirst(sent)
+    }
 
     override func reportTick(at t: Duration) { checkConsent(at: t) }
 
