@@ -15,11 +15,14 @@ final class LoadLoop: @unchecked Sendable {
     private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 2048, alignment: 16)
     private var timer: LoopTimer?
     private var nextFrame = ContinuousClock.now
+    private var nextVideoFrame = ContinuousClock.now
+    private static let videoInterval = Duration.seconds(1) / VideoClip.fps
 
     init(loop: MediaLoop) {
         self.loop = loop
         loop.post { [self] in
             nextFrame = .now + .milliseconds(20)
+            nextVideoFrame = .now + Self.videoInterval
             scheduleTick()
         }
     }
@@ -30,7 +33,7 @@ final class LoadLoop: @unchecked Sendable {
 
     private func scheduleTick() {
         onLoop()
-        let delay = max(Duration.zero, nextFrame - .now)
+        let delay = max(Duration.zero, min(nextFrame, nextVideoFrame) - .now)
         timer = LoopTimer(loop: loop, after: delay) { [self] in tick() }
     }
 
@@ -45,22 +48,31 @@ final class LoadLoop: @unchecked Sendable {
         }
         // Too late to catch up (a stalled loop): skip ahead rather than burst.
         if now - nextFrame > .milliseconds(60) { nextFrame = now + .milliseconds(20) }
+        if now >= nextVideoFrame {
+            for peer in peers.values where peer.isSendingVideo { peer.sendVideoFrame(into: scratch) }
+            nextVideoFrame += Self.videoInterval
+            if now - nextVideoFrame > .milliseconds(100) { nextVideoFrame = now + Self.videoInterval }
+        }
         for peer in peers.values { peer.sendReportIfDue(now: now, into: scratch) }
         scheduleTick()
     }
 
     /// Makes a peer on this loop and returns its SDP offer.
+    /// Makes a peer on this loop; returns our offer, or with `answering`
+    /// (the server's offer) our answer, the peer then starting at once.
     func addPeer(
-        id: Int, certificate: DTLSCertificate, settings: ICESettings, clip: AudioClip?, decode: Bool, logger: Logger,
+        id: Int, certificate: DTLSCertificate, settings: ICESettings, clip: AudioClip?, video: VideoClip? = nil,
+        wantsVideo: Bool = false, answering: String? = nil, decode: Bool, logger: Logger,
         events: @escaping @Sendable (PeerEvent) -> Void
     ) async throws -> String {
         let result: Result<String, RPCSocket.Failure> = await loop.run { [self] in
             onLoop()
             do {
                 let peer = try LoadPeer(
-                    id: id, loop: loop, certificate: certificate, settings: settings, clip: clip, decode: decode,
-                    logger: logger, events: events)
+                    id: id, loop: loop, certificate: certificate, settings: settings, clip: clip, video: video,
+                    wantsVideo: wantsVideo, decode: decode, logger: logger, events: events)
                 peers[id] = peer
+                if let answering { return .success(try peer.answer(offer: answering)) }
                 return .success(peer.makeOffer())
             } catch {
                 return .failure(RPCSocket.Failure(description: "peer setup: \(error)"))
@@ -94,8 +106,8 @@ final class LoadLoop: @unchecked Sendable {
         await loop.run { [self] in
             var sent: UInt64 = 0, received: UInt64 = 0
             for peer in peers.values {
-                sent &+= peer.stats.packetsOut
-                received &+= peer.stats.packetsIn
+                sent &+= peer.stats.packetsOut &+ peer.stats.videoPacketsOut
+                received &+= peer.stats.packetsIn &+ peer.stats.videoPacketsIn
                 peer.close()
             }
             peers.removeAll()

@@ -15,6 +15,11 @@ enum PeerEvent: Sendable {
 
 /// Counters of one peer connection, copied off its loop.
 struct PeerStats: Sendable {
+    var videoPacketsIn: UInt64 = 0
+    var videoFramesIn: UInt64 = 0
+    var keyframesIn: UInt64 = 0
+    var videoPacketsOut: UInt64 = 0
+    var keyframeRequests: UInt64 = 0
     var packetsIn: UInt64 = 0
     var bytesIn: UInt64 = 0
     var expectedIn: UInt64 = 0
@@ -41,6 +46,15 @@ final class LoadPeer {
     /// What it sends (nil: receive only).
     let clip: AudioClip?
     private var frame = 0
+    /// Video it sends (nil: none), and whether it negotiates video at all.
+    let video: VideoClip?
+    private let wantsVideo: Bool
+    private var videoFrame = 0
+    private let videoSSRC = UInt32.random(in: 1...UInt32.max)
+    private var videoSequence = UInt16.random(in: 0...0x7FFF)
+    private var videoTimestamp = UInt32.random(in: 0...0x7FFF_FFFF)
+    private var pictureID = UInt16.random(in: 0...0x7FFF)
+    private var videoPayloadType: UInt8?
     private let ssrc = UInt32.random(in: 1...UInt32.max)
     private var sequence = UInt16.random(in: 0...0x7FFF)
     private var timestamp = UInt32.random(in: 0...0x7FFF_FFFF)
@@ -56,11 +70,14 @@ final class LoadPeer {
     private var closed = false
 
     init(id: Int, loop: MediaLoop, certificate: DTLSCertificate, settings: ICESettings, clip: AudioClip?,
+         video: VideoClip? = nil, wantsVideo: Bool = false,
          decode: Bool, logger: Logger, events: @escaping @Sendable (PeerEvent) -> Void) throws {
         self.id = id
         self.loop = loop
         self.certificate = certificate
         self.clip = clip
+        self.video = video
+        self.wantsVideo = wantsVideo || video != nil
         self.events = events
         ice = try ICEAgent(loop: loop, controlling: true, settings: settings, logger: logger)
         if decode { decoder = try OpusDecoder(channels: 1) }
@@ -70,20 +87,32 @@ final class LoadPeer {
     }
 
     var isSending: Bool { clip != nil && srtp != nil && !closed }
+    var isSendingVideo: Bool { video != nil && videoPayloadType != nil && srtp != nil && !closed }
+
+    private var capabilities: LocalMediaCapabilities {
+        LocalMediaCapabilities(
+            audioCodecs: [.opus], videoCodecs: wantsVideo ? [.vp8] : [],
+            headerExtensions: [HeaderExtensionURI.mid, HeaderExtensionURI.audioLevel])
+    }
+
+    private var sendPreferences: SendPreferences {
+        SendPreferences(
+            audio: LocalStream(ssrc: ssrc, cname: "load\(id)", streamID: "load\(id)", trackID: "load\(id)-audio"),
+            video: video == nil ? nil : LocalStream(ssrc: videoSSRC, cname: "load\(id)", streamID: "load\(id)", trackID: "load\(id)-video"),
+            allowSend: clip != nil || video != nil, allowReceive: true)
+    }
+
+    private var transport: TransportParameters {
+        TransportParameters(
+            iceUfrag: ice.localUfrag, icePwd: ice.localPwd,
+            fingerprint: Fingerprint(algorithm: "sha-256", value: certificate.fingerprintSHA256))
+    }
     var isConnected: Bool { srtp != nil && !closed }
 
     /// Our offer: one audio m-line, sendrecv when we publish, recvonly otherwise.
     func makeOffer() -> String {
-        let streams = SendPreferences(
-            audio: LocalStream(ssrc: ssrc, cname: "load\(id)", streamID: "load\(id)", trackID: "load\(id)-audio"),
-            allowSend: clip != nil, allowReceive: true)
-        let transport = TransportParameters(
-            iceUfrag: ice.localUfrag, icePwd: ice.localPwd,
-            fingerprint: Fingerprint(algorithm: "sha-256", value: certificate.fingerprintSHA256))
-        let capabilities = LocalMediaCapabilities(
-            audioCodecs: [.opus], videoCodecs: [], headerExtensions: [HeaderExtensionURI.mid, HeaderExtensionURI.audioLevel])
         let description = Negotiation.offer(
-            capabilities: capabilities, transport: transport, streams: streams, offerAudio: true, offerVideo: false,
+            capabilities: capabilities, transport: transport, streams: sendPreferences, offerAudio: true, offerVideo: wantsVideo,
             sessionID: UInt64.random(in: 1...UInt64(Int64.max)))
         offer = description
         return description.serialize()
@@ -94,18 +123,43 @@ final class LoadPeer {
     func apply(answer text: String) throws {
         guard let offer else { throw RPCSocket.Failure(description: "answer before offer") }
         let answer = try SessionDescription.parse(text)
-        let capabilities = LocalMediaCapabilities(
-            audioCodecs: [.opus], videoCodecs: [], headerExtensions: [HeaderExtensionURI.mid, HeaderExtensionURI.audioLevel])
         let media = try Negotiation.process(answer: answer, to: offer, capabilities: capabilities)
+        try use(media)
+        let remote = try Negotiation.remoteTransport(of: answer)
+        // We offered actpass; the server answers passive, so we are the DTLS client.
+        try start(remote: remote, role: remote.setup == .active ? .server : .client)
+    }
+
+    /// Janus's subscriber flow: the server offers, we answer (passive: the server is the DTLS client).
+    func answer(offer text: String) throws -> String {
+        let offer = try SessionDescription.parse(text)
+        let result = try Negotiation.answer(
+            to: offer, capabilities: capabilities, transport: transport, streams: sendPreferences,
+            sessionID: UInt64.random(in: 1...UInt64(Int64.max)))
+        try use(result.media)
+        let remote = try Negotiation.remoteTransport(of: offer)
+        let ours = result.answer.media.first { $0.setup != nil }?.setup ?? result.answer.setup ?? .passive
+        try start(remote: remote, role: ours == .active ? .client : .server)
+        return result.answer.serialize()
+    }
+
+    private func use(_ media: [NegotiatedMedia]) throws {
         guard let audio = media.first(where: { $0.accepted && $0.kind == .audio }), let codec = audio.codec else {
             throw RPCSocket.Failure(description: "the answer accepts no audio")
         }
         payloadType = codec.payloadType
         levelID = audio.extensions[HeaderExtensionURI.audioLevel]
-        let remote = try Negotiation.remoteTransport(of: answer)
+        if let v = media.first(where: { $0.accepted && $0.kind == .video }), let codec = v.codec {
+            videoPayloadType = codec.payloadType
+        }
+    }
+
+    private func start(
+        remote: (ufrag: String, pwd: String, fingerprints: [Fingerprint], setup: SetupRole?,
+                 candidates: [(mid: String?, index: Int, candidate: String)]),
+        role: DTLSRole
+    ) throws {
         ice.setRemoteCredentials(ufrag: remote.ufrag, pwd: remote.pwd)
-        // We offered actpass; the server answers passive, so we are the DTLS client.
-        let role: DTLSRole = remote.setup == .active ? .server : .client
         let session = try DTLSSession(
             certificate: certificate, role: role, remoteFingerprints: remote.fingerprints.map { ($0.algorithm, $0.value) },
             loop: loop
@@ -154,8 +208,19 @@ final class LoadPeer {
             guard let srtp, let n = srtp.unprotectRTP(buffer) else { return }
             received(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
         case .rtcp:
-            guard let srtp, srtp.unprotectRTCP(buffer) != nil else { return }
+            guard let srtp, let n = srtp.unprotectRTCP(buffer) else { return }
             stats.rtcpIn &+= 1
+            guard video != nil, let packets = try? RTCPCompound.parse(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) else { return }
+            for p in packets {
+                switch p {
+                case .pli, .fir:
+                    // Restart the clip at its keyframe (at most one restart per frame).
+                    videoFrame = 0
+                    stats.keyframeRequests &+= 1
+                default:
+                    break
+                }
+            }
         default:
             return
         }
@@ -163,6 +228,17 @@ final class LoadPeer {
 
     private func received(_ packet: UnsafeRawBufferPointer) {
         guard let header = try? RTPHeader.parse(packet) else { return }
+        if header.payloadType == videoPayloadType {
+            stats.videoPacketsIn &+= 1
+            stats.bytesIn &+= UInt64(packet.count)
+            if header.marker { stats.videoFramesIn &+= 1 }
+            let span = packet.bindMemory(to: UInt8.self).span
+            if let d = try? VP8PayloadDescriptor.parse(span, payloadOffset: header.headerLength, payloadLength: header.payloadLength),
+                d.isKeyframeStart
+            { stats.keyframesIn &+= 1 }
+            return
+        }
+        guard header.payloadType == payloadType else { return }
         stats.packetsIn &+= 1
         stats.bytesIn &+= UInt64(packet.count)
         // Loss from the extended sequence numbers (RFC 3550 §A.1, simplified).
@@ -223,6 +299,33 @@ final class LoadPeer {
         timestamp &+= UInt32(AudioClip.frameSamples)
         guard let n = srtp.protectRTP(scratch, length: length) else { return }
         if ice.send(UnsafeRawBufferPointer(rebasing: scratch[0..<n])) { stats.packetsOut &+= 1 }
+    }
+
+    /// Sends the next frame of the video clip (called 30 times a second by the loop's clock).
+    func sendVideoFrame(into scratch: UnsafeMutableRawBufferPointer) {
+        guard let video, let srtp, let pt = videoPayloadType, !closed else { return }
+        let slices = video.frames[videoFrame % video.frames.count]
+        videoFrame = (videoFrame + 1) % video.frames.count
+        for (index, slice) in slices.enumerated() {
+            let last = index == slices.count - 1
+            scratch[0] = 0x80
+            scratch[1] = (last ? 0x80 : 0) | pt
+            scratch[2] = UInt8(videoSequence >> 8); scratch[3] = UInt8(videoSequence & 0xFF)
+            scratch[4] = UInt8(videoTimestamp >> 24); scratch[5] = UInt8(videoTimestamp >> 16 & 0xFF)
+            scratch[6] = UInt8(videoTimestamp >> 8 & 0xFF); scratch[7] = UInt8(videoTimestamp & 0xFF)
+            scratch[8] = UInt8(videoSSRC >> 24); scratch[9] = UInt8(videoSSRC >> 16 & 0xFF)
+            scratch[10] = UInt8(videoSSRC >> 8 & 0xFF); scratch[11] = UInt8(videoSSRC & 0xFF)
+            // VP8 payload descriptor (RFC 7741 §4.2): X, S on the first packet, a 15-bit picture id.
+            scratch[12] = index == 0 ? 0x90 : 0x80
+            scratch[13] = 0x80
+            scratch[14] = 0x80 | UInt8(pictureID >> 8); scratch[15] = UInt8(pictureID & 0xFF)
+            slice.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: scratch[16..<(16 + $0.count)]).copyMemory(from: $0) }
+            videoSequence &+= 1
+            guard let n = srtp.protectRTP(scratch, length: 16 + slice.count) else { continue }
+            if ice.send(UnsafeRawBufferPointer(rebasing: scratch[0..<n])) { stats.videoPacketsOut &+= 1 }
+        }
+        pictureID = (pictureID &+ 1) & 0x7FFF
+        videoTimestamp &+= 90_000 / UInt32(VideoClip.fps)
     }
 
     /// A receiver report about what we get (every second): the server's proof

@@ -27,8 +27,8 @@ final class LoadRun: Sendable {
         var packetsIn: UInt64 = 0, packetsOut: UInt64 = 0, expectedIn: UInt64 = 0
         init(_ stats: [Int: PeerStats]) {
             for s in stats.values {
-                packetsIn &+= s.packetsIn
-                packetsOut &+= s.packetsOut
+                packetsIn &+= s.packetsIn &+ s.videoPacketsIn
+                packetsOut &+= s.packetsOut &+ s.videoPacketsOut
                 expectedIn &+= s.expectedIn
             }
         }
@@ -142,14 +142,24 @@ final class LoadRun: Sendable {
         report.setupMillis = registry.setupMillis
         report.windowSeconds = window
         var perParticipant: [Double] = []
+        var videoFPS: [Double] = []
+        var videoPackets: UInt64 = 0
+        var keyframes: UInt64 = 0
         var jitters: [Double] = []
         var received: UInt64 = 0, expected: UInt64 = 0, sent: UInt64 = 0
         for (i, p) in participants.enumerated() where p.isConnected {
             var got: UInt64 = 0
+            var frames: UInt64 = 0
+            var watches = false
             for id in p.peerIDs.values {
                 guard let a = after[id] else { continue }
                 let b = before[id] ?? PeerStats()
                 got &+= a.packetsIn &- b.packetsIn
+                frames &+= a.videoFramesIn &- b.videoFramesIn
+                videoPackets &+= a.videoPacketsIn &- b.videoPacketsIn
+                sent &+= a.videoPacketsOut &- b.videoPacketsOut
+                keyframes &+= a.keyframesIn &- b.keyframesIn
+                if a.videoPacketsIn > 0 || a.videoFramesIn > 0 { watches = true }
                 expected &+= a.expectedIn &- b.expectedIn
                 sent &+= a.packetsOut &- b.packetsOut
                 if a.packetsIn > 0 { jitters.append(a.jitterMillis) }
@@ -163,14 +173,20 @@ final class LoadRun: Sendable {
             }
             received &+= got
             perParticipant.append(Double(got) / window)
+            if watches { videoFPS.append(Double(frames) / window) }
         }
         report.receivedPerParticipant = perParticipant
+        report.videoFramesPerParticipant = videoFPS
+        report.videoPacketsPerSecond = Double(videoPackets) / window
+        report.keyframes = keyframes
+        received &+= videoPackets
         report.receivedPerSecond = Double(received) / window
         report.sentPerSecond = Double(sent) / window
         report.loss = expected > 0 ? max(0, 1 - Double(received) / Double(expected)) : 0
         report.jitterMillis = jitters
         if let a = serverAfter, let b = serverBefore {
             report.serverCPUPercent = (a.cpuSeconds - b.cpuSeconds) / window * 100
+            if received > 0 { report.serverMicrosPerPacketOut = (a.cpuSeconds - b.cpuSeconds) * 1e6 / Double(received) }
             report.serverRSSBytes = a.rssBytes
         }
         if let a = selfAfter, let b = selfBefore {

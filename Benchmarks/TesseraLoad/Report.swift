@@ -22,6 +22,11 @@ struct Report {
     var windowSeconds = 0.0
     var receivedPerParticipant: [Double] = []
     var receivedPerSecond = 0.0
+    var videoFramesPerParticipant: [Double] = []
+    var videoPacketsPerSecond = 0.0
+    var keyframes: UInt64 = 0
+    /// Server CPU time per packet the participants received (every packet it sent them).
+    var serverMicrosPerPacketOut: Double?
     var sentPerSecond = 0.0
     var loss = 0.0
     var jitterMillis: [Double] = []
@@ -65,7 +70,16 @@ struct Report {
                 ]
             }),
         ]
+        if !videoFramesPerParticipant.isEmpty {
+            o["video"] = [
+                "framesPerSecondPerViewer": [
+                    "min": Self.round(videoFramesPerParticipant.min() ?? 0), "p50": Self.round(Self.percentile(videoFramesPerParticipant, 0.5)),
+                ],
+                "receivedPacketsPerSecond": Self.round(videoPacketsPerSecond, 1), "keyframes": .int(Int64(clamping: keyframes)),
+            ]
+        }
         var server: [String: JSONValue] = [:]
+        if let us = serverMicrosPerPacketOut { server["microsPerPacketSent"] = Self.round(us) }
         if let c = serverCPUPercent {
             server["cpuPercent"] = Self.round(c)
             server["cpuPercentPerParticipant"] = Self.round(c / Double(max(connected, 1)), 10_000)
@@ -92,6 +106,11 @@ struct Report {
             String(format: "  received per participant: min %.1f, p50 %.1f packets/s; total in %.0f/s, out %.0f/s; loss %.2f%%",
                    receivedPerParticipant.min() ?? 0, Self.percentile(receivedPerParticipant, 0.5), receivedPerSecond, sentPerSecond, loss * 100),
         ]
+        if !videoFramesPerParticipant.isEmpty {
+            lines.append(String(format: "  video per viewer: min %.1f, p50 %.1f frames/s; %.0f video packets/s in all; %llu keyframes",
+                                videoFramesPerParticipant.min() ?? 0, Self.percentile(videoFramesPerParticipant, 0.5), videoPacketsPerSecond, keyframes))
+        }
+        if let us = serverMicrosPerPacketOut { lines.append(String(format: "  server CPU per packet it sent: %.1f us", us)) }
         for (reason, count) in failures.sorted(by: { $0.value > $1.value }) { lines.append("  failure x\(count): \(reason)") }
         for d in decoded {
             lines.append("  \(d.participant) hears \(d.heardHz) of \(d.expectedHz) Hz; own tone \(d.ownHz.map(String.init) ?? "none") level \(d.ownLevel.map { String(format: "%.3f", $0) } ?? "-")")

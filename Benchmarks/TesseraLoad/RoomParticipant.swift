@@ -53,6 +53,9 @@ final class RoomParticipant: LoadParticipant {
     private let settings: ICESettings
     private let logger: Logger
     private let clip: AudioClip?
+    private let video: VideoClip?
+    private let publishes: Bool
+    private let receiveVideo: Bool
     private let decode: Bool
     private let subscribeToPeers: Bool
 
@@ -71,7 +74,11 @@ final class RoomParticipant: LoadParticipant {
     private let state = Mutex(State())
 
     init(name: String, loop: LoadLoop, registry: Registry, certificate: DTLSCertificate, settings: ICESettings,
-         clip: AudioClip?, decode: Bool, subscribeToPeers: Bool, logger: Logger) {
+         clip: AudioClip?, video: VideoClip? = nil, publishes: Bool = true, receiveVideo: Bool = false,
+         decode: Bool, subscribeToPeers: Bool, logger: Logger) {
+        self.video = video
+        self.publishes = publishes
+        self.receiveVideo = receiveVideo
         self.name = name
         self.loop = loop
         self.registry = registry
@@ -98,7 +105,7 @@ final class RoomParticipant: LoadParticipant {
             var params: [String: JSONValue] = ["user": .string(name), "room": .string(room)]
             if let mode { params["mode"] = .string(mode) }
             let joined = try await socket.call("joinRoom", .object(params))
-            if clip != nil || !subscribeToPeers {
+            if publishes {
                 try await publish(socket)
             }
             for peer in joined["value"]?.arrayValue ?? [] {
@@ -117,7 +124,7 @@ final class RoomParticipant: LoadParticipant {
         if first { registry.fail(reason) }
     }
 
-    private func newPeer(endpoint: String, clip: AudioClip?, decode: Bool) async throws -> (Int, String) {
+    private func newPeer(endpoint: String, clip: AudioClip?, video: VideoClip?, wantsVideo: Bool, decode: Bool) async throws -> (Int, String) {
         let id = registry.newPeerID()
         let early = state.withLock { s -> [String] in
             s.peers[endpoint] = id
@@ -125,14 +132,15 @@ final class RoomParticipant: LoadParticipant {
             return s.early.removeValue(forKey: endpoint) ?? []
         }
         let offer = try await loop.addPeer(
-            id: id, certificate: certificate, settings: settings, clip: clip, decode: decode, logger: logger
+            id: id, certificate: certificate, settings: settings, clip: clip, video: video, wantsVideo: wantsVideo,
+            decode: decode, logger: logger
         ) { [weak self] event in self?.peerEvent(event, id: id, endpoint: endpoint) }
         for candidate in early { loop.addCandidate(candidate, to: id) }
         return (id, offer)
     }
 
     private func publish(_ socket: RPCSocket) async throws {
-        let (id, offer) = try await newPeer(endpoint: name, clip: clip, decode: false)
+        let (id, offer) = try await newPeer(endpoint: name, clip: clip, video: video, wantsVideo: video != nil, decode: false)
         let answer = try await socket.call("publishVideo", ["sdpOffer": .string(offer), "doLoopback": false])
         guard let sdp = answer["sdpAnswer"]?.stringValue else { throw RPCSocket.Failure(description: "publishVideo: no sdpAnswer") }
         try await loop.apply(answer: sdp, to: id)
@@ -146,7 +154,8 @@ final class RoomParticipant: LoadParticipant {
             guard let streamID = stream["id"]?.stringValue else { continue }
             let sender: String
             if user == "$mcu" {
-                sender = "$mcu_audio"  // the mix, without video
+                // The mix: with the composite picture when this participant watches video.
+                sender = receiveVideo && streamID == "composite" ? "$mcu_composite" : "$mcu_audio"
             } else {
                 guard subscribeToPeers else { continue }
                 sender = "\(user)_\(streamID)"
@@ -160,7 +169,7 @@ final class RoomParticipant: LoadParticipant {
     private func subscribe(endpoint: String, sender: String) async {
         guard let socket = state.withLock({ $0.socket }) else { return }
         do {
-            let (id, offer) = try await newPeer(endpoint: endpoint, clip: nil, decode: decode)
+            let (id, offer) = try await newPeer(endpoint: endpoint, clip: nil, video: nil, wantsVideo: receiveVideo, decode: decode)
             let answer = try await socket.call("receiveVideoFrom", ["sender": .string(sender), "sdpOffer": .string(offer)])
             guard let sdp = answer["sdpAnswer"]?.stringValue else { throw RPCSocket.Failure(description: "receiveVideoFrom: no sdpAnswer") }
             try await loop.apply(answer: sdp, to: id)

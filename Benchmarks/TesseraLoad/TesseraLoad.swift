@@ -11,7 +11,7 @@ struct TesseraLoad: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tessera-load",
         abstract: "Emulates many real WebRTC participants (full ICE, DTLS, SRTP) against a conference server.",
-        subcommands: [AudioRoom.self, JanusAudioBridge.self])
+        subcommands: [AudioRoom.self, VideoRoom.self, JanusAudioBridge.self])
 }
 
 /// Options every scenario takes, so scripts can rely on them.
@@ -150,5 +150,51 @@ enum LocalAddress {
             if !s.hasPrefix("127.") { return s }
         }
         return nil
+    }
+}
+
+/// Publishers sending VP8 and Opus, viewers receiving them, in one room over /room.
+struct VideoRoom: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "video-room",
+        abstract: "N participants in one room over /room: --publishers P send VP8 (640x360, 30 fps, one second encoded at start, its keyframe again on PLI/FIR) and a tone; the rest only watch. Each subscribes to every publisher (SFU, hybrid) or to the composite (MCU).")
+
+    @OptionGroup var common: CommonOptions
+    @Option(help: "Room mode: sfu, mcu or hybrid.") var mode: AudioRoom.Mode = .sfu
+    @Option(help: "Participants who publish video (the others are receive-only viewers).") var publishers = 1
+    @Option(help: "Video bitrate of the pre-encoded clip, bits/s.") var videoBitrate = 600_000
+
+    mutating func validate() throws {
+        guard common.url.hasPrefix("ws://") || common.url.hasPrefix("wss://") else {
+            throw ValidationError("--url must start with ws:// or wss://, got '\(common.url)'")
+        }
+        guard publishers >= 1, publishers <= common.peers else { throw ValidationError("--publishers must be between 1 and --peers") }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "tessera-load")
+        logger.logLevel = .error
+        let run = try LoadRun(common: common, logger: logger)
+        let roomName = common.room ?? "load-\(UInt32.random(in: 0...UInt32.max))"
+        var audio: [AudioClip] = []
+        var video: [VideoClip] = []
+        for i in 0..<publishers {
+            audio.append(try AudioClip.make(hz: AudioClip.talkerFrequency(i)))
+            let (r, g, b) = VideoClip.colour(i)
+            video.append(try VideoClip.make(red: r, green: g, blue: b, bitrate: videoBitrate))
+        }
+        let participants: [any LoadParticipant] = (0..<common.peers).map { i in
+            RoomParticipant(
+                name: "load\(i)", loop: run.loops[i % run.loops.count], registry: run.registry,
+                certificate: run.certificate, settings: run.settings,
+                clip: i < publishers ? audio[i] : nil, video: i < publishers ? video[i] : nil,
+                publishes: i < publishers, receiveVideo: true, decode: false,
+                subscribeToPeers: mode != .mcu, logger: logger)
+        }
+        let report = await run.drive(
+            participants: participants, scenario: "video-room", mode: mode.rawValue, room: roomName,
+            url: common.endpoint("/room"), frequencies: [], ownFrequency: { _ in nil })
+        run.finish(report)
+        if report.failed > 0 || report.connected == 0 { throw ExitCode(1) }
     }
 }

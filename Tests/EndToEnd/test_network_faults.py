@@ -2,6 +2,7 @@
 loopback): loss with jitter, reordering and duplication, and outages. What
 the peer decodes is checked, second by second where it matters."""
 import asyncio
+import contextlib
 import time
 
 from conftest import Client, Server
@@ -27,6 +28,27 @@ async def loopback_through(kurento, path, colour, hz):
     return p, w, pc, rec
 
 
+@contextlib.asynccontextmanager
+async def faulty_loopback(server, seed, colour, hz, events=()):
+    """A loopback endpoint whose peer is reached through a new FaultyPath,
+    once video and audio come back; yields (kurento, endpoint, path, recorder)
+    and releases everything afterwards."""
+    kurento = Client(server.url)
+    path = FaultyPath(seed=seed)
+    p, w, pc, rec = await loopback_through(kurento, path, colour, hz)
+    for event in events:
+        kurento.result("subscribe", {"object": w, "type": event})
+    try:
+        assert await wait_for(lambda: rec.video_frames >= 30 and len(rec.audio) >= 24000, 15), rec.video_frames
+        yield kurento, w, path, rec
+    finally:
+        rec.stop()
+        await pc.close()
+        kurento.result("release", {"object": p})
+        kurento.close()
+        path.close()
+
+
 def audio_forwarded(path, before, after):
     """Of the audio packets that reached the server through `path` between two
     snapshots (path.counts), the share the server sent back towards the peer."""
@@ -48,32 +70,24 @@ def test_loopback_keeps_media_under_loss_and_jitter(server):
     sending (RTP/RTCP reach the relay every second), video keeps decoding
     with the sent colour, audio keeps most of its packets."""
     async def run():
-        kurento = Client(server.url)
-        path = FaultyPath(seed=11)
-        p, w, pc, rec = await loopback_through(kurento, path, (200, 30, 40), 660)
-        assert await wait_for(lambda: rec.video_frames >= 30 and len(rec.audio) >= 24000, 15), rec.video_frames
-        path.set(loss=0.10, delay_ms=30, jitter_ms=10)
-        start = time.monotonic()
-        frames_before, audio_before = rec.video_frames, audio_snapshot(path)
-        await asyncio.sleep(15)
-        rates = per_second_rates(path, FaultyPath.TO_PEER, start, 15)
-        frames = rec.video_frames - frames_before
-        share, reached, sent_back = audio_forwarded(path, audio_before, audio_snapshot(path))
-        print("server -> peer RTP/RTCP per second under loss:", rates, "video frames decoded", frames,
-              f"audio: {reached} packets reached the server, it sent {sent_back} back")
-        assert min(rates) > 20, f"the server stopped sending under loss: {rates}"
-        # Video is repaired (NACK/RTX, PLI), so nearly every frame decodes. Audio is
-        # not retransmitted: the server must pass on what reached it (the relay's
-        # loss then takes its share on the way back).
-        assert frames >= 15 * 30 * 0.8, f"only {frames} frames decoded in 15 s of loss"
-        assert reached >= 15 * 50 * 0.8 and share >= 0.97, (reached, sent_back)
-        assert colour_close(centre_colour(rec.last_rgb), (200, 30, 40)), centre_colour(rec.last_rgb)
-        assert abs(dominant_frequency(rec.audio) - 660) < 10
-        rec.stop()
-        await pc.close()
-        kurento.result("release", {"object": p})
-        kurento.close()
-        path.close()
+        async with faulty_loopback(server, 11, (200, 30, 40), 660) as (kurento, w, path, rec):
+            path.set(loss=0.10, delay_ms=30, jitter_ms=10)
+            start = time.monotonic()
+            frames_before, audio_before = rec.video_frames, audio_snapshot(path)
+            await asyncio.sleep(15)
+            rates = per_second_rates(path, FaultyPath.TO_PEER, start, 15)
+            frames = rec.video_frames - frames_before
+            share, reached, sent_back = audio_forwarded(path, audio_before, audio_snapshot(path))
+            print("server -> peer RTP/RTCP per second under loss:", rates, "video frames decoded", frames,
+                  f"audio: {reached} packets reached the server, it sent {sent_back} back")
+            assert min(rates) > 20, f"the server stopped sending under loss: {rates}"
+            # Video is repaired (NACK/RTX, PLI), so nearly every frame decodes. Audio is
+            # not retransmitted: the server must pass on what reached it (the relay's
+            # loss then takes its share on the way back).
+            assert frames >= 15 * 30 * 0.8, f"only {frames} frames decoded in 15 s of loss"
+            assert reached >= 15 * 50 * 0.8 and share >= 0.97, (reached, sent_back)
+            assert colour_close(centre_colour(rec.last_rgb), (200, 30, 40)), centre_colour(rec.last_rgb)
+            assert abs(dominant_frequency(rec.audio) - 660) < 10
 
     asyncio.run(asyncio.wait_for(run(), 90))
 
@@ -99,25 +113,17 @@ def test_media_resumes_after_3s_and_10s_outages(server):
     """A 3 s outage: video decodes again within 1 s, audio within 200 ms. A 10 s
     outage does not end the call (consent freshness allows 30 s, RFC 7675)."""
     async def run():
-        kurento = Client(server.url)
-        path = FaultyPath(seed=3)
-        p, w, pc, rec = await loopback_through(kurento, path, (30, 160, 60), 550)
-        assert await wait_for(lambda: rec.video_frames >= 30 and len(rec.audio) >= 24000, 15), rec.video_frames
-        video, audio = await outage(path, rec, 3)
-        print(f"after a 3 s outage: video back in {video} s, audio in {audio} s")
-        assert video is not None and video < 1.0, video
-        assert audio is not None and audio < 0.2, audio
-        video, audio = await outage(path, rec, 10)
-        print(f"after a 10 s outage: video back in {video} s, audio in {audio} s")
-        assert video is not None and audio is not None, "the call did not resume after a 10 s outage"
-        await asyncio.sleep(2)
-        assert colour_close(centre_colour(rec.last_rgb), (30, 160, 60)), centre_colour(rec.last_rgb)
-        assert abs(dominant_frequency(rec.audio) - 550) < 10
-        rec.stop()
-        await pc.close()
-        kurento.result("release", {"object": p})
-        kurento.close()
-        path.close()
+        async with faulty_loopback(server, 3, (30, 160, 60), 550) as (kurento, w, path, rec):
+            video, audio = await outage(path, rec, 3)
+            print(f"after a 3 s outage: video back in {video} s, audio in {audio} s")
+            assert video is not None and video < 1.0, video
+            assert audio is not None and audio < 0.2, audio
+            video, audio = await outage(path, rec, 10)
+            print(f"after a 10 s outage: video back in {video} s, audio in {audio} s")
+            assert video is not None and audio is not None, "the call did not resume after a 10 s outage"
+            await asyncio.sleep(2)
+            assert colour_close(centre_colour(rec.last_rgb), (30, 160, 60)), centre_colour(rec.last_rgb)
+            assert abs(dominant_frequency(rec.audio) - 550) < 10
 
     asyncio.run(asyncio.wait_for(run(), 120))
 
@@ -128,24 +134,16 @@ def test_lost_check_responses_do_not_stop_media(server):
     for 14 s while media keeps flowing both ways. An ICE agent that revokes
     consent on a missing check response would stop sending here, for good."""
     async def run():
-        kurento = Client(server.url)
-        path = FaultyPath(seed=5)
-        p, w, pc, rec = await loopback_through(kurento, path, (200, 200, 40), 440)
-        assert await wait_for(lambda: rec.video_frames >= 30 and len(rec.audio) >= 24000, 15), rec.video_frames
-        path.set(drop_stun=True, direction=FaultyPath.TO_SERVER)
-        start = time.monotonic()
-        await asyncio.sleep(14)
-        path.set(drop_stun=False)
-        rates = per_second_rates(path, FaultyPath.TO_PEER, start, 14)
-        print("server -> peer RTP/RTCP per second without check responses:", rates)
-        assert min(rates) > 40, f"the server stopped sending: {rates}"
-        recent = time.monotonic() - 1
-        assert sum(1 for t in rec.video_times if t > recent) > 10
-        rec.stop()
-        await pc.close()
-        kurento.result("release", {"object": p})
-        kurento.close()
-        path.close()
+        async with faulty_loopback(server, 5, (200, 200, 40), 440) as (kurento, w, path, rec):
+            path.set(drop_stun=True, direction=FaultyPath.TO_SERVER)
+            start = time.monotonic()
+            await asyncio.sleep(14)
+            path.set(drop_stun=False)
+            rates = per_second_rates(path, FaultyPath.TO_PEER, start, 14)
+            print("server -> peer RTP/RTCP per second without check responses:", rates)
+            assert min(rates) > 40, f"the server stopped sending: {rates}"
+            recent = time.monotonic() - 1
+            assert sum(1 for t in rec.video_times if t > recent) > 10
 
     asyncio.run(asyncio.wait_for(run(), 60))
 
@@ -154,24 +152,16 @@ def test_reordering_and_duplication_change_nothing_visible(server):
     """20±15 ms of jitter (packets 20 ms apart overtake each other) and 10 %
     duplicates, no loss: every frame and every audio packet still decodes once."""
     async def run():
-        kurento = Client(server.url)
-        path = FaultyPath(seed=9)
-        p, w, pc, rec = await loopback_through(kurento, path, (120, 40, 200), 880)
-        assert await wait_for(lambda: rec.video_frames >= 30 and len(rec.audio) >= 24000, 15), rec.video_frames
-        path.set(delay_ms=20, jitter_ms=15, duplicate=0.10)
-        frames_before, audio_before = rec.video_frames, rec.audio_frames
-        await asyncio.sleep(10)
-        frames, audio = rec.video_frames - frames_before, rec.audio_frames - audio_before
-        print("with reordering and duplicates: video frames", frames, "audio frames", audio, "in 10 s")
-        assert 10 * 30 * 0.9 <= frames <= 10 * 30 * 1.05, frames
-        assert 10 * 50 * 0.9 <= audio <= 10 * 50 * 1.05, audio
-        assert colour_close(centre_colour(rec.last_rgb), (120, 40, 200)), centre_colour(rec.last_rgb)
-        assert abs(dominant_frequency(rec.audio) - 880) < 10
-        rec.stop()
-        await pc.close()
-        kurento.result("release", {"object": p})
-        kurento.close()
-        path.close()
+        async with faulty_loopback(server, 9, (120, 40, 200), 880) as (kurento, w, path, rec):
+            path.set(delay_ms=20, jitter_ms=15, duplicate=0.10)
+            frames_before, audio_before = rec.video_frames, rec.audio_frames
+            await asyncio.sleep(10)
+            frames, audio = rec.video_frames - frames_before, rec.audio_frames - audio_before
+            print("with reordering and duplicates: video frames", frames, "audio frames", audio, "in 10 s")
+            assert 10 * 30 * 0.9 <= frames <= 10 * 30 * 1.05, frames
+            assert 10 * 50 * 0.9 <= audio <= 10 * 50 * 1.05, audio
+            assert colour_close(centre_colour(rec.last_rgb), (120, 40, 200)), centre_colour(rec.last_rgb)
+            assert abs(dominant_frequency(rec.audio) - 880) < 10
 
     asyncio.run(asyncio.wait_for(run(), 60))
 
@@ -181,33 +171,25 @@ def test_consent_expires_30s_after_the_peer_goes_silent(server):
     default) the endpoint reports ICE FAILED (reason consentExpired) and the
     media session as terminated, and stops sending."""
     async def run():
-        kurento = Client(server.url)
-        path = FaultyPath(seed=13)
-        p, w, pc, rec = await loopback_through(kurento, path, (90, 90, 200), 600)
-        kurento.result("subscribe", {"object": w, "type": "MediaSessionTerminated"})
-        assert await wait_for(lambda: rec.video_frames >= 30, 15), rec.video_frames
-        path.cut()
-        cut_at = time.monotonic()
-        event = await asyncio.to_thread(kurento.wait_event, "IceComponentStateChanged", 45, w)
-        while event["params"]["value"]["data"].get("state") != "FAILED":
+        setup = faulty_loopback(server, 13, (90, 90, 200), 600, events=("MediaSessionTerminated",))
+        async with setup as (kurento, w, path, rec):
+            path.cut()
+            cut_at = time.monotonic()
             event = await asyncio.to_thread(kurento.wait_event, "IceComponentStateChanged", 45, w)
-        waited = time.monotonic() - cut_at
-        print(f"consent expired {waited:.1f} s after the peer went silent")
-        assert event["params"]["value"]["data"].get("reason") == "consentExpired"
-        assert 29 <= waited <= 33, waited
-        await asyncio.to_thread(kurento.wait_event, "MediaSessionTerminated", 5, w)
-        ice = kurento.result("invoke", {"object": w, "operation": "getIceConnectionState"})["value"]
-        assert ice and ice[0]["state"] == "FAILED", ice
-        # Nothing more is sent, even to a peer that comes back.
-        path.restore()
-        before = path.directions[FaultyPath.TO_PEER].rtp
-        await asyncio.sleep(2)
-        assert path.directions[FaultyPath.TO_PEER].rtp == before
-        rec.stop()
-        await pc.close()
-        kurento.result("release", {"object": p})
-        kurento.close()
-        path.close()
+            while event["params"]["value"]["data"].get("state") != "FAILED":
+                event = await asyncio.to_thread(kurento.wait_event, "IceComponentStateChanged", 45, w)
+            waited = time.monotonic() - cut_at
+            print(f"consent expired {waited:.1f} s after the peer went silent")
+            assert event["params"]["value"]["data"].get("reason") == "consentExpired"
+            assert 29 <= waited <= 33, waited
+            await asyncio.to_thread(kurento.wait_event, "MediaSessionTerminated", 5, w)
+            ice = kurento.result("invoke", {"object": w, "operation": "getIceConnectionState"})["value"]
+            assert ice and ice[0]["state"] == "FAILED", ice
+            # Nothing more is sent, even to a peer that comes back.
+            path.restore()
+            before = path.directions[FaultyPath.TO_PEER].rtp
+            await asyncio.sleep(2)
+            assert path.directions[FaultyPath.TO_PEER].rtp == before
 
     asyncio.run(asyncio.wait_for(run(), 90))
 
