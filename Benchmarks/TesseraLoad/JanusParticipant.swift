@@ -216,3 +216,188 @@ final class JanusParticipant: LoadParticipant {
         if let handle { await session.detach(handle) }
     }
 }
+
+/// A VideoRoom participant on Janus: the publishers `joinandconfigure` with
+/// their offer; each viewer joins as a subscriber to every publisher's feed,
+/// gets Janus's offer in the event, answers with `start`.
+final class JanusVideoParticipant: LoadParticipant {
+    let name: String
+    private let session: JanusSession
+    private let loop: LoadLoop
+    private let registry: Registry
+    private let certificate: DTLSCertificate
+    private let settings: ICESettings
+    private let clip: AudioClip?
+    private let video: VideoClip?
+    /// Feed ids of the publishers, filled as they are answered; viewers wait for them.
+    private let feeds: FeedBoard
+    private let logger: Logger
+
+    private struct State {
+        var handles: [Int64: Int] = [:]  // handle -> peer id
+        var expected = 0
+        var connected: Set<Int> = []
+        var failed = false
+        var started = ContinuousClock.now
+        var waiting: [Int64: CheckedContinuation<JSONValue, any Error>] = [:]
+    }
+    private let state = Mutex(State())
+
+    init(name: String, session: JanusSession, loop: LoadLoop, registry: Registry, certificate: DTLSCertificate,
+         settings: ICESettings, clip: AudioClip?, video: VideoClip?, feeds: FeedBoard, logger: Logger) {
+        self.name = name
+        self.session = session
+        self.loop = loop
+        self.registry = registry
+        self.certificate = certificate
+        self.settings = settings
+        self.clip = clip
+        self.video = video
+        self.feeds = feeds
+        self.logger = logger
+    }
+
+    var peerIDs: [String: Int] {
+        state.withLock { s in Dictionary(uniqueKeysWithValues: s.handles.map { ("\($0.key)", $0.value) }) }
+    }
+    var isConnected: Bool { state.withLock { !$0.failed && $0.expected > 0 && $0.connected.count == $0.expected } }
+    var hasFailed: Bool { state.withLock { $0.failed } }
+
+    private func fail(_ why: String) {
+        let first = state.withLock { s -> Bool in defer { s.failed = true }; return !s.failed }
+        if first { registry.fail(why) }
+    }
+
+    func join(url: String, room: String, mode: String?) async {
+        state.withLock { $0.started = .now }
+        let roomID = JSONValue.int(Int64(room) ?? 1234)
+        do {
+            if video != nil {
+                let (handle, id) = try await newHandle()
+                let offer = try await loop.addPeer(
+                    id: id, certificate: certificate, settings: settings, clip: clip, video: video, decode: false,
+                    logger: logger) { [weak self] e in self?.peerEvent(e, id: id, handle: handle) }
+                let event = try await request(handle, [
+                    "janus": "message",
+                    "body": ["request": "joinandconfigure", "room": roomID, "ptype": "publisher", "display": .string(name),
+                             "audio": true, "video": true],
+                    "jsep": ["type": "offer", "sdp": .string(offer)],
+                ])
+                guard let sdp = event["jsep"]?["sdp"]?.stringValue, let feed = event["plugindata"]?["data"]?["id"]?.intValue else {
+                    throw RPCSocket.Failure(description: "VideoRoom publish: no answer")
+                }
+                try await loop.apply(answer: sdp, to: id)
+                // Janus offers a feed to subscribers only once its publisher's media is up.
+                let deadline = ContinuousClock.now + .seconds(15)
+                while !state.withLock({ $0.connected.contains(id) || $0.failed }), ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                try await Task.sleep(for: .milliseconds(300))
+                await feeds.add(feed)
+            } else {
+                for feed in await feeds.all() {
+                    let (handle, id) = try await newHandle()
+                    let event = try await request(handle, [
+                        "janus": "message",
+                        "body": ["request": "join", "room": roomID, "ptype": "subscriber", "streams": [["feed": .int(feed)]]],
+                    ])
+                    guard let offer = event["jsep"]?["sdp"]?.stringValue else {
+                        throw RPCSocket.Failure(description: "VideoRoom subscribe: no offer")
+                    }
+                    let answer = try await loop.addPeer(
+                        id: id, certificate: certificate, settings: settings, clip: nil, wantsVideo: true, answering: offer,
+                        decode: false, logger: logger) { [weak self] e in self?.peerEvent(e, id: id, handle: handle) }
+                    _ = try await session.send(handle, [
+                        "janus": "message", "body": ["request": "start", "room": roomID],
+                        "jsep": ["type": "answer", "sdp": .string(answer)],
+                    ])
+                }
+            }
+        } catch {
+            fail("\(error)")
+        }
+    }
+
+    private func newHandle() async throws -> (Int64, Int) {
+        let handle = try await session.attach(plugin: "janus.plugin.videoroom") { [weak self] event in self?.event(event) }
+        let id = registry.newPeerID()
+        state.withLock { s in
+            s.handles[handle] = id
+            s.expected += 1
+        }
+        return (handle, id)
+    }
+
+    /// Sends a plugin message and waits for the event that carries its jsep (at most 20 s).
+    private func request(_ handle: Int64, _ body: [String: JSONValue]) async throws -> JSONValue {
+        try await withCheckedThrowingContinuation { c in
+            state.withLock { $0.waiting[handle] = c }
+            Task {
+                do { _ = try await session.send(handle, body) } catch { self.resume(handle, .failure(error)) }
+            }
+            Task {
+                try? await Task.sleep(for: .seconds(20))
+                self.resume(handle, .failure(RPCSocket.Failure(description: "VideoRoom: no answer within 20 s")))
+            }
+        }
+    }
+
+    private func resume(_ handle: Int64, _ result: Result<JSONValue, any Error>) {
+        let waiter = state.withLock { $0.waiting.removeValue(forKey: handle) }
+        waiter?.resume(with: result)
+    }
+
+    private func event(_ e: JSONValue) {
+        guard let handle = e["sender"]?.intValue else { return }
+        if e["jsep"] != nil {
+            resume(handle, .success(e))
+        } else if e["janus"]?.stringValue == "trickle", let c = e["candidate"]?["candidate"]?.stringValue,
+            let peer = state.withLock({ $0.handles[handle] })
+        {
+            loop.addCandidate(c, to: peer)
+        } else if let error = e["plugindata"]?["data"]?["error"]?.stringValue {
+            resume(handle, .failure(RPCSocket.Failure(description: "VideoRoom: \(error)")))
+        }
+    }
+
+    private func peerEvent(_ event: PeerEvent, id: Int, handle: Int64) {
+        switch event {
+        case .candidate(let c):
+            Task { _ = try? await session.send(handle, ["janus": "trickle", "candidate": ["candidate": .string(c), "sdpMid": "0", "sdpMLineIndex": 0]]) }
+        case .connected:
+            let done = state.withLock { s -> Duration? in
+                s.connected.insert(id)
+                return s.connected.count == s.expected ? ContinuousClock.now - s.started : nil
+            }
+            if let done { registry.setupDone(done) }
+        case .failed(let why):
+            fail(why)
+        }
+    }
+
+    func leave() async {
+        let handles = state.withLock { $0.handles }
+        for (handle, peer) in handles {
+            loop.close(peer)
+            await session.detach(handle)
+        }
+    }
+}
+
+/// The publishers' feed ids, which viewers wait for (at most 20 s).
+actor FeedBoard {
+    private var feeds: [Int64] = []
+    private let expected: Int
+
+    init(expected: Int) { self.expected = expected }
+
+    func add(_ feed: Int64) { feeds.append(feed) }
+
+    func all() async -> [Int64] {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while feeds.count < expected, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return feeds
+    }
+}

@@ -11,7 +11,7 @@ struct TesseraLoad: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tessera-load",
         abstract: "Emulates many real WebRTC participants (full ICE, DTLS, SRTP) against a conference server.",
-        subcommands: [AudioRoom.self, VideoRoom.self, JanusAudioBridge.self])
+        subcommands: [AudioRoom.self, VideoRoom.self, JanusAudioBridge.self, JanusVideoRoom.self])
 }
 
 /// Options every scenario takes, so scripts can rely on them.
@@ -194,6 +194,51 @@ struct VideoRoom: AsyncParsableCommand {
         let report = await run.drive(
             participants: participants, scenario: "video-room", mode: mode.rawValue, room: roomName,
             url: common.endpoint("/room"), frequencies: [], ownFrequency: { _ in nil })
+        run.finish(report)
+        if report.failed > 0 || report.connected == 0 { throw ExitCode(1) }
+    }
+}
+
+/// The video load against Janus's VideoRoom: publishers publish, the rest subscribe to every feed.
+struct JanusVideoRoom: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "janus-videoroom",
+        abstract: "N participants in a Janus VideoRoom (HTTP API, e.g. --url http://127.0.0.1:8088): --publishers P publish VP8 and Opus as in video-room, the rest subscribe to every publisher.")
+
+    @OptionGroup var common: CommonOptions
+    @Option(help: "Participants who publish video (the others are receive-only viewers).") var publishers = 1
+    @Option(help: "Video bitrate of the pre-encoded clip, bits/s.") var videoBitrate = 600_000
+
+    func run() async throws {
+        var logger = Logger(label: "tessera-load")
+        logger.logLevel = .error
+        let run = try LoadRun(common: common, logger: logger, defaultAddress: LocalAddress.firstNonLoopbackIPv4() ?? "127.0.0.1")
+        var base = common.url.replacingOccurrences(of: "ws://", with: "http://").replacingOccurrences(of: "wss://", with: "https://")
+        if !base.dropFirst(8).contains("/") { base += "/janus" }
+        let session: JanusSession
+        do { session = try await JanusSession(base: base) } catch {
+            FileHandle.standardError.write("tessera-load: cannot reach Janus at \(base): \(error)\n".data(using: .utf8)!)
+            throw ExitCode(1)
+        }
+        let p = min(max(publishers, 1), common.peers)
+        let feeds = FeedBoard(expected: p)
+        var audio: [AudioClip] = []
+        var video: [VideoClip] = []
+        for i in 0..<p {
+            audio.append(try AudioClip.make(hz: AudioClip.talkerFrequency(i)))
+            let (r, g, b) = VideoClip.colour(i)
+            video.append(try VideoClip.make(red: r, green: g, blue: b, bitrate: videoBitrate))
+        }
+        let participants: [any LoadParticipant] = (0..<common.peers).map { i in
+            JanusVideoParticipant(
+                name: "load\(i)", session: session, loop: run.loops[i % run.loops.count], registry: run.registry,
+                certificate: run.certificate, settings: run.settings, clip: i < p ? audio[i] : nil,
+                video: i < p ? video[i] : nil, feeds: feeds, logger: logger)
+        }
+        let report = await run.drive(
+            participants: participants, scenario: "janus-videoroom", mode: "sfu", room: common.room ?? "1234", url: base,
+            frequencies: [], ownFrequency: { _ in nil })
+        await session.close()
         run.finish(report)
         if report.failed > 0 || report.connected == 0 { throw ExitCode(1) }
     }
