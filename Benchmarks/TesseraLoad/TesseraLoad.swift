@@ -11,7 +11,7 @@ struct TesseraLoad: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tessera-load",
         abstract: "Emulates many real WebRTC participants (full ICE, DTLS, SRTP) against a conference server.",
-        subcommands: [AudioRoom.self, VideoRoom.self, JanusAudioBridge.self, JanusVideoRoom.self])
+        subcommands: [AudioRoom.self, VideoRoom.self, Kurento.self, JanusAudioBridge.self, JanusVideoRoom.self])
 }
 
 /// Options every scenario takes, so scripts can rely on them.
@@ -238,6 +238,60 @@ struct JanusVideoRoom: AsyncParsableCommand {
         let report = await run.drive(
             participants: participants, scenario: "janus-videoroom", mode: "sfu", room: common.room ?? "1234", url: base,
             frequencies: [], ownFrequency: { _ in nil })
+        await session.close()
+        run.finish(report)
+        if report.failed > 0 || report.connected == 0 { throw ExitCode(1) }
+    }
+}
+
+/// The same loads through the Kurento protocol (`/kurento`), on one connection:
+/// `--mode mcu` puts every participant on its own HubPort of a Composite (it
+/// publishes audio and hears the mix of the others); `--mode sfu` makes the
+/// first participant the source of a DispatcherOneToMany (VP8 and a tone) and
+/// the others viewers of it.
+struct Kurento: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kurento",
+        abstract: "N participants through the Kurento protocol: Composite + HubPorts (--mode mcu, audio) or one publisher and DispatcherOneToMany to the rest (--mode sfu, VP8 and Opus).")
+
+    enum Mode: String, ExpressibleByArgument { case mcu, sfu }
+
+    @OptionGroup var common: CommonOptions
+    @Option(help: "mcu (Composite) or sfu (DispatcherOneToMany).") var mode: Mode = .mcu
+    @Option(help: "Participants who talk at once in mcu mode (the others send silence).") var talkers = 3
+    @Option(help: "Video bitrate of the publisher's clip in sfu mode, bits/s.") var videoBitrate = 600_000
+
+    mutating func validate() throws {
+        guard common.url.hasPrefix("ws://") || common.url.hasPrefix("wss://") else {
+            throw ValidationError("--url must start with ws:// or wss://, got '\(common.url)'")
+        }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "tessera-load")
+        logger.logLevel = .error
+        let run = try LoadRun(common: common, logger: logger)
+        let url = common.endpoint("/kurento")
+        let session: KurentoSession
+        do { session = try await KurentoSession(url: url, mixing: mode == .mcu, logger: logger) } catch {
+            FileHandle.standardError.write("tessera-load: cannot set up the Kurento pipeline at \(url): \(error)\n".data(using: .utf8)!)
+            throw ExitCode(1)
+        }
+        var clips: [AudioClip] = []
+        for i in 0..<min(mode == .mcu ? talkers : 1, common.peers) { clips.append(try AudioClip.make(hz: AudioClip.talkerFrequency(i))) }
+        let silence = try AudioClip.make(hz: 0)
+        let (r, g, b) = VideoClip.colour(0)
+        let video = mode == .sfu ? try VideoClip.make(red: r, green: g, blue: b, bitrate: videoBitrate) : nil
+        let participants: [any LoadParticipant] = (0..<common.peers).map { i in
+            KurentoParticipant(
+                name: "load\(i)", session: session, loop: run.loops[i % run.loops.count], registry: run.registry,
+                certificate: run.certificate, settings: run.settings, clip: i < clips.count ? clips[i] : silence,
+                video: video, publishes: mode == .mcu || i == 0, watchesVideo: mode == .sfu && i > 0,
+                decode: mode == .mcu && i < common.decodeSample, logger: logger)
+        }
+        let report = await run.drive(
+            participants: participants, scenario: "kurento", mode: mode.rawValue, room: session.pipeline, url: url,
+            frequencies: mode == .mcu ? clips.map(\.hz) : [], ownFrequency: { i in i < clips.count ? clips[i].hz : nil })
         await session.close()
         run.finish(report)
         if report.failed > 0 || report.connected == 0 { throw ExitCode(1) }

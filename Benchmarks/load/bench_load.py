@@ -69,14 +69,17 @@ def start_janus(tmp):
     return proc, "http://127.0.0.1:8088"
 
 
-def run_load(scenario, url, pid, peers, talkers, seconds):
+def run_load(scenario, url, pid, peers, talkers, seconds, extra=()):
     cores = os.cpu_count() or 2
     generator_cores = ",".join(str(c) for c in range(1, cores)) or "0"
     cmd = ["taskset", "-c", generator_cores, LOAD, scenario, "--url", url, "--peers", str(peers),
-           "--talkers", str(talkers), "--seconds", str(seconds), "--server-pid", str(pid), "--json",
+           "--seconds", str(seconds), "--server-pid", str(pid), "--json",
            "--loops", str(max(1, cores - 1)), "--join-rate", "100", "--decode-sample", "2"]
+    if scenario in ("audio-room", "janus-audiobridge"):
+        cmd += ["--talkers", str(talkers)]
     if scenario == "audio-room":
         cmd += ["--mode", "mcu"]
+    cmd += list(extra)
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     try:
         return json.loads(p.stdout)
@@ -109,6 +112,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=15)
     ap.add_argument("--out", default=os.path.join(tempfile.gettempdir(), "tessera-bench-load.json"))
     ap.add_argument("--skip-janus", action="store_true")
+    ap.add_argument("--viewers", default="10,50,200", help="SFU rounds: one VP8 publisher to this many viewers ('' to skip)")
     args = ap.parse_args()
     for path in (TESSERA, LOAD):
         if not os.path.exists(path):
@@ -150,6 +154,42 @@ def main():
         print(f"| {r.get('peers')} | {r['server_name']} | {s.get('cpuPercent', '-')} | {s.get('cpuPercentPerParticipant', '-')} "
               f"| {rss} | {rss / n:.2f} | {r.get('receivedPacketsPerSecondPerParticipant', {}).get('min', '-')} "
               f"| {r.get('loss', '-')} | {g.get('cpuPercentPerParticipant', '-')} | {r['verdict']} |")
+    sfu = []
+    viewer_counts = [int(x) for x in args.viewers.split(",") if x]
+    video_servers = [("tessera", "video-room", start_tessera, ["--mode", "sfu", "--publishers", "1"])]
+    if have_janus:
+        video_servers.append(("janus", "janus-videoroom", start_janus, ["--publishers", "1"]))
+    for viewers in viewer_counts:
+        for name, scenario, start, extra in video_servers:
+            with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
+                proc, url = start(tmp)
+                try:
+                    time.sleep(1)
+                    r = run_load(scenario, url, proc.pid, viewers + 1, 0, args.seconds, extra)
+                finally:
+                    proc.terminate()
+                    try:
+                        proc.wait(timeout=20)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+                r["server_name"] = name
+                sfu.append(r)
+                print(json.dumps({"name": name, "viewers": viewers, "server": r.get("server"), "video": r.get("video")}),
+                      file=sys.stderr, flush=True)
+    if sfu:
+        print()
+        print(f"# SFU: one VP8 publisher (640x360, 30 fps, ~600 kbit/s, plus Opus) to N viewers; same pinning")
+        print("| viewers | server | server CPU % | packets sent per s | µs of server CPU per packet sent | video frames/s per viewer (min) | connected |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
+        for r in sfu:
+            s_, v = r.get("server", {}), r.get("video", {})
+            print(f"| {r.get('peers', 1) - 1} | {r['server_name']} | {s_.get('cpuPercent', '-')} | {r.get('receivedPacketsPerSecond', '-')} "
+                  f"| {s_.get('microsPerPacketSent', '-')} | {v.get('framesPerSecondPerViewer', {}).get('min', '-')} "
+                  f"| {r.get('connected', 0)}/{r.get('peers')} |")
+        results.extend(sfu)
+        with open(args.out, "w") as f:
+            json.dump({"date": datetime.datetime.now().isoformat(timespec="seconds"), "loadavg_before": load_before,
+                       "cpus": os.cpu_count(), "results": results}, f, indent=1)
     print(f"(reports: {args.out})")
 
 

@@ -130,3 +130,41 @@ def test_bad_input_gives_one_line_errors_and_a_nonzero_exit():
         assert "2 of 5 participants failed" in p.stderr, p.stderr
     finally:
         server.stop()
+
+
+def run_scenario(server, scenario, *args, timeout=120):
+    cmd = [LOAD, scenario, "--url", f"ws://127.0.0.1:{server.port}", "--json", "--server-pid", str(server.proc.pid),
+           *map(str, args)]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    assert p.returncode == 0, (scenario, p.returncode, p.stderr[-2000:])
+    return json.loads(p.stdout)
+
+
+def test_video_and_kurento_scenarios():
+    """video-room (one VP8 publisher, SFU, three viewers), and the Kurento
+    protocol both ways (Composite + HubPorts; DispatcherOneToMany): everyone
+    connects, viewers get about 30 frames/s with keyframes, mixers' listeners
+    hear the other talkers and not themselves; nothing is left on the server."""
+    server = Server()
+    try:
+        r = run_scenario(server, "video-room", "--peers", 4, "--publishers", 1, "--seconds", 4)
+        print("video-room:", json.dumps(r["video"]), r["server"])
+        assert r["connected"] == 4 and r["video"]["framesPerSecondPerViewer"]["min"] >= 25 and r["video"]["keyframes"] >= 3, r
+        r = run_scenario(server, "kurento", "--mode", "sfu", "--peers", 4, "--seconds", 4)
+        assert r["connected"] == 4 and r["video"]["framesPerSecondPerViewer"]["min"] >= 25, r
+        r = run_scenario(server, "kurento", "--mode", "mcu", "--peers", 5, "--talkers", 2, "--seconds", 4, "--decode-sample", 2)
+        assert r["connected"] == 5 and r["receivedPacketsPerSecondPerParticipant"]["min"] >= 45, r
+        for d in r["decodeSample"]:
+            assert sorted(d["heardHz"]) == sorted(d["expectedHz"]) and d["ownLevel"] < 0.01, d
+        assert wait_until(lambda: server.health()["objects"] == 0, 10), server.health()
+    finally:
+        server.stop()
+
+
+def wait_until(condition, seconds):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return condition()
