@@ -14,7 +14,7 @@ APT_BUILD := pkg-config libopus-dev libvpx-dev libnice-dev libsrtp2-dev libssl-d
 APT_RUNTIME := gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 APT_TEST := ffmpeg iproute2 procps chromium coturn gstreamer1.0-tools gstreamer1.0-plugins-bad
 
-.PHONY: run test deps-apt deps-apt-test deps-py build build-release test-swift test-e2e bench-rpc bench-sfu bench-rooms bench-mixer bench-recording bench-load coverage-page clean
+.PHONY: run test deps-apt deps-apt-test deps-py build build-release test-swift test-e2e bench-rpc bench-sfu bench-rooms bench-mixer bench-recording bench-load fuzz fuzz-smoke coverage-page clean
 
 deps-apt:
 	@./.ci/apt-install $(APT_BUILD) $(APT_RUNTIME)
@@ -40,6 +40,7 @@ run: deps-apt build-release
 
 test: deps-apt-test deps-py build
 	$(MAKE) test-swift
+	$(MAKE) fuzz-smoke
 	$(MAKE) test-e2e
 
 test-swift:
@@ -48,6 +49,37 @@ test-swift:
 # The end-to-end suite starts the real server (debug build) on loopback ports.
 test-e2e:
 	TESSERA_BIN=$(CURDIR)/.build/debug/tessera TESSERA_LOAD_BIN=$(CURDIR)/.build/debug/tessera-load $(VENV)/bin/pytest -q -p no:cacheprovider Tests/EndToEnd
+
+# libFuzzer targets (Sources/Fuzz*), coverage-guided, under AddressSanitizer: each runs
+# FUZZ_SECONDS on its seed corpus (Tests/FuzzCorpus/<target>, kept in the repo) plus what it
+# found before (.build-fuzz/corpus). Crashes are written to .build-fuzz/crashes/.
+# SwiftPM gives each executable its own main (so `-sanitize=fuzzer`, which links libFuzzer's main,
+# cannot link): the targets are instrumented for libFuzzer's coverage and call its driver
+# from their main, linked from the toolchain's libclang_rt.fuzzer_no_main.
+FUZZ_TARGETS := FuzzJSON FuzzSDP FuzzRTP
+FUZZ_SECONDS ?= 60
+FUZZ_LIB = $(firstword $(wildcard $(dir $(realpath $(shell which swiftc)))../lib/clang/*/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a))
+FUZZ_FLAGS = -Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp \
+	-Xlinker $(FUZZ_LIB) -Xlinker -lstdc++
+fuzz:
+	@test -n "$(FUZZ_LIB)" || { echo "libclang_rt.fuzzer_no_main not found beside swiftc"; exit 1; }
+	@for t in $(FUZZ_TARGETS); do \
+		TESSERA_FUZZ=1 swift build --scratch-path .build-fuzz $(FUZZ_FLAGS) --product $$t 2>&1 | grep -E "error|Compiling|Build" | tail -1; \
+		test -x .build-fuzz/debug/$$t || exit 1; \
+	done
+	@mkdir -p .build-fuzz/crashes
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p .build-fuzz/corpus/$$t; \
+		echo "== $$t ($(FUZZ_SECONDS) s)"; \
+		if .build-fuzz/debug/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=.build-fuzz/crashes/$$t- \
+			.build-fuzz/corpus/$$t Tests/FuzzCorpus/$$t > .build-fuzz/$$t.log 2>&1; \
+		then grep -E "^stat::(number_of_executed_units|new_units_added)|DONE" .build-fuzz/$$t.log; \
+		else tail -40 .build-fuzz/$$t.log; echo "$$t found a crash: see .build-fuzz/crashes/"; exit 1; fi; \
+	done
+
+# What `make test` runs: every fuzz target builds and runs a few seconds on its corpus.
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=5
 
 # Request-rate benchmark over one WebSocket (not a test: prints figures).
 bench-rpc: deps-apt

@@ -5,6 +5,9 @@ import class Foundation.ProcessInfo
 /// The hot-loop benchmarks (ordo-one/benchmark) are built only when asked for,
 /// so `make run` and `make test` never fetch or compile the benchmark harness.
 let withBenchmarks = ProcessInfo.processInfo.environment["TESSERA_BENCHMARKS"] == "1"
+/// libFuzzer targets (Sources/Fuzz{JSON,SDP,RTP}), built only by `make fuzz` with `-sanitize=fuzzer,address`:
+/// their entry point is libFuzzer's, so an ordinary build could not link them.
+let withFuzzers = ProcessInfo.processInfo.environment["TESSERA_FUZZ"] == "1"
 
 // Settings shared by every Swift target (see docs/STYLE notes in README).
 let swiftSettings: [SwiftSetting] = [
@@ -220,4 +223,15 @@ if withBenchmarks {
             swiftSettings: swiftSettings,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ))
+}
+
+if withFuzzers {
+    for (name, dependencies) in [
+        ("FuzzJSON", ["JSONRPC"]), ("FuzzSDP", ["SDP"]), ("FuzzRTP", ["RTP", "STUN"]),
+    ] {
+        package.targets.append(
+            .executableTarget(
+                name: name, dependencies: dependencies.map { .target(name: $0) }, path: "Sources/\(name)",
+                swiftSettings: swiftSettings))
+    }
 }
