@@ -56,7 +56,7 @@ test-e2e:
 # SwiftPM gives each executable its own main (so `-sanitize=fuzzer`, which links libFuzzer's main,
 # cannot link): the targets are instrumented for libFuzzer's coverage and call its driver
 # from their main, linked from the toolchain's libclang_rt.fuzzer_no_main.
-FUZZ_TARGETS := FuzzJSON FuzzSDP FuzzRTP
+FUZZ_TARGETS := FuzzJSON FuzzSDP FuzzRTP FuzzKurento
 FUZZ_SECONDS ?= 60
 FUZZ_LIB = $(firstword $(wildcard $(dir $(realpath $(shell which swiftc)))../lib/clang/*/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a))
 FUZZ_FLAGS = -Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp \
@@ -71,7 +71,7 @@ fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		mkdir -p .build-fuzz/corpus/$$t; \
 		echo "== $$t ($(FUZZ_SECONDS) s)"; \
-		if .build-fuzz/debug/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=.build-fuzz/crashes/$$t- \
+		if LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/FuzzCorpus/lsan.supp .build-fuzz/debug/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=.build-fuzz/crashes/$$t- \
 			.build-fuzz/corpus/$$t Tests/FuzzCorpus/$$t > .build-fuzz/$$t.log 2>&1; \
 		then grep -E "^stat::(number_of_executed_units|new_units_added)|DONE" .build-fuzz/$$t.log; \
 		else tail -40 .build-fuzz/$$t.log; echo "$$t found a crash: see .build-fuzz/crashes/"; exit 1; fi; \

@@ -1,0 +1,56 @@
+// libFuzzer target: the Kurento protocol handler without sockets (the
+// ProtocolHarness of the Swift tests), fed what a client could send: up to
+// eight frames per input, one per line. Every request that carries an id
+// must get exactly one answer with that id, and after the connection drops
+// and its grace period passes, no object may be left.
+import Elements
+import Foundation
+import JSONRPC
+import TestSupport
+
+// Loaded once, before the first input: the descriptor catalogue is a
+// process-wide constant, not something an input allocates (see lsan.supp).
+_ = KMDCatalog.bundled
+nonisolated(unsafe) var harness = ProtocolHarness(gracePeriod: .seconds(1))
+nonisolated(unsafe) var inputs = 0
+nonisolated(unsafe) var connection = harness.connect()
+
+func fuzzOne(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+    guard let data else { return 0 }
+    let text = String(decoding: UnsafeBufferPointer(start: data, count: count), as: UTF8.self)
+    for frame in text.split(separator: "\n", omittingEmptySubsequences: true).prefix(8) {
+        let request = try? JSONParser.parse(String(frame))
+        let pending = harness.handler.handle(String(frame), from: connection)
+        if let pending {
+            harness.handler.complete(pending, with: .failure(KurentoError(.notImplemented, "fuzz: no media plane")))
+        }
+        let frames = harness.sinks[connection]?.takeJSON() ?? []
+        if let request, request["method"]?.stringValue != nil, let id = request["id"], id != .null {
+            let answers = frames.filter { $0["id"] == id && ($0["result"] != nil || $0["error"] != nil) }
+            precondition(answers.count == 1, "request id \(id) got \(answers.count) answers: \(frame)")
+        }
+    }
+    inputs += 1
+    if inputs % 256 == 0 {
+        // The client goes away; after the grace period its objects are collected.
+        harness.disconnect(connection)
+        harness.clock.advance(by: .seconds(5))
+        harness.handler.collectGarbage()
+        let left = harness.mediaSet.objectCounts.filter { $0.key != "ServerManager" }.values.reduce(0, +)
+        precondition(left == 0, "objects left after the grace period: \(harness.mediaSet.objectCounts)")
+        harness.sinks[connection] = nil
+        connection = harness.connect()
+    }
+    return 0
+}
+
+// libFuzzer's driver, entered from this executable's main (SwiftPM gives the
+// executable its own main, so libFuzzer's is not used).
+@_silgen_name("LLVMFuzzerRunDriver")
+func runFuzzerDriver(
+    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
+
+var argc = CommandLine.argc
+var argv = CommandLine.unsafeArgv
+exit(runFuzzerDriver(&argc, &argv) { data, count in fuzzOne(data, count) })
