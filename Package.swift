@@ -5,7 +5,7 @@ import class Foundation.ProcessInfo
 /// The hot-loop benchmarks (ordo-one/benchmark) are built only when asked for,
 /// so `make run` and `make test` never fetch or compile the benchmark harness.
 let withBenchmarks = ProcessInfo.processInfo.environment["TESSERA_BENCHMARKS"] == "1"
-/// libFuzzer targets (Sources/Fuzz{JSON,SDP,RTP,Kurento}), built only by `make fuzz` with `-sanitize=fuzzer,address`:
+/// libFuzzer targets (Sources/Fuzz{JSON,SDP,RTP,Kurento,SRTP}), built only by `make fuzz` with `-sanitize=fuzzer,address`:
 /// their entry point is libFuzzer's, so an ordinary build could not link them.
 let withFuzzers = ProcessInfo.processInfo.environment["TESSERA_FUZZ"] == "1"
 
@@ -228,7 +228,7 @@ if withBenchmarks {
 if withFuzzers {
     for (name, dependencies) in [
         ("FuzzJSON", ["JSONRPC"]), ("FuzzSDP", ["SDP"]), ("FuzzRTP", ["RTP", "STUN"]),
-        ("FuzzKurento", ["Elements", "JSONRPC", "TestSupport"]),
+        ("FuzzKurento", ["Elements", "JSONRPC", "TestSupport"]), ("FuzzSRTP", ["Transport"]),
     ] {
         package.targets.append(
             .executableTarget(
