@@ -135,6 +135,7 @@ final class JanusParticipant: LoadParticipant {
     var peerIDs: [String: Int] { state.withLock { s in s.peer.map { [name: $0] } ?? [:] } }
     var isConnected: Bool { state.withLock { $0.connected && !$0.failed } }
     var hasFailed: Bool { state.withLock { $0.failed } }
+    var receives: Bool { true }
 
     private func fail(_ why: String) {
         let first = state.withLock { s -> Bool in defer { s.failed = true }; return !s.failed }
@@ -262,6 +263,7 @@ final class JanusVideoParticipant: LoadParticipant {
     }
     var isConnected: Bool { state.withLock { !$0.failed && $0.expected > 0 && $0.connected.count == $0.expected } }
     var hasFailed: Bool { state.withLock { $0.failed } }
+    var receives: Bool { video == nil }
 
     private func fail(_ why: String) {
         let first = state.withLock { s -> Bool in defer { s.failed = true }; return !s.failed }

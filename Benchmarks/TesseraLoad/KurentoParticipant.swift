@@ -104,6 +104,7 @@ final class KurentoParticipant: LoadParticipant {
     var peerIDs: [String: Int] { state.withLock { s in s.peer.map { [name: $0] } ?? [:] } }
     var isConnected: Bool { state.withLock { $0.connected && !$0.failed } }
     var hasFailed: Bool { state.withLock { $0.failed } }
+    var receives: Bool { session.mixing || !publishes }
 
     private func fail(_ why: String) {
         let first = state.withLock { s -> Bool in defer { s.failed = true }; return !s.failed }

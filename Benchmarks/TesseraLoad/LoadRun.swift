@@ -172,7 +172,7 @@ final class LoadRun: Sendable {
                 }
             }
             received &+= got
-            perParticipant.append(Double(got) / window)
+            if p.receives { perParticipant.append(Double(got) / window) }
             if watches { videoFPS.append(Double(frames) / window) }
         }
         report.receivedPerParticipant = perParticipant

@@ -36,6 +36,9 @@ protocol LoadParticipant: Sendable {
     var peerIDs: [String: Int] { get }
     var isConnected: Bool { get }
     var hasFailed: Bool { get }
+    /// Whether the participant is meant to receive anything (a publisher of
+    /// an SFU room that nobody else publishes to receives nothing).
+    var receives: Bool { get }
     func join(url: String, room: String, mode: String?) async
     func leave() async
 }
@@ -94,6 +97,7 @@ final class RoomParticipant: LoadParticipant {
     var peerIDs: [String: Int] { state.withLock { $0.peers } }
     var isConnected: Bool { state.withLock { !$0.failed && $0.expected > 0 && $0.connected.count == $0.expected } }
     var hasFailed: Bool { state.withLock { $0.failed } }
+    var receives: Bool { state.withLock { !$0.subscribed.isEmpty } }
 
     func join(url: String, room: String, mode: String?) async {
         state.withLock { $0.started = .now }

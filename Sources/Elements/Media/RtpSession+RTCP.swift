@@ -26,7 +26,8 @@ extension RtpSession {
         rtcp.timer = LoopTimer(loop: loop, after: Self.tickInterval) { [weak self] in
             guard let self, !self.isClosed else { return }
             self.tick()
-            self.scheduleTick()
+            // A session whose protection is gone (consent expired) has nothing left to report.
+            if self.protection != nil { self.scheduleTick() }
         }
     }
 

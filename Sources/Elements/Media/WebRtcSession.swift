@@ -284,9 +284,7 @@ final class WebRtcSession: RtpSession {
         consentExpired = true
         logger.warning("consent expired: nothing authenticated from the peer", metadata: ["endpoint": "\(objectID)",
             "silentSeconds": "\((t - lastAuthenticatedReceive) / .seconds(1))"])
-        protection = nil
-        rtcp.timer?.cancel()
-        rtcp.timer = nil
+        protection = nil  // also ends the RTCP tick this runs in
         // `reason` is Tessera's addition to Kurento's event: rooms evict on it.
         context.raise("IceComponentStateChanged", on: objectID, [
             "streamId": 1, "componentId": 1, "state": "FAILED", "reason": "consentExpired"])
