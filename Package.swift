@@ -226,13 +226,14 @@ if withBenchmarks {
 }
 
 if withFuzzers {
+    package.targets.append(.target(name: "FuzzDriver", path: "Sources/FuzzDriver", swiftSettings: swiftSettings))
     for (name, dependencies) in [
         ("FuzzJSON", ["JSONRPC"]), ("FuzzSDP", ["SDP"]), ("FuzzRTP", ["RTP", "STUN"]),
         ("FuzzKurento", ["Elements", "JSONRPC", "TestSupport"]), ("FuzzSRTP", ["Transport"]),
     ] {
         package.targets.append(
             .executableTarget(
-                name: name, dependencies: dependencies.map { .target(name: $0) }, path: "Sources/\(name)",
+                name: name, dependencies: (dependencies + ["FuzzDriver"]).map { .target(name: $0) }, path: "Sources/\(name)",
                 swiftSettings: swiftSettings))
     }
 }

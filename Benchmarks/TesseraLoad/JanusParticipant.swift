@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -27,6 +28,18 @@ final class JanusSession: Sendable {
         self.id = id
         Task { await self.poll() }
         Task { await self.keepalive() }
+    }
+
+    /// The session of a run: `--url` as Janus's HTTP API base (`ws://` read as
+    /// `http://`, `/janus` added when there is no path). A Janus that does not
+    /// answer ends the run with one line and exit status 1.
+    static func open(_ common: CommonOptions) async throws -> JanusSession {
+        var base = common.url.replacingOccurrences(of: "ws://", with: "http://").replacingOccurrences(of: "wss://", with: "https://")
+        if !base.dropFirst(8).contains("/") { base += "/janus" }
+        do { return try await JanusSession(base: base) } catch {
+            FileHandle.standardError.write("tessera-load: cannot reach Janus at \(base): \(error)\n".data(using: .utf8)!)
+            throw ExitCode(1)
+        }
     }
 
     static func post(_ url: String, _ body: JSONValue, timeout: TimeInterval = 15) async throws -> JSONValue {

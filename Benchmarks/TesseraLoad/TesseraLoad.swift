@@ -108,13 +108,7 @@ struct JanusAudioBridge: AsyncParsableCommand {
         var logger = Logger(label: "tessera-load")
         logger.logLevel = .error
         let run = try LoadRun(common: common, logger: logger, defaultAddress: LocalAddress.firstNonLoopbackIPv4() ?? "127.0.0.1")
-        var base = common.url.replacingOccurrences(of: "ws://", with: "http://").replacingOccurrences(of: "wss://", with: "https://")
-        if !base.dropFirst(8).contains("/") { base += "/janus" }
-        let session: JanusSession
-        do { session = try await JanusSession(base: base) } catch {
-            FileHandle.standardError.write("tessera-load: cannot reach Janus at \(base): \(error)\n".data(using: .utf8)!)
-            throw ExitCode(1)
-        }
+        let session = try await JanusSession.open(common)
         var clips: [AudioClip] = []
         for i in 0..<min(talkers, common.peers) { clips.append(try AudioClip.make(hz: AudioClip.talkerFrequency(i))) }
         let silence = try AudioClip.make(hz: 0)
@@ -125,7 +119,7 @@ struct JanusAudioBridge: AsyncParsableCommand {
                 decode: i < common.decodeSample, logger: logger)
         }
         let report = await run.drive(
-            participants: participants, scenario: "janus-audiobridge", mode: "mcu", room: common.room ?? "1234", url: base,
+            participants: participants, scenario: "janus-audiobridge", mode: "mcu", room: common.room ?? "1234", url: session.base,
             frequencies: clips.map(\.hz) + listenFor, ownFrequency: { i in i < clips.count ? clips[i].hz : nil })
         await session.close()
         run.finish(report)
@@ -176,13 +170,7 @@ struct VideoRoom: AsyncParsableCommand {
         logger.logLevel = .error
         let run = try LoadRun(common: common, logger: logger)
         let roomName = common.room ?? "load-\(UInt32.random(in: 0...UInt32.max))"
-        var audio: [AudioClip] = []
-        var video: [VideoClip] = []
-        for i in 0..<publishers {
-            audio.append(try AudioClip.make(hz: AudioClip.talkerFrequency(i)))
-            let (r, g, b) = VideoClip.colour(i)
-            video.append(try VideoClip.make(red: r, green: g, blue: b, bitrate: videoBitrate))
-        }
+        let (audio, video) = try VideoClip.publishers(publishers, bitrate: videoBitrate)
         let participants: [any LoadParticipant] = (0..<common.peers).map { i in
             RoomParticipant(
                 name: "load\(i)", loop: run.loops[i % run.loops.count], registry: run.registry,
@@ -213,22 +201,10 @@ struct JanusVideoRoom: AsyncParsableCommand {
         var logger = Logger(label: "tessera-load")
         logger.logLevel = .error
         let run = try LoadRun(common: common, logger: logger, defaultAddress: LocalAddress.firstNonLoopbackIPv4() ?? "127.0.0.1")
-        var base = common.url.replacingOccurrences(of: "ws://", with: "http://").replacingOccurrences(of: "wss://", with: "https://")
-        if !base.dropFirst(8).contains("/") { base += "/janus" }
-        let session: JanusSession
-        do { session = try await JanusSession(base: base) } catch {
-            FileHandle.standardError.write("tessera-load: cannot reach Janus at \(base): \(error)\n".data(using: .utf8)!)
-            throw ExitCode(1)
-        }
+        let session = try await JanusSession.open(common)
         let p = min(max(publishers, 1), common.peers)
         let feeds = FeedBoard(expected: p)
-        var audio: [AudioClip] = []
-        var video: [VideoClip] = []
-        for i in 0..<p {
-            audio.append(try AudioClip.make(hz: AudioClip.talkerFrequency(i)))
-            let (r, g, b) = VideoClip.colour(i)
-            video.append(try VideoClip.make(red: r, green: g, blue: b, bitrate: videoBitrate))
-        }
+        let (audio, video) = try VideoClip.publishers(p, bitrate: videoBitrate)
         let participants: [any LoadParticipant] = (0..<common.peers).map { i in
             JanusVideoParticipant(
                 name: "load\(i)", session: session, loop: run.loops[i % run.loops.count], registry: run.registry,
@@ -236,7 +212,7 @@ struct JanusVideoRoom: AsyncParsableCommand {
                 video: i < p ? video[i] : nil, feeds: feeds, logger: logger)
         }
         let report = await run.drive(
-            participants: participants, scenario: "janus-videoroom", mode: "sfu", room: common.room ?? "1234", url: base,
+            participants: participants, scenario: "janus-videoroom", mode: "sfu", room: common.room ?? "1234", url: session.base,
             frequencies: [], ownFrequency: { _ in nil })
         await session.close()
         run.finish(report)

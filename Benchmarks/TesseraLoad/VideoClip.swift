@@ -42,6 +42,18 @@ struct VideoClip: Sendable {
         return VideoClip(frames: frames, width: width, height: height, red: red, green: green, blue: blue)
     }
 
+    /// What `count` publishers send: a tone and a clip of its own colour each.
+    static func publishers(_ count: Int, bitrate: Int) throws -> (audio: [AudioClip], video: [VideoClip]) {
+        var audio: [AudioClip] = []
+        var video: [VideoClip] = []
+        for i in 0..<count {
+            audio.append(try AudioClip.make(hz: AudioClip.talkerFrequency(i)))
+            let (r, g, b) = colour(i)
+            video.append(try make(red: r, green: g, blue: b, bitrate: bitrate))
+        }
+        return (audio, video)
+    }
+
     /// A distinct, saturated colour per publisher.
     static func colour(_ index: Int) -> (UInt8, UInt8, UInt8) {
         let palette: [(UInt8, UInt8, UInt8)] = [(200, 30, 40), (30, 160, 60), (40, 60, 220), (220, 200, 40), (160, 40, 200), (40, 200, 200)]

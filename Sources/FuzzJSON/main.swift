@@ -2,6 +2,7 @@
 // any bytes a WebSocket client could send. A parse that succeeds must print
 // and parse back to the same value.
 import Foundation
+import FuzzDriver
 import JSONRPC
 
 func fuzzOne(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
@@ -16,13 +17,4 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     return 0
 }
 
-// libFuzzer's driver, entered from this executable's main (SwiftPM gives the
-// executable its own main, so libFuzzer's is not used).
-@_silgen_name("LLVMFuzzerRunDriver")
-func runFuzzerDriver(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
-
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-exit(runFuzzerDriver(&argc, &argv) { data, count in fuzzOne(data, count) })
+runLibFuzzer { data, count in fuzzOne(data, count) }

@@ -1,6 +1,7 @@
 // libFuzzer target: SDP parsing and answer generation, as processOffer does
 // with a client's offer; a parsed description must serialize and parse again.
 import Foundation
+import FuzzDriver
 import SDP
 
 func fuzzOne(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
@@ -23,13 +24,4 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     return 0
 }
 
-// libFuzzer's driver, entered from this executable's main (SwiftPM gives the
-// executable its own main, so libFuzzer's is not used).
-@_silgen_name("LLVMFuzzerRunDriver")
-func runFuzzerDriver(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
-
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-exit(runFuzzerDriver(&argc, &argv) { data, count in fuzzOne(data, count) })
+runLibFuzzer { data, count in fuzzOne(data, count) }

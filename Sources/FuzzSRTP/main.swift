@@ -4,6 +4,7 @@
 // packet, which must give back the same bytes. Nothing may trap or write out
 // of bounds (AddressSanitizer).
 import Foundation
+import FuzzDriver
 import Transport
 
 let profiles: [SRTPProfile] = [.aes128CmSha1_80, .aeadAes128Gcm, .aes128CmSha1_32]
@@ -37,13 +38,4 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     return 0
 }
 
-// libFuzzer's driver, entered from this executable's main (SwiftPM gives the
-// executable its own main, so libFuzzer's is not used).
-@_silgen_name("LLVMFuzzerRunDriver")
-func runFuzzerDriver(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
-
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-exit(runFuzzerDriver(&argc, &argv) { data, count in fuzzOne(data, count) })
+runLibFuzzer { data, count in fuzzOne(data, count) }
