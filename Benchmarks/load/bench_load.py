@@ -87,6 +87,21 @@ def run_load(scenario, url, pid, peers, talkers, seconds, extra=()):
         return {"error": p.stderr.strip().splitlines()[-1:] or ["no output"], "peers": peers}
 
 
+def one_round(start, scenario, peers, talkers, seconds, extra=()):
+    """A freshly started server (`start`), one tessera-load run against it, the server stopped."""
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
+        proc, url = start(tmp)
+        try:
+            time.sleep(1)
+            return run_load(scenario, url, proc.pid, peers, talkers, seconds, extra)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
 def verdict(r):
     if "error" in r:
         return "failed: " + " ".join(r["error"])
@@ -123,22 +138,12 @@ def main():
     servers = [("tessera", "audio-room", start_tessera)] + ([("janus", "janus-audiobridge", start_janus)] if have_janus else [])
     for size in [int(x) for x in args.sizes.split(",")]:
         for name, scenario, start in servers:
-            with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
-                proc, url = start(tmp)
-                try:
-                    time.sleep(1)
-                    r = run_load(scenario, url, proc.pid, size, args.talkers, args.seconds)
-                finally:
-                    proc.terminate()
-                    try:
-                        proc.wait(timeout=20)
-                    except subprocess.TimeoutExpired:
-                        proc.kill()
-                r["server_name"] = name
-                r["verdict"] = verdict(r)
-                results.append(r)
-                print(json.dumps({"name": name, "size": size, "verdict": r["verdict"],
-                                  "server": r.get("server"), "generator": r.get("generator")}), file=sys.stderr, flush=True)
+            r = one_round(start, scenario, size, args.talkers, args.seconds)
+            r["server_name"] = name
+            r["verdict"] = verdict(r)
+            results.append(r)
+            print(json.dumps({"name": name, "size": size, "verdict": r["verdict"],
+                              "server": r.get("server"), "generator": r.get("generator")}), file=sys.stderr, flush=True)
     with open(args.out, "w") as f:
         json.dump({"date": datetime.datetime.now().isoformat(timespec="seconds"), "loadavg_before": load_before,
                    "cpus": os.cpu_count(), "results": results}, f, indent=1)
@@ -161,21 +166,11 @@ def main():
         video_servers.append(("janus", "janus-videoroom", start_janus, ["--publishers", "1"]))
     for viewers in viewer_counts:
         for name, scenario, start, extra in video_servers:
-            with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
-                proc, url = start(tmp)
-                try:
-                    time.sleep(1)
-                    r = run_load(scenario, url, proc.pid, viewers + 1, 0, args.seconds, extra)
-                finally:
-                    proc.terminate()
-                    try:
-                        proc.wait(timeout=20)
-                    except subprocess.TimeoutExpired:
-                        proc.kill()
-                r["server_name"] = name
-                sfu.append(r)
-                print(json.dumps({"name": name, "viewers": viewers, "server": r.get("server"), "video": r.get("video")}),
-                      file=sys.stderr, flush=True)
+            r = one_round(start, scenario, viewers + 1, 0, args.seconds, extra)
+            r["server_name"] = name
+            sfu.append(r)
+            print(json.dumps({"name": name, "viewers": viewers, "server": r.get("server"), "video": r.get("video")}),
+                  file=sys.stderr, flush=True)
     if sfu:
         print()
         print(f"# SFU: one VP8 publisher (640x360, 30 fps, ~600 kbit/s, plus Opus) to N viewers; same pinning")
