@@ -124,16 +124,14 @@ final class JanusParticipant: LoadParticipant {
     private struct State {
         var handle: Int64?
         var peer: Int?
-        var answered = false
-        var connected = false
-        var failed = false
-        var started = ContinuousClock.now
         var waiting: CheckedContinuation<String, any Error>?
     }
     private let state = Mutex(State())
+    private let progress: JoinProgress
 
     init(name: String, session: JanusSession, loop: LoadLoop, registry: Registry, certificate: DTLSCertificate,
          settings: ICESettings, clip: AudioClip?, decode: Bool, logger: Logger) {
+        self.progress = JoinProgress(registry: registry)
         self.name = name
         self.session = session
         self.loop = loop
@@ -146,21 +144,19 @@ final class JanusParticipant: LoadParticipant {
     }
 
     var peerIDs: [String: Int] { state.withLock { s in s.peer.map { [name: $0] } ?? [:] } }
-    var isConnected: Bool { state.withLock { $0.connected && !$0.failed } }
-    var hasFailed: Bool { state.withLock { $0.failed } }
+    var isConnected: Bool { progress.isConnected }
+    var hasFailed: Bool { progress.hasFailed }
     var receives: Bool { true }
 
-    private func fail(_ why: String) {
-        let first = state.withLock { s -> Bool in defer { s.failed = true }; return !s.failed }
-        if first { registry.fail(why) }
-    }
+    private func fail(_ why: String) { progress.fail(why) }
 
     func join(url: String, room: String, mode: String?) async {
-        state.withLock { $0.started = .now }
+        progress.start()
         do {
             let handle = try await session.attach(plugin: "janus.plugin.audiobridge") { [weak self] event in self?.event(event) }
             let id = registry.newPeerID()
             state.withLock { $0.handle = handle; $0.peer = id }
+            progress.expect()
             let offer = try await loop.addPeer(
                 id: id, certificate: certificate, settings: settings, clip: clip, decode: decode, logger: logger
             ) { [weak self] event in self?.peerEvent(event) }
@@ -217,8 +213,8 @@ final class JanusParticipant: LoadParticipant {
             guard let handle = state.withLock({ $0.handle }) else { return }
             Task { _ = try? await session.send(handle, ["janus": "trickle", "candidate": ["candidate": .string(c), "sdpMid": "0", "sdpMLineIndex": 0]]) }
         case .connected:
-            let started = state.withLock { s -> ContinuousClock.Instant in s.connected = true; return s.started }
-            registry.setupDone(.now - started)
+            guard let peer = state.withLock({ $0.peer }) else { return }
+            progress.connected(peer)
         case .failed(let why):
             fail(why)
         }
@@ -249,16 +245,14 @@ final class JanusVideoParticipant: LoadParticipant {
 
     private struct State {
         var handles: [Int64: Int] = [:]  // handle -> peer id
-        var expected = 0
-        var connected: Set<Int> = []
-        var failed = false
-        var started = ContinuousClock.now
         var waiting: [Int64: CheckedContinuation<JSONValue, any Error>] = [:]
     }
     private let state = Mutex(State())
+    private let progress: JoinProgress
 
     init(name: String, session: JanusSession, loop: LoadLoop, registry: Registry, certificate: DTLSCertificate,
          settings: ICESettings, clip: AudioClip?, video: VideoClip?, feeds: FeedBoard, logger: Logger) {
+        self.progress = JoinProgress(registry: registry)
         self.name = name
         self.session = session
         self.loop = loop
@@ -274,17 +268,14 @@ final class JanusVideoParticipant: LoadParticipant {
     var peerIDs: [String: Int] {
         state.withLock { s in Dictionary(uniqueKeysWithValues: s.handles.map { ("\($0.key)", $0.value) }) }
     }
-    var isConnected: Bool { state.withLock { !$0.failed && $0.expected > 0 && $0.connected.count == $0.expected } }
-    var hasFailed: Bool { state.withLock { $0.failed } }
+    var isConnected: Bool { progress.isConnected }
+    var hasFailed: Bool { progress.hasFailed }
     var receives: Bool { video == nil }
 
-    private func fail(_ why: String) {
-        let first = state.withLock { s -> Bool in defer { s.failed = true }; return !s.failed }
-        if first { registry.fail(why) }
-    }
+    private func fail(_ why: String) { progress.fail(why) }
 
     func join(url: String, room: String, mode: String?) async {
-        state.withLock { $0.started = .now }
+        progress.start()
         let roomID = JSONValue.int(Int64(room) ?? 1234)
         do {
             if video != nil {
@@ -304,7 +295,7 @@ final class JanusVideoParticipant: LoadParticipant {
                 try await loop.apply(answer: sdp, to: id)
                 // Janus offers a feed to subscribers only once its publisher's media is up.
                 let deadline = ContinuousClock.now + .seconds(15)
-                while !state.withLock({ $0.connected.contains(id) || $0.failed }), ContinuousClock.now < deadline {
+                while !progress.isConnected(id), !progress.hasFailed, ContinuousClock.now < deadline {
                     try await Task.sleep(for: .milliseconds(50))
                 }
                 try await Task.sleep(for: .milliseconds(300))
@@ -336,10 +327,8 @@ final class JanusVideoParticipant: LoadParticipant {
     private func newHandle() async throws -> (Int64, Int) {
         let handle = try await session.attach(plugin: "janus.plugin.videoroom") { [weak self] event in self?.event(event) }
         let id = registry.newPeerID()
-        state.withLock { s in
-            s.handles[handle] = id
-            s.expected += 1
-        }
+        state.withLock { $0.handles[handle] = id }
+        progress.expect()
         return (handle, id)
     }
 
@@ -380,11 +369,7 @@ final class JanusVideoParticipant: LoadParticipant {
         case .candidate(let c):
             Task { _ = try? await session.send(handle, ["janus": "trickle", "candidate": ["candidate": .string(c), "sdpMid": "0", "sdpMLineIndex": 0]]) }
         case .connected:
-            let done = state.withLock { s -> Duration? in
-                s.connected.insert(id)
-                return s.connected.count == s.expected ? ContinuousClock.now - s.started : nil
-            }
-            if let done { registry.setupDone(done) }
+            progress.connected(id)
         case .failed(let why):
             fail(why)
         }

@@ -78,15 +78,14 @@ final class KurentoParticipant: LoadParticipant {
     private struct State {
         var endpoint: String?
         var peer: Int?
-        var connected = false
-        var failed = false
-        var started = ContinuousClock.now
     }
     private let state = Mutex(State())
+    private let progress: JoinProgress
 
     init(name: String, session: KurentoSession, loop: LoadLoop, registry: Registry, certificate: DTLSCertificate,
          settings: ICESettings, clip: AudioClip?, video: VideoClip?, publishes: Bool, watchesVideo: Bool, decode: Bool,
          logger: Logger) {
+        self.progress = JoinProgress(registry: registry)
         self.name = name
         self.session = session
         self.loop = loop
@@ -102,23 +101,21 @@ final class KurentoParticipant: LoadParticipant {
     }
 
     var peerIDs: [String: Int] { state.withLock { s in s.peer.map { [name: $0] } ?? [:] } }
-    var isConnected: Bool { state.withLock { $0.connected && !$0.failed } }
-    var hasFailed: Bool { state.withLock { $0.failed } }
+    var isConnected: Bool { progress.isConnected }
+    var hasFailed: Bool { progress.hasFailed }
     var receives: Bool { session.mixing || !publishes }
 
-    private func fail(_ why: String) {
-        let first = state.withLock { s -> Bool in defer { s.failed = true }; return !s.failed }
-        if first { registry.fail(why) }
-    }
+    private func fail(_ why: String) { progress.fail(why) }
 
     func join(url: String, room: String, mode: String?) async {
-        state.withLock { $0.started = .now }
+        progress.start()
         do {
             let pipeline = JSONValue.string(session.pipeline)
             let endpoint = try await session.create("WebRtcEndpoint", ["mediaPipeline": pipeline])
             let port = try await session.create("HubPort", ["hub": .string(session.hub)])
             let id = registry.newPeerID()
             state.withLock { $0.endpoint = endpoint; $0.peer = id }
+            progress.expect()
             session.route(endpoint) { [weak self] value in self?.event(value) }
             _ = try await session.socket.call("subscribe", ["object": .string(endpoint), "type": "IceCandidateFound"])
             if session.mixing || publishes {
@@ -166,8 +163,8 @@ final class KurentoParticipant: LoadParticipant {
                 }
             }
         case .connected:
-            let started = state.withLock { s -> ContinuousClock.Instant in s.connected = true; return s.started }
-            registry.setupDone(.now - started)
+            guard let peer = state.withLock({ $0.peer }) else { return }
+            progress.connected(peer)
         case .failed(let why):
             fail(why)
         }

@@ -25,6 +25,47 @@ final class Registry: Sendable {
     var setupMillis: [Double] { state.withLock { $0.setupMillis } }
 }
 
+/// How far one participant's join got: the connections it expects and those
+/// carrying SRTP, when it started, whether it failed. The first failure's
+/// reason goes to the registry; the setup time is recorded once every
+/// expected connection is up. Shared by every kind of participant.
+final class JoinProgress: Sendable {
+    private struct State {
+        var expected = 0
+        var connected: Set<Int> = []
+        var failed = false
+        var started = ContinuousClock.now
+    }
+    private let state = Mutex(State())
+    private let registry: Registry
+
+    init(registry: Registry) { self.registry = registry }
+
+    func start() { state.withLock { $0.started = .now } }
+    /// One more connection (peer `id` of the generator) to wait for.
+    func expect() { state.withLock { $0.expected += 1 } }
+
+    func connected(_ id: Int) {
+        let done = state.withLock { s -> Duration? in
+            s.connected.insert(id)
+            return s.connected.count == s.expected ? ContinuousClock.now - s.started : nil
+        }
+        if let done { registry.setupDone(done) }
+    }
+
+    func fail(_ reason: String) {
+        let first = state.withLock { s -> Bool in
+            defer { s.failed = true }
+            return !s.failed
+        }
+        if first { registry.fail(reason) }
+    }
+
+    func isConnected(_ id: Int) -> Bool { state.withLock { $0.connected.contains(id) } }
+    var isConnected: Bool { state.withLock { !$0.failed && $0.expected > 0 && $0.connected.count == $0.expected } }
+    var hasFailed: Bool { state.withLock { $0.failed } }
+}
+
 extension Duration {
     var milliseconds: Double { Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15 }
     var seconds: Double { milliseconds / 1000 }
@@ -68,17 +109,15 @@ final class RoomParticipant: LoadParticipant {
         var peers: [String: Int] = [:]
         /// Candidates that arrived before their peer existed.
         var early: [String: [String]] = [:]
-        var connected: Set<Int> = []
-        var expected = 0
-        var failed = false
-        var started = ContinuousClock.now
         var subscribed: Set<String> = []
     }
     private let state = Mutex(State())
+    private let progress: JoinProgress
 
     init(name: String, loop: LoadLoop, registry: Registry, certificate: DTLSCertificate, settings: ICESettings,
          clip: AudioClip?, video: VideoClip? = nil, publishes: Bool = true, receiveVideo: Bool = false,
          decode: Bool, subscribeToPeers: Bool, logger: Logger) {
+        self.progress = JoinProgress(registry: registry)
         self.video = video
         self.publishes = publishes
         self.receiveVideo = receiveVideo
@@ -95,12 +134,12 @@ final class RoomParticipant: LoadParticipant {
 
     /// Peer ids of this participant, by connection name.
     var peerIDs: [String: Int] { state.withLock { $0.peers } }
-    var isConnected: Bool { state.withLock { !$0.failed && $0.expected > 0 && $0.connected.count == $0.expected } }
-    var hasFailed: Bool { state.withLock { $0.failed } }
+    var isConnected: Bool { progress.isConnected }
+    var hasFailed: Bool { progress.hasFailed }
     var receives: Bool { state.withLock { !$0.subscribed.isEmpty } }
 
     func join(url: String, room: String, mode: String?) async {
-        state.withLock { $0.started = .now }
+        progress.start()
         do {
             let socket = try await RPCSocket(url: url, logger: logger) { [weak self] method, params in
                 self?.notification(method, params)
@@ -120,21 +159,15 @@ final class RoomParticipant: LoadParticipant {
         }
     }
 
-    private func fail(_ reason: String) {
-        let first = state.withLock { s -> Bool in
-            defer { s.failed = true }
-            return !s.failed
-        }
-        if first { registry.fail(reason) }
-    }
+    private func fail(_ reason: String) { progress.fail(reason) }
 
     private func newPeer(endpoint: String, clip: AudioClip?, video: VideoClip?, wantsVideo: Bool, decode: Bool) async throws -> (Int, String) {
         let id = registry.newPeerID()
         let early = state.withLock { s -> [String] in
             s.peers[endpoint] = id
-            s.expected += 1
             return s.early.removeValue(forKey: endpoint) ?? []
         }
+        progress.expect()
         let offer = try await loop.addPeer(
             id: id, certificate: certificate, settings: settings, clip: clip, video: video, wantsVideo: wantsVideo,
             decode: decode, logger: logger
@@ -215,11 +248,7 @@ final class RoomParticipant: LoadParticipant {
                 }
             }
         case .connected:
-            let done = state.withLock { s -> Duration? in
-                s.connected.insert(id)
-                return s.connected.count == s.expected ? ContinuousClock.now - s.started : nil
-            }
-            if let done { registry.setupDone(done) }
+            progress.connected(id)
         case .failed(let why):
             fail(why)
         }
