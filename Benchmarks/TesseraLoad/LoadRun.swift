@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import JSONRPC
 import Logging
@@ -204,7 +205,15 @@ final class LoadRun: Sendable {
         return report
     }
 
-    func finish(_ report: Report) {
+    /// The generator's own log: errors only (the report says what happened).
+    static var logger: Logger {
+        var l = Logger(label: "tessera-load")
+        l.logLevel = .error
+        return l
+    }
+
+    /// Prints the report; exits with status 1 when any participant failed or none connected.
+    func finish(_ report: Report) throws {
         if report.failed > 0 {
             let top = report.failures.max { $0.value < $1.value }.map { "\($0.key) (x\($0.value))" } ?? "unknown"
             FileHandle.standardError.write("tessera-load: \(report.failed) of \(report.peers) participants failed: \(top)\n".data(using: .utf8)!)
@@ -214,5 +223,6 @@ final class LoadRun: Sendable {
         } else {
             print(report.text)
         }
+        if report.failed > 0 || report.connected == 0 { throw ExitCode(1) }
     }
 }

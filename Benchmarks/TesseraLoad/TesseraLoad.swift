@@ -67,8 +67,7 @@ struct AudioRoom: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var logger = Logger(label: "tessera-load")
-        logger.logLevel = .error
+        let logger = LoadRun.logger
         let run = try LoadRun(common: common, logger: logger)
         let roomName = common.room ?? "load-\(UInt32.random(in: 0...UInt32.max))"
         let url = common.endpoint("/room")
@@ -87,8 +86,7 @@ struct AudioRoom: AsyncParsableCommand {
             participants: participants, scenario: "audio-room", mode: mode.rawValue, room: roomName, url: url,
             frequencies: talkerFrequencies,
             ownFrequency: { i in i < clips.count ? clips[i].hz : nil })
-        run.finish(report)
-        if report.failed > 0 || report.connected == 0 { throw ExitCode(1) }
+        try run.finish(report)
     }
 }
 
@@ -105,8 +103,7 @@ struct JanusAudioBridge: AsyncParsableCommand {
     var listenFor: [Int] = []
 
     func run() async throws {
-        var logger = Logger(label: "tessera-load")
-        logger.logLevel = .error
+        let logger = LoadRun.logger
         let run = try LoadRun(common: common, logger: logger, defaultAddress: LocalAddress.firstNonLoopbackIPv4() ?? "127.0.0.1")
         let session = try await JanusSession.open(common)
         var clips: [AudioClip] = []
@@ -122,8 +119,7 @@ struct JanusAudioBridge: AsyncParsableCommand {
             participants: participants, scenario: "janus-audiobridge", mode: "mcu", room: common.room ?? "1234", url: session.base,
             frequencies: clips.map(\.hz) + listenFor, ownFrequency: { i in i < clips.count ? clips[i].hz : nil })
         await session.close()
-        run.finish(report)
-        if report.failed > 0 || report.connected == 0 { throw ExitCode(1) }
+        try run.finish(report)
     }
 }
 
@@ -166,8 +162,7 @@ struct VideoRoom: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var logger = Logger(label: "tessera-load")
-        logger.logLevel = .error
+        let logger = LoadRun.logger
         let run = try LoadRun(common: common, logger: logger)
         let roomName = common.room ?? "load-\(UInt32.random(in: 0...UInt32.max))"
         let (audio, video) = try VideoClip.publishers(publishers, bitrate: videoBitrate)
@@ -182,8 +177,7 @@ struct VideoRoom: AsyncParsableCommand {
         let report = await run.drive(
             participants: participants, scenario: "video-room", mode: mode.rawValue, room: roomName,
             url: common.endpoint("/room"), frequencies: [], ownFrequency: { _ in nil })
-        run.finish(report)
-        if report.failed > 0 || report.connected == 0 { throw ExitCode(1) }
+        try run.finish(report)
     }
 }
 
@@ -198,8 +192,7 @@ struct JanusVideoRoom: AsyncParsableCommand {
     @Option(help: "Video bitrate of the pre-encoded clip, bits/s.") var videoBitrate = 600_000
 
     func run() async throws {
-        var logger = Logger(label: "tessera-load")
-        logger.logLevel = .error
+        let logger = LoadRun.logger
         let run = try LoadRun(common: common, logger: logger, defaultAddress: LocalAddress.firstNonLoopbackIPv4() ?? "127.0.0.1")
         let session = try await JanusSession.open(common)
         let p = min(max(publishers, 1), common.peers)
@@ -215,8 +208,7 @@ struct JanusVideoRoom: AsyncParsableCommand {
             participants: participants, scenario: "janus-videoroom", mode: "sfu", room: common.room ?? "1234", url: session.base,
             frequencies: [], ownFrequency: { _ in nil })
         await session.close()
-        run.finish(report)
-        if report.failed > 0 || report.connected == 0 { throw ExitCode(1) }
+        try run.finish(report)
     }
 }
 
@@ -244,8 +236,7 @@ struct Kurento: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var logger = Logger(label: "tessera-load")
-        logger.logLevel = .error
+        let logger = LoadRun.logger
         let run = try LoadRun(common: common, logger: logger)
         let url = common.endpoint("/kurento")
         let session: KurentoSession
@@ -269,7 +260,6 @@ struct Kurento: AsyncParsableCommand {
             participants: participants, scenario: "kurento", mode: mode.rawValue, room: session.pipeline, url: url,
             frequencies: mode == .mcu ? clips.map(\.hz) : [], ownFrequency: { i in i < clips.count ? clips[i].hz : nil })
         await session.close()
-        run.finish(report)
-        if report.failed > 0 || report.connected == 0 { throw ExitCode(1) }
+        try run.finish(report)
     }
 }
