@@ -14,7 +14,7 @@ APT_BUILD := pkg-config libopus-dev libvpx-dev libnice-dev libsrtp2-dev libssl-d
 APT_RUNTIME := gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 APT_TEST := ffmpeg iproute2 procps chromium coturn gstreamer1.0-tools gstreamer1.0-plugins-bad
 
-.PHONY: run test deps-apt deps-apt-test deps-py build build-release test-swift test-e2e bench-rpc bench-sfu bench-rooms bench-mixer bench-recording bench-load fuzz fuzz-smoke coverage-page clean
+.PHONY: run test deps-apt deps-apt-test deps-py build build-release test-swift test-e2e test-e2e-full bench-rpc bench-sfu bench-rooms bench-mixer bench-recording bench-load fuzz fuzz-smoke coverage-page clean
 
 deps-apt:
 	@./.ci/apt-install $(APT_BUILD) $(APT_RUNTIME)
@@ -42,13 +42,19 @@ test: deps-apt-test deps-py build
 	$(MAKE) test-swift
 	$(MAKE) fuzz-smoke
 	$(MAKE) test-e2e
+	$(MAKE) test-e2e-full
 
 test-swift:
 	swift test --skip-build
 
-# The end-to-end suite starts the real server (debug build) on loopback ports.
+# The end-to-end suite starts the real server (debug build) on loopback ports: once with the
+# default ICE-lite shared ports, once more with full ICE on libnice (test-e2e-full).
+E2E := TESSERA_BIN=$(CURDIR)/.build/debug/tessera TESSERA_LOAD_BIN=$(CURDIR)/.build/debug/tessera-load $(VENV)/bin/pytest -q -p no:cacheprovider Tests/EndToEnd
 test-e2e:
-	TESSERA_BIN=$(CURDIR)/.build/debug/tessera TESSERA_LOAD_BIN=$(CURDIR)/.build/debug/tessera-load $(VENV)/bin/pytest -q -p no:cacheprovider Tests/EndToEnd
+	TESSERA_ICE_MODE=lite $(E2E)
+
+test-e2e-full:
+	TESSERA_ICE_MODE=full $(E2E)
 
 # libFuzzer targets (Sources/Fuzz*), coverage-guided, under AddressSanitizer: each runs
 # FUZZ_SECONDS on its seed corpus (Tests/FuzzCorpus/<target>, kept in the repo) plus what it

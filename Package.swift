@@ -74,11 +74,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Batched UDP I/O (recvmmsg/sendmmsg) for the media loops' shared ports.
+        .target(name: "CNetIO", cSettings: [.unsafeFlags(["-O2"])]),
+
         // MARK: Transport: media loops, ICE (libnice), DTLS (OpenSSL), SRTP (libsrtp2)
         .target(
             name: "Transport",
             dependencies: [
-                "CNice", "COpenSSL", "CSRTP", "STUN",
+                "CNice", "CNetIO", "COpenSSL", "CSRTP", "STUN",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -181,6 +184,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SDPTests", dependencies: ["SDP", "FuzzSupport"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+        .testTarget(name: "STUNTests", dependencies: ["STUN"], swiftSettings: swiftSettings),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "STUN", "FuzzSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "CSRTP"], swiftSettings: swiftSettings),
         .testTarget(
@@ -191,7 +195,7 @@ let package = Package(
         .testTarget(
             name: "TesseraServerTests",
             dependencies: [
-                "TesseraServer", "Elements", "JSONRPC", "TestSupport",
+                "TesseraServer", "Elements", "JSONRPC", "TestSupport", "Transport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

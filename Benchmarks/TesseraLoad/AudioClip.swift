@@ -35,4 +35,10 @@ struct AudioClip: Sendable {
     /// The tone of talker `index`: 300, 340, 380 ... Hz, far enough apart for
     /// an FFT over one second to tell them apart in a mix.
     static func talkerFrequency(_ index: Int) -> Int { 300 + 40 * (index % 40) }
+
+    /// Loopback peers each get a tone of their own, none repeated up to 200
+    /// peers (200, 237, ... 7563 Hz): a datagram delivered to the wrong peer
+    /// is heard as a neighbour's tone.
+    static let loopbackSpacing = 37
+    static func loopbackFrequency(_ index: Int) -> Int { 200 + loopbackSpacing * (index % 200) }
 }

@@ -13,12 +13,14 @@ final class KurentoSession: Sendable {
     let pipeline: String
     let hub: String
     let mixing: Bool
+    /// Each participant's endpoint is connected to itself: it receives what it sends.
+    let loopback: Bool
     private final class Routes: Sendable {
         let map = Mutex<[String: @Sendable (JSONValue) -> Void]>([:])
     }
     private let routes: Routes
 
-    init(url: String, mixing: Bool, logger: Logger) async throws {
+    init(url: String, mixing: Bool, loopback: Bool = false, logger: Logger) async throws {
         let routes = Routes()
         socket = try await RPCSocket(url: url, logger: logger) { method, params in
             guard method == "onEvent", let value = params["value"],
@@ -29,6 +31,7 @@ final class KurentoSession: Sendable {
         }
         self.routes = routes
         self.mixing = mixing
+        self.loopback = loopback
         pipeline = try await Self.create(socket, "MediaPipeline", [:])
         hub = try await Self.create(socket, mixing ? "Composite" : "DispatcherOneToMany", ["mediaPipeline": .string(pipeline)])
     }
@@ -103,7 +106,7 @@ final class KurentoParticipant: LoadParticipant {
     var peerIDs: [String: Int] { state.withLock { s in s.peer.map { [name: $0] } ?? [:] } }
     var isConnected: Bool { progress.isConnected }
     var hasFailed: Bool { progress.hasFailed }
-    var receives: Bool { session.mixing || !publishes }
+    var receives: Bool { session.mixing || session.loopback || !publishes }
 
     private func fail(_ why: String) { progress.fail(why) }
 
@@ -112,20 +115,15 @@ final class KurentoParticipant: LoadParticipant {
         do {
             let pipeline = JSONValue.string(session.pipeline)
             let endpoint = try await session.create("WebRtcEndpoint", ["mediaPipeline": pipeline])
-            let port = try await session.create("HubPort", ["hub": .string(session.hub)])
             let id = registry.newPeerID()
             state.withLock { $0.endpoint = endpoint; $0.peer = id }
             progress.expect()
             session.route(endpoint) { [weak self] value in self?.event(value) }
             _ = try await session.socket.call("subscribe", ["object": .string(endpoint), "type": "IceCandidateFound"])
-            if session.mixing || publishes {
-                _ = try await session.invoke(endpoint, "connect", ["sink": .string(port)])
-            }
-            if session.mixing || !publishes {
-                _ = try await session.invoke(port, "connect", ["sink": .string(endpoint)])
-            }
-            if !session.mixing && publishes {
-                _ = try await session.invoke(session.hub, "setSource", ["source": .string(port)])
+            if session.loopback {
+                _ = try await session.invoke(endpoint, "connect", ["sink": .string(endpoint)])
+            } else {
+                try await connectToHub(endpoint)
             }
             let offer = try await loop.addPeer(
                 id: id, certificate: certificate, settings: settings, clip: publishes ? clip : nil,
@@ -137,6 +135,19 @@ final class KurentoParticipant: LoadParticipant {
             _ = try await session.invoke(endpoint, "gatherCandidates")
         } catch {
             fail("\(error)")
+        }
+    }
+
+    private func connectToHub(_ endpoint: String) async throws {
+        let port = try await session.create("HubPort", ["hub": .string(session.hub)])
+        if session.mixing || publishes {
+            _ = try await session.invoke(endpoint, "connect", ["sink": .string(port)])
+        }
+        if session.mixing || !publishes {
+            _ = try await session.invoke(port, "connect", ["sink": .string(endpoint)])
+        }
+        if !session.mixing && publishes {
+            _ = try await session.invoke(session.hub, "setSource", ["source": .string(port)])
         }
     }
 

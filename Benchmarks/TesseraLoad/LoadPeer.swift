@@ -340,11 +340,16 @@ final class LoadPeer {
     }
 
     /// Counters, with tone levels of the decoded audio for `frequencies`.
+    /// Its own tone and the two loopback neighbours' are always among them.
     func snapshot(frequencies: [Int]) -> PeerStats {
         var s = stats
         if decoder != nil, decoded.count >= 48_000 {
             let window = Array(decoded.suffix(48_000))
-            s.toneLevels = ToneAnalysis.levels(window, frequencies: frequencies)
+            var wanted = frequencies
+            if let hz = clip?.hz, hz > 0 {
+                wanted += [hz, hz - AudioClip.loopbackSpacing, hz + AudioClip.loopbackSpacing]
+            }
+            s.toneLevels = ToneAnalysis.levels(window, frequencies: wanted)
         }
         return s
     }

@@ -49,7 +49,7 @@ final class LoadRun: Sendable {
     /// or failed (bounded), measures for `seconds`, then lets everyone leave.
     func drive(
         participants: [any LoadParticipant], scenario: String, mode: String, room: String, url: String,
-        frequencies: [Int], ownFrequency: @escaping (Int) -> Int?
+        frequencies: [Int], ownFrequency: @escaping (Int) -> Int?, hearsSelf: Bool = false
     ) async -> Report {
         let start = ContinuousClock.now
         var previous = Totals(await snapshot())
@@ -166,10 +166,12 @@ final class LoadRun: Sendable {
                 if a.packetsIn > 0 { jitters.append(a.jitterMillis) }
                 if !a.toneLevels.isEmpty {
                     let own = ownFrequency(i)
-                    let heard = frequencies.filter { $0 != own && (a.toneLevels[$0] ?? 0) > 0.02 }
+                    // Loopback: its own tone is expected and every other tone analysed (the neighbours') is not.
+                    let analysed = hearsSelf ? a.toneLevels.keys.sorted() : frequencies
+                    let heard = analysed.filter { $0 != own && (a.toneLevels[$0] ?? 0) > 0.02 }
                     report.decoded.append(.init(
                         participant: p.name, ownHz: own, ownLevel: own.flatMap { a.toneLevels[$0] },
-                        heardHz: heard, expectedHz: frequencies.filter { $0 != own }))
+                        heardHz: heard, expectedHz: hearsSelf ? own.map { [$0] } ?? [] : frequencies.filter { $0 != own }))
                 }
             }
             received &+= got

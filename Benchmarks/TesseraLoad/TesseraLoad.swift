@@ -220,12 +220,12 @@ struct JanusVideoRoom: AsyncParsableCommand {
 struct Kurento: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kurento",
-        abstract: "N participants through the Kurento protocol: Composite + HubPorts (--mode mcu, audio) or one publisher and DispatcherOneToMany to the rest (--mode sfu, VP8 and Opus).")
+        abstract: "N participants through the Kurento protocol: Composite + HubPorts (--mode mcu, audio), one publisher and DispatcherOneToMany to the rest (--mode sfu, VP8 and Opus), or N WebRtcEndpoints each connected to itself (--mode loopback, audio).")
 
-    enum Mode: String, ExpressibleByArgument { case mcu, sfu }
+    enum Mode: String, ExpressibleByArgument { case mcu, sfu, loopback }
 
     @OptionGroup var common: CommonOptions
-    @Option(help: "mcu (Composite) or sfu (DispatcherOneToMany).") var mode: Mode = .mcu
+    @Option(help: "mcu (Composite), sfu (DispatcherOneToMany) or loopback (each endpoint connected to itself; every participant sends a tone of its own and must hear exactly that tone back).") var mode: Mode = .mcu
     @Option(help: "Participants who talk at once in mcu mode (the others send silence).") var talkers = 3
     @Option(help: "Video bitrate of the publisher's clip in sfu mode, bits/s.") var videoBitrate = 600_000
 
@@ -240,12 +240,16 @@ struct Kurento: AsyncParsableCommand {
         let run = try LoadRun(common: common, logger: logger)
         let url = common.endpoint("/kurento")
         let session: KurentoSession
-        do { session = try await KurentoSession(url: url, mixing: mode == .mcu, logger: logger) } catch {
+        do { session = try await KurentoSession(url: url, mixing: mode == .mcu, loopback: mode == .loopback, logger: logger) } catch {
             FileHandle.standardError.write("tessera-load: cannot set up the Kurento pipeline at \(url): \(error)\n".data(using: .utf8)!)
             throw ExitCode(1)
         }
         var clips: [AudioClip] = []
-        for i in 0..<min(mode == .mcu ? talkers : 1, common.peers) { clips.append(try AudioClip.make(hz: AudioClip.talkerFrequency(i))) }
+        if mode == .loopback {
+            for i in 0..<common.peers { clips.append(try AudioClip.make(hz: AudioClip.loopbackFrequency(i))) }
+        } else {
+            for i in 0..<min(mode == .mcu ? talkers : 1, common.peers) { clips.append(try AudioClip.make(hz: AudioClip.talkerFrequency(i))) }
+        }
         let silence = try AudioClip.make(hz: 0)
         let (r, g, b) = VideoClip.colour(0)
         let video = mode == .sfu ? try VideoClip.make(red: r, green: g, blue: b, bitrate: videoBitrate) : nil
@@ -253,12 +257,13 @@ struct Kurento: AsyncParsableCommand {
             KurentoParticipant(
                 name: "load\(i)", session: session, loop: run.loops[i % run.loops.count], registry: run.registry,
                 certificate: run.certificate, settings: run.settings, clip: i < clips.count ? clips[i] : silence,
-                video: video, publishes: mode == .mcu || i == 0, watchesVideo: mode == .sfu && i > 0,
-                decode: mode == .mcu && i < common.decodeSample, logger: logger)
+                video: video, publishes: mode != .sfu || i == 0, watchesVideo: mode == .sfu && i > 0,
+                decode: mode != .sfu && i < common.decodeSample, logger: logger)
         }
         let report = await run.drive(
             participants: participants, scenario: "kurento", mode: mode.rawValue, room: session.pipeline, url: url,
-            frequencies: mode == .mcu ? clips.map(\.hz) : [], ownFrequency: { i in i < clips.count ? clips[i].hz : nil })
+            frequencies: mode == .mcu ? clips.map(\.hz) : [], ownFrequency: { i in i < clips.count ? clips[i].hz : nil },
+            hearsSelf: mode == .loopback)
         await session.close()
         try run.finish(report)
     }

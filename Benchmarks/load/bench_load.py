@@ -1,5 +1,5 @@
-"""make bench-load: audio MCU rooms of growing size, Tessera beside Janus's
-AudioBridge, in one run on this machine. Not a test: it prints a table and
+"""make bench-load: audio MCU rooms of growing size, Tessera (ICE-lite on shared
+ports, and full ICE on libnice) beside Janus's AudioBridge, in one run on this machine. Not a test: it prints a table and
 writes every report to a JSON file.
 
 The server (Tessera release build, or Debian's janus) is pinned to core 0 and
@@ -47,14 +47,19 @@ def wait_http(url, proc, seconds=30):
     raise RuntimeError(f"{url} did not answer")
 
 
-def start_tessera(tmp):
+def start_tessera(tmp, ice_mode="lite"):
     port = free_port()
     env = dict(os.environ, TESSERA_ADDRESS="127.0.0.1", TESSERA_PORT=str(port), TESSERA_ICE_HOST_ADDRESSES="127.0.0.1",
-               TESSERA_ROOM_MAX_PARTICIPANTS="5000", TESSERA_LOG_LEVEL="error", TESSERA_RECORDING_DIR=tmp)
+               TESSERA_ROOM_MAX_PARTICIPANTS="5000", TESSERA_LOG_LEVEL="error", TESSERA_RECORDING_DIR=tmp,
+               TESSERA_ICE_MODE=ice_mode, TESSERA_ICE_UDP_PORT="0")
     proc = subprocess.Popen(["taskset", "-c", "0", TESSERA, "--config", os.path.join(REPO, "Config", "tessera.json")],
                             env=env, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_http(f"http://127.0.0.1:{port}/health", proc)
     return proc, f"ws://127.0.0.1:{port}"
+
+
+def start_tessera_full(tmp):
+    return start_tessera(tmp, ice_mode="full")
 
 
 def start_janus(tmp):
@@ -127,6 +132,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=15)
     ap.add_argument("--out", default=os.path.join(tempfile.gettempdir(), "tessera-bench-load.json"))
     ap.add_argument("--skip-janus", action="store_true")
+    ap.add_argument("--skip-full", action="store_true", help="leave out Tessera in full-ICE mode (libnice)")
     ap.add_argument("--viewers", default="10,50,200", help="SFU rounds: one VP8 publisher to this many viewers ('' to skip)")
     args = ap.parse_args()
     for path in (TESSERA, LOAD):
@@ -135,7 +141,11 @@ def main():
     have_janus = shutil.which("janus") is not None and not args.skip_janus
     load_before = os.getloadavg()
     results = []
-    servers = [("tessera", "audio-room", start_tessera)] + ([("janus", "janus-audiobridge", start_janus)] if have_janus else [])
+    servers = [("tessera", "audio-room", start_tessera)]
+    if not args.skip_full:
+        servers.append(("tessera-full", "audio-room", start_tessera_full))
+    if have_janus:
+        servers.append(("janus", "janus-audiobridge", start_janus))
     for size in [int(x) for x in args.sizes.split(",")]:
         for name, scenario, start in servers:
             r = one_round(start, scenario, size, args.talkers, args.seconds)
@@ -162,6 +172,8 @@ def main():
     sfu = []
     viewer_counts = [int(x) for x in args.viewers.split(",") if x]
     video_servers = [("tessera", "video-room", start_tessera, ["--mode", "sfu", "--publishers", "1"])]
+    if not args.skip_full:
+        video_servers.append(("tessera-full", "video-room", start_tessera_full, ["--mode", "sfu", "--publishers", "1"]))
     if have_janus:
         video_servers.append(("janus", "janus-videoroom", start_janus, ["--publishers", "1"]))
     for viewers in viewer_counts:

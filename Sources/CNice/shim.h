@@ -40,4 +40,10 @@ static inline GSource *tessera_fd_read_source(int fd, GUnixFDSourceFunc func, gp
     g_source_set_callback(source, (GSourceFunc)func, data, NULL);
     return source;
 }
+// The same, with a destroy notify for `data` (called when the source goes away).
+static inline GSource *tessera_fd_read_source_full(int fd, GUnixFDSourceFunc func, gpointer data, GDestroyNotify notify) {
+    GSource *source = g_unix_fd_source_new(fd, G_IO_IN);
+    g_source_set_callback(source, (GSourceFunc)func, data, notify);
+    return source;
+}
 #endif

@@ -7,6 +7,7 @@
 #include <openssl/x509.h>
 #include <openssl/rand.h>
 #include <openssl/opensslv.h>
+#include <openssl/hmac.h>
 
 // DTLSv1_get_timeout and DTLSv1_handle_timeout are macros over SSL_ctrl.
 static inline long tessera_dtls_get_timeout(SSL *ssl, struct timeval *tv) { return DTLSv1_get_timeout(ssl, tv); }

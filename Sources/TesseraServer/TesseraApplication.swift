@@ -31,6 +31,8 @@ public struct TesseraServer {
         ice.hostAddresses = config.iceHostAddresses
         ice.portRange = config.udpPortRange
         ice.consentTimeout = config.iceConsentTimeout
+        ice.mode = config.iceMode
+        ice.udpPort = config.iceUDPPort
         ice.stunServer = config.stunServers.first
         ice.turnServer = config.turnServers.first
         media = try MediaContext(

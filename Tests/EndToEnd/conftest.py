@@ -17,6 +17,9 @@ import websocket
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("TESSERA_BIN", os.path.join(REPO, ".build", "debug", "tessera"))
+# The suite runs once per ICE mode (`make test-e2e` and `make test-e2e-full`);
+# servers inherit TESSERA_ICE_MODE from the environment.
+ICE_MODE = os.environ.get("TESSERA_ICE_MODE", "lite")
 
 
 def free_port():
@@ -38,6 +41,8 @@ class Server:
             "TESSERA_RECORDING_DIR": self.tmp.name,
             "TESSERA_LOG_LEVEL": "warning",
             "TESSERA_ICE_HOST_ADDRESSES": "127.0.0.1",
+            # Shared media ports chosen by the kernel: servers run side by side here.
+            "TESSERA_ICE_UDP_PORT": "0",
         })
         env.update(env_overrides or {})
         self.log = open(os.path.join(self.tmp.name, "server.log"), "w")

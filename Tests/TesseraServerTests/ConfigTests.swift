@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Testing
 import TesseraServer
+import Transport
 
 struct ConfigTests {
     static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -27,7 +28,9 @@ struct ConfigTests {
         #expect(c.kurentoPath == "/kurento")
         #expect(c.roomPath == "/room")
         #expect(c.gracePeriod == .seconds(240))
-        #expect(c.udpPortRange == 40000...49999)
+        #expect(c.udpPortRange == 40100...49999)
+        #expect(c.iceMode == .lite)
+        #expect(c.iceUDPPort == 40000)
         #expect(c.iceHostAddresses.isEmpty)
         #expect(c.logLevel(for: "ice") == .warning)
         #expect(c.logLevel(for: "mixer") == .info)

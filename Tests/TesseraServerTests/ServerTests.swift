@@ -14,6 +14,7 @@ struct ServerTests {
         var config = TesseraConfig.defaults
         config.address = "127.0.0.1"
         config.port = 0
+        config.iceUDPPort = 0  // tests run side by side: shared media ports chosen by the kernel
         return try TesseraServer(config: config)
     }
 

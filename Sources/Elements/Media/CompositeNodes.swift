@@ -91,6 +91,12 @@ final class CompositeHubNode: HubNode {
 
     func deliverAudio(_ tick: AudioTick) {
         guard !tick.packets.isEmpty else { return }
+        // One sendmmsg for the whole tick's fan-out on the shared port.
+        guard let loop = ports.first?.loop, let mux = context.mux(for: loop) else { return fanOutAudio(tick) }
+        mux.batch { fanOutAudio(tick) }
+    }
+
+    private func fanOutAudio(_ tick: AudioTick) {
         var headers: [RTPHeader?] = []
         headers.reserveCapacity(tick.packets.count)
         for p in tick.packets { headers.append(p.withUnsafeBytes { try? RTPHeader.parse($0) }) }
@@ -102,6 +108,11 @@ final class CompositeHubNode: HubNode {
     }
 
     func deliverVideo(_ packets: [[UInt8]]) {
+        guard let loop = ports.first?.loop, let mux = context.mux(for: loop) else { return fanOutVideo(packets) }
+        mux.batch { fanOutVideo(packets) }
+    }
+
+    private func fanOutVideo(_ packets: [[UInt8]]) {
         var packets = packets
         for i in packets.indices {
             packets[i].withUnsafeMutableBytes { buf in

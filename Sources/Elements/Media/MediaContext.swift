@@ -31,6 +31,9 @@ public final class MediaContext: Sendable {
     let finishing = DispatchGroup()
     let eventSink: AsyncStream<MediaEvent>.Continuation
     private let ecdsa: DTLSCertificate
+    /// The shared port of each media loop (ICE-lite mode), by loop index; each
+    /// is touched only on its loop.
+    private let muxes: [LoopBound<UDPMux>]
     /// Made on first use: RSA key generation takes a noticeable time and few peers ask for it.
     private let rsa = Mutex<DTLSCertificate?>(nil)
 
@@ -47,6 +50,29 @@ public final class MediaContext: Sendable {
         self.ice = ice
         self.logger = logger
         (events, eventSink) = AsyncStream.makeStream(of: MediaEvent.self)
+        // ICE-lite: one shared port per media loop, bound now so that a port
+        // in use is a startup error rather than a failed call later.
+        if ice.mode == .lite {
+            let bindTo = Self.bindAddress(for: ice)
+            var opened: [LoopBound<UDPMux>] = []
+            for loop in loops.loops {
+                let port = ice.udpPort == 0 ? 0 : ice.udpPort + loop.index
+                do {
+                    let mux = try UDPMux(loop: loop, host: bindTo, port: port)
+                    let drops = metrics
+                    mux.onDrop = { drops.udpDropped($0) }
+                    opened.append(LoopBound(mux))
+                } catch {
+                    for m in opened { m.value.loop.post { m.value.close() } }
+                    loops.shutdown()
+                    mixerLoops.shutdown()
+                    throw error
+                }
+            }
+            muxes = opened
+        } else {
+            muxes = []
+        }
         // One identity per server and key type (RFC 8827 allows reuse across peers).
         ecdsa = try DTLSCertificate(keyType: .ecdsa)
     }
@@ -65,6 +91,7 @@ public final class MediaContext: Sendable {
     /// Stops the media and mixer threads after what was already posted to them
     /// and waits for them to exit. Nothing may be posted afterwards.
     public func shutdown() {
+        for (index, mux) in muxes.enumerated() { loops.loops[index].post { mux.value.close() } }
         loops.shutdown()
         mixerLoops.shutdown()
     }
@@ -80,6 +107,29 @@ public final class MediaContext: Sendable {
     public func waitForRecordingsToFinish(timeout: Duration) async -> Bool {
         let group = finishing
         return await runBlocking(qos: .utility) { group.wait(timeout: .now() + timeout / .seconds(1)) == .success }
+    }
+
+    deinit {
+        // Without a shutdown the loops stop when their last reference goes;
+        // the ports close on them first.
+        for mux in muxes { mux.value.loop.post { mux.value.close() } }
+    }
+
+    /// The shared port of `loop` (call on that loop); nil in full-ICE mode.
+    func mux(for loop: MediaLoop) -> UDPMux? {
+        muxes.indices.contains(loop.index) && muxes[loop.index].value.loop === loop ? muxes[loop.index].value : nil
+    }
+
+    /// The ports the media loops listen on (ICE-lite mode), in loop order.
+    public var sharedPorts: [Int] { muxes.map { Int($0.value.port) } }
+
+    /// Where the shared ports are bound: the one configured host address when
+    /// there is exactly one (answers then leave from the address the peer
+    /// used), else every address.
+    static func bindAddress(for ice: ICESettings) -> String {
+        let configured = (try? ice.gatherAddresses()) ?? []
+        let v4 = configured.filter { ICESettings.isIPAddress($0, v6: false) }
+        return v4.count == 1 ? v4[0] : "0.0.0.0"
     }
 
     /// Called on a media loop: queues an event for the signalling plane.

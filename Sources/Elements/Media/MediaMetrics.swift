@@ -1,13 +1,18 @@
 public import CoreMetrics
+import Transport
 
 /// Packet counters of the media plane for /metrics:
 /// `tessera_rtp_packets_total{direction, kind}` and
 /// `tessera_rtp_bytes_total{direction, kind}`, for RTP that SDP endpoints
 /// (WebRtcEndpoint, RtpEndpoint) received from and sent to their peers. Sessions
 /// add what they counted once a second and when they close, never per packet.
+/// Datagrams the shared ports drop are counted one by one (they are rare, and
+/// a flood of them is what the counter is for).
 public final class MediaMetrics: Sendable {
     private let packets: [[Counter]]  // [direction][kind]: in = 0, out = 1; audio = 0, video = 1
     private let bytes: [[Counter]]
+    /// `tessera_udp_dropped_total{reason}`: what the shared ports dropped (ICE-lite mode).
+    private let dropped: [UDPDropReason: Counter]
 
     public init(factory: any MetricsFactory = MetricsSystem.factory) {
         func counters(_ label: String) -> [[Counter]] {
@@ -19,7 +24,14 @@ public final class MediaMetrics: Sendable {
         }
         packets = counters("tessera_rtp_packets_total")
         bytes = counters("tessera_rtp_bytes_total")
+        var d: [UDPDropReason: Counter] = [:]
+        for reason in UDPDropReason.allCases {
+            d[reason] = Counter(label: "tessera_udp_dropped_total", dimensions: [("reason", reason.rawValue)], factory: factory)
+        }
+        dropped = d
     }
+
+    func udpDropped(_ reason: UDPDropReason) { dropped[reason]?.increment() }
 
     func add(inbound: Bool, kind: Int, packets n: UInt64, bytes b: UInt64) {
         let d = inbound ? 0 : 1

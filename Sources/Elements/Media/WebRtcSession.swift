@@ -6,12 +6,13 @@ import SDP
 import STUN
 import Transport
 
-/// The media-plane half of a WebRtcEndpoint: ICE (libnice), DTLS-SRTP and the
-/// RTP/RTCP of one peer, on its pipeline's media loop.
+/// The media-plane half of a WebRtcEndpoint: ICE (ICE-lite on the loop's
+/// shared port, or libnice), DTLS-SRTP and the RTP/RTCP of one peer, on its
+/// pipeline's media loop.
 ///
 /// Receive path: datagram -> demux (RFC 7983) -> DTLS, or SRTP unprotect ->
 /// forward to consumers (RtpSession). Send path (as a consumer, RtpSession):
-/// rewrite into this peer's space -> SRTP protect -> libnice.
+/// rewrite into this peer's space -> SRTP protect -> the ICE agent.
 final class WebRtcSession: RtpSession {
     struct Options {
         var recvonly = false
@@ -21,7 +22,7 @@ final class WebRtcSession: RtpSession {
 
     let options: Options
     private let certificate: DTLSCertificate
-    private var ice: ICEAgent?
+    private var ice: (any ICETransport)?
     private var dtls: DTLSSession?
     private var offerSent: SessionDescription?
     private var pendingCandidates: [String] = []
@@ -59,13 +60,19 @@ final class WebRtcSession: RtpSession {
 
     // MARK: Negotiation (control messages from the signalling plane)
 
-    private func makeAgent(controlling: Bool) throws(KurentoError) -> ICEAgent {
+    /// ICE-lite on the loop's shared port unless these settings need full
+    /// ICE (`ICESettings.needsFullICE`); chosen once, when negotiation starts.
+    private func makeAgent(controlling: Bool) throws(KurentoError) -> any ICETransport {
         if let ice { return ice }
-        let agent: ICEAgent
-        do {
-            agent = try ICEAgent(loop: loop, controlling: controlling, settings: iceSettings, logger: logger)
-        } catch {
-            throw KurentoError(.iceGatherCandidatesError, error.description)
+        let agent: any ICETransport
+        if !iceSettings.needsFullICE, let mux = context.mux(for: loop) {
+            agent = ICELiteAgent(mux: mux, settings: iceSettings, logger: logger)
+        } else {
+            do {
+                agent = try ICEAgent(loop: loop, controlling: controlling, settings: iceSettings, logger: logger)
+            } catch {
+                throw KurentoError(.iceGatherCandidatesError, error.description)
+            }
         }
         let id = objectID
         let ctx = context
@@ -96,7 +103,8 @@ final class WebRtcSession: RtpSession {
     private var transportParameters: TransportParameters {
         TransportParameters(
             iceUfrag: ice?.localUfrag ?? "", icePwd: ice?.localPwd ?? "",
-            fingerprint: Fingerprint(algorithm: "sha-256", value: certificate.fingerprintSHA256))
+            fingerprint: Fingerprint(algorithm: "sha-256", value: certificate.fingerprintSHA256), iceLite: ice?.isLite ?? false,
+            candidates: ice?.sdpCandidates ?? [])
     }
 
     override func processOffer(_ text: String) throws(KurentoError) -> String {
@@ -164,7 +172,7 @@ final class WebRtcSession: RtpSession {
     }
 
     private func startTransport(
-        agent: ICEAgent,
+        agent: any ICETransport,
         remote: (ufrag: String, pwd: String, fingerprints: [Fingerprint], setup: SetupRole?, candidates: [(mid: String?, index: Int, candidate: String)]),
         role: DTLSRole
     ) throws(KurentoError) {
@@ -239,7 +247,7 @@ final class WebRtcSession: RtpSession {
         }
     }
 
-    /// A datagram from libnice (STUN is consumed by libnice itself): DTLS
+    /// A datagram from the ICE agent (it consumes STUN itself): DTLS
     /// goes to the handshake, the rest to the shared packet path.
     func receiveDatagram(_ buffer: UnsafeMutableRawBufferPointer) {
         guard !isClosed else { return }

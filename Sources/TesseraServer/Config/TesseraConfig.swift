@@ -3,6 +3,7 @@ public import Elements
 import JSONRPC
 public import Logging
 public import Rooms
+public import Transport
 
 /// The server's settings after defaults, config file, environment and flags.
 public struct TesseraConfig: Sendable {
@@ -19,6 +20,8 @@ public struct TesseraConfig: Sendable {
     public var iceHostAddresses: [String]
     public var udpPortRange: ClosedRange<Int>
     public var iceConsentTimeout: Duration
+    public var iceMode: ICEMode
+    public var iceUDPPort: Int
     public var recordingDirectory: String
     public var gracePeriod: Duration
     public var requestCacheTTL: Duration
@@ -229,6 +232,7 @@ public struct ConfigLoader {
             stunServers: list("ice.stunServers"), turnServers: list("ice.turnServers"),
             iceHostAddresses: list("ice.hostAddresses"), udpPortRange: portMin...portMax,
             iceConsentTimeout: .seconds(int("ice.consentTimeoutSeconds")),
+            iceMode: ICEMode(rawValue: str("ice.mode")) ?? .lite, iceUDPPort: int("ice.udpPort"),
             recordingDirectory: str("recording.directory"),
             gracePeriod: .seconds(int("sessions.gracePeriodSeconds")),
             requestCacheTTL: .seconds(int("sessions.requestCacheSeconds")),

@@ -44,7 +44,18 @@ public struct ICESettings: Sendable, Equatable {
     /// before its consent has expired (RFC 7675 §5.1 allows 30 s). The session
     /// watches this itself: see `ICEAgent.init` for why libnice does not.
     public var consentTimeout: Duration = .seconds(30)
+    /// `lite` (the default): every peer of a media loop shares that loop's
+    /// port; `full`: libnice with a port per peer.
+    public var mode: ICEMode = .lite
+    /// First port of the shared ports (loop i listens on `udpPort + i`); 0 =
+    /// a port the kernel chooses for each loop (tests running side by side).
+    public var udpPort: Int = 0
     public init() {}
+
+    /// Whether an endpoint with these settings runs full ICE on libnice: in
+    /// full mode, or when it needs what only a full agent gathers (a TURN
+    /// relay, a STUN-learned address).
+    public var needsFullICE: Bool { mode == .full || turnServer != nil || stunServer != nil }
 
     /// The addresses to gather on: those of `networkInterfaces` when set, else `hostAddresses`.
     public func gatherAddresses() throws(ICEError) -> [String] {
