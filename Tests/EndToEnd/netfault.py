@@ -59,6 +59,7 @@ class FaultyPath:
             s.setblocking(False)
         self.peer_address = None      # learned from the first datagram the peer sends
         self.server_address = None    # from the server's candidate (set_server_candidate)
+        self.retired = []             # server-facing sockets replaced by rebind(), no longer read
         self.directions = {self.TO_SERVER: Direction(), self.TO_PEER: Direction()}
         self.lock = threading.Lock()
         self.queue = []               # (due time, order, socket, bytes, address)
@@ -103,6 +104,18 @@ class FaultyPath:
         """The candidate the server should be given for the peer (the relay's server side)."""
         ip, port = self.server_facing
         return f"candidate:{foundation} 1 udp 2130706431 {ip} {port} typ host"
+
+    def rebind(self):
+        """The peer 'moves' (a NAT rebinding): from now on everything it sends
+        reaches the server from a new source port, and the server's datagrams
+        to the old one are lost."""
+        new = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        new.bind(("127.0.0.1", 0))
+        new.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        new.setblocking(False)
+        with self.lock:
+            self.retired.append(self.server_side)
+            self.server_side = new
 
     # Faults
 
@@ -154,6 +167,8 @@ class FaultyPath:
         self.thread.join(timeout=2)
         self.peer_side.close()
         self.server_side.close()
+        for s in self.retired:
+            s.close()
 
     # The relay thread
 

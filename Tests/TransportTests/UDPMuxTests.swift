@@ -223,6 +223,24 @@ import Testing
         #expect(f.seen.read { $0.data.count } == 1)
     }
 
+    @Test func aSilentSelectedAddressGivesWayToAnAuthenticatedNewOne() throws {
+        let f = try Fixture()
+        defer { f.shutdown() }
+        let first = Peer(), second = Peer()
+        first.send(f.check(useCandidate: true, tx: 1), to: f.port)
+        _ = try #require(first.receive())
+        // The peer's NAT rebinds: its consent checks (no USE-CANDIDATE) now come from `second`.
+        second.send(f.check(tx: 2), to: f.port)
+        _ = try #require(second.receive())
+        usleep(2_100_000)  // the selected address has been silent for longer than 2 s
+        second.send(f.check(tx: 3), to: f.port)
+        _ = try #require(second.receive())
+        let a = f.agent
+        f.loop.sync { _ = ([0x19] as [UInt8]).withUnsafeBytes { a.value.send($0) } }
+        #expect(second.receive() == [0x19])
+        #expect(f.seen.read { $0.pairs.count } == 2)
+    }
+
     @Test func aClosedAgentNoLongerReceives() throws {
         let f = try Fixture()
         defer { f.shutdown() }

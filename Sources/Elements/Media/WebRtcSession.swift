@@ -88,6 +88,9 @@ final class WebRtcSession: RtpSession {
             self?.iceStateChanged(state)
         }
         agent.onSelectedPair = { [weak self] local, remote in
+            // The peer moved (ICE-lite follows a new address): what it missed
+            // meanwhile cannot be repaired, so its video restarts from a keyframe.
+            if self?.selectedPair != nil { self?.source(of: .video)?.requestKeyframe() }
             self?.selectedPair = (local, remote)
             self?.flushHeldDTLS()
             ctx.raise("NewCandidatePairSelected", on: id, [
@@ -278,7 +281,10 @@ final class WebRtcSession: RtpSession {
         heldDTLS.removeFirst(sent)
     }
 
-    override func reportTick(at t: Duration) { checkConsent(at: t) }
+    override func reportTick(at t: Duration) {
+        ice?.tick()
+        checkConsent(at: t)
+    }
 
     /// Consent freshness (RFC 7675 §5.1), kept here rather than in libnice (see
     /// ICEAgent.init): a peer that sent nothing authenticated (SRTP or SRTCP;

@@ -9,7 +9,8 @@ public import Logging
 /// CONNECTED, so DTLS can start); a nomination (USE-CANDIDATE) confirms it or
 /// moves to a new address (READY). Later authenticated checks from another
 /// address with USE-CANDIDATE move the session there (a peer that changed
-/// network). Consent freshness is kept by the session from authenticated
+/// network), as does any authenticated check from another address once the
+/// selected one has been silent for 2 s (a NAT rebinding). Consent freshness is kept by the session from authenticated
 /// SRTP/SRTCP, as in full mode.
 ///
 /// Not Sendable: created, used and closed on the loop that owns `mux`.
@@ -39,6 +40,14 @@ public final class ICELiteAgent: ICETransport {
     /// Where we send: the nominated address, or the first authenticated one until a nomination.
     public private(set) var selected: UDPEndpoint?
     private var nominated = false
+    /// Datagrams from the selected address, and when that count last moved
+    /// (sampled every second and at each check): how a silent selected
+    /// address is noticed without reading the clock per datagram.
+    private var fromSelected: UInt64 = 0
+    private var sampledFromSelected: UInt64 = 0
+    private var selectedHeardAt = ContinuousClock.now
+    /// A selected address silent this long gives way to another authenticated one.
+    static let silentSelectedTimeout: Duration = .seconds(2)
 
     public init(mux: UDPMux, settings: ICESettings, logger: Logger) {
         self.mux = mux
@@ -132,7 +141,10 @@ public final class ICELiteAgent: ICETransport {
     // MARK: From the mux
 
     /// A datagram from one of our authenticated addresses (not STUN).
-    func deliver(_ buffer: UnsafeMutableRawBufferPointer) {
+    func deliver(_ buffer: UnsafeMutableRawBufferPointer, from address: sockaddr_in) {
+        if let s = selected, s.raw.sin_port == address.sin_port, s.raw.sin_addr.s_addr == address.sin_addr.s_addr {
+            fromSelected &+= 1
+        }
         onReceive?(buffer)
     }
 
@@ -147,10 +159,19 @@ public final class ICELiteAgent: ICETransport {
             knownAddresses.append(address)
             mux.addRoute(address, to: self)
         }
+        let now = ContinuousClock.now
+        if address == selected { selectedHeardAt = now }
+        tick(now: now)
         let first = selected == nil
-        if first || (useCandidate && (address != selected || !nominated)) {
+        // A peer whose address changed without a new nomination (a NAT
+        // rebinding; aioice's consent checks carry no USE-CANDIDATE): once
+        // nothing came from the selected address for a while, an
+        // authenticated check from another one moves the session there.
+        let silentSelected = !first && address != selected && now - selectedHeardAt >= Self.silentSelectedTimeout
+        if first || silentSelected || (useCandidate && (address != selected || !nominated)) {
             let moved = selected != nil && address != selected
             selected = address
+            selectedHeardAt = now
             if useCandidate { nominated = true }
             if moved {
                 logger.info("ICE-lite: peer moved", metadata: ["ufrag": "\(localUfrag)", "address": "\(address)"])
@@ -159,6 +180,15 @@ public final class ICELiteAgent: ICETransport {
             onSelectedPair?(localCandidate(for: address), remoteCandidate(for: address, priority: priority))
         }
         if useCandidate, state != .ready { setState(.ready) }
+    }
+
+    public func tick() { tick(now: ContinuousClock.now) }
+
+    private func tick(now: ContinuousClock.Instant) {
+        if fromSelected != sampledFromSelected {
+            sampledFromSelected = fromSelected
+            selectedHeardAt = now
+        }
     }
 
     private func setState(_ s: ICEState) {

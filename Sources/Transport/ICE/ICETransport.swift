@@ -28,6 +28,9 @@ public protocol ICETransport: AnyObject {
     /// Sends one datagram to the selected peer address; false when none is selected yet.
     @discardableResult func send(_ bytes: UnsafeRawBufferPointer) -> Bool
     func close()
+    /// Called about once a second by the session (the ICE-lite agent samples
+    /// whether its selected address is still heard).
+    func tick()
 }
 
 /// How the server does ICE (`ice.mode`).
@@ -43,4 +46,5 @@ public enum ICEMode: String, Sendable, CaseIterable {
 extension ICEAgent: ICETransport {
     public var isLite: Bool { false }
     public var sdpCandidates: [String] { [] }
+    public func tick() {}
 }

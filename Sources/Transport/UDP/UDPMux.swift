@@ -174,7 +174,7 @@ public final class UDPMux {
             if first < 4 {
                 handleSTUN(buffer, from: slot.peer)
             } else {
-                agent.deliver(buffer)
+                agent.deliver(buffer, from: slot.peer)
             }
         } else if first < 4 {
             handleSTUN(buffer, from: slot.peer)
