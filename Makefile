@@ -14,7 +14,7 @@ APT_BUILD := pkg-config libopus-dev libvpx-dev libnice-dev libsrtp2-dev libssl-d
 APT_RUNTIME := gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 APT_TEST := ffmpeg iproute2 procps chromium coturn gstreamer1.0-tools gstreamer1.0-plugins-bad
 
-.PHONY: run test deps-apt deps-apt-test deps-py build build-release test-swift test-e2e test-e2e-full bench-rpc bench-sfu bench-rooms bench-mixer bench-recording bench-load fuzz fuzz-smoke coverage-page clean
+.PHONY: run test deps-apt deps-apt-test deps-py build build-release test-swift test-e2e test-e2e-full bench-rpc bench-sfu bench-rooms bench-mixer bench-recording bench-load bench-churn fuzz fuzz-smoke coverage-page clean
 
 deps-apt:
 	@./.ci/apt-install $(APT_BUILD) $(APT_RUNTIME)
@@ -62,7 +62,7 @@ test-e2e-full:
 # SwiftPM gives each executable its own main (so `-sanitize=fuzzer`, which links libFuzzer's main,
 # cannot link): the targets are instrumented for libFuzzer's coverage and call its driver
 # from their main, linked from the toolchain's libclang_rt.fuzzer_no_main.
-FUZZ_TARGETS := FuzzJSON FuzzSDP FuzzRTP FuzzKurento FuzzSRTP
+FUZZ_TARGETS := FuzzJSON FuzzSDP FuzzRTP FuzzKurento FuzzSRTP FuzzSTUN
 FUZZ_SECONDS ?= 60
 FUZZ_LIB = $(firstword $(wildcard $(dir $(realpath $(shell which swiftc)))../lib/clang/*/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a))
 FUZZ_FLAGS = -Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp \
@@ -102,6 +102,11 @@ bench-sfu: deps-apt-test deps-py build-release
 # Audio MCU rooms of 30, 100 and 300 tessera-load participants, Tessera beside Janus's
 # AudioBridge, one fresh server per size (not a test: prints a table). SIZES=30,100,300 to change.
 SIZES ?= 30,100,300
+# Memory given back: 10 rounds of 30-participant audio rooms on one server, RSS after each.
+bench-churn: deps-apt-test
+	swift build -c release --product tessera --product tessera-load
+	$(PYTHON) Benchmarks/load/churn.py
+
 bench-load: deps-apt-test
 	./.ci/apt-install janus
 	swift build -c release --product tessera --product tessera-load

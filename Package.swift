@@ -5,7 +5,7 @@ import class Foundation.ProcessInfo
 /// The hot-loop benchmarks (ordo-one/benchmark) are built only when asked for,
 /// so `make run` and `make test` never fetch or compile the benchmark harness.
 let withBenchmarks = ProcessInfo.processInfo.environment["TESSERA_BENCHMARKS"] == "1"
-/// libFuzzer targets (Sources/Fuzz{JSON,SDP,RTP,Kurento,SRTP}), built only by `make fuzz` with `-sanitize=fuzzer,address`:
+/// libFuzzer targets (Sources/Fuzz{JSON,SDP,RTP,Kurento,SRTP,STUN}), built only by `make fuzz` with `-sanitize=fuzzer,address`:
 /// their entry point is libFuzzer's, so an ordinary build could not link them.
 let withFuzzers = ProcessInfo.processInfo.environment["TESSERA_FUZZ"] == "1"
 
@@ -167,7 +167,7 @@ let package = Package(
         .executableTarget(
             name: "TesseraLoad",
             dependencies: [
-                "JSONRPC", "SDP", "RTP", "STUN", "Transport", "Mixer",
+                "JSONRPC", "SDP", "RTP", "STUN", "Transport", "Mixer", "CNice", "CNetIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
@@ -234,6 +234,7 @@ if withFuzzers {
     for (name, dependencies) in [
         ("FuzzJSON", ["JSONRPC"]), ("FuzzSDP", ["SDP"]), ("FuzzRTP", ["RTP", "STUN"]),
         ("FuzzKurento", ["Elements", "JSONRPC", "TestSupport"]), ("FuzzSRTP", ["Transport"]),
+        ("FuzzSTUN", ["STUN", "Transport"]),
     ] {
         package.targets.append(
             .executableTarget(

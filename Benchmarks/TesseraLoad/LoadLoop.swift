@@ -17,10 +17,13 @@ final class LoadLoop: @unchecked Sendable {
     private var nextFrame = ContinuousClock.now
     private var nextVideoFrame = ContinuousClock.now
     private static let videoInterval = Duration.seconds(1) / VideoClip.fps
+    /// The peers' sockets behind one epoll fd (nil: libnice agents).
+    private var sockets: SocketSet?
 
-    init(loop: MediaLoop) {
+    init(loop: MediaLoop, builtinICE: Bool = true) {
         self.loop = loop
         loop.post { [self] in
+            if builtinICE { sockets = SocketSet(loop: loop) }
             nextFrame = .now + .milliseconds(20)
             nextVideoFrame = .now + Self.videoInterval
             scheduleTick()
@@ -70,7 +73,7 @@ final class LoadLoop: @unchecked Sendable {
             do {
                 let peer = try LoadPeer(
                     id: id, loop: loop, certificate: certificate, settings: settings, clip: clip, video: video,
-                    wantsVideo: wantsVideo, decode: decode, logger: logger, events: events)
+                    wantsVideo: wantsVideo, decode: decode, sockets: sockets, logger: logger, events: events)
                 peers[id] = peer
                 if let answering { return .success(try peer.answer(offer: answering)) }
                 return .success(peer.makeOffer())

@@ -32,13 +32,14 @@ struct PeerStats: Sendable {
 }
 
 /// One WebRTC peer connection of the generator, exactly as a browser's would
-/// look to the server: a full-ICE controlling libnice agent, a DTLS client,
-/// SRTP, one audio m-line. Not Sendable: made, used and closed on its loop.
+/// look to the server: a full-ICE controlling agent (ours on the loop's
+/// epoll set, or libnice with `--ice-agent libnice`), a DTLS client, SRTP,
+/// one audio m-line. Not Sendable: made, used and closed on its loop.
 final class LoadPeer {
     let id: Int
     private let loop: MediaLoop
     private let certificate: DTLSCertificate
-    private let ice: ICEAgent
+    private let ice: any ICETransport
     private var dtls: DTLSSession?
     private var srtp: SRTPSession?
     private var offer: SessionDescription?
@@ -71,7 +72,7 @@ final class LoadPeer {
 
     init(id: Int, loop: MediaLoop, certificate: DTLSCertificate, settings: ICESettings, clip: AudioClip?,
          video: VideoClip? = nil, wantsVideo: Bool = false,
-         decode: Bool, logger: Logger, events: @escaping @Sendable (PeerEvent) -> Void) throws {
+         decode: Bool, sockets: SocketSet?, logger: Logger, events: @escaping @Sendable (PeerEvent) -> Void) throws {
         self.id = id
         self.loop = loop
         self.certificate = certificate
@@ -79,7 +80,11 @@ final class LoadPeer {
         self.video = video
         self.wantsVideo = wantsVideo || video != nil
         self.events = events
-        ice = try ICEAgent(loop: loop, controlling: true, settings: settings, logger: logger)
+        if let sockets {
+            ice = try ICEClient(set: sockets, settings: settings, logger: logger)
+        } else {
+            ice = try ICEAgent(loop: loop, controlling: true, settings: settings, logger: logger)
+        }
         if decode { decoder = try OpusDecoder(channels: 1) }
         ice.onCandidate = { candidate in events(.candidate(candidate)) }
         ice.onStateChange = { [weak self] state in self?.iceChanged(state) }

@@ -17,7 +17,7 @@ final class LoadRun: Sendable {
     init(common: CommonOptions, logger: Logger, defaultAddress: String = "127.0.0.1") throws {
         self.common = common
         group = MediaLoopGroup(count: common.loops, name: "load")
-        loops = group.loops.map { LoadLoop(loop: $0) }
+        loops = group.loops.map { LoadLoop(loop: $0, builtinICE: common.iceAgent == .builtin) }
         certificate = try DTLSCertificate(keyType: .ecdsa)
         var s = ICESettings()
         s.hostAddresses = [common.localAddress == "auto" ? defaultAddress : common.localAddress]

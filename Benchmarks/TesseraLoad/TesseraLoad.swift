@@ -29,6 +29,9 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Joins started per second.") var joinRate = 50
     @Option(help: "Participants whose received audio is decoded and checked for the talkers' tones.")
     var decodeSample = 2
+    enum ICEAgentKind: String, ExpressibleByArgument, CaseIterable { case builtin, libnice }
+    @Option(help: "The peers' ICE agent: builtin (ours: full ICE, controlling, every socket of a loop behind one epoll fd) or libnice (one GLib source per socket).")
+    var iceAgent: ICEAgentKind = .builtin
 
     mutating func validate() throws {
         guard ["ws://", "wss://", "http://", "https://"].contains(where: url.hasPrefix) else {

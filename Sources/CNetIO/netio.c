@@ -6,29 +6,34 @@
 #include <sys/uio.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <sys/epoll.h>
+#include <netinet/in.h>
 
 int tessera_udp_recv_batch(int fd, tessera_datagram *slots, int count) {
     if (count > TESSERA_NETIO_BATCH) count = TESSERA_NETIO_BATCH;
     struct mmsghdr msgs[TESSERA_NETIO_BATCH];
     struct iovec iov[TESSERA_NETIO_BATCH];
+    struct sockaddr_in from[TESSERA_NETIO_BATCH];
     for (int i = 0; i < count; i++) {
         iov[i].iov_base = slots[i].data;
         iov[i].iov_len = slots[i].capacity;
         memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
         msgs[i].msg_hdr.msg_iov = &iov[i];
         msgs[i].msg_hdr.msg_iovlen = 1;
-        msgs[i].msg_hdr.msg_name = &slots[i].peer;
-        msgs[i].msg_hdr.msg_namelen = sizeof(slots[i].peer);
+        msgs[i].msg_hdr.msg_name = &from[i];
+        msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
     }
     int n = recvmmsg(fd, msgs, (unsigned)count, MSG_DONTWAIT, NULL);
     if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -errno;
     for (int i = 0; i < n; i++) {
         uint32_t len = msgs[i].msg_len;
-        // A truncated datagram reports MSG_TRUNC; mark it too long so the caller drops it.
-        if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) len = slots[i].capacity + 1;
-        if (msgs[i].msg_hdr.msg_namelen != sizeof(struct sockaddr_in) || slots[i].peer.sin_family != AF_INET)
-            len = slots[i].capacity + 1;  // not IPv4: dropped as well
+        int v4 = msgs[i].msg_hdr.msg_namelen == sizeof(struct sockaddr_in) && from[i].sin_family == AF_INET;
+        // A truncated or non-IPv4 datagram is marked too long, so the caller drops it.
+        if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || !v4) len = slots[i].capacity + 1;
         slots[i].length = len;
+        slots[i].peer.address = v4 ? from[i].sin_addr.s_addr : 0;
+        slots[i].peer.port = v4 ? from[i].sin_port : 0;
+        slots[i].peer.ipv4 = (uint16_t)v4;
     }
     return n;
 }
@@ -37,14 +42,19 @@ int tessera_udp_send_batch(int fd, const tessera_datagram *slots, int count) {
     if (count > TESSERA_NETIO_BATCH) count = TESSERA_NETIO_BATCH;
     struct mmsghdr msgs[TESSERA_NETIO_BATCH];
     struct iovec iov[TESSERA_NETIO_BATCH];
+    struct sockaddr_in to[TESSERA_NETIO_BATCH];
     for (int i = 0; i < count; i++) {
         iov[i].iov_base = slots[i].data;
         iov[i].iov_len = slots[i].length;
+        memset(&to[i], 0, sizeof(to[i]));
+        to[i].sin_family = AF_INET;
+        to[i].sin_addr.s_addr = slots[i].peer.address;
+        to[i].sin_port = slots[i].peer.port;
         memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
         msgs[i].msg_hdr.msg_iov = &iov[i];
         msgs[i].msg_hdr.msg_iovlen = 1;
-        msgs[i].msg_hdr.msg_name = (void *)&slots[i].peer;
-        msgs[i].msg_hdr.msg_namelen = sizeof(slots[i].peer);
+        msgs[i].msg_hdr.msg_name = &to[i];
+        msgs[i].msg_hdr.msg_namelen = sizeof(to[i]);
         msgs[i].msg_len = 0;
     }
     // sendmmsg stops at the first datagram the kernel refuses (an ICMP error
@@ -84,4 +94,47 @@ int tessera_udp_open(uint32_t address, uint16_t port, int buffer_bytes) {
         return -e;
     }
     return fd;
+}
+
+int tessera_epoll_create(void) {
+    int fd = epoll_create1(EPOLL_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+int tessera_epoll_add(int epfd, int fd) {
+    struct epoll_event e;
+    memset(&e, 0, sizeof(e));
+    e.events = EPOLLIN;
+    e.data.fd = fd;
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &e) == 0 ? 0 : -errno;
+}
+
+int tessera_epoll_remove(int epfd, int fd) {
+    return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL) == 0 ? 0 : -errno;
+}
+
+int tessera_epoll_ready(int epfd, int *fds, int max) {
+    struct epoll_event events[256];
+    if (max > 256) max = 256;
+    int n = epoll_wait(epfd, events, max, 0);
+    if (n < 0) return errno == EINTR ? 0 : -errno;
+    for (int i = 0; i < n; i++) fds[i] = events[i].data.fd;
+    return n;
+}
+
+int tessera_udp_send_one(int fd, const void *data, int length, tessera_peer peer) {
+    struct sockaddr_in to;
+    memset(&to, 0, sizeof(to));
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = peer.address;
+    to.sin_port = peer.port;
+    ssize_t n = sendto(fd, data, (size_t)length, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to));
+    return n < 0 ? -errno : (int)n;
+}
+
+int tessera_udp_local_port(int fd) {
+    struct sockaddr_in a;
+    socklen_t len = sizeof(a);
+    if (getsockname(fd, (struct sockaddr *)&a, &len) != 0) return -errno;
+    return ntohs(a.sin_port);
 }

@@ -13,6 +13,8 @@ final class CompositeHubNode: HubNode {
     private var portsByID: [Int: HubPortNode] = [:]
     private var nextID = 0
     private let noExtensions = ExtensionMap()
+    /// Packets for the engine, drained on its thread.
+    private let inbox = PacketInbox()
     let context: MediaContext
     let objectID: String
 
@@ -69,16 +71,13 @@ final class CompositeHubNode: HubNode {
         _ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, ext: ExtensionMap, from input: HubPortNode
     ) {
         guard let id = ids[ObjectIdentifier(input)] else { return }
-        // The packet buffer is only valid during this call: the engine gets a copy.
-        let bytes = Array(UnsafeRawBufferPointer(packet))
-        let engine = self.engine
-        switch kind {
-        case .audio:
-            let levelID = ext.audioLevel
-            engineLoop.post { engine.value.pushAudio(id, bytes, audioLevelID: levelID) }
-        case .video:
-            engineLoop.post { engine.value.pushVideo(id, bytes) }
-        }
+        // The packet buffer is only valid during this call: the inbox keeps a copy,
+        // and one drain takes everything that arrived before the mixer thread ran.
+        let mustPost = inbox.append(
+            port: id, video: kind == .video, audioLevelID: kind == .audio ? ext.audioLevel : nil, packet: UnsafeRawBufferPointer(packet))
+        guard mustPost else { return }
+        let engine = self.engine, inbox = self.inbox
+        engineLoop.post { engine.value.drain(inbox) }
     }
 
     /// Any viewer of any port wants a keyframe: the next composed frame is one.
@@ -215,16 +214,23 @@ final class CompositeEngine {
         if present { video.addPort(id) } else { video.removePort(id) }
     }
 
-    func pushAudio(_ id: Int, _ bytes: [UInt8], audioLevelID: UInt8?) {
-        guard !closed else { return }
-        let now = nowMillis
-        bytes.withUnsafeBytes { audio.push(port: id, packet: $0, audioLevelID: audioLevelID, nowMillis: now) }
+    /// Everything the hub queued since the last drain, in arrival order.
+    func drain(_ inbox: PacketInbox) {
+        let batch = inbox.take()
+        if !closed {
+            let now = nowMillis
+            batch.bytes.withUnsafeBytes { all in
+                for e in batch.entries {
+                    let packet = UnsafeRawBufferPointer(rebasing: all[e.start..<(e.start + e.count)])
+                    if e.video { pushVideo(e.port, packet, now: now) } else { audio.push(port: e.port, packet: packet, audioLevelID: e.audioLevelID, nowMillis: now) }
+                }
+            }
+        }
+        inbox.recycle(batch)
     }
 
-    func pushVideo(_ id: Int, _ bytes: [UInt8]) {
-        guard !closed else { return }
-        let now = nowMillis
-        let needsKeyframe = bytes.withUnsafeBytes { video.push(port: id, packet: $0, nowMillis: now) }
+    private func pushVideo(_ id: Int, _ packet: UnsafeRawBufferPointer, now: Int64) {
+        let needsKeyframe = video.push(port: id, packet: packet, nowMillis: now)
         if needsKeyframe, let hub {
             mediaLoop.post { hub.value.requestKeyframeFromInput(id) }
         }

@@ -22,6 +22,7 @@ public enum ICEState: String, Sendable {
 
 public struct ICEError: Error, CustomStringConvertible {
     public var description: String
+    public init(description: String) { self.description = description }
 }
 
 /// Settings of one agent: the server config's, possibly overridden per

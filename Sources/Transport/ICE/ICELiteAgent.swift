@@ -1,3 +1,4 @@
+import CNetIO
 import Glibc
 public import Logging
 
@@ -134,15 +135,15 @@ public final class ICELiteAgent: ICETransport {
     @discardableResult
     public func send(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard !closed, let to = selected else { return false }
-        mux.send(bytes, to: to.raw)
+        mux.send(bytes, to: to.peer)
         return true
     }
 
     // MARK: From the mux
 
     /// A datagram from one of our authenticated addresses (not STUN).
-    func deliver(_ buffer: UnsafeMutableRawBufferPointer, from address: sockaddr_in) {
-        if let s = selected, s.raw.sin_port == address.sin_port, s.raw.sin_addr.s_addr == address.sin_addr.s_addr {
+    func deliver(_ buffer: UnsafeMutableRawBufferPointer, from address: tessera_peer) {
+        if let s = selected, s.raw.sin_port == address.port, s.raw.sin_addr.s_addr == address.address {
             fromSelected &+= 1
         }
         onReceive?(buffer)

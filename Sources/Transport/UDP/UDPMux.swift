@@ -69,14 +69,10 @@ public final class UDPMux {
         guard sock >= 0 else {
             throw UDPError(description: "cannot bind UDP \(host):\(port) for media loop \(loop.index): \(String(cString: strerror(-sock)))")
         }
-        var actual = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &actual) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(sock, $0, &length) }
-        }
+        let boundPort = tessera_udp_local_port(sock)
         self.loop = loop
         fd = sock
-        self.port = UInt16(bigEndian: actual.sin_port)
+        self.port = UInt16(clamping: boundPort)
         boundAddress = host
         receiveMemory = .allocate(byteCount: Self.slotCount * Self.slotSize, alignment: 16)
         sendMemory = .allocate(byteCount: Self.slotCount * Self.slotSize, alignment: 16)
@@ -85,10 +81,10 @@ public final class UDPMux {
         for i in 0..<Self.slotCount {
             receiveSlots[i] = tessera_datagram(
                 data: (receiveMemory + i * Self.slotSize).assumingMemoryBound(to: UInt8.self),
-                capacity: UInt32(Self.slotSize), length: 0, peer: sockaddr_in())
+                capacity: UInt32(Self.slotSize), length: 0, peer: tessera_peer())
             sendSlots[i] = tessera_datagram(
                 data: (sendMemory + i * Self.slotSize).assumingMemoryBound(to: UInt8.self),
-                capacity: UInt32(Self.slotSize), length: 0, peer: sockaddr_in())
+                capacity: UInt32(Self.slotSize), length: 0, peer: tessera_peer())
         }
         // The source holds a reference to the mux until it is destroyed
         // (close(), or the loop's context going away).
@@ -132,18 +128,18 @@ public final class UDPMux {
 
     func unregister(_ agent: ICELiteAgent) {
         if agents[agent.localUfrag] === agent { agents[agent.localUfrag] = nil }
-        for address in agent.knownAddresses where routes[Self.key(address.raw)] === agent {
-            routes[Self.key(address.raw)] = nil
+        for address in agent.knownAddresses where routes[Self.key(address.peer)] === agent {
+            routes[Self.key(address.peer)] = nil
         }
     }
 
-    func addRoute(_ address: UDPEndpoint, to agent: ICELiteAgent) { routes[Self.key(address.raw)] = agent }
+    func addRoute(_ address: UDPEndpoint, to agent: ICELiteAgent) { routes[Self.key(address.peer)] = agent }
     func removeRoute(_ address: UDPEndpoint, of agent: ICELiteAgent) {
-        if routes[Self.key(address.raw)] === agent { routes[Self.key(address.raw)] = nil }
+        if routes[Self.key(address.peer)] === agent { routes[Self.key(address.peer)] = nil }
     }
 
     @inline(__always)
-    static func key(_ a: sockaddr_in) -> UInt64 { UInt64(a.sin_addr.s_addr) << 16 | UInt64(a.sin_port) }
+    static func key(_ a: tessera_peer) -> UInt64 { UInt64(a.address) << 16 | UInt64(a.port) }
 
     // MARK: Receive
 
@@ -162,6 +158,19 @@ public final class UDPMux {
             receivedDatagrams &+= UInt64(n)
             for i in 0..<n { dispatch(receiveSlots[i]) }
             if n < Self.slotCount { return }
+        }
+    }
+
+    /// Processes one datagram as if the socket had delivered it from `peer`
+    /// (fuzzing and tests; call on the loop). Answers are really sent.
+    public func receive(_ bytes: [UInt8], from peer: UDPEndpoint) {
+        var copy = bytes
+        batch {
+            copy.withUnsafeMutableBytes { buf in
+                guard let base = buf.baseAddress else { return }
+                dispatch(tessera_datagram(
+                    data: base.assumingMemoryBound(to: UInt8.self), capacity: UInt32(buf.count), length: UInt32(buf.count), peer: peer.peer))
+            }
         }
     }
 
@@ -190,7 +199,7 @@ public final class UDPMux {
 
     // MARK: ICE-lite responder (RFC 8445 §7.3, RFC 7675)
 
-    private func handleSTUN(_ buffer: UnsafeMutableRawBufferPointer, from peer: sockaddr_in) {
+    private func handleSTUN(_ buffer: UnsafeMutableRawBufferPointer, from peer: tessera_peer) {
         let bytes = [UInt8](buffer)
         guard let message = try? STUNMessage.parse(bytes), message.fingerprintOffset == nil || message.fingerprintMatches(bytes) else {
             return drop(.malformedSTUN)
@@ -207,7 +216,7 @@ public final class UDPMux {
         guard let username = message.username, let colon = username.firstIndex(of: ":"),
               let agent = agents[String(username[..<colon])]
         else { return drop(.unknownUsername) }
-        let sender = UDPEndpoint(raw: peer)
+        let sender = UDPEndpoint(peer: peer)
         guard let (covered, mac) = message.integrityInput(bytes),
               Self.hmacSHA1(key: agent.localPwd, covered).elementsEqual(mac)
         else {
@@ -229,7 +238,7 @@ public final class UDPMux {
             return answer(reply.finish { Self.hmacSHA1(key: agent.localPwd, $0) }, to: sender, requestSize: bytes.count)
         }
         var reply = STUNMessageBuilder(type: .bindingSuccess, transactionID: message.transactionID)
-        withUnsafeBytes(of: peer.sin_addr.s_addr) { reply.appendXorMappedAddress(ipv4: Array($0), port: sender.port) }
+        withUnsafeBytes(of: peer.address) { reply.appendXorMappedAddress(ipv4: Array($0), port: sender.port) }
         answer(reply.finish { Self.hmacSHA1(key: agent.localPwd, $0) }, to: sender, requestSize: bytes.count)
         agent.checkReceived(from: sender, nominated: message.useCandidate, priority: message.priority ?? 0)
     }
@@ -238,10 +247,11 @@ public final class UDPMux {
     /// sends is amplified.
     private func answer(_ reply: [UInt8], to peer: UDPEndpoint, requestSize: Int) {
         guard reply.count <= requestSize else { return drop(.unexpectedSTUN) }
-        reply.withUnsafeBytes { send($0, to: peer.raw) }
+        reply.withUnsafeBytes { send($0, to: peer.peer) }
     }
 
-    static func hmacSHA1(key: String, _ data: [UInt8]) -> [UInt8] {
+    /// HMAC-SHA1 keyed with an ICE password: MESSAGE-INTEGRITY's MAC (RFC 8489 §14.5).
+    public static func hmacSHA1(key: String, _ data: [UInt8]) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
         let k = Array(key.utf8)
@@ -252,7 +262,7 @@ public final class UDPMux {
     // MARK: Send
 
     /// Queues (inside a batch) or sends one datagram to `peer`.
-    func send(_ bytes: UnsafeRawBufferPointer, to peer: sockaddr_in) {
+    func send(_ bytes: UnsafeRawBufferPointer, to peer: tessera_peer) {
         guard fd >= 0, let base = bytes.baseAddress else { return }
         if batchDepth > 0, bytes.count <= Self.slotSize {
             if pendingSends == Self.slotCount { flush() }
@@ -263,12 +273,7 @@ public final class UDPMux {
             pendingSends += 1
             return
         }
-        var raw = peer
-        let n = withUnsafePointer(to: &raw) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                sendto(fd, base, bytes.count, Int32(MSG_DONTWAIT), $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
+        let n = Int(tessera_udp_send_one(fd, base, Int32(bytes.count), peer))
         if n == bytes.count { sentDatagrams &+= 1 }
     }
 

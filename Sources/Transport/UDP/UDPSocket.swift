@@ -1,4 +1,5 @@
 public import CNice
+import CNetIO
 import Foundation
 import Glibc
 
@@ -17,6 +18,18 @@ public struct UDPEndpoint: Sendable, Equatable, CustomStringConvertible {
     }
 
     init(raw: sockaddr_in) { self.raw = raw }
+
+    /// From the batched I/O's address form (network byte order).
+    init(peer: tessera_peer) {
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        a.sin_addr.s_addr = peer.address
+        a.sin_port = peer.port
+        raw = a
+    }
+
+    /// The batched I/O's address form.
+    var peer: tessera_peer { tessera_peer(address: raw.sin_addr.s_addr, port: raw.sin_port, ipv4: 1) }
 
     public var port: UInt16 { UInt16(bigEndian: raw.sin_port) }
     public var host: String {

@@ -1,0 +1,281 @@
+import CNetIO
+import CNice
+import Foundation
+import Glibc
+import Logging
+import STUN
+import Transport
+
+/// The UDP sockets of one generator loop, watched through one epoll fd that is
+/// itself a single GLib source: a wake-up costs the sockets that are ready, not
+/// a poll over every peer's socket (which is what libnice's one-source-per-
+/// socket costs, and what bounded the generator at a few hundred peers).
+/// Not Sendable: used on its loop only.
+final class SocketSet {
+    let loop: MediaLoop
+    private let epfd: Int32
+    private var source: UnsafeMutablePointer<GSource>?
+    private var handlers: [Int32: () -> Void] = [:]
+    private let ready = UnsafeMutablePointer<Int32>.allocate(capacity: 256)
+    /// Receive slots shared by every socket of the loop (one is read at a time).
+    let slots = UnsafeMutablePointer<tessera_datagram>.allocate(capacity: 16)
+    private let memory = UnsafeMutableRawPointer.allocate(byteCount: 16 * 2048, alignment: 16)
+
+    init(loop: MediaLoop) {
+        self.loop = loop
+        epfd = tessera_epoll_create()
+        for i in 0..<16 {
+            slots[i] = tessera_datagram(data: (memory + i * 2048).assumingMemoryBound(to: UInt8.self), capacity: 2048, length: 0,
+                                        peer: tessera_peer())
+        }
+        let src = tessera_fd_read_source_full(epfd, { _, _, data in
+            Unmanaged<SocketSet>.fromOpaque(data!).takeUnretainedValue().dispatchReady()
+            return 1
+        }, Unmanaged.passRetained(self).toOpaque(), { data in Unmanaged<SocketSet>.fromOpaque(data!).release() })!
+        source = src
+        g_source_attach(src, loop.gContext)
+    }
+
+    func add(_ fd: Int32, _ handler: @escaping () -> Void) {
+        handlers[fd] = handler
+        _ = tessera_epoll_add(epfd, fd)
+    }
+
+    func remove(_ fd: Int32) {
+        handlers[fd] = nil
+        _ = tessera_epoll_remove(epfd, fd)
+    }
+
+    private func dispatchReady() {
+        for _ in 0..<8 {
+            let n = Int(tessera_epoll_ready(epfd, ready, 256))
+            guard n > 0 else { return }
+            for i in 0..<n { handlers[ready[i]]?() }
+            if n < 256 { return }
+        }
+    }
+}
+
+/// A full-ICE controlling agent of our own for the generator's peers: one
+/// host candidate on a socket of its own (the server tells peers apart by
+/// 5-tuple), connectivity checks with aggressive nomination (USE-CANDIDATE on
+/// every check, RFC 8445 §8.1.1 allows it) retransmitted every 50 ms until one
+/// succeeds, answers to the server's own checks (a full-ICE server such as
+/// Janus sends them), and a consent check every 5 s (RFC 7675). To the server
+/// it looks like any full agent: authenticated checks from the address media
+/// comes from. Not Sendable: made, used and closed on its loop.
+final class ICEClient: ICETransport {
+    private let sockets: SocketSet
+    private let logger: Logger
+    private var fd: Int32
+    private let local: UDPEndpoint
+    var settings: ICESettings
+    let localUfrag = ICEClient.random(8)
+    let localPwd = ICEClient.random(24)
+    var isLite: Bool { false }
+    var sdpCandidates: [String] { [] }
+    private(set) var state: ICEState = .disconnected
+
+    var onCandidate: ((String) -> Void)?
+    var onGatheringDone: (() -> Void)?
+    var onStateChange: ((ICEState) -> Void)?
+    var onSelectedPair: ((String, String) -> Void)?
+    var onReceive: ((UnsafeMutableRawBufferPointer) -> Void)?
+
+    private var remoteUfrag: String?
+    private var remotePwd: String?
+    private var remotes: [UDPEndpoint] = []
+    private var selected: UDPEndpoint?
+    private var selectedRaw = tessera_peer()
+    private var checks: [[UInt8]: UDPEndpoint] = [:]
+    private var timer: LoopTimer?
+    private var started = ContinuousClock.now
+    private var gathered = false
+    private var closed = false
+    private let tieBreaker = UInt64.max - UInt64.random(in: 0...0xFFFF)
+
+    init(set: SocketSet, settings: ICESettings, logger: Logger) throws {
+        self.sockets = set
+        self.settings = settings
+        self.logger = logger
+        let host = settings.hostAddresses.first { ICESettings.isIPAddress($0, v6: false) }
+            ?? UDPMux.advertisedAddresses(configured: []).first ?? "127.0.0.1"
+        guard let address = UDPEndpoint(host: host, port: 0) else { throw ICEError(description: "not an IPv4 address: \(host)") }
+        let sock = tessera_udp_open(inet_addr(host), 0, 1 << 18)
+        guard sock >= 0 else { throw ICEError(description: "cannot bind UDP on \(host): \(String(cString: strerror(-sock)))") }
+        fd = sock
+        local = UDPEndpoint(host: host, port: UInt16(clamping: tessera_udp_local_port(sock))) ?? address
+        set.add(fd) { [unowned self] in self.readable() }
+    }
+
+    deinit { close() }
+
+    func close() {
+        guard !closed else { return }
+        closed = true
+        timer?.cancel()
+        timer = nil
+        sockets.remove(fd)
+        Glibc.close(fd)
+        fd = -1
+    }
+
+    func tick() {}
+
+    func setRemoteCredentials(ufrag: String, pwd: String) {
+        remoteUfrag = ufrag
+        remotePwd = pwd
+        startChecks()
+    }
+
+    /// Our one host candidate, reported from the loop after the caller returns.
+    func gather() throws(ICEError) {
+        guard !gathered else { return }
+        gathered = true
+        let candidate = "candidate:1 1 UDP 2130706431 \(local.host) \(local.port) typ host"
+        loop.later { [weak self] in
+            self?.onCandidate?(candidate)
+            self?.onGatheringDone?()
+        }
+    }
+
+    private var loop: MediaLoop { sockets.loop }
+
+    func addRemoteCandidate(_ sdp: String) throws(ICEError) {
+        let text = sdp.hasPrefix("a=") ? String(sdp.dropFirst(2)) : sdp
+        guard !text.isEmpty else { return }
+        let f = text.split(separator: " ")
+        guard f.count >= 8, f[2].lowercased() == "udp", let port = UInt16(f[5]) else { return }  // TCP and the rest: skipped
+        guard let address = UDPEndpoint(host: String(f[4]), port: port) else { return }  // IPv6: not ours
+        if !remotes.contains(address) { remotes.append(address) }
+        startChecks()
+    }
+
+    @discardableResult
+    func send(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard selected != nil, fd >= 0 else { return false }
+        send(bytes, to: selectedRaw)
+        return true
+    }
+
+    private func send(_ bytes: UnsafeRawBufferPointer, to: UDPEndpoint) { send(bytes, to: Self.raw(to)) }
+
+    private static func raw(_ e: UDPEndpoint) -> tessera_peer {
+        tessera_peer(address: inet_addr(e.host), port: e.port.bigEndian, ipv4: 1)
+    }
+
+    private func send(_ bytes: UnsafeRawBufferPointer, to address: tessera_peer) {
+        guard let base = bytes.baseAddress else { return }
+        _ = tessera_udp_send_one(fd, base, Int32(bytes.count), address)
+    }
+
+    // MARK: Checks
+
+    private func startChecks() {
+        guard timer == nil, remotePwd != nil, !remotes.isEmpty, !closed else { return }
+        started = .now
+        setState(.connecting)
+        pace(after: .zero)
+    }
+
+    private func pace(after delay: Duration) {
+        timer = LoopTimer(loop: loop, after: delay) { [weak self] in self?.checkRound() }
+    }
+
+    /// Until a check succeeds: one check to every remote candidate each 50 ms
+    /// (10 s in all). Then a consent check every 5 s.
+    private func checkRound() {
+        guard !closed else { return }
+        if let selected {
+            sendCheck(to: selected)
+            pace(after: .seconds(5))
+            return
+        }
+        if ContinuousClock.now - started > .seconds(10) {
+            setState(.failed)
+            return
+        }
+        for r in remotes { sendCheck(to: r) }
+        pace(after: .milliseconds(50))
+    }
+
+    private func sendCheck(to remote: UDPEndpoint) {
+        guard let remoteUfrag, let remotePwd else { return }
+        let tx = (0..<12).map { _ in UInt8.random(in: 0...255) }
+        if checks.count > 64 { checks.removeAll() }
+        checks[tx] = remote
+        var b = STUNMessageBuilder(type: .bindingRequest, transactionID: tx)
+        b.append(.username, Array("\(remoteUfrag):\(localUfrag)".utf8))
+        b.append(.priority, [0x6E, 0x7F, 0xFF, 0xFF])
+        b.append(.iceControlling, (0..<8).map { UInt8(truncatingIfNeeded: tieBreaker >> (56 - 8 * $0)) })
+        b.append(.useCandidate, [])
+        b.finish { UDPMux.hmacSHA1(key: remotePwd, $0) }.withUnsafeBytes { send($0, to: remote) }
+    }
+
+    // MARK: Receive
+
+    private func readable() {
+        while fd >= 0 {
+            let n = Int(tessera_udp_recv_batch(fd, sockets.slots, 16))
+            guard n > 0 else { return }
+            for i in 0..<n {
+                let slot = sockets.slots[i]
+                guard slot.length <= slot.capacity, slot.length > 0 else { continue }
+                let buffer = UnsafeMutableRawBufferPointer(start: slot.data, count: Int(slot.length))
+                if slot.data[0] < 4 {
+                    stun(Array(buffer), from: UDPEndpoint(host: Self.host(slot.peer), port: UInt16(bigEndian: slot.peer.port)))
+                } else {
+                    onReceive?(buffer)
+                }
+                if closed { return }
+            }
+            if n < 16 { return }
+        }
+    }
+
+    private static func host(_ a: tessera_peer) -> String {
+        var addr = in_addr(s_addr: a.address)
+        var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+        _ = inet_ntop(AF_INET, &addr, &text, socklen_t(INET_ADDRSTRLEN))
+        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    private func stun(_ bytes: [UInt8], from: UDPEndpoint?) {
+        guard let from, let m = try? STUNMessage.parse(bytes) else { return }
+        switch m.messageType {
+        case .bindingRequest:
+            // The server's own check (full-ICE servers send them): answer it.
+            guard let (covered, mac) = m.integrityInput(bytes), UDPMux.hmacSHA1(key: localPwd, covered).elementsEqual(mac) else { return }
+            var reply = STUNMessageBuilder(type: .bindingSuccess, transactionID: m.transactionID)
+            let ip = from.host.split(separator: ".").compactMap { UInt8($0) }
+            if ip.count == 4 { reply.appendXorMappedAddress(ipv4: ip, port: from.port) }
+            reply.finish { UDPMux.hmacSHA1(key: self.localPwd, $0) }.withUnsafeBytes { send($0, to: from) }
+        case .bindingSuccess:
+            guard let target = checks.removeValue(forKey: m.transactionID), let remotePwd,
+                  let (covered, mac) = m.integrityInput(bytes), UDPMux.hmacSHA1(key: remotePwd, covered).elementsEqual(mac)
+            else { return }
+            guard selected == nil else { return }
+            selected = target
+            selectedRaw = Self.raw(target)
+            setState(.connected)
+            onSelectedPair?("candidate:1 1 UDP 2130706431 \(local.host) \(local.port) typ host",
+                            "candidate:1 1 UDP 2130706431 \(target.host) \(target.port) typ host")
+            setState(.ready)
+            timer?.cancel()
+            pace(after: .seconds(5))
+        default:
+            return
+        }
+    }
+
+    private func setState(_ s: ICEState) {
+        guard s != state else { return }
+        state = s
+        onStateChange?(s)
+    }
+
+    private static func random(_ n: Int) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+        return String((0..<n).map { _ in alphabet.randomElement()! })
+    }
+}
