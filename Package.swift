@@ -76,12 +76,14 @@ let package = Package(
 
         // Batched UDP I/O (recvmmsg/sendmmsg) for the media loops' shared ports.
         .target(name: "CNetIO", cSettings: [.unsafeFlags(["-O2"])]),
+        // SRTP/SRTCP for the two WebRTC profiles on OpenSSL's libcrypto (Debian's libsrtp2 runs on NSS).
+        .target(name: "CSRTPCore", cSettings: [.unsafeFlags(["-O2"])], linkerSettings: [.linkedLibrary("crypto")]),
 
         // MARK: Transport: media loops, ICE (libnice), DTLS (OpenSSL), SRTP (libsrtp2)
         .target(
             name: "Transport",
             dependencies: [
-                "CNice", "CNetIO", "COpenSSL", "CSRTP", "STUN",
+                "CNice", "CNetIO", "COpenSSL", "CSRTP", "CSRTPCore", "STUN",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -186,7 +188,7 @@ let package = Package(
         .testTarget(name: "SDPTests", dependencies: ["SDP", "FuzzSupport"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(name: "STUNTests", dependencies: ["STUN"], swiftSettings: swiftSettings),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "STUN", "FuzzSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "TransportTests", dependencies: ["Transport", "CSRTP"], swiftSettings: swiftSettings),
+        .testTarget(name: "TransportTests", dependencies: ["Transport", "CSRTP", "CSRTPCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ElementsTests",
             dependencies: ["Elements", "JSONRPC", "RTP", "SDP", "Transport", "TestSupport", "FuzzSupport"],

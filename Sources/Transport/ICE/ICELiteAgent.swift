@@ -1,4 +1,5 @@
 import CNetIO
+import CNice
 import Glibc
 public import Logging
 

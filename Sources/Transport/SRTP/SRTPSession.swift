@@ -1,4 +1,6 @@
 public import CSRTP
+import CSRTPCore
+import Foundation
 
 public struct SRTPError: Error, CustomStringConvertible {
     public var status: UInt32
@@ -6,25 +8,58 @@ public struct SRTPError: Error, CustomStringConvertible {
     public init(status: UInt32) { self.status = status }
 }
 
-/// libsrtp2 contexts for one peer: one to protect what we send, one to
-/// unprotect what we receive. Not Sendable: lives on its media loop (libsrtp
-/// contexts have no internal locking).
+/// SRTP for one peer: what we send is protected with the local keys, what we
+/// receive unprotected with the remote ones. The two DTLS-SRTP profiles
+/// (AES_CM_128_HMAC_SHA1_80, AEAD_AES_128_GCM) run on CSRTPCore (libcrypto);
+/// the others, and every profile when `TESSERA_SRTP_ENGINE=libsrtp2`, on
+/// libsrtp2 (Debian builds it on NSS, which is several times slower per
+/// packet). Not Sendable: lives on its media loop (neither engine locks).
 public final class SRTPSession {
     private var outbound: srtp_t?
     private var inbound: srtp_t?
+    private var core: OpaquePointer?  // tessera_srtp*
 
     /// libsrtp's global init, once per process.
     static let initialized: Bool = srtp_init() == srtp_err_status_ok
 
+    /// Which engine the two WebRTC profiles use: "core" (default) or "libsrtp2".
+    public static let engine: String = ProcessInfo.processInfo.environment["TESSERA_SRTP_ENGINE"] == "libsrtp2" ? "libsrtp2" : "core"
+
     public init(keys: SRTPKeys) throws(SRTPError) {
+        if Self.engine == "core", let profile = Self.coreProfile(keys.profile) {
+            let made = keys.localKeyAndSalt.withUnsafeBufferPointer { l in
+                keys.remoteKeyAndSalt.withUnsafeBufferPointer { r in
+                    tessera_srtp_create(profile, l.baseAddress, Int32(l.count), r.baseAddress, Int32(r.count))
+                }
+            }
+            guard let made else { throw SRTPError(status: 2) }
+            core = made
+            return
+        }
         guard Self.initialized else { throw SRTPError(status: 1) }
         outbound = try Self.make(keys.profile, key: keys.localKeyAndSalt, type: ssrc_any_outbound)
         inbound = try Self.make(keys.profile, key: keys.remoteKeyAndSalt, type: ssrc_any_inbound)
     }
 
+    /// Forces libsrtp2 whatever the profile (tests compare the two engines).
+    public init(libsrtpKeys keys: SRTPKeys) throws(SRTPError) {
+        guard Self.initialized else { throw SRTPError(status: 1) }
+        outbound = try Self.make(keys.profile, key: keys.localKeyAndSalt, type: ssrc_any_outbound)
+        inbound = try Self.make(keys.profile, key: keys.remoteKeyAndSalt, type: ssrc_any_inbound)
+    }
+
+    private static func coreProfile(_ p: SRTPProfile) -> Int32? {
+        switch p {
+        case .aes128CmSha1_80: Int32(TESSERA_SRTP_AES128_CM_SHA1_80)
+        case .aeadAes128Gcm: Int32(TESSERA_SRTP_AEAD_AES128_GCM)
+        default: nil
+        }
+    }
+
     deinit {
         if let o = outbound { srtp_dealloc(o) }
         if let i = inbound { srtp_dealloc(i) }
+        if let c = core { tessera_srtp_free(c) }
     }
 
     private static func make(_ profile: SRTPProfile, key: [UInt8], type: srtp_ssrc_type_t) throws(SRTPError) -> srtp_t {
@@ -68,12 +103,22 @@ public final class SRTPSession {
     /// Protects an RTP packet in place; `buffer` must have `maxTrailer` spare
     /// bytes after `length`. Returns the new length, or nil on failure.
     public func protectRTP(_ buffer: UnsafeMutableRawBufferPointer, length: Int) -> Int? {
+        if let core {
+            guard let base = buffer.baseAddress, length + Self.maxTrailer <= buffer.count else { return nil }
+            let n = tessera_srtp_protect_rtp(core, base.assumingMemoryBound(to: UInt8.self), Int32(length), Int32(buffer.count))
+            return n < 0 ? nil : Int(n)
+        }
         guard let outbound, let base = buffer.baseAddress, length + Self.maxTrailer <= buffer.count else { return nil }
         var len = Int32(length)
         return srtp_protect(outbound, base, &len) == srtp_err_status_ok ? Int(len) : nil
     }
 
     public func protectRTCP(_ buffer: UnsafeMutableRawBufferPointer, length: Int) -> Int? {
+        if let core {
+            guard let base = buffer.baseAddress, length + Self.maxTrailer + 4 <= buffer.count else { return nil }
+            let n = tessera_srtp_protect_rtcp(core, base.assumingMemoryBound(to: UInt8.self), Int32(length), Int32(buffer.count))
+            return n < 0 ? nil : Int(n)
+        }
         guard let outbound, let base = buffer.baseAddress, length + Self.maxTrailer + 4 <= buffer.count else { return nil }
         var len = Int32(length)
         return srtp_protect_rtcp(outbound, base, &len) == srtp_err_status_ok ? Int(len) : nil
@@ -81,12 +126,22 @@ public final class SRTPSession {
 
     /// Unprotects in place; returns the plain length, or nil (bad tag, replay, garbage).
     public func unprotectRTP(_ buffer: UnsafeMutableRawBufferPointer) -> Int? {
+        if let core {
+            guard let base = buffer.baseAddress else { return nil }
+            let n = tessera_srtp_unprotect_rtp(core, base.assumingMemoryBound(to: UInt8.self), Int32(buffer.count))
+            return n < 0 ? nil : Int(n)
+        }
         guard let inbound, let base = buffer.baseAddress else { return nil }
         var len = Int32(buffer.count)
         return srtp_unprotect(inbound, base, &len) == srtp_err_status_ok ? Int(len) : nil
     }
 
     public func unprotectRTCP(_ buffer: UnsafeMutableRawBufferPointer) -> Int? {
+        if let core {
+            guard let base = buffer.baseAddress else { return nil }
+            let n = tessera_srtp_unprotect_rtcp(core, base.assumingMemoryBound(to: UInt8.self), Int32(buffer.count))
+            return n < 0 ? nil : Int(n)
+        }
         guard let inbound, let base = buffer.baseAddress else { return nil }
         var len = Int32(buffer.count)
         return srtp_unprotect_rtcp(inbound, base, &len) == srtp_err_status_ok ? Int(len) : nil
