@@ -225,3 +225,33 @@ public final class MediaLoopGroup: Sendable {
         return loops[i % loops.count]
     }
 }
+
+/// A timer that fires every `interval` on a media loop until cancelled (one
+/// GLib source for its whole life, not one per firing). Not Sendable: create,
+/// fire and cancel on the loop.
+public final class RepeatingLoopTimer {
+    private var source: UnsafeMutablePointer<GSource>?
+    private let action: () -> Void
+
+    public init(loop: MediaLoop, every interval: Duration, _ action: @escaping () -> Void) {
+        self.action = action
+        let ms = max(1, interval.components.seconds * 1000 + interval.components.attoseconds / 1_000_000_000_000_000)
+        let src = g_timeout_source_new(guint(min(ms, Int64(UInt32.max))))!
+        source = src
+        g_source_set_callback(src, { data in
+            Unmanaged<RepeatingLoopTimer>.fromOpaque(data!).takeUnretainedValue().action()
+            return 1  // G_SOURCE_CONTINUE
+        }, Unmanaged.passUnretained(self).toOpaque(), nil)
+        g_source_attach(src, loop.context)
+    }
+
+    public func cancel() {
+        if let s = source {
+            source = nil
+            g_source_destroy(s)
+            g_source_unref(s)
+        }
+    }
+
+    deinit { cancel() }
+}

@@ -34,6 +34,8 @@ public final class MediaContext: Sendable {
     /// The shared port of each media loop (ICE-lite mode), by loop index; each
     /// is touched only on its loop.
     private let muxes: [LoopBound<UDPMux>]
+    /// The RTP sessions' clock of each media loop, by loop index (made on first use, on its loop).
+    private let clocks: [LoopBound<ClockSlot>]
     /// Made on first use: RSA key generation takes a noticeable time and few peers ask for it.
     private let rsa = Mutex<DTLSCertificate?>(nil)
 
@@ -50,6 +52,7 @@ public final class MediaContext: Sendable {
         self.ice = ice
         self.logger = logger
         (events, eventSink) = AsyncStream.makeStream(of: MediaEvent.self)
+        clocks = loops.loops.map { _ in LoopBound(ClockSlot()) }
         // ICE-lite: one shared port per media loop, bound now so that a port
         // in use is a startup error rather than a failed call later.
         if ice.mode == .lite {
@@ -115,6 +118,16 @@ public final class MediaContext: Sendable {
         for mux in muxes { mux.value.loop.post { mux.value.close() } }
     }
 
+    /// The RTP sessions' clock of `loop` (call on that loop).
+    func clock(for loop: MediaLoop) -> SessionClock? {
+        guard clocks.indices.contains(loop.index), loops.loops[loop.index] === loop else { return nil }
+        let slot = clocks[loop.index].value
+        if let c = slot.clock { return c }
+        let c = SessionClock(loop: loop, context: self)
+        slot.clock = c
+        return c
+    }
+
     /// The shared port of `loop` (call on that loop); nil in full-ICE mode.
     func mux(for loop: MediaLoop) -> UDPMux? {
         muxes.indices.contains(loop.index) && muxes[loop.index].value.loop === loop ? muxes[loop.index].value : nil
@@ -136,4 +149,9 @@ public final class MediaContext: Sendable {
     func raise(_ event: String, on objectID: String, _ data: [String: JSONValue] = [:]) {
         eventSink.yield(MediaEvent(objectID: objectID, event: event, data: data))
     }
+}
+
+/// Holds a loop's SessionClock once made (touched only on that loop).
+final class ClockSlot {
+    var clock: SessionClock?
 }

@@ -18,17 +18,23 @@ extension RtpSession {
     var now: Duration { ContinuousClock.now - rtcp.origin }
 
     func startRTCP() {
-        guard rtcp.timer == nil else { return }
-        scheduleTick()
+        guard !rtcp.ticking else { return }
+        rtcp.ticking = true
+        context.clock(for: loop)?.add(self)
     }
 
-    private func scheduleTick() {
-        rtcp.timer = LoopTimer(loop: loop, after: Self.tickInterval) { [weak self] in
-            guard let self, !self.isClosed else { return }
-            self.tick()
-            // A session whose protection is gone (consent expired) has nothing left to report.
-            if self.protection != nil { self.scheduleTick() }
-        }
+    /// From the loop's SessionClock every `tickInterval`.
+    func clockTick() {
+        guard !isClosed else { return }
+        tick()
+        // A session whose protection is gone (consent expired) has nothing left to report.
+        if protection == nil { stopRTCP() }
+    }
+
+    func stopRTCP() {
+        guard rtcp.ticking else { return }
+        rtcp.ticking = false
+        context.clock(for: loop)?.remove(self)
     }
 
     private func tick() {
@@ -321,7 +327,8 @@ extension RtpSession {
 /// RTCP state of one session (stored in RtpSession, used by the extension above).
 struct RTCPState {
     let origin = ContinuousClock.now
-    var timer: LoopTimer?
+    /// Registered with the loop's SessionClock.
+    var ticking = false
     var lastReport: Duration = .zero
     var stats: [ReceiveStatistics?] = [nil, nil]
     var nack = NACKGenerator()

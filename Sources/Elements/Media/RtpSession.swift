@@ -261,8 +261,7 @@ class RtpSession: MediaNode {
         guard !isClosed else { return }
         super.close()
         flushMetrics()
-        rtcp.timer?.cancel()
-        rtcp.timer = nil
+        stopRTCP()
         protection = nil
     }
 }

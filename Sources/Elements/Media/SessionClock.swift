@@ -1,0 +1,54 @@
+import Transport
+
+/// One 40 ms clock per media loop for every RTP session on it (NACKs,
+/// transport-wide feedback, speech detection, reports): a single GLib source
+/// instead of one timer per session re-created at every tick, which made
+/// every wake-up of a loop with hundreds of peers walk hundreds of sources.
+/// What the sessions send from the tick leaves in one batch on the shared
+/// port. Not Sendable: touched only on its loop.
+final class SessionClock {
+    private let loop: MediaLoop
+    private weak var context: MediaContext?
+    private struct Entry { weak var session: RtpSession? }
+    private var sessions: [ObjectIdentifier: Entry] = [:]
+    private var timer: RepeatingLoopTimer?
+
+    init(loop: MediaLoop, context: MediaContext) {
+        self.loop = loop
+        self.context = context
+    }
+
+    func add(_ session: RtpSession) {
+        sessions[ObjectIdentifier(session)] = Entry(session: session)
+        if timer == nil {
+            timer = RepeatingLoopTimer(loop: loop, every: RtpSession.tickInterval) { [unowned self] in fire() }
+        }
+    }
+
+    func remove(_ session: RtpSession) {
+        sessions[ObjectIdentifier(session)] = nil
+        if sessions.isEmpty {
+            timer?.cancel()
+            timer = nil
+        }
+    }
+
+    var count: Int { sessions.count }
+
+    private func fire() {
+        let run = { [self] in
+            for (id, entry) in sessions {
+                guard let s = entry.session, !s.isClosed else {
+                    sessions[id] = nil
+                    continue
+                }
+                s.clockTick()
+            }
+        }
+        if let mux = context?.mux(for: loop) { mux.batch(run) } else { run() }
+        if sessions.isEmpty {
+            timer?.cancel()
+            timer = nil
+        }
+    }
+}
