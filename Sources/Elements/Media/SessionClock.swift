@@ -9,8 +9,9 @@ import Transport
 final class SessionClock {
     private let loop: MediaLoop
     private weak var context: MediaContext?
-    private struct Entry { weak var session: RtpSession? }
-    private var sessions: [ObjectIdentifier: Entry] = [:]
+    /// Strong references: a session leaves in `stopRTCP` (close, or its
+    /// protection gone); weak ones would cost a side-table retain per tick.
+    private var sessions: [ObjectIdentifier: RtpSession] = [:]
     private var timer: RepeatingLoopTimer?
 
     init(loop: MediaLoop, context: MediaContext) {
@@ -19,7 +20,7 @@ final class SessionClock {
     }
 
     func add(_ session: RtpSession) {
-        sessions[ObjectIdentifier(session)] = Entry(session: session)
+        sessions[ObjectIdentifier(session)] = session
         if timer == nil {
             timer = RepeatingLoopTimer(loop: loop, every: RtpSession.tickInterval) { [unowned self] in fire() }
         }
@@ -37,8 +38,8 @@ final class SessionClock {
 
     private func fire() {
         let run = { [self] in
-            for (id, entry) in sessions {
-                guard let s = entry.session, !s.isClosed else {
+            for (id, s) in sessions {
+                guard !s.isClosed else {
                     sessions[id] = nil
                     continue
                 }
