@@ -100,8 +100,8 @@ bench-sfu: deps-apt-test deps-py build-release
 	cd Benchmarks/sfu && ../../$(VENV)/bin/python latency_bench.py --bin ../../.build/release/tessera
 
 # Audio MCU rooms of 30, 100 and 300 tessera-load participants, Tessera beside Janus's
-# AudioBridge, one fresh server per size (not a test: prints a table). SIZES=30,100,300 to change.
-SIZES ?= 30,100,300
+# AudioBridge, one fresh server per size (not a test: prints a table). SIZES=30,100,300,1000 to change.
+SIZES ?= 30,100,300,1000
 # Memory given back: 10 rounds of 30-participant audio rooms on one server, RSS after each.
 bench-churn: deps-apt-test
 	swift build -c release --product tessera --product tessera-load

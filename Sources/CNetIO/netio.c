@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <netinet/in.h>
+#include <malloc.h>
 
 int tessera_udp_recv_batch(int fd, tessera_datagram *slots, int count) {
     if (count > TESSERA_NETIO_BATCH) count = TESSERA_NETIO_BATCH;
@@ -138,3 +139,5 @@ int tessera_udp_local_port(int fd) {
     if (getsockname(fd, (struct sockaddr *)&a, &len) != 0) return -errno;
     return ntohs(a.sin_port);
 }
+
+int tessera_release_free_memory(void) { return malloc_trim(0); }

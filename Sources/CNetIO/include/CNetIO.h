@@ -48,6 +48,10 @@ int tessera_udp_send_one(int fd, const void *data, int length, tessera_peer peer
 /// The port a socket is bound to (host order), or -errno.
 int tessera_udp_local_port(int fd);
 
+/// Gives free heap memory of every malloc arena back to the kernel
+/// (glibc's malloc_trim(0)); returns 1 if some was released.
+int tessera_release_free_memory(void);
+
 /// epoll, for a load generator's many sockets behind one pollable fd.
 /// tessera_epoll_ready waits for nothing (timeout 0) and writes up to `max`
 /// ready fds into `fds`; it returns how many, or -errno.

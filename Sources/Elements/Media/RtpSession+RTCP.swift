@@ -333,7 +333,10 @@ struct RTCPState {
     var stats: [ReceiveStatistics?] = [nil, nil]
     var nack = NACKGenerator()
     var nackEnabled = false
-    var retransmission = RetransmissionBuffer(capacity: 1024)
+    /// What a viewer may NACK: 512 packets, 2 s of 2.5 Mbit/s video (about 4 at
+    /// the usual 600 kbit/s), 768 KB once the first video packet is stored
+    /// (audio-only sessions never allocate it).
+    var retransmission = RetransmissionBuffer(capacity: 512)
     var lastSent: [Duration?] = [nil, nil]
     var lastReceived: Duration?
     var mediaState = "DISCONNECTED"

@@ -17,6 +17,11 @@ public final class MediaPipeline: MediaObject {
         return l
     }
 
+    /// Its elements' memory goes back to the kernel once their nodes have closed.
+    override public func didRelease() {
+        MemoryTrim.request()
+    }
+
     /// A Graphviz description of the pipeline's objects, nested by ownership.
     /// Kurento returns GStreamer's graph here; ours is the element graph,
     /// which is what a user debugging a meeting wants to see.
