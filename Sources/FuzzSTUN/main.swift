@@ -9,17 +9,27 @@ import Logging
 import STUN
 import Transport
 
-let loop = MediaLoop(index: 0, name: "fuzz")
-let made = loop.sync { () -> LoopBound<(UDPMux, ICELiteAgent)>? in
-    var settings = ICESettings()
-    settings.hostAddresses = ["127.0.0.1"]
-    guard let mux = try? UDPMux(loop: loop, host: "127.0.0.1", port: 0) else { return nil }
-    let agent = ICELiteAgent(mux: mux, settings: settings, logger: Logger(label: "fuzz"))
-    agent.onReceive = { _ in }
-    return LoopBound((mux, agent))
+/// The port and its one agent, made once (statics: a C callback cannot capture).
+enum Harness {
+    static let loop = MediaLoop(index: 0, name: "fuzz")
+    static let made: LoopBound<(UDPMux, ICELiteAgent)> = {
+        let l = loop
+        let result = l.sync { () -> LoopBound<(UDPMux, ICELiteAgent)>? in
+            var settings = ICESettings()
+            settings.hostAddresses = ["127.0.0.1"]
+            guard let mux = try? UDPMux(loop: l, host: "127.0.0.1", port: 0) else { return nil }
+            let agent = ICELiteAgent(mux: mux, settings: settings, logger: Logger(label: "fuzz"))
+            agent.onReceive = { _ in }
+            return LoopBound((mux, agent))
+        }
+        guard let result else { fatalError("cannot open the shared port") }
+        return result
+    }()
+    static let credentials: (ufrag: String, pwd: String) = {
+        let m = made
+        return loop.sync { LoopBound((m.value.1.localUfrag, m.value.1.localPwd)) }.value
+    }()
 }
-guard let made else { fatalError("cannot open the shared port") }
-let (ufrag, pwd) = loop.sync { LoopBound((made.value.1.localUfrag, made.value.1.localPwd)) }.value
 
 /// The message re-signed with the agent's password, its USERNAME pointed at the agent when `retarget`.
 func signed(_ message: STUNMessage, retarget: Bool) -> [UInt8]? {
@@ -27,11 +37,12 @@ func signed(_ message: STUNMessage, retarget: Bool) -> [UInt8]? {
     var b = STUNMessageBuilder(type: type, transactionID: message.transactionID)
     for a in message.attributes {
         if retarget, a.type == STUNMessage.Attribute.username.rawValue {
-            b.append(.username, Array("\(ufrag):fz".utf8))
+            b.append(.username, Array("\(Harness.credentials.ufrag):fz".utf8))
         } else {
             b.append(type: a.type, Array(a.value.prefix(512)))
         }
     }
+    let pwd = Harness.credentials.pwd
     return b.finish { UDPMux.hmacSHA1(key: pwd, $0) }
 }
 
@@ -47,7 +58,8 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     }
     guard datagram.count <= 2048, let from = UDPEndpoint(host: "127.0.0.1", port: 40000 + UInt16(flags >> 4)) else { return 0 }
     let input = LoopBound(datagram)
-    loop.sync { made.value.0.receive(input.value, from: from) }
+    let made = Harness.made
+    Harness.loop.sync { made.value.0.receive(input.value, from: from) }
     return 0
 }
 
