@@ -44,12 +44,15 @@ def test_a_peer_that_changes_address_keeps_its_media(server):
             event = await asyncio.to_thread(kurento.wait_event, "NewCandidatePairSelected", 20)
             switched = time.monotonic() - moved
             remote = event["params"]["value"]["data"]["candidatePair"]["remoteCandidate"]
-            back = await wait_for(lambda: bool(rec.video_times) and rec.video_times[-1] > moved + 0.5, 25)
+            # Video takes about 17 s to come back here, audio about 5 (docs/robustness.md).
+            back = await wait_for(lambda: first_after(list(rec.video_times), moved + 0.5) is not None
+                                  and first_after(list(rec.audio_times), moved + 0.5) is not None, 35)
+            video = first_after(list(rec.video_times), moved + 0.5)
+            audio = first_after(list(rec.audio_times), moved + 0.5)
+            print(f"address changed: new pair after {switched:.1f} s, video back after "
+                  f"{video + 0.5 if video is not None else None} s, audio after "
+                  f"{audio + 0.5 if audio is not None else None} s; new pair's remote: {remote}")
             assert back, "media did not come back after the peer's address changed"
-            resumed = [t for t in rec.video_times if t > moved + 0.5][0] - moved
-            audio = first_after(rec.audio_times, moved + 0.5)
-            print(f"address changed: new pair after {switched:.1f} s, video back after {resumed:.1f} s, "
-                  f"audio after {audio and audio + 0.5:.1f} s; new pair's remote: {remote}")
             assert str(path.server_facing[1]) in remote.split() and str(old_port) not in remote.split(), remote
             frames = rec.video_frames
             await asyncio.sleep(3)
@@ -57,7 +60,7 @@ def test_a_peer_that_changes_address_keeps_its_media(server):
             assert colour_close(centre_colour(rec.last_rgb), (40, 90, 210)), centre_colour(rec.last_rgb)
             assert abs(dominant_frequency(rec.audio[-48000:]) - 480) < 10
 
-    asyncio.run(asyncio.wait_for(run(), 90))
+    asyncio.run(asyncio.wait_for(run(), 120))
 
 
 def stun_request(username, tx=b"\x07" * 12):
