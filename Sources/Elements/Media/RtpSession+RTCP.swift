@@ -12,8 +12,6 @@ extension RtpSession {
     /// Report interval; NACKs are polled more often.
     static let reportInterval: Duration = .seconds(1)
     static let tickInterval: Duration = .milliseconds(40)
-    /// The oldest packet we resend on a NACK (mediasoup keeps 2 s, libwebrtc about as much).
-    static let maxRetransmissionAge: Duration = .seconds(1)
     /// Transport-wide feedback every ~100 ms (libwebrtc's receiver uses 50-250 ms).
     static let transportFeedbackInterval: Duration = .milliseconds(100)
 
@@ -232,12 +230,8 @@ extension RtpSession {
         guard let protection else { return }
         let rtxPT = sendsRTX ? rtxPayloadType : nil
         var wrapped: [UInt8] = []
-        // Packets sent more than `maxRetransmissionAge` ago are not resent: after an
-        // outage the peer asks for everything it missed, and old packets arriving
-        // after newer ones make receivers (aiortc's jitter buffer) start over.
-        let notBefore = Int64((now - Self.maxRetransmissionAge) / .milliseconds(1))
         for seq in sequenceNumbers {
-            guard let stored = rtcp.retransmission.get(seq, notBeforeMillis: notBefore) else {
+            guard let stored = rtcp.retransmission.get(seq) else {
                 rtcp.retransmissionsRefused &+= 1
                 continue
             }
@@ -346,7 +340,7 @@ struct RTCPState {
     /// the usual 600 kbit/s), 768 KB once the first video packet is stored
     /// (audio-only sessions never allocate it).
     var retransmission = RetransmissionBuffer(capacity: 512)
-    /// NACKed packets not resent: overwritten in the ring or older than `maxRetransmissionAge`.
+    /// NACKed packets not resent (no longer in the ring).
     var retransmissionsRefused: UInt64 = 0
     var lastSent: [Duration?] = [nil, nil]
     var lastReceived: Duration?
