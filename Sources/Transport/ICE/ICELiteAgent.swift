@@ -170,17 +170,18 @@ public final class ICELiteAgent: ICETransport {
         // nothing came from the selected address for a while, an
         // authenticated check from another one moves the session there.
         let silentSelected = !first && address != selected && now - selectedHeardAt >= Self.silentSelectedTimeout
-        if first || silentSelected || (useCandidate && (address != selected || !nominated)) {
-            let moved = selected != nil && address != selected
+        if first || silentSelected || (useCandidate && address != selected) {
+            let moved = !first
             selected = address
             selectedHeardAt = now
-            if useCandidate { nominated = true }
             if moved {
                 logger.info("ICE-lite: peer moved", metadata: ["ufrag": "\(localUfrag)", "address": "\(address)"])
             }
             if state != .connected, state != .ready { setState(.connected) }
+            // Once per address: a nomination of the selected address only makes the state READY.
             onSelectedPair?(localCandidate(for: address), remoteCandidate(for: address, priority: priority))
         }
+        if useCandidate, address == selected { nominated = true }
         if useCandidate, state != .ready { setState(.ready) }
     }
 
