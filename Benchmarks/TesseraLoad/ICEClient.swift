@@ -70,8 +70,8 @@ final class ICEClient: ICETransport {
     private var fd: Int32
     private let local: UDPEndpoint
     var settings: ICESettings
-    let localUfrag = ICEClient.random(8)
-    let localPwd = ICEClient.random(24)
+    let localUfrag = ICELiteAgent.randomICEString(length: 8)
+    let localPwd = ICELiteAgent.randomICEString(length: 24)
     var isLite: Bool { false }
     var sdpCandidates: [String] { [] }
     private(set) var state: ICEState = .disconnected
@@ -99,7 +99,7 @@ final class ICEClient: ICETransport {
         self.settings = settings
         self.logger = logger
         let host = settings.hostAddresses.first { ICESettings.isIPAddress($0, v6: false) }
-            ?? UDPMux.advertisedAddresses(configured: []).first ?? "127.0.0.1"
+            ?? nonLoopbackIPv4Addresses().first ?? "127.0.0.1"
         guard let address = UDPEndpoint(host: host, port: 0) else { throw ICEError(description: "not an IPv4 address: \(host)") }
         let sock = tessera_udp_open(inet_addr(host), 0, 1 << 18)
         guard sock >= 0 else { throw ICEError(description: "cannot bind UDP on \(host): \(String(cString: strerror(-sock)))") }
@@ -158,11 +158,7 @@ final class ICEClient: ICETransport {
         return true
     }
 
-    private func send(_ bytes: UnsafeRawBufferPointer, to: UDPEndpoint) { send(bytes, to: Self.raw(to)) }
-
-    private static func raw(_ e: UDPEndpoint) -> tessera_peer {
-        tessera_peer(address: inet_addr(e.host), port: e.port.bigEndian, ipv4: 1)
-    }
+    private func send(_ bytes: UnsafeRawBufferPointer, to: UDPEndpoint) { send(bytes, to: to.peer) }
 
     private func send(_ bytes: UnsafeRawBufferPointer, to address: tessera_peer) {
         guard let base = bytes.baseAddress else { return }
@@ -223,7 +219,7 @@ final class ICEClient: ICETransport {
                 guard slot.length <= slot.capacity, slot.length > 0 else { continue }
                 let buffer = UnsafeMutableRawBufferPointer(start: slot.data, count: Int(slot.length))
                 if slot.data[0] < 4 {
-                    stun(Array(buffer), from: UDPEndpoint(host: Self.host(slot.peer), port: UInt16(bigEndian: slot.peer.port)))
+                    stun(Array(buffer), from: UDPEndpoint(peer: slot.peer))
                 } else {
                     onReceive?(buffer)
                 }
@@ -233,15 +229,8 @@ final class ICEClient: ICETransport {
         }
     }
 
-    private static func host(_ a: tessera_peer) -> String {
-        var addr = in_addr(s_addr: a.address)
-        var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
-        _ = inet_ntop(AF_INET, &addr, &text, socklen_t(INET_ADDRSTRLEN))
-        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    private func stun(_ bytes: [UInt8], from: UDPEndpoint?) {
-        guard let from, let m = try? STUNMessage.parse(bytes) else { return }
+    private func stun(_ bytes: [UInt8], from: UDPEndpoint) {
+        guard let m = try? STUNMessage.parse(bytes) else { return }
         switch m.messageType {
         case .bindingRequest:
             // The server's own check (full-ICE servers send them): answer it.
@@ -256,7 +245,7 @@ final class ICEClient: ICETransport {
             else { return }
             guard selected == nil else { return }
             selected = target
-            selectedRaw = Self.raw(target)
+            selectedRaw = target.peer
             setState(.connected)
             onSelectedPair?("candidate:1 1 UDP 2130706431 \(local.host) \(local.port) typ host",
                             "candidate:1 1 UDP 2130706431 \(target.host) \(target.port) typ host")
@@ -272,10 +261,5 @@ final class ICEClient: ICETransport {
         guard s != state else { return }
         state = s
         onStateChange?(s)
-    }
-
-    private static func random(_ n: Int) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-        return String((0..<n).map { _ in alphabet.randomElement()! })
     }
 }

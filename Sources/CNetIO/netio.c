@@ -10,20 +10,33 @@
 #include <netinet/in.h>
 #include <malloc.h>
 
+/// One message of a batch: a single buffer and the address slot.
+static void set_message(struct mmsghdr *m, struct iovec *iov, void *data, size_t len, struct sockaddr_in *name) {
+    iov->iov_base = data;
+    iov->iov_len = len;
+    memset(&m->msg_hdr, 0, sizeof(m->msg_hdr));
+    m->msg_hdr.msg_iov = iov;
+    m->msg_hdr.msg_iovlen = 1;
+    m->msg_hdr.msg_name = name;
+    m->msg_hdr.msg_namelen = sizeof(*name);
+    m->msg_len = 0;
+}
+
+static struct sockaddr_in to_sockaddr(tessera_peer peer) {
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = peer.address;
+    a.sin_port = peer.port;
+    return a;
+}
+
 int tessera_udp_recv_batch(int fd, tessera_datagram *slots, int count) {
     if (count > TESSERA_NETIO_BATCH) count = TESSERA_NETIO_BATCH;
     struct mmsghdr msgs[TESSERA_NETIO_BATCH];
     struct iovec iov[TESSERA_NETIO_BATCH];
     struct sockaddr_in from[TESSERA_NETIO_BATCH];
-    for (int i = 0; i < count; i++) {
-        iov[i].iov_base = slots[i].data;
-        iov[i].iov_len = slots[i].capacity;
-        memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
-        msgs[i].msg_hdr.msg_iov = &iov[i];
-        msgs[i].msg_hdr.msg_iovlen = 1;
-        msgs[i].msg_hdr.msg_name = &from[i];
-        msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
-    }
+    for (int i = 0; i < count; i++) set_message(&msgs[i], &iov[i], slots[i].data, slots[i].capacity, &from[i]);
     int n = recvmmsg(fd, msgs, (unsigned)count, MSG_DONTWAIT, NULL);
     if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -errno;
     for (int i = 0; i < n; i++) {
@@ -45,18 +58,8 @@ int tessera_udp_send_batch(int fd, const tessera_datagram *slots, int count) {
     struct iovec iov[TESSERA_NETIO_BATCH];
     struct sockaddr_in to[TESSERA_NETIO_BATCH];
     for (int i = 0; i < count; i++) {
-        iov[i].iov_base = slots[i].data;
-        iov[i].iov_len = slots[i].length;
-        memset(&to[i], 0, sizeof(to[i]));
-        to[i].sin_family = AF_INET;
-        to[i].sin_addr.s_addr = slots[i].peer.address;
-        to[i].sin_port = slots[i].peer.port;
-        memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
-        msgs[i].msg_hdr.msg_iov = &iov[i];
-        msgs[i].msg_hdr.msg_iovlen = 1;
-        msgs[i].msg_hdr.msg_name = &to[i];
-        msgs[i].msg_hdr.msg_namelen = sizeof(to[i]);
-        msgs[i].msg_len = 0;
+        to[i] = to_sockaddr(slots[i].peer);
+        set_message(&msgs[i], &iov[i], slots[i].data, slots[i].length, &to[i]);
     }
     // sendmmsg stops at the first datagram the kernel refuses (an ICMP error
     // queued from an earlier send, a full buffer): that one is dropped, as UDP
@@ -84,11 +87,7 @@ int tessera_udp_open(uint32_t address, uint16_t port, int buffer_bytes) {
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer_bytes, sizeof(buffer_bytes));
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer_bytes, sizeof(buffer_bytes));
     }
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = address;
-    a.sin_port = port;
+    struct sockaddr_in a = to_sockaddr((tessera_peer){.address = address, .port = port, .ipv4 = 1});
     if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
         int e = errno;
         close(fd);
@@ -124,11 +123,7 @@ int tessera_epoll_ready(int epfd, int *fds, int max) {
 }
 
 int tessera_udp_send_one(int fd, const void *data, int length, tessera_peer peer) {
-    struct sockaddr_in to;
-    memset(&to, 0, sizeof(to));
-    to.sin_family = AF_INET;
-    to.sin_addr.s_addr = peer.address;
-    to.sin_port = peer.port;
+    struct sockaddr_in to = to_sockaddr(peer);
     ssize_t n = sendto(fd, data, (size_t)length, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to));
     return n < 0 ? -errno : (int)n;
 }

@@ -167,6 +167,18 @@ public struct LoopBound<Value>: @unchecked Sendable {
     public init(_ value: Value) { self.value = value }
 }
 
+/// A GLib timeout source calling `callback(data)` after `delay` (at least
+/// `minimumMillis`), attached to `loop`; the caller owns the returned reference.
+private func attachTimeout(
+    _ loop: MediaLoop, after delay: Duration, minimumMillis: Int64, data: UnsafeMutableRawPointer, callback: GSourceFunc
+) -> UnsafeMutablePointer<GSource> {
+    let ms = max(minimumMillis, delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)
+    let src = g_timeout_source_new(guint(min(ms, Int64(UInt32.max))))!
+    g_source_set_callback(src, callback, data, nil)
+    g_source_attach(src, loop.context)
+    return src
+}
+
 /// A timer on a media loop. Not Sendable: create, fire and cancel on the loop.
 public final class LoopTimer {
     private var source: UnsafeMutablePointer<GSource>?
@@ -175,15 +187,20 @@ public final class LoopTimer {
     /// Fires `action` once after `delay` on `loop` (call on the loop thread).
     public init(loop: MediaLoop, after delay: Duration, _ action: @escaping () -> Void) {
         self.action = action
-        let ms = max(0, delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)
-        let src = g_timeout_source_new(guint(min(ms, Int64(UInt32.max))))!
-        source = src
-        g_source_set_callback(src, { data in
-            let timer = Unmanaged<LoopTimer>.fromOpaque(data!).takeUnretainedValue()
-            timer.fire()
+        source = attachTimeout(loop, after: delay, minimumMillis: 0, data: Unmanaged.passUnretained(self).toOpaque()) { data in
+            Unmanaged<LoopTimer>.fromOpaque(data!).takeUnretainedValue().fire()
             return 0  // G_SOURCE_REMOVE
-        }, Unmanaged.passUnretained(self).toOpaque(), nil)
-        g_source_attach(src, loop.context)
+        }
+    }
+
+    /// Fires `action` every `interval` on `loop` until cancelled: one GLib
+    /// source for the timer's whole life, not one per firing.
+    public init(loop: MediaLoop, every interval: Duration, _ action: @escaping () -> Void) {
+        self.action = action
+        source = attachTimeout(loop, after: interval, minimumMillis: 1, data: Unmanaged.passUnretained(self).toOpaque()) { data in
+            Unmanaged<LoopTimer>.fromOpaque(data!).takeUnretainedValue().action()
+            return 1  // G_SOURCE_CONTINUE
+        }
     }
 
     private func fire() {
@@ -224,34 +241,4 @@ public final class MediaLoopGroup: Sendable {
         let i = next.add(1, ordering: .relaxed).oldValue
         return loops[i % loops.count]
     }
-}
-
-/// A timer that fires every `interval` on a media loop until cancelled (one
-/// GLib source for its whole life, not one per firing). Not Sendable: create,
-/// fire and cancel on the loop.
-public final class RepeatingLoopTimer {
-    private var source: UnsafeMutablePointer<GSource>?
-    private let action: () -> Void
-
-    public init(loop: MediaLoop, every interval: Duration, _ action: @escaping () -> Void) {
-        self.action = action
-        let ms = max(1, interval.components.seconds * 1000 + interval.components.attoseconds / 1_000_000_000_000_000)
-        let src = g_timeout_source_new(guint(min(ms, Int64(UInt32.max))))!
-        source = src
-        g_source_set_callback(src, { data in
-            Unmanaged<RepeatingLoopTimer>.fromOpaque(data!).takeUnretainedValue().action()
-            return 1  // G_SOURCE_CONTINUE
-        }, Unmanaged.passUnretained(self).toOpaque(), nil)
-        g_source_attach(src, loop.context)
-    }
-
-    public func cancel() {
-        if let s = source {
-            source = nil
-            g_source_destroy(s)
-            g_source_unref(s)
-        }
-    }
-
-    deinit { cancel() }
 }

@@ -12,7 +12,7 @@ final class SessionClock {
     /// Strong references: a session leaves in `stopRTCP` (close, or its
     /// protection gone); weak ones would cost a side-table retain per tick.
     private var sessions: [ObjectIdentifier: RtpSession] = [:]
-    private var timer: RepeatingLoopTimer?
+    private var timer: LoopTimer?
 
     init(loop: MediaLoop, context: MediaContext) {
         self.loop = loop
@@ -22,7 +22,7 @@ final class SessionClock {
     func add(_ session: RtpSession) {
         sessions[ObjectIdentifier(session)] = session
         if timer == nil {
-            timer = RepeatingLoopTimer(loop: loop, every: RtpSession.tickInterval) { [unowned self] in fire() }
+            timer = LoopTimer(loop: loop, every: RtpSession.tickInterval) { [unowned self] in fire() }
         }
     }
 

@@ -41,7 +41,6 @@ public final class ICELiteAgent: ICETransport {
     private static let maxAddresses = 8
     /// Where we send: the nominated address, or the first authenticated one until a nomination.
     public private(set) var selected: UDPEndpoint?
-    private var nominated = false
     /// Datagrams from the selected address, and when that count last moved
     /// (sampled every second and at each check): how a silent selected
     /// address is noticed without reading the clock per datagram.
@@ -181,7 +180,6 @@ public final class ICELiteAgent: ICETransport {
             // Once per address: a nomination of the selected address only makes the state READY.
             onSelectedPair?(localCandidate(for: address), remoteCandidate(for: address, priority: priority))
         }
-        if useCandidate, address == selected { nominated = true }
         if useCandidate, state != .ready { setState(.ready) }
     }
 
@@ -215,7 +213,7 @@ public final class ICELiteAgent: ICETransport {
         return "candidate:prflx 1 UDP \(priority) \(host) \(port) typ prflx"
     }
 
-    static func randomICEString(length: Int) -> String {
+    public static func randomICEString(length: Int) -> String {
         // ice-char = ALPHA / DIGIT / "+" / "/" (RFC 8839 §5.4)
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
         var rng = SystemRandomNumberGenerator()

@@ -302,19 +302,6 @@ public final class UDPMux {
     /// non-loopback IPv4 interface address that is up.
     public static func advertisedAddresses(configured: [String]) -> [String] {
         if !configured.isEmpty { return configured.filter { ICESettings.isIPAddress($0, v6: false) } }
-        var list: UnsafeMutablePointer<ifaddrs>?
-        guard getifaddrs(&list) == 0 else { return [] }
-        defer { freeifaddrs(list) }
-        var result: [String] = []
-        var cursor = list
-        while let entry = cursor {
-            defer { cursor = entry.pointee.ifa_next }
-            guard let sa = entry.pointee.ifa_addr, sa.pointee.sa_family == sa_family_t(AF_INET),
-                  entry.pointee.ifa_flags & UInt32(IFF_LOOPBACK) == 0, entry.pointee.ifa_flags & UInt32(IFF_UP) != 0
-            else { continue }
-            let host = sa.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UDPEndpoint(raw: $0.pointee) }.host
-            if !result.contains(host) { result.append(host) }
-        }
-        return result
+        return nonLoopbackIPv4Addresses()
     }
 }

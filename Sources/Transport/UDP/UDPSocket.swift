@@ -1,5 +1,5 @@
 public import CNice
-import CNetIO
+public import CNetIO
 import Foundation
 import Glibc
 
@@ -20,7 +20,7 @@ public struct UDPEndpoint: Sendable, Equatable, CustomStringConvertible {
     init(raw: sockaddr_in) { self.raw = raw }
 
     /// From the batched I/O's address form (network byte order).
-    init(peer: tessera_peer) {
+    public init(peer: tessera_peer) {
         var a = sockaddr_in()
         a.sin_family = sa_family_t(AF_INET)
         a.sin_addr.s_addr = peer.address
@@ -29,7 +29,7 @@ public struct UDPEndpoint: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The batched I/O's address form.
-    var peer: tessera_peer { tessera_peer(address: raw.sin_addr.s_addr, port: raw.sin_port, ipv4: 1) }
+    public var peer: tessera_peer { tessera_peer(address: raw.sin_addr.s_addr, port: raw.sin_port, ipv4: 1) }
 
     public var port: UInt16 { UInt16(bigEndian: raw.sin_port) }
     public var host: String {
@@ -195,16 +195,24 @@ public final class UDPPortPair {
 /// or for the wildcard 0.0.0.0 the first non-loopback IPv4 address.
 public func advertisedIPv4Address(boundTo host: String) -> String {
     guard host == "0.0.0.0" else { return host }
+    return nonLoopbackIPv4Addresses().first ?? "127.0.0.1"
+}
+
+/// Every IPv4 address of an interface that is up and not loopback, in the
+/// kernel's order, without repeats.
+public func nonLoopbackIPv4Addresses() -> [String] {
     var list: UnsafeMutablePointer<ifaddrs>?
-    guard getifaddrs(&list) == 0, let first = list else { return "127.0.0.1" }
+    guard getifaddrs(&list) == 0 else { return [] }
     defer { freeifaddrs(list) }
-    var cursor: UnsafeMutablePointer<ifaddrs>? = first
+    var result: [String] = []
+    var cursor = list
     while let entry = cursor {
         defer { cursor = entry.pointee.ifa_next }
         guard let sa = entry.pointee.ifa_addr, sa.pointee.sa_family == sa_family_t(AF_INET),
-              entry.pointee.ifa_flags & UInt32(IFF_LOOPBACK) == 0, entry.pointee.ifa_flags & UInt32(IFF_UP) != 0 else { continue }
-        let address = sa.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UDPEndpoint(raw: $0.pointee) }
-        return address.host
+              entry.pointee.ifa_flags & UInt32(IFF_LOOPBACK) == 0, entry.pointee.ifa_flags & UInt32(IFF_UP) != 0
+        else { continue }
+        let host = sa.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UDPEndpoint(raw: $0.pointee) }.host
+        if !result.contains(host) { result.append(host) }
     }
-    return "127.0.0.1"
+    return result
 }
