@@ -63,7 +63,7 @@ import Testing
         let pwd: String
         let seen = Seen()
 
-        init() throws {
+        init(gather: Bool = true) throws {
             let settings = { var s = ICESettings(); s.hostAddresses = ["127.0.0.1"]; return s }()
             let loop = self.loop
             let seen = self.seen
@@ -76,7 +76,7 @@ import Testing
                     agent.onReceive = { b in let bytes = Array(b); seen.add { $0.data.append(bytes) } }
                     agent.onCandidate = { c in seen.add { $0.candidates.append(c) } }
                     agent.setRemoteCredentials(ufrag: "peer", pwd: "peerpasswordpeerpassword")
-                    try? agent.gather()
+                    if gather { try? agent.gather() }
                     return .success((LoopBound(mux), LoopBound(agent)))
                 } catch { return .failure(error) }
             }.get()
@@ -134,6 +134,23 @@ import Testing
         #expect(f.seen.read { $0.states } == [.gathering, .connecting, .connected, .ready])
         #expect(f.seen.read { $0.pairs.count } == 1)
         #expect(f.seen.read { $0.candidates } == ["candidate:1 1 UDP 2130706431 127.0.0.1 \(f.port) typ host"])
+    }
+
+    /// The answer carries our candidates, so a peer's checks can connect the
+    /// agent before the client calls gatherCandidates; gathering then must not
+    /// move the state back (it once left sessions in CONNECTING for good).
+    @Test func gatheringAfterTheFirstChecksKeepsTheState() throws {
+        let f = try Fixture(gather: false)
+        defer { f.shutdown() }
+        let peer = Peer()
+        peer.send(f.check(useCandidate: true), to: f.port)
+        _ = try #require(peer.receive())
+        let a = f.agent
+        f.loop.sync { try? a.value.gather() }
+        f.loop.sync {}
+        #expect(f.loop.sync { a.value.state } == .ready)
+        #expect(f.seen.read { $0.states } == [.connected, .ready])
+        #expect(f.seen.read { $0.candidates.count } == 1)
     }
 
     @Test func aWrongPasswordGets401AndNoRoute() throws {

@@ -94,7 +94,9 @@ public final class ICELiteAgent: ICETransport {
         }
         localCandidates = try hostCandidates()
         gathered = true
-        setState(.gathering)
+        // The answer already carries our candidates, so the peer's checks may
+        // have connected us before the client asks to gather: never go back.
+        if state == .disconnected { setState(.gathering) }
         let candidates = localCandidates
         mux.loop.later { [weak self] in
             guard let self, !self.closed else { return }
