@@ -57,8 +57,10 @@ public struct TesseraServer {
         let service = self.service
         let registry = self.registry
         router.get("/health") { _, _ -> Response in
-            let (sessions, objects) = await service.withMediaSet { ($0.sessionIDs.count, $0.objects.count - 1) }
-            let body = "{\"status\":\"ok\",\"sessions\":\(sessions),\"objects\":\(objects)}"
+            let (sessions, objects, media) = await service.withMediaSet { ($0.sessionIDs.count, $0.objects.count - 1, try? $0.mediaContext()) }
+            // Media-plane nodes alive on the loops: 0 again once every element is released.
+            let nodes = await media?.nodeCount() ?? 0
+            let body = "{\"status\":\"ok\",\"sessions\":\(sessions),\"objects\":\(objects),\"nodes\":\(nodes)}"
             return Response(
                 status: .ok, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(string: body)))

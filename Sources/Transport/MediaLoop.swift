@@ -167,6 +167,18 @@ public struct LoopBound<Value>: @unchecked Sendable {
     public init(_ value: Value) { self.value = value }
 }
 
+/// One strong reference carried through other threads to the loop that
+/// owns the object, and released there: if it is the last one, the object
+/// is freed on that loop, whichever thread finished last. `take()` must be
+/// called exactly once, on the owning loop.
+public struct Handover<Object: AnyObject>: @unchecked Sendable {
+    private let reference: Unmanaged<Object>
+
+    public init(_ object: Object) { reference = .passRetained(object) }
+
+    public func take() -> Object { reference.takeRetainedValue() }
+}
+
 /// A GLib timeout source calling `callback(data)` after `delay` (at least
 /// `minimumMillis`), attached to `loop`; the caller owns the returned reference.
 private func attachTimeout(

@@ -7,7 +7,8 @@ import Transport
 /// mixer engine (on a mixer worker thread) and hands the engine's finished
 /// packets to the ports' consumers. Never does codec work itself.
 final class CompositeHubNode: HubNode {
-    let engine: LoopBound<CompositeEngine>
+    /// The engine, on `engineLoop`; nil once the Composite is released.
+    private var engine: LoopBound<CompositeEngine>?
     let engineLoop: MediaLoop
     private var ids: [ObjectIdentifier: Int] = [:]
     private var portsByID: [Int: HubPortNode] = [:]
@@ -16,14 +17,19 @@ final class CompositeHubNode: HubNode {
     /// Packets for the engine, drained on its thread.
     private let inbox = PacketInbox()
     let context: MediaContext
-    let objectID: String
 
-    init(engine: CompositeEngine, context: MediaContext, objectID: String) {
+    init(engine: CompositeEngine, loop: MediaLoop, context: MediaContext, objectID: String) {
         self.engine = LoopBound(engine)
         self.engineLoop = engine.loop
         self.context = context
-        self.objectID = objectID
-        super.init(mode: .composite)
+        super.init(loop: loop, objectID: objectID, mode: .composite)
+    }
+
+    /// Released: the engine stops on its thread and lets go of this node.
+    override func close() {
+        guard !isClosed else { return }
+        super.close()
+        shutDown()
     }
 
     override func add(_ port: HubPortNode) {
@@ -33,8 +39,7 @@ final class CompositeHubNode: HubNode {
         ids[ObjectIdentifier(port)] = id
         portsByID[id] = port
         super.add(port)
-        let engine = self.engine
-        engineLoop.post { engine.value.addPort(id) }
+        onEngine { $0.addPort(id) }
         if port.source(of: .video) != nil { portSourceDidChange(port, kind: .video) }
     }
 
@@ -43,16 +48,14 @@ final class CompositeHubNode: HubNode {
         portConsumersDidChange(port)
         guard let id = ids.removeValue(forKey: ObjectIdentifier(port)) else { return }
         portsByID[id] = nil
-        let engine = self.engine
-        engineLoop.post { engine.value.removePort(id) }
+        onEngine { $0.removePort(id) }
     }
 
     /// A port gets a tile while something feeds it video.
     override func portSourceDidChange(_ port: HubPortNode, kind: MediaKindKey) {
         guard kind == .video, let id = ids[ObjectIdentifier(port)] else { return }
         let hasVideo = port.source(of: .video) != nil
-        let engine = self.engine
-        engineLoop.post { engine.value.setTile(id, present: hasVideo) }
+        onEngine { $0.setTile(id, present: hasVideo) }
     }
 
     /// Nobody receives the grid (a hybrid room, an audio-only recorder): the
@@ -61,8 +64,7 @@ final class CompositeHubNode: HubNode {
         let wanted = ports.contains { !$0.consumersOf(.video).isEmpty }
         guard wanted != videoWanted else { return }
         videoWanted = wanted
-        let engine = self.engine
-        engineLoop.post { engine.value.setVideoWanted(wanted) }
+        onEngine { $0.setVideoWanted(wanted) }
     }
 
     private var videoWanted = false
@@ -76,14 +78,13 @@ final class CompositeHubNode: HubNode {
         let mustPost = inbox.append(
             port: id, video: kind == .video, audioLevelID: kind == .audio ? ext.audioLevel : nil, packet: UnsafeRawBufferPointer(packet))
         guard mustPost else { return }
-        let engine = self.engine, inbox = self.inbox
-        engineLoop.post { engine.value.drain(inbox) }
+        let inbox = self.inbox
+        onEngine { $0.drain(inbox) }
     }
 
     /// Any viewer of any port wants a keyframe: the next composed frame is one.
     override func requestKeyframe(for output: HubPortNode) {
-        let engine = self.engine
-        engineLoop.post { engine.value.requestKeyframe() }
+        onEngine { $0.requestKeyframe() }
     }
 
     // MARK: From the engine (posted to this node's loop)
@@ -129,8 +130,7 @@ final class CompositeHubNode: HubNode {
     func setLayout(_ layout: LayoutKind, order: [String]) {
         let byObject = Dictionary(portsByID.map { ($0.value.objectID, $0.key) }, uniquingKeysWith: { a, _ in a })
         let ids = order.compactMap { byObject[$0] }
-        let engine = self.engine
-        engineLoop.post { engine.value.setLayout(layout, order: ids) }
+        onEngine { $0.setLayout(layout, order: ids) }
     }
 
     /// Receiver-side mute: the listener port (object id) stops hearing `excluded` ports.
@@ -138,8 +138,7 @@ final class CompositeHubNode: HubNode {
         let byObject = Dictionary(portsByID.map { ($0.value.objectID, $0.key) }, uniquingKeysWith: { a, _ in a })
         guard let id = byObject[listener] else { return }
         let ids = Set(excluded.compactMap { byObject[$0] })
-        let engine = self.engine
-        engineLoop.post { engine.value.setExcluded(ids, forListener: id) }
+        onEngine { $0.setExcluded(ids, forListener: id) }
     }
 
     /// The mix's speakers changed: raised as `SpeakersChanged` with hub port object ids.
@@ -154,10 +153,20 @@ final class CompositeHubNode: HubNode {
         ])
     }
 
-    /// The Composite is released: stop the engine's clocks.
+    /// Runs `work` on the mixer thread with the engine, unless it was shut down.
+    private func onEngine(_ work: @escaping @Sendable (CompositeEngine) -> Void) {
+        guard let engine else { return }
+        engineLoop.post { work(engine.value) }
+    }
+
+    /// The Composite is released: the engine stops its clocks, and this
+    /// node's reference is handed over to the mixer thread, so the engine
+    /// is freed there, on its own loop.
     func shutDown() {
-        let engine = self.engine
-        engineLoop.post { engine.value.close() }
+        guard let engine else { return }
+        let last = Handover(engine.value)
+        self.engine = nil
+        engineLoop.post { last.take().close() }
     }
 }
 
@@ -172,8 +181,8 @@ final class CompositeEngine {
     private let fps: Int64
     private var videoStart: Int64 = 0
     private var videoFrames: Int64 = 0
-    /// Set once the hub node exists; the node lives on `mediaLoop`.
-    var hub: LoopBound<CompositeHubNode>?
+    /// The hub node, by id on `mediaLoop` (set once it exists).
+    var hub: NodeRef?
     private var portCount = 0
     private var audioTimer: LoopTimer?
     private var videoTimer: LoopTimer?
@@ -232,7 +241,7 @@ final class CompositeEngine {
     private func pushVideo(_ id: Int, _ packet: UnsafeRawBufferPointer, now: Int64) {
         let needsKeyframe = video.push(port: id, packet: packet, nowMillis: now)
         if needsKeyframe, let hub {
-            mediaLoop.post { hub.value.requestKeyframeFromInput(id) }
+            hub.post { ($0 as? CompositeHubNode)?.requestKeyframeFromInput(id) }
         }
     }
 
@@ -270,7 +279,7 @@ final class CompositeEngine {
         var levels: [Int: Double] = [:]
         for id in audio.portIDs { levels[id] = audio.level(of: id) }
         let report = levels
-        mediaLoop.post { hub.value.speakersChanged(speaking: speaking, dominant: dominant, levels: report) }
+        hub.post { ($0 as? CompositeHubNode)?.speakersChanged(speaking: speaking, dominant: dominant, levels: report) }
     }
 
     func close() {
@@ -318,7 +327,7 @@ final class CompositeEngine {
         reportSpeakers()
         if let hub {
             let out = LoopBound(tick)
-            mediaLoop.post { hub.value.deliverAudio(out.value) }
+            hub.post { ($0 as? CompositeHubNode)?.deliverAudio(out.value) }
         }
         nextAudio += 20
         // Far behind (a stall): start the schedule again from now.
@@ -331,7 +340,7 @@ final class CompositeEngine {
         let now = nowMillis
         let packets = videoWanted ? video.tick(nowMillis: now) : []
         if let hub, !packets.isEmpty {
-            mediaLoop.post { hub.value.deliverVideo(packets) }
+            hub.post { ($0 as? CompositeHubNode)?.deliverVideo(packets) }
         }
         // Frame n is due at start + n/fps: no drift from rounding 1000/fps.
         videoFrames += 1

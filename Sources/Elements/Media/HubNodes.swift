@@ -59,8 +59,9 @@ final class HubPortNode: MediaNode {
 
 /// Routing inside a hub: which input port feeds which output ports
 /// (Dispatcher, DispatcherOneToMany; `CompositeHubNode` mixes instead).
-/// Lives on the pipeline's media loop.
-class HubNode {
+/// Lives on the pipeline's media loop, in its node table like the elements'
+/// nodes, though nothing connects to a hub itself (only to its ports).
+class HubNode: MediaNode {
     enum Mode { case dispatcher, oneToMany, composite }
 
     let mode: Mode
@@ -70,7 +71,13 @@ class HubNode {
     /// DispatcherOneToMany: the port whose input goes to every other port.
     private(set) var broadcastSource: HubPortNode?
 
-    init(mode: Mode) { self.mode = mode }
+    init(loop: MediaLoop, objectID: String, mode: Mode) {
+        self.mode = mode
+        super.init(loop: loop, objectID: objectID)
+    }
+
+    /// The port of this hub with object id `id`.
+    func port(_ id: String) -> HubPortNode? { ports.first { $0.objectID == id } }
 
     func route(_ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, ext: ExtensionMap, from input: HubPortNode) {
         switch mode {
@@ -103,15 +110,18 @@ class HubNode {
         }
     }
 
-    /// DispatcherOneToMany.setSource: every other port now carries `port`'s input.
-    func setBroadcastSource(_ port: HubPortNode?) {
+    /// DispatcherOneToMany.setSource: every other port now carries the input
+    /// of the port with id `portID` (nil: no source).
+    func setBroadcastSource(_ portID: String?) {
+        let port = portID.flatMap(port)
         broadcastSource = port
         // Viewers switch sources now: they need a keyframe of the new one.
         port?.requestKeyframeFromInput()
     }
 
-    /// Dispatcher.connect: `output` now carries `input`'s media (one input per output).
-    func connect(_ input: HubPortNode, to output: HubPortNode) {
+    /// Dispatcher.connect: port `outputID` now carries port `inputID`'s media (one input per output).
+    func connect(_ inputID: String, to outputID: String) {
+        guard let input = port(inputID), let output = port(outputID) else { return }
         for key in routes.keys { routes[key]?.removeAll { $0 === output } }
         routes[ObjectIdentifier(input), default: []].append(output)
         input.requestKeyframeFromInput()

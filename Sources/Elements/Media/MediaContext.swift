@@ -36,6 +36,8 @@ public final class MediaContext: Sendable {
     private let muxes: [LoopBound<UDPMux>]
     /// The RTP sessions' clock of each media loop, by loop index (made on first use, on its loop).
     private let clocks: [LoopBound<ClockSlot>]
+    /// The nodes of each media loop, by loop index.
+    private let tables: [LoopBound<NodeTable>]
     /// Made on first use: RSA key generation takes a noticeable time and few peers ask for it.
     private let rsa = Mutex<DTLSCertificate?>(nil)
 
@@ -53,6 +55,7 @@ public final class MediaContext: Sendable {
         self.logger = logger
         (events, eventSink) = AsyncStream.makeStream(of: MediaEvent.self)
         clocks = loops.loops.map { _ in LoopBound(ClockSlot()) }
+        tables = loops.loops.map { _ in LoopBound(NodeTable()) }
         // ICE-lite: one shared port per media loop, bound now so that a port
         // in use is a startup error rather than a failed call later.
         if ice.mode == .lite {
@@ -94,6 +97,7 @@ public final class MediaContext: Sendable {
     /// Stops the media and mixer threads after what was already posted to them
     /// and waits for them to exit. Nothing may be posted afterwards.
     public func shutdown() {
+        for (index, table) in tables.enumerated() { loops.loops[index].post { table.value.releaseAll() } }
         for (index, mux) in muxes.enumerated() { loops.loops[index].post { mux.value.close() } }
         loops.shutdown()
         mixerLoops.shutdown()
@@ -114,8 +118,25 @@ public final class MediaContext: Sendable {
 
     deinit {
         // Without a shutdown the loops stop when their last reference goes;
-        // the ports close on them first.
+        // the nodes and the ports close on them first.
+        for (index, table) in tables.enumerated() { loops.loops[index].post { table.value.releaseAll() } }
         for mux in muxes { mux.value.loop.post { mux.value.close() } }
+    }
+
+    /// The address of node `id` on `loop` (a loop of this context).
+    func nodeRef(_ id: String, on loop: MediaLoop) -> NodeRef {
+        precondition(loops.loops.indices.contains(loop.index) && loops.loops[loop.index] === loop, "not a media loop of this context")
+        return NodeRef(loop: loop, id: id, table: tables[loop.index])
+    }
+
+    /// How many nodes live on the loops (call off the loops; for tests and /health).
+    public func nodeCount() async -> Int {
+        var total = 0
+        for (index, loop) in loops.loops.enumerated() {
+            let table = tables[index]
+            total += await loop.run { table.value.count }
+        }
+        return total
     }
 
     /// The RTP sessions' clock of `loop` (call on that loop).

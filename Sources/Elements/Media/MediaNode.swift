@@ -45,6 +45,12 @@ class MediaNode {
         self.objectID = objectID
     }
 
+    deinit {
+        // Made, used and freed on its loop (NodeTable, Handover): a node freed
+        // elsewhere means some thread kept a reference it should not have.
+        assert(loop.isCurrent, "media node \(objectID) freed off its media loop")
+    }
+
     func addConsumer(_ sink: MediaNode, kind: MediaKindKey) {
         if let old = sink.sources[kind.rawValue] { old.removeConsumer(sink, kind: kind) }
         consumers[kind.rawValue].append(sink)

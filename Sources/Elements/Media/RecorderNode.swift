@@ -91,7 +91,9 @@ final class RecorderNode: MediaNode {
         self.pipeline = nil
         finishWaiters = done.map { [$0] } ?? []
         let context = self.context, id = objectID, loop = self.loop
-        let me = LoopBound(self)
+        // Carried to the finishing thread without a release there: the node's
+        // last reference may be this one, and it must drop on the loop.
+        let me = Handover(self)
         let finishing = context.finishing
         finishing.enter()
         DispatchQueue.global(qos: .utility).async {
@@ -105,7 +107,7 @@ final class RecorderNode: MediaNode {
                 ])
             }
             loop.post {
-                let node = me.value
+                let node = me.take()
                 let waiters = node.finishWaiters ?? []
                 node.finishWaiters = nil
                 context.raise("Stopped", on: id)

@@ -7,20 +7,35 @@ import Transport
 /// (it cannot be connected itself); its ports are.
 class Hub: MediaObject {
     let loop: MediaLoop
-    let hubNode: LoopBound<HubNode>
+    let media: MediaContext
+    /// The hub's node on `loop`, by id (see MediaElement.node).
+    let hubNode: NodeRef
 
-    init(context: CreationContext, loop: MediaLoop, node: HubNode) {
+    init(context: CreationContext, media: MediaContext, loop: MediaLoop, make: @escaping @Sendable (NodeTable) -> HubNode) {
         self.loop = loop
-        self.hubNode = LoopBound(node)
+        self.media = media
+        self.hubNode = media.nodeRef(context.id, on: loop)
         super.init(id: context.id, className: context.className, parent: context.parent, creationTime: context.creationTime)
+        hubNode.install(make)
+    }
+
+    override func didRelease() {
+        hubNode.release()
+    }
+
+    /// Runs `work` on the loop with the hub's node, if it still exists.
+    func onHub(_ work: @escaping @Sendable (HubNode) -> Void) {
+        hubNode.post { work($0 as! HubNode) }  // a hub's node is always a HubNode
     }
 
     static func make(_ ctx: CreationContext, _ set: MediaSet, mode: HubNode.Mode) throws(KurentoError) -> Hub {
         guard let pipeline = ctx.parent as? MediaPipeline else { throw .wrongParam("mediaPipeline", "a MediaPipeline") }
-        let loop = pipeline.assignLoop(try set.mediaContext().loops)
+        let media = try set.mediaContext()
+        let loop = pipeline.assignLoop(media.loops)
+        let id = ctx.id
         switch mode {
-        case .dispatcher: return Dispatcher(context: ctx, loop: loop, node: HubNode(mode: mode))
-        case .oneToMany: return DispatcherOneToMany(context: ctx, loop: loop, node: HubNode(mode: mode))
+        case .dispatcher: return Dispatcher(context: ctx, media: media, loop: loop) { _ in HubNode(loop: loop, objectID: id, mode: mode) }
+        case .oneToMany: return DispatcherOneToMany(context: ctx, media: media, loop: loop) { _ in HubNode(loop: loop, objectID: id, mode: mode) }
         case .composite: throw .wrongParam("mode", "a forwarding hub")  // Composite.make builds its own node
         }
     }
@@ -46,9 +61,8 @@ final class Dispatcher: Hub {
         methods: [
             "connect": { obj, args, set throws(KurentoError) in
                 let hub = obj as! Hub  // bound to Dispatcher only
-                let source = try hub.port(args, "source", set).portNode, sink = try hub.port(args, "sink", set).portNode
-                let node = hub.hubNode
-                hub.loop.post { node.value.connect(source.value, to: sink.value) }
+                let source = try hub.port(args, "source", set).id, sink = try hub.port(args, "sink", set).id
+                hub.onHub { $0.connect(source, to: sink) }
                 return .void
             }
         ],
@@ -63,15 +77,13 @@ final class DispatcherOneToMany: Hub {
         methods: [
             "setSource": { obj, args, set throws(KurentoError) in
                 let hub = obj as! Hub  // bound to DispatcherOneToMany only
-                let source = try hub.port(args, "source", set).portNode
-                let node = hub.hubNode
-                hub.loop.post { node.value.setBroadcastSource(source.value) }
+                let source = try hub.port(args, "source", set).id
+                hub.onHub { $0.setBroadcastSource(source) }
                 return .void
             },
             "removeSource": { obj, _, _ throws(KurentoError) in
                 let hub = obj as! Hub  // bound to DispatcherOneToMany only
-                let node = hub.hubNode
-                hub.loop.post { node.value.setBroadcastSource(nil) }
+                hub.onHub { $0.setBroadcastSource(nil) }
                 return .void
             },
         ],
@@ -106,17 +118,20 @@ final class Composite: Hub {
             } catch {
                 throw KurentoError(.notEnoughResources, "cannot start the mixer: \(error)")
             }
-            let node = CompositeHubNode(engine: engine, context: media, objectID: ctx.id)
-            let bound = LoopBound(node), boundEngine = LoopBound(engine)
-            engine.loop.post { boundEngine.value.hub = bound }
-            return Composite(context: ctx, loop: loop, node: node)
+            let id = ctx.id, boundEngine = LoopBound(engine)
+            let composite = Composite(context: ctx, media: media, loop: loop) { _ in
+                CompositeHubNode(engine: boundEngine.value, loop: loop, context: media, objectID: id)
+            }
+            // The engine reaches its hub node by id too, from the mixer thread.
+            let ref = composite.hubNode
+            engine.loop.post { boundEngine.value.hub = ref }
+            return composite
         }
     )
 
-    override func didRelease() {
-        super.didRelease()
-        let node = hubNode
-        loop.post { (node.value as? CompositeHubNode)?.shutDown() }
+    /// Runs `work` on the loop with the composite's node, if it still exists.
+    func onComposite(_ work: @escaping @Sendable (CompositeHubNode) -> Void) {
+        hubNode.post { work($0 as! CompositeHubNode) }  // a Composite's node is always a CompositeHubNode
     }
 
     /// Tessera extension (TesseraExtensions): `layout`, `order` (HubPort ids), `rects` for custom layouts.
@@ -147,8 +162,8 @@ final class Composite: Hub {
             }
             order.append(id)
         }
-        let node = composite.hubNode, tiles = order
-        composite.loop.post { (node.value as? CompositeHubNode)?.setLayout(kind, order: tiles) }
+        let tiles = order
+        composite.onComposite { $0.setLayout(kind, order: tiles) }
         return .void
     }
 
@@ -170,25 +185,26 @@ final class Composite: Hub {
         }
         var excluded: [String] = []
         for v in list { excluded.append(try ownPort(v, "exclude")) }
-        let node = composite.hubNode, muted = excluded
-        composite.loop.post { (node.value as? CompositeHubNode)?.setExclusions(listener: listener, excluded: muted) }
+        let muted = excluded
+        composite.onComposite { $0.setExclusions(listener: listener, excluded: muted) }
         return .void
     }
 }
 
 /// kmd `HubPort`: a MediaElement attached to a hub.
 final class HubPort: MediaElement {
-    var portNode: LoopBound<HubPortNode> { LoopBound(node.value as! HubPortNode) }  // a HubPort's node is always a HubPortNode
-
     static let portBinding = ClassBinding(
         className: "HubPort",
         factory: { ctx, _, _ throws(KurentoError) in
             guard let hub = ctx.parent as? Hub else { throw .wrongParam("hub", "a Hub") }
-            // Made here, joined to the hub on the loop, touched only there afterwards.
-            let hubNode = hub.hubNode
-            let node = LoopBound(HubPortNode(loop: hub.loop, objectID: ctx.id, hub: hubNode.value))
-            hub.loop.post { hubNode.value.add(node.value) }
-            return HubPort(context: ctx, loop: hub.loop, node: node.value)
+            // Made on the loop and joined to the hub's node there.
+            let id = ctx.id, hubID = hub.id, loop = hub.loop
+            return HubPort(context: ctx, media: hub.media, loop: loop) { table in
+                let hubNode = table[hubID] as! HubNode  // a hub outlives its ports (they are its children)
+                let port = HubPortNode(loop: loop, objectID: id, hub: hubNode)
+                hubNode.add(port)
+                return port
+            }
         }
     )
 }
@@ -199,8 +215,10 @@ final class PassThrough: MediaElement {
         className: "PassThrough",
         factory: { ctx, _, set throws(KurentoError) in
             guard let pipeline = ctx.parent as? MediaPipeline else { throw .wrongParam("mediaPipeline", "a MediaPipeline") }
-            let loop = pipeline.assignLoop(try set.mediaContext().loops)
-            return PassThrough(context: ctx, loop: loop, node: PassThroughNode(loop: loop, objectID: ctx.id))
+            let media = try set.mediaContext()
+            let loop = pipeline.assignLoop(media.loops)
+            let id = ctx.id
+            return PassThrough(context: ctx, media: media, loop: loop) { _ in PassThroughNode(loop: loop, objectID: id) }
         }
     )
 }

@@ -25,8 +25,9 @@ public class MediaElement: MediaObject {
     }
 
     let loop: MediaLoop
-    /// The media-plane half; touched only on `loop`.
-    let node: LoopBound<MediaNode>
+    /// The media-plane half, addressed by id on `loop`: this object never
+    /// holds a reference to it, so it is made, used and freed on the loop.
+    let node: NodeRef
     /// Connections where this element is the source / the sink.
     var sinkConnections: [Connection] = []
     var sourceConnections: [Connection] = []
@@ -41,29 +42,28 @@ public class MediaElement: MediaObject {
     var dtlsState: String?
     var selectedPair: JSONValue?
 
-    init(context: CreationContext, loop: MediaLoop, node: MediaNode) {
+    /// Creates the element and, on `loop`, its node (`make` runs there).
+    init(context: CreationContext, media: MediaContext, loop: MediaLoop, make: @escaping @Sendable (NodeTable) -> MediaNode) {
         self.loop = loop
-        self.node = LoopBound(node)
+        self.node = media.nodeRef(context.id, on: loop)
         super.init(id: context.id, className: context.className, parent: context.parent, creationTime: context.creationTime)
+        node.install(make)
     }
 
     override public func didRelease() {
-        let node = self.node
-        loop.post { node.value.close() }
+        node.release()
     }
 
     /// Posts work on the media half to the loop, in order.
     func onLoop(_ work: @escaping @Sendable (MediaNode) -> Void) {
-        let node = self.node
-        loop.post { work(node.value) }
+        node.post(work)
     }
 
     /// Posts work to the loop now (keeping request order) and answers when it is done.
     func loopCall(_ work: @escaping @Sendable (MediaNode) -> Result<JSONValue, KurentoError>) -> Reply {
         let (stream, continuation) = AsyncStream.makeStream(of: Result<JSONValue, KurentoError>.self)
-        let node = self.node
-        loop.post {
-            continuation.yield(work(node.value))
+        node.lookup { node in
+            continuation.yield(node.map(work) ?? .failure(KurentoError(.mediaObjectNotFound, "the element was released")))
             continuation.finish()
         }
         return .deferred {
@@ -93,8 +93,7 @@ extension MediaSet {
             source.sinkConnections.append(connection)
             sink.sourceConnections.append(connection)
             if let kind = MediaKindKey(kurento: type) {
-                let sinkNode = sink.node
-                source.onLoop { $0.addConsumer(sinkNode.value, kind: kind) }
+                source.node.post(with: sink.node) { source, sink in source.addConsumer(sink, kind: kind) }
             }
             raise("ElementConnected", from: source, data: [
                 "sink": .string(sink.id), "mediaType": .string(type),
@@ -116,8 +115,7 @@ extension MediaSet {
         source.sinkConnections.removeAll { $0 == c }
         sink.sourceConnections.removeAll { $0 == c }
         if let kind = MediaKindKey(kurento: c.mediaType) {
-            let sinkNode = sink.node
-            source.onLoop { $0.removeConsumer(sinkNode.value, kind: kind) }
+            source.node.post(with: sink.node) { source, sink in source.removeConsumer(sink, kind: kind) }
         }
         raise("ElementDisconnected", from: source, data: [
             "sink": .string(sink.id), "mediaType": .string(c.mediaType),

@@ -18,8 +18,10 @@ final class RtpEndpoint: RtpElement {
             }
             let media = try set.mediaContext()
             let loop = pipeline.assignLoop(media.loops)
-            let session = PlainRtpSession(loop: loop, objectID: ctx.id, context: media, sdes: sdes)
-            return RtpEndpoint(context: ctx, loop: loop, node: session)
+            let id = ctx.id
+            return RtpEndpoint(context: ctx, media: media, loop: loop) { _ in
+                PlainRtpSession(loop: loop, objectID: id, context: media, sdes: sdes)
+            }
         }
     )
 

@@ -10,9 +10,9 @@ class UriEndpoint: MediaElement {
     let uri: String
     private(set) var state = "STOP"
 
-    init(context: CreationContext, loop: MediaLoop, node: MediaNode, uri: String) {
+    init(context: CreationContext, media: MediaContext, loop: MediaLoop, uri: String, make: @escaping @Sendable (NodeTable) -> MediaNode) {
         self.uri = uri
-        super.init(context: context, loop: loop, node: node)
+        super.init(context: context, media: media, loop: loop, make: make)
     }
 
     func setState(_ new: String, _ set: MediaSet) {
@@ -52,19 +52,20 @@ class UriEndpoint: MediaElement {
 /// kmd `RecorderEndpoint`: writes what it receives into a WebM/Matroska file
 /// inside the recording directory (docs/decisions.md, "Recording and playback").
 final class RecorderEndpoint: UriEndpoint {
-    private var recorder: LoopBound<RecorderNode> { LoopBound(node.value as! RecorderNode) }  // always a RecorderNode
+    /// Runs `work` on the loop with the recorder's node, if it still exists.
+    private func onRecorder(_ work: @escaping @Sendable (RecorderNode) -> Void) {
+        node.post { work($0 as! RecorderNode) }  // a RecorderEndpoint's node is always a RecorderNode
+    }
 
     override func pauseMedia(_ set: MediaSet) throws(KurentoError) {
         guard state == "START" else { return }
         setState("PAUSE", set)
-        let r = recorder
-        loop.post { r.value.pause() }
+        onRecorder { $0.pause() }
     }
 
     override func stopMedia(_ set: MediaSet) throws(KurentoError) {
         setState("STOP", set)
-        let r = recorder
-        loop.post { r.value.stop() }
+        onRecorder { $0.stop() }
     }
 
     static let unsupportedProfiles: [String: String] = [
@@ -82,17 +83,16 @@ final class RecorderEndpoint: UriEndpoint {
             "record": { obj, _, set throws(KurentoError) in
                 let rec = obj as! RecorderEndpoint  // bound to RecorderEndpoint only
                 rec.setState("START", set)
-                let r = rec.recorder
-                rec.loop.post { r.value.record() }
+                rec.onRecorder { $0.record() }
                 return .void
             },
             "stopAndWait": { obj, _, set throws(KurentoError) in
                 let rec = obj as! RecorderEndpoint
                 rec.setState("STOP", set)
                 let (stream, continuation) = AsyncStream.makeStream(of: Void.self)
-                let r = rec.recorder
-                rec.loop.post {
-                    r.value.stop {
+                rec.node.lookup { node in
+                    guard let recorder = node as? RecorderNode else { return continuation.finish() }  // released meanwhile
+                    recorder.stop {
                         continuation.yield()
                         continuation.finish()
                     }
@@ -124,8 +124,10 @@ final class RecorderEndpoint: UriEndpoint {
                 throw KurentoError(.notEnoughResources, "GStreamer's matroska plugin (gstreamer1.0-plugins-good) is not installed")
             }
             let loop = pipeline.assignLoop(media.loops)
-            let node = RecorderNode(loop: loop, objectID: ctx.id, context: media, path: path, format: format)
-            return RecorderEndpoint(context: ctx, loop: loop, node: node, uri: uri)
+            let id = ctx.id
+            return RecorderEndpoint(context: ctx, media: media, loop: loop, uri: uri) { _ in
+                RecorderNode(loop: loop, objectID: id, context: media, path: path, format: format)
+            }
         }
     )
 }
@@ -139,18 +141,22 @@ final class PlayerEndpoint: UriEndpoint {
     private var generation = 0
     private let media: MediaContext
 
-    init(context: CreationContext, loop: MediaLoop, node: PlayerNode, uri: String, source: PlaybackSource, info: PlaybackInfo, media: MediaContext) {
+    init(context: CreationContext, loop: MediaLoop, uri: String, source: PlaybackSource, info: PlaybackInfo, media: MediaContext) {
         self.source = source
         self.info = info
         self.media = media
-        super.init(context: context, loop: loop, node: node, uri: uri)
+        let id = context.id
+        super.init(context: context, media: media, loop: loop, uri: uri) { _ in PlayerNode(loop: loop, objectID: id, context: media) }
     }
 
-    private var player: LoopBound<PlayerNode> { LoopBound(node.value as! PlayerNode) }  // always a PlayerNode
+    /// Runs `work` on the loop with the player's node, if it still exists.
+    private func onPlayer(_ work: @escaping @Sendable (PlayerNode) -> Void) {
+        node.post { work($0 as! PlayerNode) }  // a PlayerEndpoint's node is always a PlayerNode
+    }
 
     private func play(_ set: MediaSet) throws(KurentoError) {
         if state == "START" { return }
-        let p = player
+        let ref = node
         if playback == nil {
             generation += 1
             let gen = generation, id = self.id, media = self.media, loop = self.loop
@@ -158,7 +164,7 @@ final class PlayerEndpoint: UriEndpoint {
                 playback = try PlaybackPipeline(
                     source: source, info: info,
                     deliver: { video, frame, pts, _ in
-                        loop.post { p.value.deliver(video: video, frame: frame, pts: pts, generation: gen) }
+                        ref.post { ($0 as? PlayerNode)?.deliver(video: video, frame: frame, pts: pts, generation: gen) }
                     },
                     onEOS: { media.raise("EndOfStream", on: id) },
                     onError: { message in
@@ -169,12 +175,12 @@ final class PlayerEndpoint: UriEndpoint {
             } catch {
                 throw KurentoError(.unexpectedError, error.description)
             }
-            loop.post {
-                p.value.generation = gen
-                p.value.discontinuity()
+            onPlayer {
+                $0.generation = gen
+                $0.discontinuity()
             }
         } else {
-            loop.post { p.value.discontinuity() }
+            onPlayer { $0.discontinuity() }
         }
         guard playback?.play() == true else {
             dropPipeline()
@@ -199,8 +205,8 @@ final class PlayerEndpoint: UriEndpoint {
         guard let playback else { return }
         self.playback = nil
         generation += 1
-        let p = player, gen = generation
-        loop.post { p.value.generation = gen }
+        let gen = generation
+        onPlayer { $0.generation = gen }
         DispatchQueue.global(qos: .utility).async { playback.dispose() }
     }
 
@@ -257,8 +263,7 @@ final class PlayerEndpoint: UriEndpoint {
                     throw KurentoError(.playerSeekFail, "position \(millis) ms is beyond the end (\(d / 1_000_000) ms)")
                 }
                 guard playback.seek(to: millis * 1_000_000) else { throw KurentoError(.playerSeekFail, "seek to \(millis) ms failed") }
-                let p = player.player
-                player.loop.post { p.value.discontinuity() }
+                player.onPlayer { $0.discontinuity() }
             }
         ],
         events: ["EndOfStream"],
@@ -288,8 +293,7 @@ final class PlayerEndpoint: UriEndpoint {
             }
             let media = try set.mediaContext()
             let loop = pipeline.assignLoop(media.loops)
-            let node = PlayerNode(loop: loop, objectID: ctx.id, context: media)
-            return PlayerEndpoint(context: ctx, loop: loop, node: node, uri: uri, source: source, info: info, media: media)
+            return PlayerEndpoint(context: ctx, loop: loop, uri: uri, source: source, info: info, media: media)
         }
     )
 }

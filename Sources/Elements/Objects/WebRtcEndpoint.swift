@@ -204,8 +204,10 @@ final class WebRtcEndpoint: RtpElement {
             options.recvonly = args.bool("recvonly") ?? false
             options.sendonly = args.bool("sendonly") ?? false
             options.keyType = asked == "RSA" ? .rsa : .ecdsa
-            let session = WebRtcSession(loop: loop, objectID: ctx.id, context: media, options: options)
-            let endpoint = WebRtcEndpoint(context: ctx, loop: loop, node: session)
+            let id = ctx.id, chosen = options
+            let endpoint = WebRtcEndpoint(context: ctx, media: media, loop: loop) { _ in
+                WebRtcSession(loop: loop, objectID: id, context: media, options: chosen)
+            }
             endpoint.adopt(media.ice)
             return endpoint
         }
