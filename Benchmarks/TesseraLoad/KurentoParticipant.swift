@@ -76,6 +76,8 @@ final class KurentoParticipant: LoadParticipant {
     private let publishes: Bool
     private let watchesVideo: Bool
     private let decode: Bool
+    /// The colour of the video it should get back, decoded and checked (`--video-colours`).
+    private let expectColour: RGB?
     private let logger: Logger
 
     private struct State {
@@ -87,7 +89,7 @@ final class KurentoParticipant: LoadParticipant {
 
     init(name: String, session: KurentoSession, loop: LoadLoop, registry: Registry, certificate: DTLSCertificate,
          settings: ICESettings, clip: AudioClip?, video: VideoClip?, publishes: Bool, watchesVideo: Bool, decode: Bool,
-         logger: Logger) {
+         expectColour: RGB? = nil, logger: Logger) {
         self.progress = JoinProgress(registry: registry)
         self.name = name
         self.session = session
@@ -100,6 +102,7 @@ final class KurentoParticipant: LoadParticipant {
         self.publishes = publishes
         self.watchesVideo = watchesVideo
         self.decode = decode
+        self.expectColour = expectColour
         self.logger = logger
     }
 
@@ -127,8 +130,8 @@ final class KurentoParticipant: LoadParticipant {
             }
             let offer = try await loop.addPeer(
                 id: id, certificate: certificate, settings: settings, clip: publishes ? clip : nil,
-                video: publishes ? video : nil, wantsVideo: watchesVideo || (publishes && video != nil), decode: decode,
-                logger: logger) { [weak self] e in self?.peerEvent(e) }
+                video: publishes ? video : nil, wantsVideo: watchesVideo || (publishes && video != nil),
+                expectColour: expectColour, decode: decode, logger: logger) { [weak self] e in self?.peerEvent(e) }
             let answer = try await session.invoke(endpoint, "processOffer", ["offer": .string(offer)])
             guard let sdp = answer["value"]?.stringValue else { throw RPCSocket.Failure(description: "processOffer: no answer") }
             try await loop.apply(answer: sdp, to: id)

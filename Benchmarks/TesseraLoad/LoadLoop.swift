@@ -16,7 +16,7 @@ final class LoadLoop: @unchecked Sendable {
     private var timer: LoopTimer?
     private var nextFrame = ContinuousClock.now
     private var nextVideoFrame = ContinuousClock.now
-    private static let videoInterval = Duration.seconds(1) / VideoClip.fps
+    private static let videoInterval = Duration.seconds(1) / VideoClip.clockRate
     /// The peers' sockets behind one epoll fd (nil: libnice agents).
     private var sockets: SocketSet?
 
@@ -65,7 +65,7 @@ final class LoadLoop: @unchecked Sendable {
     /// (the server's offer) our answer, the peer then starting at once.
     func addPeer(
         id: Int, certificate: DTLSCertificate, settings: ICESettings, clip: AudioClip?, video: VideoClip? = nil,
-        wantsVideo: Bool = false, answering: String? = nil, decode: Bool, logger: Logger,
+        wantsVideo: Bool = false, expectColour: RGB? = nil, answering: String? = nil, decode: Bool, logger: Logger,
         events: @escaping @Sendable (PeerEvent) -> Void
     ) async throws -> String {
         let result: Result<String, RPCSocket.Failure> = await loop.run { [self] in
@@ -73,7 +73,8 @@ final class LoadLoop: @unchecked Sendable {
             do {
                 let peer = try LoadPeer(
                     id: id, loop: loop, certificate: certificate, settings: settings, clip: clip, video: video,
-                    wantsVideo: wantsVideo, decode: decode, sockets: sockets, logger: logger, events: events)
+                    wantsVideo: wantsVideo, expectColour: expectColour, decode: decode, sockets: sockets, logger: logger,
+                    events: events)
                 peers[id] = peer
                 if let answering { return .success(try peer.answer(offer: answering)) }
                 return .success(peer.makeOffer())

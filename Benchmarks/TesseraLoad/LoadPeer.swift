@@ -29,6 +29,8 @@ struct PeerStats: Sendable {
     var connected = false
     /// Tone levels (relative to the strongest bin) of the decoded audio, when decoding.
     var toneLevels: [Int: Double] = [:]
+    /// The decoded video's colours, when decoding video (`kurento --video-colours`).
+    var colour: ColourStats?
 }
 
 /// One WebRTC peer connection of the generator, exactly as a browser's would
@@ -51,6 +53,8 @@ final class LoadPeer {
     let video: VideoClip?
     private let wantsVideo: Bool
     private var videoFrame = 0
+    /// Ticks of the loops' video clock to let pass before the next frame (clips slower than the clock).
+    private var videoSkip = 0
     private let videoSSRC = UInt32.random(in: 1...UInt32.max)
     private var videoSequence = UInt16.random(in: 0...0x7FFF)
     private var videoTimestamp = UInt32.random(in: 0...0x7FFF_FFFF)
@@ -68,10 +72,13 @@ final class LoadPeer {
     private var lastReport: ContinuousClock.Instant = .now
     private var decoder: OpusDecoder?
     private var decoded: [Int16] = []
+    /// Decodes the received video and checks its colour (nil: video is only counted).
+    private var colourProbe: ColourProbe?
+    private var lastKeyframeRequest: ContinuousClock.Instant?
     private var closed = false
 
     init(id: Int, loop: MediaLoop, certificate: DTLSCertificate, settings: ICESettings, clip: AudioClip?,
-         video: VideoClip? = nil, wantsVideo: Bool = false,
+         video: VideoClip? = nil, wantsVideo: Bool = false, expectColour: RGB? = nil,
          decode: Bool, sockets: SocketSet?, logger: Logger, events: @escaping @Sendable (PeerEvent) -> Void) throws {
         self.id = id
         self.loop = loop
@@ -86,6 +93,7 @@ final class LoadPeer {
             ice = try ICEAgent(loop: loop, controlling: true, settings: settings, logger: logger)
         }
         if decode { decoder = try OpusDecoder(channels: 1) }
+        if let expectColour { colourProbe = try ColourProbe(own: expectColour) }
         ice.onCandidate = { candidate in events(.candidate(candidate)) }
         ice.onStateChange = { [weak self] state in self?.iceChanged(state) }
         ice.onReceive = { [weak self] buffer in self?.receive(buffer) }
@@ -219,8 +227,9 @@ final class LoadPeer {
             for p in packets {
                 switch p {
                 case .pli, .fir:
-                    // Restart the clip at its keyframe (at most one restart per frame).
+                    // Restart the clip at its keyframe, sent on the next tick (at most one restart per tick).
                     videoFrame = 0
+                    videoSkip = 0
                     stats.keyframeRequests &+= 1
                 default:
                     break
@@ -241,6 +250,7 @@ final class LoadPeer {
             if let d = try? VP8PayloadDescriptor.parse(span, payloadOffset: header.headerLength, payloadLength: header.payloadLength),
                 d.isKeyframeStart
             { stats.keyframesIn &+= 1 }
+            if let colourProbe, colourProbe.push(packet) { requestKeyframe(of: header.ssrc) }
             return
         }
         guard header.payloadType == payloadType else { return }
@@ -276,6 +286,24 @@ final class LoadPeer {
         }
     }
 
+    /// A PLI for the video we receive (at most every 500 ms), after a lost or
+    /// undecodable frame or while no keyframe has come yet.
+    private func requestKeyframe(of mediaSSRC: UInt32) {
+        let now = ContinuousClock.now
+        guard let srtp, !closed, lastKeyframeRequest.map({ now - $0 >= .milliseconds(500) }) ?? true else { return }
+        lastKeyframeRequest = now
+        let rtcp = RTCPCompound.serialize([
+            .receiverReport(ReceiverReport(ssrc: ssrc)),
+            .pli(PictureLossIndication(senderSSRC: ssrc, mediaSSRC: mediaSSRC)),
+        ])
+        // Room for the SRTCP index and authentication tag.
+        var packet = rtcp + [UInt8](repeating: 0, count: SRTPSession.maxTrailer + 4)
+        packet.withUnsafeMutableBytes { buffer in
+            guard let n = srtp.protectRTCP(buffer, length: rtcp.count) else { return }
+            if ice.send(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) { colourProbe?.keyframeRequested() }
+        }
+    }
+
     /// Sends the next frame of the clip (called every 20 ms by the loop's clock).
     func sendFrame(into scratch: UnsafeMutableRawBufferPointer) {
         guard let clip, let srtp, !closed else { return }
@@ -306,9 +334,15 @@ final class LoadPeer {
         if ice.send(UnsafeRawBufferPointer(rebasing: scratch[0..<n])) { stats.packetsOut &+= 1 }
     }
 
-    /// Sends the next frame of the video clip (called 30 times a second by the loop's clock).
+    /// Sends the next frame of the video clip (the loop's clock ticks 30 times
+    /// a second; a slower clip lets ticks pass).
     func sendVideoFrame(into scratch: UnsafeMutableRawBufferPointer) {
         guard let video, let srtp, let pt = videoPayloadType, !closed else { return }
+        if videoSkip > 0 {
+            videoSkip -= 1
+            return
+        }
+        videoSkip = VideoClip.clockRate / video.fps - 1
         let slices = video.frames[videoFrame % video.frames.count]
         videoFrame = (videoFrame + 1) % video.frames.count
         for (index, slice) in slices.enumerated() {
@@ -330,7 +364,7 @@ final class LoadPeer {
             if ice.send(UnsafeRawBufferPointer(rebasing: scratch[0..<n])) { stats.videoPacketsOut &+= 1 }
         }
         pictureID = (pictureID &+ 1) & 0x7FFF
-        videoTimestamp &+= 90_000 / UInt32(VideoClip.fps)
+        videoTimestamp &+= 90_000 / UInt32(video.fps)
     }
 
     /// A receiver report about what we get (every second): the server's proof
@@ -356,6 +390,7 @@ final class LoadPeer {
             }
             s.toneLevels = ToneAnalysis.levels(window, frequencies: wanted)
         }
+        s.colour = colourProbe?.stats
         return s
     }
 

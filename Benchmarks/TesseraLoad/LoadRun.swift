@@ -132,9 +132,12 @@ final class LoadRun: Sendable {
             }
         }
         let window = (ContinuousClock.now - windowStart).seconds
-        let after = await snapshot(frequencies: frequencies + participants.indices.compactMap(ownFrequency))
+        let after = await snapshot()
         let serverAfter = common.serverPid.flatMap { ProcessUsage.read(pid: $0) }
         let selfAfter = ProcessUsage.read(pid: ProcessUsage.selfPID)
+        // The decoded sample's analysis (a loopback run filters every participant's tone out of every
+        // decoded participant's audio) comes after the window's counters and CPU times are read.
+        let analysis = await snapshot(frequencies: frequencies + participants.indices.compactMap(ownFrequency))
 
         var report = Report(scenario: scenario, mode: mode, room: room, peers: participants.count)
         report.connected = ready
@@ -164,14 +167,25 @@ final class LoadRun: Sendable {
                 expected &+= a.expectedIn &- b.expectedIn
                 sent &+= a.packetsOut &- b.packetsOut
                 if a.packetsIn > 0 { jitters.append(a.jitterMillis) }
-                if !a.toneLevels.isEmpty {
+                if let a = analysis[id], !a.toneLevels.isEmpty || a.colour != nil {
                     let own = ownFrequency(i)
                     // Loopback: its own tone is expected and every other tone analysed (the neighbours') is not.
                     let analysed = hearsSelf ? a.toneLevels.keys.sorted() : frequencies
                     let heard = analysed.filter { $0 != own && (a.toneLevels[$0] ?? 0) > 0.02 }
-                    report.decoded.append(.init(
+                    var entry = Report.Decoded(
                         participant: p.name, ownHz: own, ownLevel: own.flatMap { a.toneLevels[$0] },
-                        heardHz: heard, expectedHz: hearsSelf ? own.map { [$0] } ?? [] : frequencies.filter { $0 != own }))
+                        heardHz: heard, expectedHz: hearsSelf ? own.map { [$0] } ?? [] : frequencies.filter { $0 != own })
+                    if let c = a.colour {
+                        // Its own colour must be the nearest of every participant's (their colours: ColourGrid).
+                        let nearest = c.seen.map { ColourGrid.nearest($0, peers: participants.count) }
+                        entry.colour = .init(
+                            own: c.own, seen: c.seen, nearest: nearest.map { participants[$0].name },
+                            matches: c.seen.map { $0.distance(to: c.own) <= ColourGrid.tolerance } == true
+                                && nearest.map { ColourGrid.colour($0) == c.own } == true,
+                            framesDecoded: c.framesDecoded, framesOffColour: c.framesOffColour,
+                            keyframeRequests: c.keyframeRequestsSent)
+                    }
+                    report.decoded.append(entry)
                 }
             }
             received &+= got

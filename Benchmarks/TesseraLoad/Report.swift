@@ -9,6 +9,23 @@ struct Report {
         var ownLevel: Double?
         var heardHz: [Int]
         var expectedHz: [Int]
+        /// The decoded video (`kurento --video-colours`).
+        var colour: Colour?
+    }
+
+    /// What a participant decoded of the video it got back, against the colour it sends.
+    struct Colour {
+        var own: RGB
+        /// The centre of the last picture decoded.
+        var seen: RGB?
+        /// The participant whose colour is nearest to `seen`.
+        var nearest: String?
+        /// `seen` is within tolerance of `own`, and no other participant's colour is nearer.
+        var matches: Bool
+        var framesDecoded: UInt64
+        /// Pictures (over the whole run) whose centre was not its own colour.
+        var framesOffColour: UInt64
+        var keyframeRequests: UInt64
     }
 
     var scenario: String
@@ -47,6 +64,8 @@ struct Report {
     }
 
     private static func round(_ x: Double, _ digits: Double = 100) -> JSONValue { .double((x * digits).rounded() / digits) }
+    private static func json(_ c: RGB) -> JSONValue { [.int(Int64(c.red)), .int(Int64(c.green)), .int(Int64(c.blue))] }
+    private static func text(_ c: RGB?) -> String { c.map { "(\($0.red), \($0.green), \($0.blue))" } ?? "none" }
 
     var json: JSONValue {
         var o: [String: JSONValue] = [
@@ -63,11 +82,21 @@ struct Report {
             "loss": Self.round(loss, 10_000),
             "jitterMillis": ["p50": Self.round(Self.percentile(jitterMillis, 0.5)), "max": Self.round(jitterMillis.max() ?? 0)],
             "decodeSample": .array(decoded.map { d in
-                [
+                var entry: [String: JSONValue] = [
                     "participant": .string(d.participant), "ownHz": d.ownHz.map { .int(Int64($0)) } ?? .null,
                     "ownLevel": d.ownLevel.map { Self.round($0, 1000) } ?? .null,
                     "heardHz": .array(d.heardHz.map { .int(Int64($0)) }), "expectedHz": .array(d.expectedHz.map { .int(Int64($0)) }),
                 ]
+                if let c = d.colour {
+                    entry["ownColour"] = Self.json(c.own)
+                    entry["seenColour"] = c.seen.map(Self.json) ?? .null
+                    entry["nearestColourOf"] = c.nearest.map { .string($0) } ?? .null
+                    entry["colourMatches"] = .bool(c.matches)
+                    entry["framesDecoded"] = .int(Int64(clamping: c.framesDecoded))
+                    entry["framesOffColour"] = .int(Int64(clamping: c.framesOffColour))
+                    entry["keyframeRequestsSent"] = .int(Int64(clamping: c.keyframeRequests))
+                }
+                return .object(entry)
             }),
         ]
         if !videoFramesPerParticipant.isEmpty {
@@ -114,6 +143,9 @@ struct Report {
         for (reason, count) in failures.sorted(by: { $0.value > $1.value }) { lines.append("  failure x\(count): \(reason)") }
         for d in decoded {
             lines.append("  \(d.participant) hears \(d.heardHz) of \(d.expectedHz) Hz; own tone \(d.ownHz.map(String.init) ?? "none") level \(d.ownLevel.map { String(format: "%.3f", $0) } ?? "-")")
+            if let c = d.colour {
+                lines.append("    sees \(Self.text(c.seen)) (nearest: \(c.nearest ?? "-")'s colour) of its own \(Self.text(c.own)): \(c.matches ? "match" : "NO MATCH"); \(c.framesDecoded) frames decoded, \(c.framesOffColour) off colour")
+            }
         }
         if let c = serverCPUPercent, let r = serverRSSBytes {
             lines.append(String(format: "  server: CPU %.1f%% (%.3f%% per participant), RSS %.0f MB", c, c / Double(max(connected, 1)), Double(r) / 1e6))

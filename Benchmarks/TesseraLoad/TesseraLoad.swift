@@ -223,7 +223,7 @@ struct JanusVideoRoom: AsyncParsableCommand {
 struct Kurento: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kurento",
-        abstract: "N participants through the Kurento protocol: Composite + HubPorts (--mode mcu, audio), one publisher and DispatcherOneToMany to the rest (--mode sfu, VP8 and Opus), or N WebRtcEndpoints each connected to itself (--mode loopback, audio).")
+        abstract: "N participants through the Kurento protocol: Composite + HubPorts (--mode mcu, audio), one publisher and DispatcherOneToMany to the rest (--mode sfu, VP8 and Opus), or N WebRtcEndpoints each connected to itself (--mode loopback, audio, and with --video-colours VP8 of a colour per participant).")
 
     enum Mode: String, ExpressibleByArgument { case mcu, sfu, loopback }
 
@@ -231,11 +231,17 @@ struct Kurento: AsyncParsableCommand {
     @Option(help: "mcu (Composite), sfu (DispatcherOneToMany) or loopback (each endpoint connected to itself; every participant sends a tone of its own and must hear exactly that tone back).") var mode: Mode = .mcu
     @Option(help: "Participants who talk at once in mcu mode (the others send silence).") var talkers = 3
     @Option(help: "Video bitrate of the publisher's clip in sfu mode, bits/s.") var videoBitrate = 600_000
+    @Flag(help: "Loopback mode: each participant also sends VP8 (64x64, 5 fps) of a solid colour of its own; the decode sample decodes the video it gets back and checks the colour of its centre.")
+    var videoColours = false
+
+    /// The clips of --video-colours: small and slow, so hundreds of peers cost little.
+    static let colourClipSize = 64, colourClipFPS = 5, colourClipBitrate = 100_000
 
     mutating func validate() throws {
         guard common.url.hasPrefix("ws://") || common.url.hasPrefix("wss://") else {
             throw ValidationError("--url must start with ws:// or wss://, got '\(common.url)'")
         }
+        guard !videoColours || mode == .loopback else { throw ValidationError("--video-colours needs --mode loopback") }
     }
 
     func run() async throws {
@@ -256,12 +262,23 @@ struct Kurento: AsyncParsableCommand {
         let silence = try AudioClip.make(hz: 0)
         let (r, g, b) = VideoClip.colour(0)
         let video = mode == .sfu ? try VideoClip.make(red: r, green: g, blue: b, bitrate: videoBitrate) : nil
+        // --video-colours: one small clip per participant, of its own colour.
+        var colourClips: [VideoClip] = []
+        if videoColours {
+            for i in 0..<common.peers {
+                let c = ColourGrid.colour(i)
+                colourClips.append(try VideoClip.make(
+                    red: c.red, green: c.green, blue: c.blue, width: Self.colourClipSize, height: Self.colourClipSize,
+                    fps: Self.colourClipFPS, bitrate: Self.colourClipBitrate, movingBar: false))
+            }
+        }
         let participants: [any LoadParticipant] = (0..<common.peers).map { i in
             KurentoParticipant(
                 name: "load\(i)", session: session, loop: run.loops[i % run.loops.count], registry: run.registry,
                 certificate: run.certificate, settings: run.settings, clip: i < clips.count ? clips[i] : silence,
-                video: video, publishes: mode != .sfu || i == 0, watchesVideo: mode == .sfu && i > 0,
-                decode: mode != .sfu && i < common.decodeSample, logger: logger)
+                video: i < colourClips.count ? colourClips[i] : video, publishes: mode != .sfu || i == 0,
+                watchesVideo: mode == .sfu && i > 0, decode: mode != .sfu && i < common.decodeSample,
+                expectColour: i < colourClips.count && i < common.decodeSample ? colourClips[i].colour : nil, logger: logger)
         }
         let report = await run.drive(
             participants: participants, scenario: "kurento", mode: mode.rawValue, room: session.pipeline, url: url,

@@ -144,3 +144,44 @@ def test_a_hundred_peers_on_one_port_each_hear_their_own_tone():
         assert metric(server, "tessera_udp_dropped_total", reason="unknownSource") == 0
     finally:
         server.stop()
+
+
+@lite_only
+def test_two_hundred_peers_on_one_port_each_see_their_own_colour():
+    """The loopback above with video (tessera-load --video-colours): 200
+    WebRtcEndpoints, each connected to itself, on one media loop's port; each
+    peer sends its own tone and VP8 of a solid colour of its own (64x64, 5 fps;
+    points of a 6x6x6 grid in RGB, at least 44 apart) and decodes what comes
+    back. Every picture's centre must be its own colour, no other peer's
+    nearer, and the tone its own: a datagram routed to the wrong peer would be
+    seen or heard."""
+    server = Server(env_overrides={"TESSERA_MEDIA_LOOPS": "1"})
+    try:
+        peers = 200
+        cmd = [LOAD, "kurento", "--mode", "loopback", "--url", f"ws://127.0.0.1:{server.port}", "--json",
+               "--peers", str(peers), "--seconds", "4", "--decode-sample", str(peers), "--join-rate", "50",
+               "--video-colours", "--server-pid", str(server.proc.pid)]
+        started = time.monotonic()
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+        took = time.monotonic() - started
+        assert p.returncode == 0, p.stderr[-3000:]
+        r = json.loads(p.stdout)
+        assert r["connected"] == peers, r
+        decoded = r["decodeSample"]
+        assert len(decoded) == peers
+        frames = [d["framesDecoded"] for d in decoded]
+        print(f"{peers} peers in {took:.0f} s: frames decoded per peer min {min(frames)}, max {max(frames)}; "
+              f"own-tone levels min {min(d['ownLevel'] or 0 for d in decoded):.3f}; "
+              f"server CPU {r['server'].get('cpuPercent')} %, generator CPU {r['generator'].get('cpuPercent')} %")
+        # Every picture of the run was its own colour, and the last one is nearest to its own of all 200.
+        wrong_colour = [d for d in decoded
+                        if not d["colourMatches"] or d["nearestColourOf"] != d["participant"] or d["framesOffColour"]]
+        assert not wrong_colour, wrong_colour[:10]
+        # 5 fps from the moment it connected: a peer that decoded only a handful was starved or kept waiting for keyframes.
+        too_few = [d for d in decoded if d["framesDecoded"] < 10]
+        assert not too_few, too_few[:10]
+        wrong_tone = [d for d in decoded if d["heardHz"] or (d["ownLevel"] or 0) < 0.1]
+        assert not wrong_tone, wrong_tone[:10]
+        assert metric(server, "tessera_udp_dropped_total", reason="unknownSource") == 0
+    finally:
+        server.stop()
