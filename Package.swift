@@ -96,11 +96,23 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Media plane: per-loop nodes (sessions, forwarding, hubs, mixer
+        // wiring, recorder, player), reached from Elements by id only
+        .target(
+            name: "MediaPlane",
+            dependencies: [
+                "SDP", "RTP", "STUN", "Transport", "Mixer", "Recording",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
         // MARK: Kurento object model
         .target(
             name: "Elements",
             dependencies: [
-                "JSONRPC", "SDP", "RTP", "STUN", "Transport", "Mixer", "Recording",
+                "MediaPlane", "JSONRPC", "SDP", "RTP", "STUN", "Transport", "Mixer", "Recording",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -119,7 +131,7 @@ let package = Package(
         .target(
             name: "TesseraServer",
             dependencies: [
-                "Elements", "JSONRPC", "Transport", "Rooms",
+                "Elements", "MediaPlane", "JSONRPC", "Transport", "Rooms",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
@@ -191,7 +203,12 @@ let package = Package(
         .testTarget(name: "TransportTests", dependencies: ["Transport", "CSRTP", "CSRTPCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ElementsTests",
-            dependencies: ["Elements", "JSONRPC", "RTP", "SDP", "Transport", "TestSupport", "FuzzSupport"],
+            dependencies: ["Elements", "MediaPlane", "JSONRPC", "RTP", "SDP", "Transport", "TestSupport", "FuzzSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MediaPlaneTests",
+            dependencies: ["MediaPlane", "RTP", "SDP", "Transport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,5 +1,7 @@
 import Foundation
 public import JSONRPC
+public import MediaPlane
+import Transport
 public import Logging
 
 /// The registry of every media object and of the sessions that reference
@@ -320,7 +322,7 @@ public final class MediaSet {
 
     /// Raises an event (a canonical 7.x name) on `source`. Every session
     /// subscribed to it, or to one of its 6.x aliases, gets one `onEvent`.
-    public func raise(_ event: String, from source: MediaObject, data extra: [String: JSONValue]) {
+    public func raise(_ event: String, from source: MediaObject, data extra: [String: JSONValue] = [:]) {
         let names = [event] + Self.eventAliases.filter { $0.value == event }.keys.sorted()
         let millis = clock.wallClockMillis
         for name in names {
@@ -348,38 +350,79 @@ public final class MediaSet {
             data: ["type": .string(type), "description": .string(description), "errorCode": .int(Int64(code))])
     }
 
-    /// An event from the media plane: mirrors state the signalling half
-    /// answers from, then raises it to subscribers.
+    /// A signal from the media plane: mirrors the state the signalling half
+    /// answers from, then raises the Kurento event to subscribers.
     public func deliver(_ e: MediaEvent) {
         guard let obj = objects[e.objectID] else { return }  // released meanwhile
-        if let element = obj as? MediaElement {
-            let type = e.data["mediaType"]?.stringValue ?? ""
-            switch e.event {
-            case "MediaFlowInStateChanged":
-                if e.data["state"] == "FLOWING" { element.flowingIn.insert(type) } else { element.flowingIn.remove(type) }
-            case "MediaFlowOutStateChanged":
-                if e.data["state"] == "FLOWING" { element.flowingOut.insert(type) } else { element.flowingOut.remove(type) }
-            case "ConnectionStateChanged":
-                element.connectionState = e.data["newState"]?.stringValue ?? element.connectionState
-            case "MediaStateChanged":
-                element.mediaState = e.data["newState"]?.stringValue ?? element.mediaState
-            case "IceComponentStateChanged":
-                element.iceState = e.data["state"]?.stringValue
-            case "DtlsConnectionStateChange":
-                element.dtlsState = e.data["state"]?.stringValue
-            case "NewCandidatePairSelected":
-                element.selectedPair = e.data["candidatePair"]
-            case "EndOfStream":
-                (element as? PlayerEndpoint)?.reachedEndOfStream(self)
-            default:
-                break
-            }
+        let element = obj as? MediaElement
+        func connection(_ connected: Bool) -> [String: JSONValue] {
+            ["oldState": connected ? "DISCONNECTED" : "CONNECTED", "newState": connected ? "CONNECTED" : "DISCONNECTED"]
         }
-        if e.event == "Error" {
-            raiseError(on: obj, type: e.data["type"]?.stringValue ?? "UNEXPECTED_ELEMENT_ERROR",
-                       description: e.data["description"]?.stringValue ?? "", code: Int(e.data["errorCode"]?.intValue ?? 0))
-        } else {
-            raise(e.event, from: obj, data: e.data)
+        func flowing(_ kind: MediaKindKey) -> [String: JSONValue] {
+            ["state": "FLOWING", "padName": "default", "mediaType": .string(kind.kurentoName)]
+        }
+        switch e.signal {
+        case .flowingIn(let kind):
+            element?.flowingIn.insert(kind.kurentoName)
+            raise("MediaFlowInStateChanged", from: obj, data: flowing(kind))
+        case .flowingOut(let kind):
+            element?.flowingOut.insert(kind.kurentoName)
+            raise("MediaFlowOutStateChanged", from: obj, data: flowing(kind))
+        case .connection(let connected):
+            element?.connectionState = connected ? "CONNECTED" : "DISCONNECTED"
+            raise("ConnectionStateChanged", from: obj, data: connection(connected))
+        case .mediaState(let connected):
+            element?.mediaState = connected ? "CONNECTED" : "DISCONNECTED"
+            raise("MediaStateChanged", from: obj, data: connection(connected))
+        case .sessionStarted:
+            raise("MediaSessionStarted", from: obj)
+        case .sessionTerminated:
+            raise("MediaSessionTerminated", from: obj)
+        case .speaking(let speaking, let level):
+            // Tessera extension (TesseraExtensions).
+            raise("SpeakingChanged", from: obj, data: ["speaking": .bool(speaking), "level": .double(level)])
+        case .speakers(let speaking, let dominant, let levels):
+            // Tessera extension (TesseraExtensions): hub port ids.
+            raise("SpeakersChanged", from: obj, data: [
+                "speaking": .array(speaking.map { .string($0) }), "dominant": dominant.map { .string($0) } ?? .null,
+                "levels": .object(levels.mapValues { .double($0) }),
+            ])
+        case .iceCandidate(let candidate, let mid):
+            raise("IceCandidateFound", from: obj, data: [
+                "candidate": ["__module__": "kurento", "__type__": "IceCandidate", "candidate": .string(candidate),
+                              "sdpMid": .string(mid), "sdpMLineIndex": 0],
+            ])
+        case .iceGatheringDone:
+            raise("IceGatheringDone", from: obj)
+        case .iceState(let state, let consentExpired):
+            element?.iceState = state.rawValue
+            var data: [String: JSONValue] = ["streamId": 1, "componentId": 1, "state": .string(state.rawValue)]
+            // `reason` is Tessera's addition to Kurento's event: rooms evict on it.
+            if consentExpired { data["reason"] = "consentExpired" }
+            raise("IceComponentStateChanged", from: obj, data: data)
+        case .candidatePairSelected(let local, let remote):
+            let pair: JSONValue = [
+                "__module__": "kurento", "__type__": "IceCandidatePair", "streamId": "1", "componentId": 1,
+                "localCandidate": .string(local), "remoteCandidate": .string(remote),
+            ]
+            element?.selectedPair = pair
+            raise("NewCandidatePairSelected", from: obj, data: ["candidatePair": pair])
+        case .dtlsState(let state):
+            element?.dtlsState = state.rawValue
+            raise("DtlsConnectionStateChange", from: obj, data: [
+                "streamId": "1", "componentId": "1", "connectionId": "1", "state": .string(state.rawValue),
+            ])
+        case .recording:
+            raise("Recording", from: obj)
+        case .paused:
+            raise("Paused", from: obj)
+        case .stopped:
+            raise("Stopped", from: obj)
+        case .endOfStream:
+            (element as? PlayerEndpoint)?.reachedEndOfStream(self)
+            raise("EndOfStream", from: obj)
+        case .failure(let description):
+            raiseError(on: obj, type: "UNEXPECTED_ELEMENT_ERROR", description: description)
         }
     }
 

@@ -1,24 +1,23 @@
-import JSONRPC
-import Mixer
-import RTP
-import Transport
+package import Mixer
+package import RTP
+package import Transport
 
 /// Composite's media-loop half: copies what its ports receive over to the
 /// mixer engine (on a mixer worker thread) and hands the engine's finished
 /// packets to the ports' consumers. Never does codec work itself.
-final class CompositeHubNode: HubNode {
+package final class CompositeHubNode: HubNode {
     /// The engine, on `engineLoop`; nil once the Composite is released.
     private var engine: LoopBound<CompositeEngine>?
-    let engineLoop: MediaLoop
+    package let engineLoop: MediaLoop
     private var ids: [ObjectIdentifier: Int] = [:]
     private var portsByID: [Int: HubPortNode] = [:]
     private var nextID = 0
     private let noExtensions = ExtensionMap()
     /// Packets for the engine, drained on its thread.
     private let inbox = PacketInbox()
-    let context: MediaContext
+    package let context: MediaContext
 
-    init(engine: CompositeEngine, loop: MediaLoop, context: MediaContext, objectID: String) {
+    package init(engine: CompositeEngine, loop: MediaLoop, context: MediaContext, objectID: String) {
         self.engine = LoopBound(engine)
         self.engineLoop = engine.loop
         self.context = context
@@ -26,13 +25,13 @@ final class CompositeHubNode: HubNode {
     }
 
     /// Released: the engine stops on its thread and lets go of this node.
-    override func close() {
+    package override func close() {
         guard !isClosed else { return }
         super.close()
         shutDown()
     }
 
-    override func add(_ port: HubPortNode) {
+    package override func add(_ port: HubPortNode) {
         guard ids[ObjectIdentifier(port)] == nil else { return }
         let id = nextID
         nextID += 1
@@ -43,7 +42,7 @@ final class CompositeHubNode: HubNode {
         if port.source(of: .video) != nil { portSourceDidChange(port, kind: .video) }
     }
 
-    override func remove(_ port: HubPortNode) {
+    package override func remove(_ port: HubPortNode) {
         super.remove(port)
         portConsumersDidChange(port)
         guard let id = ids.removeValue(forKey: ObjectIdentifier(port)) else { return }
@@ -52,7 +51,7 @@ final class CompositeHubNode: HubNode {
     }
 
     /// A port gets a tile while something feeds it video.
-    override func portSourceDidChange(_ port: HubPortNode, kind: MediaKindKey) {
+    package override func portSourceDidChange(_ port: HubPortNode, kind: MediaKindKey) {
         guard kind == .video, let id = ids[ObjectIdentifier(port)] else { return }
         let hasVideo = port.source(of: .video) != nil
         onEngine { $0.setTile(id, present: hasVideo) }
@@ -60,7 +59,7 @@ final class CompositeHubNode: HubNode {
 
     /// Nobody receives the grid (a hybrid room, an audio-only recorder): the
     /// engine stops composing and encoding video until someone does.
-    override func portConsumersDidChange(_ port: HubPortNode) {
+    package override func portConsumersDidChange(_ port: HubPortNode) {
         let wanted = ports.contains { !$0.consumersOf(.video).isEmpty }
         guard wanted != videoWanted else { return }
         videoWanted = wanted
@@ -69,7 +68,7 @@ final class CompositeHubNode: HubNode {
 
     private var videoWanted = false
 
-    override func route(
+    package override func route(
         _ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, ext: ExtensionMap, from input: HubPortNode
     ) {
         guard let id = ids[ObjectIdentifier(input)] else { return }
@@ -83,13 +82,13 @@ final class CompositeHubNode: HubNode {
     }
 
     /// Any viewer of any port wants a keyframe: the next composed frame is one.
-    override func requestKeyframe(for output: HubPortNode) {
+    package override func requestKeyframe(for output: HubPortNode) {
         onEngine { $0.requestKeyframe() }
     }
 
     // MARK: From the engine (posted to this node's loop)
 
-    func deliverAudio(_ tick: AudioTick) {
+    package func deliverAudio(_ tick: AudioTick) {
         guard !tick.packets.isEmpty else { return }
         // One sendmmsg for the whole tick's fan-out on the shared port.
         guard let loop = ports.first?.loop, let mux = context.mux(for: loop) else { return fanOutAudio(tick) }
@@ -107,7 +106,7 @@ final class CompositeHubNode: HubNode {
         }
     }
 
-    func deliverVideo(_ packets: [[UInt8]]) {
+    package func deliverVideo(_ packets: [[UInt8]]) {
         guard let loop = ports.first?.loop, let mux = context.mux(for: loop) else { return fanOutVideo(packets) }
         mux.batch { fanOutVideo(packets) }
     }
@@ -122,19 +121,19 @@ final class CompositeHubNode: HubNode {
         }
     }
 
-    func requestKeyframeFromInput(_ id: Int) {
+    package func requestKeyframeFromInput(_ id: Int) {
         portsByID[id]?.requestKeyframeFromInput()
     }
 
     /// Tiles in the order of `order` (hub port object ids), drawn as `layout`.
-    func setLayout(_ layout: LayoutKind, order: [String]) {
+    package func setLayout(_ layout: LayoutKind, order: [String]) {
         let byObject = Dictionary(portsByID.map { ($0.value.objectID, $0.key) }, uniquingKeysWith: { a, _ in a })
         let ids = order.compactMap { byObject[$0] }
         onEngine { $0.setLayout(layout, order: ids) }
     }
 
     /// Receiver-side mute: the listener port (object id) stops hearing `excluded` ports.
-    func setExclusions(listener: String, excluded: [String]) {
+    package func setExclusions(listener: String, excluded: [String]) {
         let byObject = Dictionary(portsByID.map { ($0.value.objectID, $0.key) }, uniquingKeysWith: { a, _ in a })
         guard let id = byObject[listener] else { return }
         let ids = Set(excluded.compactMap { byObject[$0] })
@@ -142,15 +141,11 @@ final class CompositeHubNode: HubNode {
     }
 
     /// The mix's speakers changed: raised as `SpeakersChanged` with hub port object ids.
-    func speakersChanged(speaking: [Int], dominant: Int?, levels: [Int: Double]) {
+    package func speakersChanged(speaking: [Int], dominant: Int?, levels: [Int: Double]) {
         func name(_ id: Int) -> String? { portsByID[id]?.objectID }
-        var levelsByPort: [String: JSONValue] = [:]
-        for (id, level) in levels { if let n = name(id) { levelsByPort[n] = .double((level * 10).rounded() / 10) } }
-        context.raise("SpeakersChanged", on: objectID, [
-            "speaking": .array(speaking.compactMap(name).map { .string($0) }),
-            "dominant": dominant.flatMap(name).map { .string($0) } ?? .null,
-            "levels": .object(levelsByPort),
-        ])
+        var levelsByPort: [String: Double] = [:]
+        for (id, level) in levels { if let n = name(id) { levelsByPort[n] = (level * 10).rounded() / 10 } }
+        context.raise(.speakers(speaking: speaking.compactMap(name), dominant: dominant.flatMap(name), levels: levelsByPort), on: objectID)
     }
 
     /// Runs `work` on the mixer thread with the engine, unless it was shut down.
@@ -162,7 +157,7 @@ final class CompositeHubNode: HubNode {
     /// The Composite is released: the engine stops its clocks, and this
     /// node's reference is handed over to the mixer thread, so the engine
     /// is freed there, on its own loop.
-    func shutDown() {
+    package func shutDown() {
         guard let engine else { return }
         let last = Handover(engine.value)
         self.engine = nil
@@ -173,8 +168,8 @@ final class CompositeHubNode: HubNode {
 /// The mixing work of one Composite, on its mixer worker thread: the audio
 /// mix-minus every 20 ms and the video grid every 1/fps, each on an absolute
 /// schedule (a late tick does not push the following ones back).
-final class CompositeEngine {
-    let loop: MediaLoop
+package final class CompositeEngine {
+    package let loop: MediaLoop
     private let mediaLoop: MediaLoop
     private let audio: AudioMixer
     private let video: VideoCompositor
@@ -182,17 +177,18 @@ final class CompositeEngine {
     private var videoStart: Int64 = 0
     private var videoFrames: Int64 = 0
     /// The hub node, by id on `mediaLoop` (set once it exists).
-    var hub: NodeRef?
+    package var hub: NodeRef?
     private var portCount = 0
     private var audioTimer: LoopTimer?
     private var videoTimer: LoopTimer?
     private var nextAudio: Int64 = 0
     private var nextVideo: Int64 = 0
     private var closed = false
-    private let epoch = ContinuousClock.now
+    private let epoch: Duration
 
-    init(loop: MediaLoop, mediaLoop: MediaLoop, audio: AudioMixerConfiguration, video: VideoCompositorConfiguration) throws {
+    package init(loop: MediaLoop, mediaLoop: MediaLoop, audio: AudioMixerConfiguration, video: VideoCompositorConfiguration) throws {
         self.loop = loop
+        epoch = loop.clock.now
         self.mediaLoop = mediaLoop
         self.audio = try AudioMixer(configuration: audio)
         self.video = try VideoCompositor(configuration: video)
@@ -200,31 +196,31 @@ final class CompositeEngine {
     }
 
     private var nowMillis: Int64 {
-        let d = ContinuousClock.now - epoch
+        let d = loop.clock.now - epoch
         return d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
     }
 
-    func addPort(_ id: Int) {
+    package func addPort(_ id: Int) {
         guard !closed else { return }
         audio.addPort(id)
         portCount += 1
         if portCount == 1 { startClocks() }
     }
 
-    func removePort(_ id: Int) {
+    package func removePort(_ id: Int) {
         audio.removePort(id)
         video.removePort(id)
         portCount -= 1
         if portCount <= 0 { stopClocks() }
     }
 
-    func setTile(_ id: Int, present: Bool) {
+    package func setTile(_ id: Int, present: Bool) {
         guard !closed else { return }
         if present { video.addPort(id) } else { video.removePort(id) }
     }
 
     /// Everything the hub queued since the last drain, in arrival order.
-    func drain(_ inbox: PacketInbox) {
+    package func drain(_ inbox: PacketInbox) {
         let batch = inbox.take()
         if !closed {
             let now = nowMillis
@@ -245,24 +241,24 @@ final class CompositeEngine {
         }
     }
 
-    func requestKeyframe() {
+    package func requestKeyframe() {
         video.requestKeyframe()
     }
 
     /// Whether any port's output goes anywhere as video.
     private var videoWanted = false
 
-    func setVideoWanted(_ wanted: Bool) {
+    package func setVideoWanted(_ wanted: Bool) {
         videoWanted = wanted
         if wanted { video.requestKeyframe() }
     }
 
-    func setLayout(_ layout: LayoutKind, order: [Int]) {
+    package func setLayout(_ layout: LayoutKind, order: [Int]) {
         video.layout = layout
         video.setOrder(order)
     }
 
-    func setExcluded(_ excluded: Set<Int>, forListener id: Int) {
+    package func setExcluded(_ excluded: Set<Int>, forListener id: Int) {
         audio.setExcluded(excluded, forListener: id)
     }
 
@@ -282,7 +278,7 @@ final class CompositeEngine {
         hub.post { ($0 as? CompositeHubNode)?.speakersChanged(speaking: speaking, dominant: dominant, levels: report) }
     }
 
-    func close() {
+    package func close() {
         closed = true
         stopClocks()
         hub = nil

@@ -1,9 +1,9 @@
-import RTP
-import Transport
+package import RTP
+package import Transport
 
 /// PassThrough's media half: hands every packet on unchanged.
-final class PassThroughNode: MediaNode {
-    override func consume(
+package final class PassThroughNode: MediaNode {
+    package override func consume(
         _ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, ext: ExtensionMap, from source: MediaNode
     ) {
         forward(packet, header: header, kind: kind, ext: ext)
@@ -13,45 +13,45 @@ final class PassThroughNode: MediaNode {
 /// A hub port's media half. Media connected INTO the port goes to the hub,
 /// which decides which ports' outputs carry it; a port's output feeds the
 /// elements connected FROM the port.
-final class HubPortNode: MediaNode {
-    weak var hub: HubNode?
+package final class HubPortNode: MediaNode {
+    package weak var hub: HubNode?
 
-    init(loop: MediaLoop, objectID: String, hub: HubNode) {
+    package init(loop: MediaLoop, objectID: String, hub: HubNode) {
         self.hub = hub
         super.init(loop: loop, objectID: objectID)
     }
 
-    override func consume(
+    package override func consume(
         _ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, ext: ExtensionMap, from source: MediaNode
     ) {
         hub?.route(packet, header: header, kind: kind, ext: ext, from: self)
     }
 
-    override func sourceDidChange(kind: MediaKindKey) {
+    package override func sourceDidChange(kind: MediaKindKey) {
         hub?.portSourceDidChange(self, kind: kind)
     }
 
-    override func addConsumer(_ sink: MediaNode, kind: MediaKindKey) {
+    package override func addConsumer(_ sink: MediaNode, kind: MediaKindKey) {
         super.addConsumer(sink, kind: kind)
         hub?.portConsumersDidChange(self)
     }
 
-    override func removeConsumer(_ sink: MediaNode, kind: MediaKindKey) {
+    package override func removeConsumer(_ sink: MediaNode, kind: MediaKindKey) {
         super.removeConsumer(sink, kind: kind)
         hub?.portConsumersDidChange(self)
     }
 
     /// A viewer of this port's output wants a keyframe: ask whoever feeds it through the hub.
-    override func requestKeyframe() {
+    package override func requestKeyframe() {
         hub?.requestKeyframe(for: self)
     }
 
     /// This port's publisher: the element connected into the port.
-    func requestKeyframeFromInput() {
+    package func requestKeyframeFromInput() {
         source(of: .video)?.requestKeyframe()
     }
 
-    override func close() {
+    package override func close() {
         super.close()
         hub?.remove(self)
     }
@@ -61,25 +61,25 @@ final class HubPortNode: MediaNode {
 /// (Dispatcher, DispatcherOneToMany; `CompositeHubNode` mixes instead).
 /// Lives on the pipeline's media loop, in its node table like the elements'
 /// nodes, though nothing connects to a hub itself (only to its ports).
-class HubNode: MediaNode {
-    enum Mode { case dispatcher, oneToMany, composite }
+package class HubNode: MediaNode {
+    package enum Mode { case dispatcher, oneToMany, composite }
 
-    let mode: Mode
-    var ports: [HubPortNode] = []
+    package let mode: Mode
+    package var ports: [HubPortNode] = []
     /// Dispatcher: input port -> output ports.
     private var routes: [ObjectIdentifier: [HubPortNode]] = [:]
     /// DispatcherOneToMany: the port whose input goes to every other port.
     private(set) var broadcastSource: HubPortNode?
 
-    init(loop: MediaLoop, objectID: String, mode: Mode) {
+    package init(loop: MediaLoop, objectID: String, mode: Mode) {
         self.mode = mode
         super.init(loop: loop, objectID: objectID)
     }
 
     /// The port of this hub with object id `id`.
-    func port(_ id: String) -> HubPortNode? { ports.first { $0.objectID == id } }
+    package func port(_ id: String) -> HubPortNode? { ports.first { $0.objectID == id } }
 
-    func route(_ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, ext: ExtensionMap, from input: HubPortNode) {
+    package func route(_ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, ext: ExtensionMap, from input: HubPortNode) {
         switch mode {
         case .oneToMany:
             guard input === broadcastSource else { return }
@@ -92,12 +92,12 @@ class HubNode: MediaNode {
     }
 
     /// What feeds `port` changed (an element was connected into it, or left).
-    func portSourceDidChange(_ port: HubPortNode, kind: MediaKindKey) {}
+    package func portSourceDidChange(_ port: HubPortNode, kind: MediaKindKey) {}
 
     /// Elements fed by `port` changed.
-    func portConsumersDidChange(_ port: HubPortNode) {}
+    package func portConsumersDidChange(_ port: HubPortNode) {}
 
-    func requestKeyframe(for output: HubPortNode) {
+    package func requestKeyframe(for output: HubPortNode) {
         switch mode {
         case .oneToMany:
             broadcastSource?.requestKeyframeFromInput()
@@ -112,7 +112,7 @@ class HubNode: MediaNode {
 
     /// DispatcherOneToMany.setSource: every other port now carries the input
     /// of the port with id `portID` (nil: no source).
-    func setBroadcastSource(_ portID: String?) {
+    package func setBroadcastSource(_ portID: String?) {
         let port = portID.flatMap(port)
         broadcastSource = port
         // Viewers switch sources now: they need a keyframe of the new one.
@@ -120,18 +120,18 @@ class HubNode: MediaNode {
     }
 
     /// Dispatcher.connect: port `outputID` now carries port `inputID`'s media (one input per output).
-    func connect(_ inputID: String, to outputID: String) {
+    package func connect(_ inputID: String, to outputID: String) {
         guard let input = port(inputID), let output = port(outputID) else { return }
         for key in routes.keys { routes[key]?.removeAll { $0 === output } }
         routes[ObjectIdentifier(input), default: []].append(output)
         input.requestKeyframeFromInput()
     }
 
-    func add(_ port: HubPortNode) {
+    package func add(_ port: HubPortNode) {
         if !ports.contains(where: { $0 === port }) { ports.append(port) }
     }
 
-    func remove(_ port: HubPortNode) {
+    package func remove(_ port: HubPortNode) {
         ports.removeAll { $0 === port }
         routes[ObjectIdentifier(port)] = nil
         for key in routes.keys { routes[key]?.removeAll { $0 === port } }

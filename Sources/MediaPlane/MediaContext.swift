@@ -1,14 +1,12 @@
-public import JSONRPC
 public import Logging
 public import Transport
-import Dispatch
+package import Dispatch
 import Synchronization
 
-/// An event raised on a media loop, on its way to the signalling actor.
+/// A signal raised on a media loop, on its way to the signalling actor.
 public struct MediaEvent: Sendable {
     public var objectID: String
-    public var event: String
-    public var data: [String: JSONValue]
+    package var signal: MediaSignal
 }
 
 /// What media objects share: the media loops, ICE settings, the server's
@@ -28,8 +26,8 @@ public final class MediaContext: Sendable {
     public let metrics: MediaMetrics
     /// Recordings being finished off the media loops (muxer draining, index
     /// written, file closed); shutdown waits for it to empty.
-    let finishing = DispatchGroup()
-    let eventSink: AsyncStream<MediaEvent>.Continuation
+    package let finishing = DispatchGroup()
+    package let eventSink: AsyncStream<MediaEvent>.Continuation
     private let ecdsa: DTLSCertificate
     /// The shared port of each media loop (ICE-lite mode), by loop index; each
     /// is touched only on its loop.
@@ -124,7 +122,7 @@ public final class MediaContext: Sendable {
     }
 
     /// The address of node `id` on `loop` (a loop of this context).
-    func nodeRef(_ id: String, on loop: MediaLoop) -> NodeRef {
+    package func nodeRef(_ id: String, on loop: MediaLoop) -> NodeRef {
         precondition(loops.loops.indices.contains(loop.index) && loops.loops[loop.index] === loop, "not a media loop of this context")
         return NodeRef(loop: loop, id: id, table: tables[loop.index])
     }
@@ -140,7 +138,7 @@ public final class MediaContext: Sendable {
     }
 
     /// The RTP sessions' clock of `loop` (call on that loop).
-    func clock(for loop: MediaLoop) -> SessionClock? {
+    package func clock(for loop: MediaLoop) -> SessionClock? {
         guard clocks.indices.contains(loop.index), loops.loops[loop.index] === loop else { return nil }
         let slot = clocks[loop.index].value
         if let c = slot.clock { return c }
@@ -150,7 +148,7 @@ public final class MediaContext: Sendable {
     }
 
     /// The shared port of `loop` (call on that loop); nil in full-ICE mode.
-    func mux(for loop: MediaLoop) -> UDPMux? {
+    package func mux(for loop: MediaLoop) -> UDPMux? {
         muxes.indices.contains(loop.index) && muxes[loop.index].value.loop === loop ? muxes[loop.index].value : nil
     }
 
@@ -160,19 +158,20 @@ public final class MediaContext: Sendable {
     /// Where the shared ports are bound: the one configured host address when
     /// there is exactly one (answers then leave from the address the peer
     /// used), else every address.
-    static func bindAddress(for ice: ICESettings) -> String {
+    package static func bindAddress(for ice: ICESettings) -> String {
         let configured = (try? ice.gatherAddresses()) ?? []
         let v4 = configured.filter { ICESettings.isIPAddress($0, v6: false) }
         return v4.count == 1 ? v4[0] : "0.0.0.0"
     }
 
-    /// Called on a media loop: queues an event for the signalling plane.
-    func raise(_ event: String, on objectID: String, _ data: [String: JSONValue] = [:]) {
-        eventSink.yield(MediaEvent(objectID: objectID, event: event, data: data))
+    /// Queues a signal of node `objectID` for the signalling plane (from any
+    /// thread; signals of one node keep the order they were raised in).
+    package func raise(_ signal: MediaSignal, on objectID: String) {
+        eventSink.yield(MediaEvent(objectID: objectID, signal: signal))
     }
 }
 
 /// Holds a loop's SessionClock once made (touched only on that loop).
-final class ClockSlot {
-    var clock: SessionClock?
+package final class ClockSlot {
+    package var clock: SessionClock?
 }

@@ -1,5 +1,5 @@
 public import CoreMetrics
-import Transport
+package import Transport
 
 /// Packet counters of the media plane for /metrics:
 /// `tessera_rtp_packets_total{direction, kind}` and
@@ -31,9 +31,9 @@ public final class MediaMetrics: Sendable {
         dropped = d
     }
 
-    func udpDropped(_ reason: UDPDropReason) { dropped[reason]?.increment() }
+    package func udpDropped(_ reason: UDPDropReason) { dropped[reason]?.increment() }
 
-    func add(inbound: Bool, kind: Int, packets n: UInt64, bytes b: UInt64) {
+    package func add(inbound: Bool, kind: Int, packets n: UInt64, bytes b: UInt64) {
         let d = inbound ? 0 : 1
         if n > 0 { packets[d][kind].increment(by: Int64(clamping: n)) }
         if b > 0 { bytes[d][kind].increment(by: Int64(clamping: b)) }

@@ -1,12 +1,11 @@
-import JSONRPC
-import RTP
-import Transport
+package import RTP
+package import Transport
 
 /// Audio or video: the media kinds that carry RTP through the graph.
-enum MediaKindKey: Int, CaseIterable {
+package enum MediaKindKey: Int, CaseIterable {
     case audio = 0, video = 1
 
-    init?(kurento: String) {
+    package init?(kurento: String) {
         switch kurento {
         case "AUDIO": self = .audio
         case "VIDEO": self = .video
@@ -14,33 +13,33 @@ enum MediaKindKey: Int, CaseIterable {
         }
     }
 
-    var kurentoName: String { self == .audio ? "AUDIO" : "VIDEO" }
+    package var kurentoName: String { self == .audio ? "AUDIO" : "VIDEO" }
 }
 
 /// Where the header extensions we forward sit in a source's packets: the ids
 /// its negotiation gave them (RFC 8285). Consumers rewrite them into their own.
-final class ExtensionMap {
-    var absSendTime: UInt8?
-    var audioLevel: UInt8?
+package final class ExtensionMap {
+    package var absSendTime: UInt8?
+    package var audioLevel: UInt8?
     /// Transport-wide sequence number (draft-holmer-rmcat-transport-wide-cc-extensions-01 §2);
     /// read on what we receive, never forwarded.
-    var transportSequence: UInt8?
+    package var transportSequence: UInt8?
 }
 
 /// The media-plane half of an element: lives on its pipeline's media loop
 /// and is touched only there. Producers hand RTP to their consumers
 /// synchronously; feedback (keyframe requests) flows back to the producer.
 /// The signalling half (`MediaElement`) reaches it only by posting to the loop.
-class MediaNode {
-    let loop: MediaLoop
-    let objectID: String
+package class MediaNode {
+    package let loop: MediaLoop
+    package let objectID: String
     /// Sinks fed by this node, per kind, in connection order.
     private(set) var consumers: [[MediaNode]] = [[], []]
     /// The node feeding this one, per kind (at most one, as in Kurento).
     private(set) var sources: [MediaNode?] = [nil, nil]
-    var isClosed = false
+    package var isClosed = false
 
-    init(loop: MediaLoop, objectID: String) {
+    package init(loop: MediaLoop, objectID: String) {
         self.loop = loop
         self.objectID = objectID
     }
@@ -51,7 +50,7 @@ class MediaNode {
         assert(loop.isCurrent, "media node \(objectID) freed off its media loop")
     }
 
-    func addConsumer(_ sink: MediaNode, kind: MediaKindKey) {
+    package func addConsumer(_ sink: MediaNode, kind: MediaKindKey) {
         if let old = sink.sources[kind.rawValue] { old.removeConsumer(sink, kind: kind) }
         consumers[kind.rawValue].append(sink)
         sink.sources[kind.rawValue] = self
@@ -60,7 +59,7 @@ class MediaNode {
         if kind == .video { requestKeyframe() }
     }
 
-    func removeConsumer(_ sink: MediaNode, kind: MediaKindKey) {
+    package func removeConsumer(_ sink: MediaNode, kind: MediaKindKey) {
         consumers[kind.rawValue].removeAll { $0 === sink }
         if sink.sources[kind.rawValue] === self {
             sink.sources[kind.rawValue] = nil
@@ -68,48 +67,35 @@ class MediaNode {
         }
     }
 
-    func source(of kind: MediaKindKey) -> MediaNode? { sources[kind.rawValue] }
+    package func source(of kind: MediaKindKey) -> MediaNode? { sources[kind.rawValue] }
 
-    func consumersOf(_ kind: MediaKindKey) -> [MediaNode] { consumers[kind.rawValue] }
+    package func consumersOf(_ kind: MediaKindKey) -> [MediaNode] { consumers[kind.rawValue] }
 
     /// Hands a plain RTP packet to every consumer of `kind`. The buffer is
     /// valid only during the call; consumers that keep it must copy.
-    func forward(_ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, ext: ExtensionMap) {
+    package func forward(_ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, ext: ExtensionMap) {
         for c in consumers[kind.rawValue] { c.consume(packet, header: header, kind: kind, ext: ext, from: self) }
     }
 
     /// Sink entry point: an RTP packet from `source`, whose header extension
     /// ids are described by `ext`. Subclasses override.
-    func consume(
+    package func consume(
         _ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, ext: ExtensionMap, from source: MediaNode
     ) {}
 
     /// A consumer needs a keyframe. Endpoints send PLI upstream; others pass it on.
-    func requestKeyframe() {
+    package func requestKeyframe() {
         sources[MediaKindKey.video.rawValue]?.requestKeyframe()
     }
 
     /// The source of `kind` changed; forwarders reset their rewriting state.
-    func sourceDidChange(kind: MediaKindKey) {}
+    package func sourceDidChange(kind: MediaKindKey) {}
 
-    /// The object's own uuid, which prefixes its stats ids.
-    var statsPrefix: String {
-        let leaf = objectID.split(separator: "/").last.map(String.init) ?? objectID
-        return String(leaf.prefix { $0 != "_" })
-    }
-
-    /// Kurento `getStats` entries of this node (statsId -> Stats register),
-    /// for `kind` or for both kinds when nil.
-    func stats(kind: MediaKindKey?, timestampMillis: Int64) -> [String: JSONValue] {
-        let id = "\(statsPrefix)_element"
-        return [id: [
-            "__module__": "kurento", "__type__": "ElementStats", "id": .string(id), "type": "element",
-            "timestampMillis": .int(timestampMillis), "inputLatency": [],
-        ]]
-    }
+    /// What `getStats` reports for this node, for `kind` or both kinds when nil.
+    package func stats(kind: MediaKindKey?) -> NodeStats { NodeStats() }
 
     /// Detaches from every neighbour; called once when the element is released.
-    func close() {
+    package func close() {
         guard !isClosed else { return }
         isClosed = true
         for kind in MediaKindKey.allCases {

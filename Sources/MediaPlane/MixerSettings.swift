@@ -19,14 +19,14 @@ public struct MixerSettings: Sendable, Equatable {
 
     public init() {}
 
-    func audioConfiguration() -> AudioMixerConfiguration {
+    package func audioConfiguration() -> AudioMixerConfiguration {
         var c = AudioMixerConfiguration()
         c.maxSpeakers = maxSpeakers
         c.bitrate = audioBitrate
         return c
     }
 
-    func videoConfiguration(width: Int?, height: Int?, fps: Int?) -> VideoCompositorConfiguration {
+    package func videoConfiguration(width: Int?, height: Int?, fps: Int?) -> VideoCompositorConfiguration {
         var c = VideoCompositorConfiguration()
         // I420 needs even dimensions.
         c.width = (width ?? self.width) & ~1

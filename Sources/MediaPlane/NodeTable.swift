@@ -1,27 +1,27 @@
-import Transport
+package import Transport
 
 /// The nodes of one media loop, by object id: the only long-lived owner of a
 /// node outside the graph of its neighbours. Created with the loop's
 /// context, touched only on its loop, so every node is made, used and
 /// destroyed there.
-final class NodeTable {
+package final class NodeTable {
     private var nodes: [String: MediaNode] = [:]
 
-    subscript(id: String) -> MediaNode? { nodes[id] }
+    package subscript(id: String) -> MediaNode? { nodes[id] }
 
-    var count: Int { nodes.count }
+    package var count: Int { nodes.count }
 
-    func insert(_ node: MediaNode) { nodes[node.objectID] = node }
+    package func insert(_ node: MediaNode) { nodes[node.objectID] = node }
 
     /// Takes the node out of the table and closes it; it is freed here, on
     /// the loop, once its neighbours have let go of it (close does that).
-    func release(_ id: String) {
+    package func release(_ id: String) {
         guard let node = nodes.removeValue(forKey: id) else { return }
         node.close()
     }
 
     /// At shutdown: every node closed and dropped on its loop.
-    func releaseAll() {
+    package func releaseAll() {
         let all = nodes.values
         nodes.removeAll()
         for node in all { node.close() }
@@ -31,12 +31,12 @@ final class NodeTable {
 /// How the signalling side (and other threads) address one node: its loop
 /// and its id, never a reference. Work is posted to the loop and finds the
 /// node in the loop's table; a node already released is simply not found.
-struct NodeRef: Sendable {
-    let loop: MediaLoop
-    let id: String
+package struct NodeRef: Sendable {
+    package let loop: MediaLoop
+    package let id: String
     private let table: LoopBound<NodeTable>
 
-    init(loop: MediaLoop, id: String, table: LoopBound<NodeTable>) {
+    package init(loop: MediaLoop, id: String, table: LoopBound<NodeTable>) {
         self.loop = loop
         self.id = id
         self.table = table
@@ -44,38 +44,45 @@ struct NodeRef: Sendable {
 
     /// Makes the node on its loop (after whatever was posted before) and
     /// enters it in the table. `make` may look up other nodes of the loop.
-    func install(_ make: @escaping @Sendable (NodeTable) -> MediaNode) {
+    package func install(_ make: @escaping @Sendable (NodeTable) -> MediaNode) {
         let table = self.table
         loop.post { table.value.insert(make(table.value)) }
     }
 
     /// Runs `work` on the loop with the node, if it still exists.
-    func post(_ work: @escaping @Sendable (MediaNode) -> Void) {
+    package func post(_ work: @escaping @Sendable (MediaNode) -> Void) {
         let table = self.table, id = self.id
         loop.post { if let node = table.value[id] { work(node) } }
     }
 
     /// Runs `work` on the loop with the node, or with nil if it was released.
-    func lookup(_ work: @escaping @Sendable (MediaNode?) -> Void) {
+    package func lookup(_ work: @escaping @Sendable (MediaNode?) -> Void) {
         let table = self.table, id = self.id
         loop.post { work(table.value[id]) }
     }
 
     /// Runs `work` on the loop with this node and `other` (same loop), if both still exist.
-    func post(with other: NodeRef, _ work: @escaping @Sendable (MediaNode, MediaNode) -> Void) {
+    package func post(with other: NodeRef, _ work: @escaping @Sendable (MediaNode, MediaNode) -> Void) {
         precondition(other.loop === loop, "nodes of one pipeline share a loop")
         let table = self.table, id = self.id, otherID = other.id
         loop.post { if let a = table.value[id], let b = table.value[otherID] { work(a, b) } }
     }
 
     /// Runs `work` on the loop with the node (nil if released) and answers its result.
-    func call<T: Sendable>(_ work: @escaping @Sendable (MediaNode?) -> T) async -> T {
+    package func call<T: Sendable>(_ work: @escaping @Sendable (MediaNode?) -> T) async -> T {
         let table = self.table, id = self.id
         return await loop.run { work(table.value[id]) }
     }
 
+    /// Runs `work` on the loop with the node (nil if released) and waits for
+    /// its result; never from the loop itself (control plane and tests).
+    package func sync<T: Sendable>(_ work: @escaping @Sendable (MediaNode?) -> T) -> T {
+        let table = self.table, id = self.id
+        return loop.sync { work(table.value[id]) }
+    }
+
     /// Closes the node and drops it from the table, on the loop.
-    func release() {
+    package func release() {
         let table = self.table, id = self.id
         loop.post { table.value.release(id) }
     }

@@ -5,8 +5,8 @@ import Synchronization
 /// packet once the buffers have grown), and only the append that finds the
 /// inbox idle posts a drain to the mixer thread. A receive batch of many
 /// packets then costs the mixer thread one wake-up instead of one per packet.
-final class PacketInbox: Sendable {
-    struct Entry {
+package final class PacketInbox: Sendable {
+    package struct Entry {
         var port: Int
         var video: Bool
         var audioLevelID: UInt8?
@@ -14,7 +14,7 @@ final class PacketInbox: Sendable {
         var count: Int
     }
 
-    struct Batch {
+    package struct Batch {
         var bytes: [UInt8] = []
         var entries: [Entry] = []
     }
@@ -30,7 +30,7 @@ final class PacketInbox: Sendable {
     private let state = Mutex(State())
 
     /// Queues a copy of `packet`; true when the caller must post a drain.
-    func append(port: Int, video: Bool, audioLevelID: UInt8?, packet: UnsafeRawBufferPointer) -> Bool {
+    package func append(port: Int, video: Bool, audioLevelID: UInt8?, packet: UnsafeRawBufferPointer) -> Bool {
         state.withLock { s in
             let start = s.pending.bytes.count
             s.pending.bytes.append(contentsOf: packet)
@@ -42,7 +42,7 @@ final class PacketInbox: Sendable {
     }
 
     /// Takes everything queued (on the mixer thread); give the batch back with `recycle`.
-    func take() -> Batch {
+    package func take() -> Batch {
         state.withLock { s in
             var out = Batch()
             swap(&out, &s.spare)
@@ -53,7 +53,7 @@ final class PacketInbox: Sendable {
     }
 
     /// Returns a processed batch's buffers for reuse (capacity kept, contents dropped).
-    func recycle(_ batch: consuming Batch) {
+    package func recycle(_ batch: consuming Batch) {
         var b = batch
         b.bytes.removeAll(keepingCapacity: true)
         b.entries.removeAll(keepingCapacity: true)

@@ -1,10 +1,9 @@
 import Foundation
-import JSONRPC
 import Logging
 import RTP
-import SDP
+package import SDP
 import STUN
-import Transport
+package import Transport
 
 /// The media-plane half of an RtpEndpoint: RTP/RTCP over UDP (no ICE, no
 /// DTLS; SRTP only with SDES keys from the SDP) on its pipeline's media
@@ -21,9 +20,9 @@ import Transport
 /// change of sender is followed only once the current one has been silent
 /// for `relatchAfter`, so stray or hostile datagrams cannot steal the stream.
 /// Likewise only one SSRC per m-line is taken at a time.
-final class PlainRtpSession: RtpSession {
+package final class PlainRtpSession: RtpSession {
     /// One m-line's transport.
-    final class Leg {
+    package final class Leg {
         let kind: MediaKindKey
         let ports: UDPPortPair
         var rtcpMux = false
@@ -31,7 +30,7 @@ final class PlainRtpSession: RtpSession {
         var rtcpDestination: UDPEndpoint?
         var latchedFrom: UDPEndpoint?
         var ssrc: UInt32?
-        var lastValid: ContinuousClock.Instant?
+        var lastValid: Duration?
         var rtcpLatchedFrom: UDPEndpoint?
 
         init(kind: MediaKindKey, ports: UDPPortPair) {
@@ -40,37 +39,28 @@ final class PlainRtpSession: RtpSession {
         }
     }
 
-    static let relatchAfter: Duration = .seconds(2)
+    package static let relatchAfter: Duration = .seconds(2)
 
     private var legs: [Leg?] = [nil, nil]
     private var offerSent: SessionDescription?
     private let bindHost: String
     private let advertisedAddress: String
     /// SDES-SRTP: our suite and key (nil: RTP in the clear).
-    let sdes: SDESCrypto?
+    package let sdes: SDESCrypto?
     private var sdesProtection: SDESProtection?
 
-    init(loop: MediaLoop, objectID: String, context: MediaContext, sdes: SDESCrypto? = nil) {
+    package init(loop: MediaLoop, objectID: String, context: MediaContext, sdes: SDESCrypto? = nil) {
         self.sdes = sdes
         bindHost = context.ice.hostAddresses.first { UDPEndpoint(host: $0, port: 0) != nil } ?? "0.0.0.0"
         advertisedAddress = advertisedIPv4Address(boundTo: bindHost)
         super.init(loop: loop, objectID: objectID, context: context, allowSend: true, allowReceive: true)
     }
 
-    override var reportsPerKind: Bool { true }
-
-    /// The local ports of each kind (tests and the release check use them).
-    var localPorts: [String: JSONValue] {
-        var result: [String: JSONValue] = [:]
-        for case let leg? in legs {
-            result[leg.kind.kurentoName] = ["rtp": .int(Int64(leg.ports.rtp.local.port)), "rtcp": .int(Int64(leg.ports.rtcp.local.port))]
-        }
-        return result
-    }
+    package override var reportsPerKind: Bool { true }
 
     // MARK: Negotiation
 
-    private func openLegs(audio: Bool, video: Bool) throws(KurentoError) -> PlainLocalTransport {
+    private func openLegs(audio: Bool, video: Bool) throws(NegotiationError) -> PlainLocalTransport {
         for (kind, wanted) in [(MediaKindKey.audio, audio), (.video, video)] where wanted && legs[kind.rawValue] == nil {
             do {
                 let pair = try UDPPortPair(loop: loop, host: bindHost, range: context.ice.portRange)
@@ -79,7 +69,7 @@ final class PlainRtpSession: RtpSession {
                 pair.rtcp.onReceive = { [weak self, unowned leg] buffer, from in self?.received(buffer, from: from, leg: leg, rtcpSocket: true) }
                 legs[kind.rawValue] = leg
             } catch {
-                throw KurentoError(.sdpEndPointCannotCreateSession, "Cannot open UDP ports for \(kind.kurentoName): \(error.description)")
+                throw NegotiationError(.cannotCreateSession, "Cannot open UDP ports for \(kind.kurentoName): \(error.description)")
             }
         }
         func ports(_ kind: MediaKindKey) -> PlainLocalPorts? {
@@ -88,13 +78,13 @@ final class PlainRtpSession: RtpSession {
         return PlainLocalTransport(address: advertisedAddress, audio: ports(.audio), video: ports(.video))
     }
 
-    override func processOffer(_ text: String) throws(KurentoError) -> String {
+    package override func processOffer(_ text: String) throws(NegotiationError) -> String {
         guard !isNegotiated, offerSent == nil else {
-            throw KurentoError(.sdpEndPointAlreadyNegotiated, "Endpoint already negotiated")
+            throw NegotiationError(.alreadyNegotiated, "Endpoint already negotiated")
         }
         let offer: SessionDescription
         do { offer = try SessionDescription.parse(text) } catch {
-            throw KurentoError(.sdpParseError, "Error processing offer: \(error.description)")
+            throw NegotiationError(.sdpParse, "Error processing offer: \(error.description)")
         }
         let local = try openLegs(audio: true, video: true)
         let result: (answer: SessionDescription, media: [NegotiatedMedia], remote: [PlainRemoteTransport])
@@ -104,18 +94,18 @@ final class PlainRtpSession: RtpSession {
             try start(result.media, result.remote)
         } catch {
             closeUnusedLegs([])
-            throw KurentoError(.sdpEndPointProcessOfferError, "Error processing offer: \(error.description)")
+            throw NegotiationError(.processOffer, "Error processing offer: \(error.description)")
         }
         remoteSDP = text
         localSDP = withBandwidth(result.answer).serialize()
         return localSDP!  // assigned on the line above
     }
 
-    override func generateOffer(audio: Bool, video: Bool) throws(KurentoError) -> String {
+    package override func generateOffer(audio: Bool, video: Bool) throws(NegotiationError) -> String {
         guard !isNegotiated, offerSent == nil else {
-            throw KurentoError(.sdpEndPointAlreadyNegotiated, "Endpoint already negotiated")
+            throw NegotiationError(.alreadyNegotiated, "Endpoint already negotiated")
         }
-        guard audio || video else { throw KurentoError(.sdpEndPointGenerateOfferError, "Offer with neither audio nor video") }
+        guard audio || video else { throw NegotiationError(.generateOffer, "Offer with neither audio nor video") }
         let local = try openLegs(audio: audio, video: video)
         let offer = Negotiation.plainOffer(local: local, streams: sendPreferences, offerAudio: audio, offerVideo: video,
                                            sessionID: UInt64.random(in: 1...UInt64(Int64.max)), sdes: sdes)
@@ -124,13 +114,13 @@ final class PlainRtpSession: RtpSession {
         return localSDP!  // assigned on the line above
     }
 
-    override func processAnswer(_ text: String) throws(KurentoError) -> String {
-        guard let offer = offerSent else { throw KurentoError(.sdpEndPointNotOfferGenerated, "No offer was generated") }
-        guard !isNegotiated else { throw KurentoError(.sdpEndPointAnswerAlreadyProcessed, "Answer already processed") }
+    package override func processAnswer(_ text: String) throws(NegotiationError) -> String {
+        guard let offer = offerSent else { throw NegotiationError(.noOfferGenerated, "No offer was generated") }
+        guard !isNegotiated else { throw NegotiationError(.answerAlreadyProcessed, "Answer already processed") }
         do {
             let answer: SessionDescription
             do { answer = try SessionDescription.parse(text) } catch {
-                throw KurentoError(.sdpParseError, "Error processing answer: \(error.description)")
+                throw NegotiationError(.sdpParse, "Error processing answer: \(error.description)")
             }
             let result = try Negotiation.processPlain(answer: answer, to: offer, sdes: sdes)
             try start(result.media, result.remote)
@@ -174,7 +164,7 @@ final class PlainRtpSession: RtpSession {
         // What we forward starts mid-stream: the peer needs a keyframe first.
         if canSend(.video) { source(of: .video)?.requestKeyframe() }
         startRTCP()
-        setConnectionState("CONNECTED")
+        setConnectionState(connected: true)
     }
 
     private func closeUnusedLegs(_ used: [MediaKindKey]) {
@@ -194,7 +184,7 @@ final class PlainRtpSession: RtpSession {
             guard let header = try? RTPHeader.parse(bytes),
                   kind(ofPayloadType: header.payloadType) == leg.kind || header.payloadType == rtxPayloadType
             else { return countDrop() }
-            let now = ContinuousClock.now
+            let now = loop.clock.now
             let stale = leg.lastValid.map { now - $0 > Self.relatchAfter } ?? true
             if header.payloadType != rtxPayloadType {
                 if let ssrc = leg.ssrc, ssrc != header.ssrc, !stale { return countDrop() }
@@ -221,7 +211,7 @@ final class PlainRtpSession: RtpSession {
             }
             if !sessionStarted {
                 sessionStarted = true
-                context.raise("MediaSessionStarted", on: objectID)
+                context.raise(.sessionStarted, on: objectID)
             }
         case .rtcp:
             if !rtcpSocket, !leg.rtcpMux, leg.latchedFrom != from { return countDrop() }
@@ -244,25 +234,25 @@ final class PlainRtpSession: RtpSession {
         }
     }
 
-    override func sendDatagram(_ bytes: UnsafeRawBufferPointer, kind: MediaKindKey) {
+    package override func sendDatagram(_ bytes: UnsafeRawBufferPointer, kind: MediaKindKey) {
         guard let leg = legs[kind.rawValue], let to = leg.rtpDestination else { return }
         leg.ports.rtp.send(bytes, to: to)
     }
 
-    override func sendRTCPDatagram(_ bytes: UnsafeRawBufferPointer, kind: MediaKindKey?) {
+    package override func sendRTCPDatagram(_ bytes: UnsafeRawBufferPointer, kind: MediaKindKey?) {
         for case let leg? in legs where kind == nil || leg.kind == kind {
             guard let to = leg.rtcpDestination else { continue }
             (leg.rtcpMux ? leg.ports.rtp : leg.ports.rtcp).send(bytes, to: to)
         }
     }
 
-    override func close() {
+    package override func close() {
         guard !isClosed else { return }
         super.close()
         closeUnusedLegs([])
         if sessionStarted {
             sessionStarted = false
-            context.raise("MediaSessionTerminated", on: objectID)
+            context.raise(.sessionTerminated, on: objectID)
         }
     }
 }
@@ -270,12 +260,12 @@ final class PlainRtpSession: RtpSession {
 /// SDES-SRTP for an RtpEndpoint: our key protects everything we send; each
 /// m-line's packets are unprotected with the key the peer gave for it (the
 /// session tells which m-line a datagram came in on before handing it over).
-final class SDESProtection: PacketProtection {
+package final class SDESProtection: PacketProtection {
     private let outbound: SRTPSession
     private var inbound: [SRTPSession?] = [nil, nil]
-    var inboundKind: MediaKindKey = .audio
+    package var inboundKind: MediaKindKey = .audio
 
-    init(local: SDESCrypto, remotes: [PlainRemoteTransport]) throws(SRTPError) {
+    package init(local: SDESCrypto, remotes: [PlainRemoteTransport]) throws(SRTPError) {
         guard let profile = SRTPProfile(sdesSuite: local.suite) else { throw SRTPError(status: 0) }
         var first: SRTPSession?
         for remote in remotes {
@@ -289,8 +279,8 @@ final class SDESProtection: PacketProtection {
         outbound = first
     }
 
-    func protectRTP(_ buffer: UnsafeMutableRawBufferPointer, length: Int) -> Int? { outbound.protectRTP(buffer, length: length) }
-    func protectRTCP(_ buffer: UnsafeMutableRawBufferPointer, length: Int) -> Int? { outbound.protectRTCP(buffer, length: length) }
-    func unprotectRTP(_ buffer: UnsafeMutableRawBufferPointer) -> Int? { inbound[inboundKind.rawValue]?.unprotectRTP(buffer) }
-    func unprotectRTCP(_ buffer: UnsafeMutableRawBufferPointer) -> Int? { inbound[inboundKind.rawValue]?.unprotectRTCP(buffer) }
+    package func protectRTP(_ buffer: UnsafeMutableRawBufferPointer, length: Int) -> Int? { outbound.protectRTP(buffer, length: length) }
+    package func protectRTCP(_ buffer: UnsafeMutableRawBufferPointer, length: Int) -> Int? { outbound.protectRTCP(buffer, length: length) }
+    package func unprotectRTP(_ buffer: UnsafeMutableRawBufferPointer) -> Int? { inbound[inboundKind.rawValue]?.unprotectRTP(buffer) }
+    package func unprotectRTCP(_ buffer: UnsafeMutableRawBufferPointer) -> Int? { inbound[inboundKind.rawValue]?.unprotectRTCP(buffer) }
 }

@@ -1,8 +1,7 @@
-import JSONRPC
 import Mixer
 import RTP
 import Recording
-import Transport
+package import Transport
 
 /// PlayerEndpoint's media half, on the pipeline's media loop: frames read by
 /// GStreamer (in real time, from its appsinks) are packetised here into RTP,
@@ -11,8 +10,8 @@ import Transport
 ///
 /// Keyframe requests cannot be honoured (the file's VP8 is what it is): a
 /// viewer who joins late decodes from the file's next keyframe.
-final class PlayerNode: MediaNode {
-    let context: MediaContext
+package final class PlayerNode: MediaNode {
+    package let context: MediaContext
     private var vp8: VP8Packetizer
     private var videoClock: PlaybackClock
     private var audioClock: PlaybackClock
@@ -22,12 +21,12 @@ final class PlayerNode: MediaNode {
     private let noExtensions = ExtensionMap()
     private var packets: [[UInt8]] = []
     /// Bumped on stop: frames still queued from the old pipeline are dropped.
-    var generation = 0
+    package var generation = 0
 
-    static let videoPayloadType: UInt8 = 96
-    static let audioPayloadType: UInt8 = 111
+    package static let videoPayloadType: UInt8 = 96
+    package static let audioPayloadType: UInt8 = 111
 
-    init(loop: MediaLoop, objectID: String, context: MediaContext) {
+    package init(loop: MediaLoop, objectID: String, context: MediaContext) {
         self.context = context
         let videoSSRC = UInt32.random(in: 1...UInt32.max)
         audioSSRC = UInt32.random(in: 1...UInt32.max)
@@ -41,14 +40,14 @@ final class PlayerNode: MediaNode {
     }
 
     /// Playback jumped (seek, pause, a new start): timestamps continue by wall time.
-    func discontinuity() {
+    package func discontinuity() {
         videoClock.discontinuity()
         audioClock.discontinuity()
     }
 
-    func deliver(video: Bool, frame: [UInt8], pts: Int64, generation: Int) {
+    package func deliver(video: Bool, frame: [UInt8], pts: Int64, generation: Int) {
         guard !isClosed, generation == self.generation, !frame.isEmpty else { return }
-        let now = monotonicNanos()
+        let now = loop.clock.nanoseconds
         let kind: MediaKindKey = video ? .video : .audio
         packets.removeAll(keepingCapacity: true)
         if video {
@@ -70,12 +69,10 @@ final class PlayerNode: MediaNode {
         }
         if !flowingOut.contains(kind) {
             flowingOut.insert(kind)
-            context.raise("MediaFlowOutStateChanged", on: objectID, [
-                "state": "FLOWING", "padName": "default", "mediaType": .string(kind.kurentoName),
-            ])
+            context.raise(.flowingOut(kind), on: objectID)
         }
     }
 
     /// Nothing upstream to ask: the file's keyframes come when they come.
-    override func requestKeyframe() {}
+    package override func requestKeyframe() {}
 }

@@ -1,22 +1,21 @@
 import Dispatch
-import JSONRPC
 import Logging
 import Mixer
-import RTP
-import Recording
-import Transport
+package import RTP
+package import Recording
+package import Transport
 
 /// RecorderEndpoint's media half, on the pipeline's media loop. It takes the
 /// RTP it consumes apart into VP8 frames and Opus packets (no decoding, no
 /// encoding), stamps them on one clock (`RecordingTimeline`) and copies them
 /// into the GStreamer pipeline's appsrcs. GStreamer muxes and writes in its
 /// own threads; finishing a file runs on a background queue.
-final class RecorderNode: MediaNode {
-    enum Phase { case idle, recording, paused, stopped }
+package final class RecorderNode: MediaNode {
+    package enum Phase { case idle, recording, paused, stopped }
 
-    let context: MediaContext
-    let path: String
-    let format: RecordingFormat
+    package let context: MediaContext
+    package let path: String
+    package let format: RecordingFormat
     private(set) var phase = Phase.idle
     private var timeline = RecordingTimeline()
     private var assembler = VP8FrameAssembler(reorderWindow: 8)
@@ -33,9 +32,9 @@ final class RecorderNode: MediaNode {
     private var failed = false
 
     /// How long a recording with video waits for a keyframe before it starts without video.
-    static let keyframeWait: Int64 = 3_000_000_000
+    package static let keyframeWait: Int64 = 3_000_000_000
 
-    init(loop: MediaLoop, objectID: String, context: MediaContext, path: String, format: RecordingFormat) {
+    package init(loop: MediaLoop, objectID: String, context: MediaContext, path: String, format: RecordingFormat) {
         self.context = context
         self.path = path
         self.format = format
@@ -44,18 +43,18 @@ final class RecorderNode: MediaNode {
 
     // MARK: Control (posted by the signalling half)
 
-    func record() {
+    package func record() {
         guard !isClosed else { return }
         switch phase {
         case .recording:
             return
         case .paused:
-            timeline.resume(now: monotonicNanos())
+            timeline.resume(now: loop.clock.nanoseconds)
         case .idle, .stopped:
             // A new recording (after stop, the file is written anew).
             timeline = RecordingTimeline()
             assembler = VP8FrameAssembler(reorderWindow: 8)
-            recordCalledAt = monotonicNanos()
+            recordCalledAt = loop.clock.nanoseconds
             failed = false
         }
         phase = .recording
@@ -64,17 +63,17 @@ final class RecorderNode: MediaNode {
         askForKeyframe()
     }
 
-    func pause() {
+    package func pause() {
         guard phase == .recording else { return }
         phase = .paused
-        timeline.pause(now: monotonicNanos())
+        timeline.pause(now: loop.clock.nanoseconds)
         keyframeTimer?.cancel()
         keyframeTimer = nil
-        context.raise("Paused", on: objectID)
+        context.raise(.paused, on: objectID)
     }
 
     /// Ends the recording; `done` runs (on any thread) once the file is complete.
-    func stop(done: (@Sendable () -> Void)? = nil) {
+    package func stop(done: (@Sendable () -> Void)? = nil) {
         keyframeTimer?.cancel()
         keyframeTimer = nil
         if finishWaiters != nil {
@@ -84,7 +83,7 @@ final class RecorderNode: MediaNode {
         let wasActive = phase == .recording || phase == .paused
         phase = .stopped
         guard let pipeline else {
-            if wasActive { context.raise("Stopped", on: objectID) }
+            if wasActive { context.raise(.stopped, on: objectID) }
             done?()
             return
         }
@@ -101,22 +100,19 @@ final class RecorderNode: MediaNode {
             let error = pipeline.finish()
             if let error {
                 context.logger.error("recording \(pipeline.path) not finished cleanly: \(error)")
-                context.raise("Error", on: id, [
-                    "type": "UNEXPECTED_ELEMENT_ERROR", "errorCode": 0,
-                    "description": .string("recording not finished cleanly: \(error)"),
-                ])
+                context.raise(.failure("recording not finished cleanly: \(error)"), on: id)
             }
             loop.post {
                 let node = me.take()
                 let waiters = node.finishWaiters ?? []
                 node.finishWaiters = nil
-                context.raise("Stopped", on: id)
+                context.raise(.stopped, on: id)
                 for w in waiters { w() }
             }
         }
     }
 
-    override func close() {
+    package override func close() {
         guard !isClosed else { return }
         super.close()
         // Released while recording: the file is finished, not abandoned.
@@ -125,15 +121,13 @@ final class RecorderNode: MediaNode {
 
     // MARK: Media
 
-    override func consume(
+    package override func consume(
         _ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, ext: ExtensionMap, from source: MediaNode
     ) {
         guard !isClosed else { return }
         if !flowing.contains(kind) {
             flowing.insert(kind)
-            context.raise("MediaFlowInStateChanged", on: objectID, [
-                "state": "FLOWING", "padName": "default", "mediaType": .string(kind.kurentoName),
-            ])
+            context.raise(.flowingIn(kind), on: objectID)
         }
         let raw = UnsafeRawBufferPointer(packet)
         switch kind {
@@ -158,7 +152,7 @@ final class RecorderNode: MediaNode {
             guard key else { return }
             videoNeedsKeyframe = false
         }
-        let now = monotonicNanos()
+        let now = loop.clock.nanoseconds
         if pipeline == nil {
             let size = frame.withUnsafeBytes { VP8Header.keyframeSize($0) }
             guard let size else { videoNeedsKeyframe = true; return }
@@ -171,7 +165,7 @@ final class RecorderNode: MediaNode {
 
     private func writeAudio(_ payload: UnsafeRawBufferPointer, timestamp: UInt32, ssrc: UInt32) {
         guard phase == .recording, !failed else { return }
-        let now = monotonicNanos()
+        let now = loop.clock.nanoseconds
         if pipeline == nil {
             // With video coming, the file starts on its first keyframe, so
             // audio and video start together; without one in time, audio alone.
@@ -193,18 +187,14 @@ final class RecorderNode: MediaNode {
                 path: path, container: format.container, videoSize: videoSize, audio: audio,
                 onError: { message in
                     context.logger.error("recording error: \(message)")
-                    context.raise("Error", on: id, [
-                        "type": "UNEXPECTED_ELEMENT_ERROR", "errorCode": 0, "description": .string("recording failed: \(message)"),
-                    ])
+                    context.raise(.failure("recording failed: \(message)"), on: id)
                 })
             if videoSize == nil, format.video, source(of: .video) != nil {
                 context.logger.warning("no keyframe within 3 s: recording \(path) without video")
             }
         } catch {
             failed = true
-            context.raise("Error", on: objectID, [
-                "type": "UNEXPECTED_ELEMENT_ERROR", "errorCode": 0, "description": .string(error.description),
-            ])
+            context.raise(.failure(error.description), on: objectID)
         }
     }
 
@@ -217,7 +207,7 @@ final class RecorderNode: MediaNode {
     private func announce() {
         guard !announced else { return }
         announced = true
-        context.raise("Recording", on: objectID)
+        context.raise(.recording, on: objectID)
     }
 
     /// Asks the video source for a keyframe now and every second until one is written.
@@ -231,7 +221,7 @@ final class RecorderNode: MediaNode {
         }
     }
 
-    override func sourceDidChange(kind: MediaKindKey) {
+    package override func sourceDidChange(kind: MediaKindKey) {
         // A new video source starts with a keyframe in the file.
         if kind == .video, source(of: .video) != nil, phase == .recording {
             videoNeedsKeyframe = true

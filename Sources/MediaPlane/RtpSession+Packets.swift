@@ -1,6 +1,5 @@
-import JSONRPC
 import Mixer
-import RTP
+package import RTP
 import STUN
 import Transport
 
@@ -8,7 +7,7 @@ import Transport
 extension RtpSession {
     /// An RTP or RTCP datagram from the transport: unprotect, then take it.
     /// Anything else (garbage, STUN on a plain socket) is counted and dropped.
-    func receivePacket(_ buffer: UnsafeMutableRawBufferPointer) {
+    package func receivePacket(_ buffer: UnsafeMutableRawBufferPointer) {
         guard !isClosed else { return }
         switch Demux.classify(UnsafeRawBufferPointer(buffer)) {
         case .rtp:
@@ -24,7 +23,7 @@ extension RtpSession {
         }
     }
 
-    func countDrop() {
+    package func countDrop() {
         droppedDatagrams &+= 1
     }
 
@@ -43,9 +42,7 @@ extension RtpSession {
         recordReceived(header, kind: kind)
         if !flowing(in: kind) {
             setFlowing(in: kind)
-            context.raise("MediaFlowInStateChanged", on: objectID, [
-                "state": "FLOWING", "padName": "default", "mediaType": .string(kind.kurentoName),
-            ])
+            context.raise(.flowingIn(kind), on: objectID)
         }
         countIn(kind, bytes: packet.count)
         if kind == .audio, header.hasExtension, let id = incomingExtensions.audioLevel,
@@ -59,11 +56,9 @@ extension RtpSession {
 
     /// Raises `SpeakingChanged` (a Tessera extension): on every edge, and once a
     /// second while speaking so listeners can compare levels.
-    func reportSpeech(at t: Duration) {
+    package func reportSpeech(at t: Duration) {
         speechReported = t
-        context.raise("SpeakingChanged", on: objectID, [
-            "speaking": .bool(speech.speaking), "level": .double((speech.level * 10).rounded() / 10),
-        ])
+        context.raise(.speaking(speech.speaking, level: (speech.level * 10).rounded() / 10), on: objectID)
     }
 
     private func receiveRTCP(_ bytes: UnsafeRawBufferPointer) {
@@ -86,7 +81,7 @@ extension RtpSession {
     }
 
     /// As a consumer: send `packet` from `source` to this peer, rewritten into our stream.
-    func sendAsConsumer(_ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, ext: ExtensionMap) {
+    package func sendAsConsumer(_ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, ext: ExtensionMap) {
         guard !isClosed, let protection, canSend(kind) else { return }
         var stream = outStream(kind)
         if stream.sourceSSRC != header.ssrc {
@@ -163,24 +158,22 @@ extension RtpSession {
         setOutStream(stream, kind)
         if !flowing(out: kind) {
             setFlowing(out: kind)
-            context.raise("MediaFlowOutStateChanged", on: objectID, [
-                "state": "FLOWING", "padName": "default", "mediaType": .string(kind.kurentoName),
-            ])
+            context.raise(.flowingOut(kind), on: objectID)
         }
     }
 
     /// Sends a PLI to the peer for the video it sends us (RFC 4585 §6.3.1),
     /// at most every 300 ms however many viewers ask.
-    func sendPLI() {
+    package func sendPLI() {
         guard protection != nil, let media = remoteVideoSSRC else { return }
-        let now = ContinuousClock.now
+        let now = loop.clock.now
         if let last = lastKeyframeRequest, now - last < .milliseconds(300) { return }
         lastKeyframeRequest = now
         rtcp.plisSent &+= 1
         sendRTCP([.pli(PictureLossIndication(senderSSRC: outStream(.video).ssrc, mediaSSRC: media))], kind: .video)
     }
 
-    func resetOutStream(_ kind: MediaKindKey) {
+    package func resetOutStream(_ kind: MediaKindKey) {
         var s = outStream(kind)
         s.sourceSSRC = nil
         setOutStream(s, kind)

@@ -1,7 +1,6 @@
 import Foundation
-import JSONRPC
 import Mixer
-import RTP
+package import RTP
 import Transport
 
 /// RTCP of an SDP endpoint (WebRtcEndpoint, RtpEndpoint): sender and receiver reports with real loss and
@@ -10,28 +9,28 @@ import Transport
 /// state Kurento reports (CONNECTED while RTCP arrives).
 extension RtpSession {
     /// Report interval; NACKs are polled more often.
-    static let reportInterval: Duration = .seconds(1)
-    static let tickInterval: Duration = .milliseconds(40)
+    package static let reportInterval: Duration = .seconds(1)
+    package static let tickInterval: Duration = .milliseconds(40)
     /// Transport-wide feedback every ~100 ms (libwebrtc's receiver uses 50-250 ms).
-    static let transportFeedbackInterval: Duration = .milliseconds(100)
+    package static let transportFeedbackInterval: Duration = .milliseconds(100)
 
-    var now: Duration { ContinuousClock.now - rtcp.origin }
+    package var now: Duration { loop.clock.now - rtcp.origin }
 
-    func startRTCP() {
+    package func startRTCP() {
         guard !rtcp.ticking else { return }
         rtcp.ticking = true
         context.clock(for: loop)?.add(self)
     }
 
     /// From the loop's SessionClock every `tickInterval`.
-    func clockTick() {
+    package func clockTick() {
         guard !isClosed else { return }
         tick()
         // A session whose protection is gone (consent expired) has nothing left to report.
         if protection == nil { stopRTCP() }
     }
 
-    func stopRTCP() {
+    package func stopRTCP() {
         guard rtcp.ticking else { return }
         rtcp.ticking = false
         context.clock(for: loop)?.remove(self)
@@ -68,7 +67,7 @@ extension RtpSession {
     }
 
     /// Called for every RTP packet received.
-    func recordReceived(_ header: RTPHeader, kind: MediaKindKey) {
+    package func recordReceived(_ header: RTPHeader, kind: MediaKindKey) {
         let i = kind.rawValue
         // Read the clock before mutating `rtcp`: `now` reads it too (exclusive access).
         let t = now
@@ -80,7 +79,7 @@ extension RtpSession {
     }
 
     /// Notes the arrival of a packet with a transport-wide sequence number.
-    func recordTransportSequence(_ sequenceNumber: UInt16) {
+    package func recordTransportSequence(_ sequenceNumber: UInt16) {
         let c = now.components
         let micros = c.seconds * 1_000_000 + c.attoseconds / 1_000_000_000_000
         rtcp.transportCC.received(sequenceNumber: sequenceNumber, arrivalMicroseconds: micros)
@@ -97,16 +96,16 @@ extension RtpSession {
     }
 
     /// Called for every RTP packet sent, before protection.
-    func recordSent(_ packet: UnsafeRawBufferPointer, kind: MediaKindKey) {
+    package func recordSent(_ packet: UnsafeRawBufferPointer, kind: MediaKindKey) {
         let t = now
         if kind == .video { rtcp.retransmission.store(packet, atMillis: Int64(t / .milliseconds(1))) }
         rtcp.lastSent[kind.rawValue] = t
     }
 
-    func handleRTCP(_ packets: [RTCPPacket]) {
+    package func handleRTCP(_ packets: [RTCPPacket]) {
         let t = now
         rtcp.lastReceived = t
-        if rtcp.mediaState != "CONNECTED" { setMediaState("CONNECTED") }
+        if !rtcp.mediaConnected { setMediaState(connected: true) }
         for p in packets {
             switch p {
             case .pli:
@@ -141,7 +140,7 @@ extension RtpSession {
                 rtcp.remoteLost[kind.rawValue] = Int64(b.cumulativeLost)
                 rtcp.remoteFraction[kind.rawValue] = Double(b.fractionLost) / 256
                 if b.lastSR != 0 {
-                    let nowMiddle = UInt32(truncatingIfNeeded: Self.ntpNow() >> 16)
+                    let nowMiddle = UInt32(truncatingIfNeeded: ntpNow() >> 16)
                     let rtt = nowMiddle &- b.lastSR &- b.delaySinceLastSR
                     if rtt < 0x8000_0000 { rtcp.roundTripTime = Double(rtt) / 65536 }
                 }
@@ -149,48 +148,30 @@ extension RtpSession {
         }
     }
 
-    /// Kurento Stats registers for the RTP streams of this endpoint.
-    func rtpStats(kind only: MediaKindKey?, timestampMillis: Int64) -> [String: JSONValue] {
-        var out: [String: JSONValue] = [:]
+    /// The RTP streams of this endpoint, for `kind` or both when nil.
+    package func streamStats(kind only: MediaKindKey?, into stats: inout NodeStats) {
         for kind in MediaKindKey.allCases where only == nil || only == kind {
             let i = kind.rawValue
+            let video = kind == .video
             let clock = kind == .audio ? 48000.0 : 90000.0
             if let st = rtcp.stats[i] {
-                let id = "inbound-\(kind == .audio ? "audio" : "video")-\(st.ssrc)"
-                out[id] = [
-                    "__module__": "kurento", "__type__": "RTCInboundRTPStreamStats", "id": .string(id), "type": "inboundrtp",
-                    "timestampMillis": .int(timestampMillis), "ssrc": .string(String(st.ssrc)), "associateStatsId": "",
-                    "isRemote": false, "mediaTrackId": .string(kind.kurentoName), "transportId": "transport", "codecId": "",
-                    "firCount": 0, "pliCount": .int(kind == .video ? Int64(rtcp.plisSent) : 0),
-                    "nackCount": .int(kind == .video ? Int64(rtcp.nacksSent) : 0), "sliCount": 0,
-                    "remb": .int(kind == .video ? Int64(rtcp.rembSent) : 0),
-                    // Beyond Kurento's register: transport-cc feedback packets sent (transport-wide, on video).
-                    "transportFeedbackSent": .int(kind == .video ? Int64(rtcp.transportFeedbackSent) : 0),
-                    "packetsLost": .int(Int64(st.cumulativeLost)), "fractionLost": .double(Double(st.fractionLostSinceLastReport) / 256),
-                    "packetsReceived": .int(Int64(st.packetsReceived)), "bytesReceived": .int(Int64(counters.inBytes[i])),
-                    "jitter": .double(Double(st.jitter) / clock),
-                ]
+                stats.inbound.append(InboundStreamStats(
+                    kind: kind, ssrc: st.ssrc, packetsReceived: UInt64(st.packetsReceived), bytesReceived: counters.inBytes[i],
+                    packetsLost: Int64(st.cumulativeLost), fractionLost: Double(st.fractionLostSinceLastReport) / 256,
+                    jitter: Double(st.jitter) / clock,
+                    plisSent: video ? rtcp.plisSent : 0, nacksSent: video ? rtcp.nacksSent : 0,
+                    rembSent: video ? rtcp.rembSent : 0, transportFeedbackSent: video ? rtcp.transportFeedbackSent : 0))
             }
             let s = outStream(kind)
             if s.packets > 0 {
-                let id = "outbound-\(kind == .audio ? "audio" : "video")-\(s.ssrc)"
-                out[id] = [
-                    "__module__": "kurento", "__type__": "RTCOutboundRTPStreamStats", "id": .string(id), "type": "outboundrtp",
-                    "timestampMillis": .int(timestampMillis), "ssrc": .string(String(s.ssrc)), "associateStatsId": "",
-                    "isRemote": false, "mediaTrackId": .string(kind.kurentoName), "transportId": "transport", "codecId": "",
-                    "firCount": .int(kind == .video ? Int64(rtcp.firsReceived) : 0),
-                    "pliCount": .int(kind == .video ? Int64(rtcp.plisReceived) : 0),
-                    "nackCount": .int(kind == .video ? Int64(rtcp.nacksReceived) : 0), "sliCount": 0,
-                    "remb": .int(Int64(rtcp.remoteREMB ?? 0)), "packetsLost": .int(rtcp.remoteLost[i]),
-                    "fractionLost": .double(rtcp.remoteFraction[i]), "packetsSent": .int(Int64(s.packets)),
-                    "bytesSent": .int(Int64(s.bytes)), "targetBitrate": 0, "roundTripTime": .double(rtcp.roundTripTime),
-                    // Beyond Kurento's register (names from W3C webrtc-stats): resends, and how many as RTX.
-                    "retransmittedPacketsSent": .int(kind == .video ? Int64(rtcp.retransmitted) : 0),
-                    "rtxPacketsSent": .int(kind == .video ? Int64(rtcp.rtxSent) : 0),
-                ]
+                stats.outbound.append(OutboundStreamStats(
+                    kind: kind, ssrc: s.ssrc, packetsSent: s.packets, bytesSent: s.bytes,
+                    firsReceived: video ? rtcp.firsReceived : 0, plisReceived: video ? rtcp.plisReceived : 0,
+                    nacksReceived: video ? rtcp.nacksReceived : 0, remb: rtcp.remoteREMB ?? 0,
+                    packetsLost: rtcp.remoteLost[i], fractionLost: rtcp.remoteFraction[i], roundTripTime: rtcp.roundTripTime,
+                    retransmitted: video ? rtcp.retransmitted : 0, rtxSent: video ? rtcp.rtxSent : 0))
             }
         }
-        return out
     }
 
     /// REMB to our publisher (draft-alvestrand-rmcat-remb): what the slowest of
@@ -206,7 +187,7 @@ extension RtpSession {
         rtcp.rembSent = estimate
     }
 
-    func aggregatedViewerEstimate() -> UInt64 {
+    package func aggregatedViewerEstimate() -> UInt64 {
         var estimates: [UInt64] = []
         let onConnect = UInt64(max(rembParams.rembOnConnect, 0))
         for case let consumer as RtpSession in consumersOf(.video) {
@@ -220,7 +201,7 @@ extension RtpSession {
     }
 
     /// The most we ask a publisher to send when nobody downstream says otherwise.
-    static let maxForwardBitrate: UInt64 = 2_500_000
+    package static let maxForwardBitrate: UInt64 = 2_500_000
 
     /// Resends packets the peer lost, from what we sent: as RTX packets (our
     /// RTX SSRC and payload type, own sequence numbers, the original sequence
@@ -276,7 +257,7 @@ extension RtpSession {
             blocks.append(rtcp.stats[kind.rawValue]!.makeReportBlock(now: t))  // checked non-nil
         }
         var packets: [RTCPPacket] = []
-        let ntp = Self.ntpNow()
+        let ntp = ntpNow()
         for kind in kinds {
             let s = outStream(kind)
             guard s.packets > 0, let sentAt = rtcp.lastSent[kind.rawValue] else { continue }
@@ -294,8 +275,8 @@ extension RtpSession {
     }
 
     /// RFC 3550 §4: 64-bit NTP time, seconds since 1900.
-    static func ntpNow() -> UInt64 {
-        let t = Date().timeIntervalSince1970 + 2_208_988_800
+    package func ntpNow() -> UInt64 {
+        let t = loop.clock.wallSeconds + 2_208_988_800
         let seconds = UInt64(t)
         let fraction = UInt64((t - Double(seconds)) * 4_294_967_296.0)
         return seconds << 32 | fraction
@@ -303,7 +284,7 @@ extension RtpSession {
 
     /// Sends one compound packet; `kind` picks the RTCP port of that m-line
     /// where the transport has one per m-line (nil: the session's reports).
-    func sendRTCP(_ packets: [RTCPPacket], kind: MediaKindKey? = nil) {
+    package func sendRTCP(_ packets: [RTCPPacket], kind: MediaKindKey? = nil) {
         guard let protection else { return }
         var bytes: [UInt8] = []
         for p in packets { p.serialize(into: &bytes) }
@@ -316,51 +297,52 @@ extension RtpSession {
 
     /// Kurento's MediaState: CONNECTED while the peer's RTCP keeps arriving.
     private func updateMediaState(at t: Duration) {
-        if rtcp.mediaState == "CONNECTED", let last = rtcp.lastReceived, t - last > .seconds(5) {
-            setMediaState("DISCONNECTED")
+        if rtcp.mediaConnected, let last = rtcp.lastReceived, t - last > .seconds(5) {
+            setMediaState(connected: false)
         }
     }
 
-    private func setMediaState(_ state: String) {
-        context.raise("MediaStateChanged", on: objectID, ["oldState": .string(rtcp.mediaState), "newState": .string(state)])
-        rtcp.mediaState = state
+    private func setMediaState(connected: Bool) {
+        context.raise(.mediaState(connected: connected), on: objectID)
+        rtcp.mediaConnected = connected
     }
 }
 
 /// RTCP state of one session (stored in RtpSession, used by the extension above).
-struct RTCPState {
-    let origin = ContinuousClock.now
+package struct RTCPState {
+    /// The loop clock's time when the session was made (`now` counts from it).
+    package var origin: Duration = .zero
     /// Registered with the loop's SessionClock.
-    var ticking = false
-    var lastReport: Duration = .zero
-    var stats: [ReceiveStatistics?] = [nil, nil]
-    var nack = NACKGenerator()
-    var nackEnabled = false
+    package var ticking = false
+    package var lastReport: Duration = .zero
+    package var stats: [ReceiveStatistics?] = [nil, nil]
+    package var nack = NACKGenerator()
+    package var nackEnabled = false
     /// What a viewer may NACK: 512 packets, 2 s of 2.5 Mbit/s video (about 4 at
     /// the usual 600 kbit/s), 768 KB once the first video packet is stored
     /// (audio-only sessions never allocate it).
-    var retransmission = RetransmissionBuffer(capacity: 512)
+    package var retransmission = RetransmissionBuffer(capacity: 512)
     /// NACKed packets not resent (no longer in the ring).
-    var retransmissionsRefused: UInt64 = 0
-    var lastSent: [Duration?] = [nil, nil]
-    var lastReceived: Duration?
-    var mediaState = "DISCONNECTED"
-    var remoteREMB: UInt64?
-    var rembEnabled = false
-    var transportCC = TransportCCRecorder()
-    var transportCCEnabled = false
-    var lastTransportFeedback: Duration = .zero
-    var transportFeedbackSent: UInt64 = 0
-    var rembSent: UInt64 = 0
-    var nacksSent: UInt64 = 0
-    var nacksReceived: UInt64 = 0
-    var plisSent: UInt64 = 0
-    var plisReceived: UInt64 = 0
-    var firsReceived: UInt64 = 0
+    package var retransmissionsRefused: UInt64 = 0
+    package var lastSent: [Duration?] = [nil, nil]
+    package var lastReceived: Duration?
+    package var mediaConnected = false
+    package var remoteREMB: UInt64?
+    package var rembEnabled = false
+    package var transportCC = TransportCCRecorder()
+    package var transportCCEnabled = false
+    package var lastTransportFeedback: Duration = .zero
+    package var transportFeedbackSent: UInt64 = 0
+    package var rembSent: UInt64 = 0
+    package var nacksSent: UInt64 = 0
+    package var nacksReceived: UInt64 = 0
+    package var plisSent: UInt64 = 0
+    package var plisReceived: UInt64 = 0
+    package var firsReceived: UInt64 = 0
     /// Packets resent (either form), and how many of them as RTX.
-    var retransmitted: UInt64 = 0
-    var rtxSent: UInt64 = 0
-    var remoteLost: [Int64] = [0, 0]
-    var remoteFraction: [Double] = [0, 0]
-    var roundTripTime: Double = 0
+    package var retransmitted: UInt64 = 0
+    package var rtxSent: UInt64 = 0
+    package var remoteLost: [Int64] = [0, 0]
+    package var remoteFraction: [Double] = [0, 0]
+    package var roundTripTime: Double = 0
 }

@@ -1,10 +1,9 @@
 import Foundation
-import JSONRPC
-import Logging
-import Mixer
-import RTP
-import SDP
-import Transport
+package import Logging
+package import Mixer
+package import RTP
+package import SDP
+package import Transport
 
 /// The RTP/RTCP half every SDP endpoint shares, on its pipeline's media loop:
 /// negotiated payload types, forwarding to consumers, rewriting into our own
@@ -16,19 +15,19 @@ import Transport
 /// arrives) and the packet protection (`protection`: SRTP for WebRTC once
 /// DTLS gave keys, `NoProtection` for plain RTP). While `protection` is nil
 /// nothing is sent or taken.
-class RtpSession: MediaNode {
+package class RtpSession: MediaNode {
     /// A failed processAnswer as the kmd reports it: our own errors as they are,
     /// SDP problems and anything else as SDP_END_POINT_PROCESS_ANSWER_ERROR.
-    static func answerError(_ error: any Error) -> KurentoError {
-        if let e = error as? KurentoError { return e }
+    package static func answerError(_ error: any Error) -> NegotiationError {
+        if let e = error as? NegotiationError { return e }
         if let e = error as? SDPError {
-            return KurentoError(.sdpEndPointProcessAnswerError, "Error processing answer: \(e.description)")
+            return NegotiationError(.processAnswer, "Error processing answer: \(e.description)")
         }
-        return KurentoError(.sdpEndPointProcessAnswerError, "Error processing answer: \(error)")
+        return NegotiationError(.processAnswer, "Error processing answer: \(error)")
     }
 
     /// Our outgoing stream of one kind, rewritten from whichever source feeds it.
-    struct OutStream {
+    package struct OutStream {
         var ssrc: UInt32
         var payloadType: UInt8 = 0
         var clockRate: UInt32
@@ -43,59 +42,59 @@ class RtpSession: MediaNode {
         var bytes: UInt64 = 0
     }
 
-    let context: MediaContext
-    let logger: Logger
+    package let context: MediaContext
+    package let logger: Logger
     /// What this endpoint may do (recvonly / sendonly constructor params).
-    let allowSend: Bool
-    let allowReceive: Bool
-    var localSDP: String?
-    var remoteSDP: String?
+    package let allowSend: Bool
+    package let allowReceive: Bool
+    package var localSDP: String?
+    package var remoteSDP: String?
     /// Set once keys (or the absence of any) are known.
-    var protection: (any PacketProtection)?
-    var media: [NegotiatedMedia] = []
+    package var protection: (any PacketProtection)?
+    package var media: [NegotiatedMedia] = []
     private var kindByPayloadType: [UInt8: MediaKindKey] = [:]
     /// The peer's RTX payload type for video, when negotiated (RFC 4588).
-    var rtxPayloadType: UInt8?
+    package var rtxPayloadType: UInt8?
     /// Extension ids in the packets this peer sends us, and in those we send it.
-    let incomingExtensions = ExtensionMap()
-    let outgoingExtensions = ExtensionMap()
+    package let incomingExtensions = ExtensionMap()
+    package let outgoingExtensions = ExtensionMap()
     private var remoteSSRC: [UInt32?] = [nil, nil]
     private var out: [OutStream]
     private var flowingIn = [false, false]
     private var flowingOut = [false, false]
-    var lastKeyframeRequest: ContinuousClock.Instant?
-    var rtcp = RTCPState()
-    var cnameForReports: String { cname }
-    var droppedDatagrams: UInt64 = 0
+    package var lastKeyframeRequest: Duration?
+    package var rtcp = RTCPState()
+    package var cnameForReports: String { cname }
+    package var droppedDatagrams: UInt64 = 0
     /// When the last packet that passed `protection` arrived (on the `now`
     /// scale): the peer's proof of life for consent (WebRtcSession).
-    var lastAuthenticatedReceive: Duration = .zero
+    package var lastAuthenticatedReceive: Duration = .zero
     private var inPackets: [UInt64] = [0, 0]
     private var inBytes: [UInt64] = [0, 0]
     /// What `flushMetrics` already added to the context's counters, per kind.
     private var reported: (inPackets: [UInt64], inBytes: [UInt64], outPackets: [UInt64], outBytes: [UInt64]) = ([0, 0], [0, 0], [0, 0], [0, 0])
-    private(set) var connectionState = "DISCONNECTED"
-    var sessionStarted = false
+    private(set) var connected = false
+    package var sessionStarted = false
     /// BaseRtpEndpoint / SdpEndpoint settings (set from the signalling plane).
-    var bandwidth = VideoBandwidthLimits()
-    var maxAudioRecvKbps = 0
-    var rembParams = REMBParameters()
+    package var bandwidth = VideoBandwidthLimits()
+    package var maxAudioRecvKbps = 0
+    package var rembParams = REMBParameters()
     /// Largest RTP packet we would produce ourselves; forwarded packets keep
     /// the size their sender chose (we never repacketize them).
-    var mtu = 1200
-    let cname = String(UUID().uuidString.prefix(16)).lowercased()
+    package var mtu = 1200
+    package let cname = String(UUID().uuidString.prefix(16)).lowercased()
     /// Our RTX stream for video (RFC 4588 §4): its SSRC and next sequence number.
-    let videoRTXSSRC = UInt32.random(in: 1...UInt32.max)
-    var rtxSequence = UInt16.random(in: 0...0x7FFF)
-    let streamID = UUID().uuidString.lowercased()
+    package let videoRTXSSRC = UInt32.random(in: 1...UInt32.max)
+    package var rtxSequence = UInt16.random(in: 0...0x7FFF)
+    package let streamID = UUID().uuidString.lowercased()
     /// Speech activity of the audio this peer sends, from its RFC 6464 levels
     /// (Tessera's `SpeakingChanged` event; rooms use it in SFU mode).
-    var speech = SpeakingDetector()
-    var speechReported: Duration = .zero
+    package var speech = SpeakingDetector()
+    package var speechReported: Duration = .zero
     /// One buffer for protecting outgoing packets; the loop is single threaded.
     private var scratch = [UInt8](repeating: 0, count: 1500 + SRTPSession.maxTrailer + 16)
 
-    init(loop: MediaLoop, objectID: String, context: MediaContext, allowSend: Bool, allowReceive: Bool) {
+    package init(loop: MediaLoop, objectID: String, context: MediaContext, allowSend: Bool, allowReceive: Bool) {
         self.context = context
         self.allowSend = allowSend
         self.allowReceive = allowReceive
@@ -107,29 +106,30 @@ class RtpSession: MediaNode {
             OutStream(ssrc: UInt32.random(in: 1...UInt32.max), clockRate: 90000),
         ]
         super.init(loop: loop, objectID: objectID)
+        rtcp.origin = loop.clock.now
     }
 
-    var isNegotiated: Bool { remoteSDP != nil }
+    package var isNegotiated: Bool { remoteSDP != nil }
 
     // MARK: Negotiation: each transport implements these (SdpEndpoint methods).
 
-    func processOffer(_ text: String) throws(KurentoError) -> String {
-        throw KurentoError(.notImplemented, "processOffer is not implemented by this endpoint")
+    package func processOffer(_ text: String) throws(NegotiationError) -> String {
+        throw NegotiationError(.notImplemented, "processOffer is not implemented by this endpoint")
     }
 
-    func generateOffer(audio: Bool, video: Bool) throws(KurentoError) -> String {
-        throw KurentoError(.notImplemented, "generateOffer is not implemented by this endpoint")
+    package func generateOffer(audio: Bool, video: Bool) throws(NegotiationError) -> String {
+        throw NegotiationError(.notImplemented, "generateOffer is not implemented by this endpoint")
     }
 
-    func processAnswer(_ text: String) throws(KurentoError) -> String {
-        throw KurentoError(.notImplemented, "processAnswer is not implemented by this endpoint")
+    package func processAnswer(_ text: String) throws(NegotiationError) -> String {
+        throw NegotiationError(.notImplemented, "processAnswer is not implemented by this endpoint")
     }
 
     /// Whether this transport answers NACKs with RTX (RFC 4588) when the peer
     /// negotiated it: our SDP then announces `videoRTXSSRC` (ssrc-group:FID).
-    var sendsRTX: Bool { false }
+    package var sendsRTX: Bool { false }
 
-    var sendPreferences: SendPreferences {
+    package var sendPreferences: SendPreferences {
         SendPreferences(
             audio: LocalStream(ssrc: out[0].ssrc, cname: cname, streamID: streamID, trackID: "\(streamID)-audio"),
             video: LocalStream(ssrc: out[1].ssrc, rtxSSRC: sendsRTX ? videoRTXSSRC : nil, cname: cname, streamID: streamID,
@@ -140,7 +140,7 @@ class RtpSession: MediaNode {
     /// `description` with b=AS (RFC 8866 §5.8) on each m-line we receive on,
     /// when a maximum receive bandwidth is set for its kind (Kurento's
     /// maxVideoRecvBandwidth / maxAudioRecvBandwidth).
-    func withBandwidth(_ description: SessionDescription) -> SessionDescription {
+    package func withBandwidth(_ description: SessionDescription) -> SessionDescription {
         var d = description
         for i in d.media.indices where d.media[i].port != 0 && d.media[i].direction.receives {
             let kbps = switch d.media[i].kind {
@@ -153,7 +153,7 @@ class RtpSession: MediaNode {
         return d
     }
 
-    func apply(_ negotiated: [NegotiatedMedia]) {
+    package func apply(_ negotiated: [NegotiatedMedia]) {
         media = negotiated
         for m in negotiated where m.accepted {
             // One id per URI across the bundle; we send what we receive with the same ids.
@@ -182,45 +182,45 @@ class RtpSession: MediaNode {
             }
         }
     }
-    func setConnectionState(_ s: String) {
-        guard s != connectionState else { return }
-        context.raise("ConnectionStateChanged", on: objectID, ["oldState": .string(connectionState), "newState": .string(s)])
-        connectionState = s
+    package func setConnectionState(connected: Bool) {
+        guard connected != self.connected else { return }
+        context.raise(.connection(connected: connected), on: objectID)
+        self.connected = connected
     }
     // MARK: State used by the packet path (RtpSession+Packets.swift, RtpSession+RTCP.swift)
 
-    var remoteVideoSSRC: UInt32? { remoteSSRC[MediaKindKey.video.rawValue] }
-    var remoteAudioSSRC: UInt32? { remoteSSRC[MediaKindKey.audio.rawValue] }
-    var scratchCapacity: Int { scratch.count }
+    package var remoteVideoSSRC: UInt32? { remoteSSRC[MediaKindKey.video.rawValue] }
+    package var remoteAudioSSRC: UInt32? { remoteSSRC[MediaKindKey.audio.rawValue] }
+    package var scratchCapacity: Int { scratch.count }
 
-    func kind(ofPayloadType pt: UInt8) -> MediaKindKey? { kindByPayloadType[pt] }
-    func noteRemoteSSRC(_ ssrc: UInt32, kind: MediaKindKey) {
+    package func kind(ofPayloadType pt: UInt8) -> MediaKindKey? { kindByPayloadType[pt] }
+    package func noteRemoteSSRC(_ ssrc: UInt32, kind: MediaKindKey) {
         if remoteSSRC[kind.rawValue] != ssrc { remoteSSRC[kind.rawValue] = ssrc }
     }
-    func flowing(in kind: MediaKindKey) -> Bool { flowingIn[kind.rawValue] }
-    func setFlowing(in kind: MediaKindKey) { flowingIn[kind.rawValue] = true }
-    func flowing(out kind: MediaKindKey) -> Bool { flowingOut[kind.rawValue] }
-    func setFlowing(out kind: MediaKindKey) { flowingOut[kind.rawValue] = true }
-    func countIn(_ kind: MediaKindKey, bytes: Int) {
+    package func flowing(in kind: MediaKindKey) -> Bool { flowingIn[kind.rawValue] }
+    package func setFlowing(in kind: MediaKindKey) { flowingIn[kind.rawValue] = true }
+    package func flowing(out kind: MediaKindKey) -> Bool { flowingOut[kind.rawValue] }
+    package func setFlowing(out kind: MediaKindKey) { flowingOut[kind.rawValue] = true }
+    package func countIn(_ kind: MediaKindKey, bytes: Int) {
         inPackets[kind.rawValue] &+= 1
         inBytes[kind.rawValue] &+= UInt64(bytes)
     }
-    func canSend(_ kind: MediaKindKey) -> Bool { out[kind.rawValue].negotiated }
-    func outStream(_ kind: MediaKindKey) -> OutStream { out[kind.rawValue] }
-    func setOutStream(_ s: OutStream, _ kind: MediaKindKey) { out[kind.rawValue] = s }
-    func withScratch<T>(_ body: (UnsafeMutableRawBufferPointer) -> T) -> T { scratch.withUnsafeMutableBytes(body) }
+    package func canSend(_ kind: MediaKindKey) -> Bool { out[kind.rawValue].negotiated }
+    package func outStream(_ kind: MediaKindKey) -> OutStream { out[kind.rawValue] }
+    package func setOutStream(_ s: OutStream, _ kind: MediaKindKey) { out[kind.rawValue] = s }
+    package func withScratch<T>(_ body: (UnsafeMutableRawBufferPointer) -> T) -> T { scratch.withUnsafeMutableBytes(body) }
     /// Sends one protected RTP datagram of `kind` to the peer (the subclass's transport).
-    func sendDatagram(_ bytes: UnsafeRawBufferPointer, kind: MediaKindKey) {}
+    package func sendDatagram(_ bytes: UnsafeRawBufferPointer, kind: MediaKindKey) {}
     /// Sends one protected RTCP datagram; the same path unless the transport
     /// has RTCP ports of its own. `kind` nil: a report about the whole session.
-    func sendRTCPDatagram(_ bytes: UnsafeRawBufferPointer, kind: MediaKindKey?) { sendDatagram(bytes, kind: kind ?? .audio) }
+    package func sendRTCPDatagram(_ bytes: UnsafeRawBufferPointer, kind: MediaKindKey?) { sendDatagram(bytes, kind: kind ?? .audio) }
     /// Called once per report interval while RTCP runs; transports add their own checks.
-    func reportTick(at t: Duration) {}
+    package func reportTick(at t: Duration) {}
     /// Whether RTCP reports go out per m-line (see `sendReports`).
-    var reportsPerKind: Bool { false }
+    package var reportsPerKind: Bool { false }
 
     /// Adds what was counted since the last call to /metrics' packet counters.
-    func flushMetrics() {
+    package func flushMetrics() {
         for k in 0..<2 {
             context.metrics.add(inbound: true, kind: k, packets: inPackets[k] &- reported.inPackets[k], bytes: inBytes[k] &- reported.inBytes[k])
             context.metrics.add(inbound: false, kind: k, packets: out[k].packets &- reported.outPackets[k], bytes: out[k].bytes &- reported.outBytes[k])
@@ -232,32 +232,28 @@ class RtpSession: MediaNode {
     }
 
     /// Counters for getStats and the tests.
-    var counters: (inPackets: [UInt64], inBytes: [UInt64], outPackets: [UInt64], outBytes: [UInt64]) {
+    package var counters: (inPackets: [UInt64], inBytes: [UInt64], outPackets: [UInt64], outBytes: [UInt64]) {
         (inPackets, inBytes, out.map(\.packets), out.map(\.bytes))
     }
 
-    override func consume(
+    package override func consume(
         _ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, ext: ExtensionMap, from source: MediaNode
     ) {
         sendAsConsumer(packet, header: header, kind: kind, ext: ext)
     }
 
-    override func requestKeyframe() { sendPLI() }
+    package override func requestKeyframe() { sendPLI() }
 
-    override func stats(kind: MediaKindKey?, timestampMillis: Int64) -> [String: JSONValue] {
-        var all = super.stats(kind: kind, timestampMillis: timestampMillis)
-        let id = "\(statsPrefix)_element"
-        all[id] = [
-            "__module__": "kurento", "__type__": "EndpointStats", "id": .string(id), "type": "endpoint",
-            "timestampMillis": .int(timestampMillis), "inputLatency": [], "E2ELatency": [],
-        ]
-        all.merge(rtpStats(kind: kind, timestampMillis: timestampMillis)) { a, _ in a }
-        return all
+    package override func stats(kind: MediaKindKey?) -> NodeStats {
+        var stats = NodeStats()
+        stats.isEndpoint = true
+        streamStats(kind: kind, into: &stats)
+        return stats
     }
 
-    override func sourceDidChange(kind: MediaKindKey) { resetOutStream(kind) }
+    package override func sourceDidChange(kind: MediaKindKey) { resetOutStream(kind) }
 
-    override func close() {
+    package override func close() {
         guard !isClosed else { return }
         super.close()
         flushMetrics()

@@ -1,4 +1,4 @@
-import Transport
+package import Transport
 
 /// One 40 ms clock per media loop for every RTP session on it (NACKs,
 /// transport-wide feedback, speech detection, reports): a single GLib source
@@ -6,7 +6,7 @@ import Transport
 /// every wake-up of a loop with hundreds of peers walk hundreds of sources.
 /// What the sessions send from the tick leaves in one batch on the shared
 /// port. Not Sendable: touched only on its loop.
-final class SessionClock {
+package final class SessionClock {
     private let loop: MediaLoop
     private weak var context: MediaContext?
     /// Strong references: a session leaves in `stopRTCP` (close, or its
@@ -14,19 +14,19 @@ final class SessionClock {
     private var sessions: [ObjectIdentifier: RtpSession] = [:]
     private var timer: LoopTimer?
 
-    init(loop: MediaLoop, context: MediaContext) {
+    package init(loop: MediaLoop, context: MediaContext) {
         self.loop = loop
         self.context = context
     }
 
-    func add(_ session: RtpSession) {
+    package func add(_ session: RtpSession) {
         sessions[ObjectIdentifier(session)] = session
         if timer == nil {
             timer = LoopTimer(loop: loop, every: RtpSession.tickInterval) { [unowned self] in fire() }
         }
     }
 
-    func remove(_ session: RtpSession) {
+    package func remove(_ session: RtpSession) {
         sessions[ObjectIdentifier(session)] = nil
         if sessions.isEmpty {
             timer?.cancel()
@@ -34,7 +34,7 @@ final class SessionClock {
         }
     }
 
-    var count: Int { sessions.count }
+    package var count: Int { sessions.count }
 
     private func fire() {
         let run = { [self] in

@@ -1,10 +1,9 @@
 import Foundation
-import JSONRPC
 import Logging
 import RTP
-import SDP
+package import SDP
 import STUN
-import Transport
+package import Transport
 
 /// The media-plane half of a WebRtcEndpoint: ICE (ICE-lite on the loop's
 /// shared port, or libnice), DTLS-SRTP and the RTP/RTCP of one peer, on its
@@ -13,14 +12,16 @@ import Transport
 /// Receive path: datagram -> demux (RFC 7983) -> DTLS, or SRTP unprotect ->
 /// forward to consumers (RtpSession). Send path (as a consumer, RtpSession):
 /// rewrite into this peer's space -> SRTP protect -> the ICE agent.
-final class WebRtcSession: RtpSession {
-    struct Options {
-        var recvonly = false
-        var sendonly = false
-        var keyType: DTLSCertificate.KeyType = .ecdsa
+package final class WebRtcSession: RtpSession {
+    package struct Options: Sendable {
+        package var recvonly = false
+        package var sendonly = false
+        package var keyType: DTLSCertificate.KeyType = .ecdsa
+
+        package init() {}
     }
 
-    let options: Options
+    package let options: Options
     private let certificate: DTLSCertificate
     private var ice: (any ICETransport)?
     private var dtls: DTLSSession?
@@ -29,11 +30,11 @@ final class WebRtcSession: RtpSession {
     private var gatherRequested = false
     /// The server's ICE settings with this endpoint's overrides; the agent
     /// reads them when gathering starts.
-    var iceSettings: ICESettings {
+    package var iceSettings: ICESettings {
         didSet { ice?.settings = iceSettings }
     }
-    var iceState: ICEState { consentExpired ? .failed : ice?.state ?? .disconnected }
-    var dtlsState: DTLSState { dtls?.state ?? .new }
+    package var iceState: ICEState { consentExpired ? .failed : ice?.state ?? .disconnected }
+    package var dtlsState: DTLSState { dtls?.state ?? .new }
     private(set) var selectedPair: (local: String, remote: String)?
     /// Set when the peer stayed silent past the consent window; terminal.
     private(set) var consentExpired = false
@@ -43,7 +44,7 @@ final class WebRtcSession: RtpSession {
     /// retransmission timer. Sent as soon as a pair is selected.
     private var heldDTLS: [[UInt8]] = []
 
-    init(loop: MediaLoop, objectID: String, context: MediaContext, options: Options) {
+    package init(loop: MediaLoop, objectID: String, context: MediaContext, options: Options) {
         self.options = options
         self.certificate = context.certificate(options.keyType)
         self.iceSettings = context.ice
@@ -54,15 +55,15 @@ final class WebRtcSession: RtpSession {
     /// transport-cc (we send transport-wide feedback for what we receive; we
     /// do not put transport-wide sequence numbers on what we send, so our
     /// peers estimate our stream with REMB, from abs-send-time).
-    static let capabilities = LocalMediaCapabilities.default
+    package static let capabilities = LocalMediaCapabilities.default
 
-    override var sendsRTX: Bool { true }
+    package override var sendsRTX: Bool { true }
 
     // MARK: Negotiation (control messages from the signalling plane)
 
     /// ICE-lite on the loop's shared port unless these settings need full
     /// ICE (`ICESettings.needsFullICE`); chosen once, when negotiation starts.
-    private func makeAgent(controlling: Bool) throws(KurentoError) -> any ICETransport {
+    private func makeAgent(controlling: Bool) throws(NegotiationError) -> any ICETransport {
         if let ice { return ice }
         let agent: any ICETransport
         if !iceSettings.needsFullICE, let mux = context.mux(for: loop) {
@@ -71,20 +72,17 @@ final class WebRtcSession: RtpSession {
             do {
                 agent = try ICEAgent(loop: loop, controlling: controlling, settings: iceSettings, logger: logger)
             } catch {
-                throw KurentoError(.iceGatherCandidatesError, error.description)
+                throw NegotiationError(.iceGatherCandidates, error.description)
             }
         }
         let id = objectID
         let ctx = context
         agent.onCandidate = { candidate in
-            ctx.raise("IceCandidateFound", on: id, [
-                "candidate": ["__module__": "kurento", "__type__": "IceCandidate", "candidate": .string(candidate),
-                              "sdpMid": .string(self.media.first(where: \.accepted)?.mid ?? "0"), "sdpMLineIndex": 0],
-            ])
+            ctx.raise(.iceCandidate(candidate, mid: self.media.first(where: \.accepted)?.mid ?? "0"), on: id)
         }
-        agent.onGatheringDone = { ctx.raise("IceGatheringDone", on: id) }
+        agent.onGatheringDone = { ctx.raise(.iceGatheringDone, on: id) }
         agent.onStateChange = { [weak self] state in
-            ctx.raise("IceComponentStateChanged", on: id, ["streamId": 1, "componentId": 1, "state": .string(state.rawValue)])
+            ctx.raise(.iceState(state), on: id)
             self?.iceStateChanged(state)
         }
         agent.onSelectedPair = { [weak self] local, remote in
@@ -93,10 +91,7 @@ final class WebRtcSession: RtpSession {
             if self?.selectedPair != nil { self?.source(of: .video)?.requestKeyframe() }
             self?.selectedPair = (local, remote)
             self?.flushHeldDTLS()
-            ctx.raise("NewCandidatePairSelected", on: id, [
-                "candidatePair": ["__module__": "kurento", "__type__": "IceCandidatePair", "streamId": "1", "componentId": 1,
-                                  "localCandidate": .string(local), "remoteCandidate": .string(remote)],
-            ])
+            ctx.raise(.candidatePairSelected(local: local, remote: remote), on: id)
         }
         agent.onReceive = { [weak self] buffer in self?.receiveDatagram(buffer) }
         ice = agent
@@ -110,17 +105,17 @@ final class WebRtcSession: RtpSession {
             candidates: ice?.sdpCandidates ?? [])
     }
 
-    override func processOffer(_ text: String) throws(KurentoError) -> String {
+    package override func processOffer(_ text: String) throws(NegotiationError) -> String {
         guard !isNegotiated, offerSent == nil else {
-            throw KurentoError(.sdpEndPointAlreadyNegotiated, "Endpoint already negotiated")
+            throw NegotiationError(.alreadyNegotiated, "Endpoint already negotiated")
         }
         let offer: SessionDescription
         do { offer = try SessionDescription.parse(text) } catch {
-            throw KurentoError(.sdpParseError, "Error processing offer: \(error.description)")
+            throw NegotiationError(.sdpParse, "Error processing offer: \(error.description)")
         }
         let remote: (ufrag: String, pwd: String, fingerprints: [Fingerprint], setup: SetupRole?, candidates: [(mid: String?, index: Int, candidate: String)])
         do { remote = try Negotiation.remoteTransport(of: offer) } catch {
-            throw KurentoError(.sdpEndPointProcessOfferError, "Error processing offer: \(error.description)")
+            throw NegotiationError(.processOffer, "Error processing offer: \(error.description)")
         }
         let agent = try makeAgent(controlling: false)
         let result: (answer: SessionDescription, media: [NegotiatedMedia])
@@ -129,7 +124,7 @@ final class WebRtcSession: RtpSession {
                 to: offer, capabilities: Self.capabilities, transport: transportParameters, streams: sendPreferences,
                 sessionID: UInt64.random(in: 1...UInt64(Int64.max)))
         } catch {
-            throw KurentoError(.sdpEndPointProcessOfferError, "Error processing offer: \(error.description)")
+            throw NegotiationError(.processOffer, "Error processing offer: \(error.description)")
         }
         // We answer actpass with passive (RFC 8842 §5.3): the peer is the DTLS client.
         let ourSetup = result.answer.media.first { $0.setup != nil }?.setup ?? result.answer.setup ?? .passive
@@ -140,9 +135,9 @@ final class WebRtcSession: RtpSession {
         return localSDP!  // assigned on the line above
     }
 
-    override func generateOffer(audio: Bool, video: Bool) throws(KurentoError) -> String {
+    package override func generateOffer(audio: Bool, video: Bool) throws(NegotiationError) -> String {
         guard !isNegotiated, offerSent == nil else {
-            throw KurentoError(.sdpEndPointAlreadyNegotiated, "Endpoint already negotiated")
+            throw NegotiationError(.alreadyNegotiated, "Endpoint already negotiated")
         }
         _ = try makeAgent(controlling: true)
         let offer = Negotiation.offer(
@@ -153,18 +148,18 @@ final class WebRtcSession: RtpSession {
         return localSDP!  // assigned on the line above
     }
 
-    override func processAnswer(_ text: String) throws(KurentoError) -> String {
+    package override func processAnswer(_ text: String) throws(NegotiationError) -> String {
         guard let offer = offerSent else {
-            throw KurentoError(.sdpEndPointNotOfferGenerated, "No offer was generated")
+            throw NegotiationError(.noOfferGenerated, "No offer was generated")
         }
-        guard !isNegotiated else { throw KurentoError(.sdpEndPointAnswerAlreadyProcessed, "Answer already processed") }
+        guard !isNegotiated else { throw NegotiationError(.answerAlreadyProcessed, "Answer already processed") }
         do {
             let answer = try SessionDescription.parse(text)
             let negotiated = try Negotiation.process(answer: answer, to: offer, capabilities: Self.capabilities)
             let remote = try Negotiation.remoteTransport(of: answer)
             // The answerer chose: active means it is the DTLS client.
             let role: DTLSRole = remote.setup == .active ? .server : .client
-            guard let agent = ice else { throw KurentoError(.sdpEndPointProcessAnswerError, "no ICE agent") }
+            guard let agent = ice else { throw NegotiationError(.processAnswer, "no ICE agent") }
             try startTransport(agent: agent, remote: remote, role: role)
             apply(negotiated)
         } catch {
@@ -178,7 +173,7 @@ final class WebRtcSession: RtpSession {
         agent: any ICETransport,
         remote: (ufrag: String, pwd: String, fingerprints: [Fingerprint], setup: SetupRole?, candidates: [(mid: String?, index: Int, candidate: String)]),
         role: DTLSRole
-    ) throws(KurentoError) {
+    ) throws(NegotiationError) {
         agent.setRemoteCredentials(ufrag: remote.ufrag, pwd: remote.pwd)
         do {
             let session = try DTLSSession(
@@ -196,26 +191,19 @@ final class WebRtcSession: RtpSession {
                 }
             }
             session.onStateChange = { [weak self] state in
-                ctx.raise("DtlsConnectionStateChange", on: id, [
-                    "streamId": "1", "componentId": "1", "connectionId": "1", "state": .string(state.rawValue),
-                ])
-                if state == .failed {
-                    ctx.raise("Error", on: id, [
-                        "type": "UNEXPECTED_ELEMENT_ERROR", "errorCode": 0,
-                        "description": .string(self?.dtls?.failure ?? "DTLS failed"),
-                    ])
-                }
-                if state == .connected { ctx.raise("MediaSessionStarted", on: id) }
+                ctx.raise(.dtlsState(state), on: id)
+                if state == .failed { ctx.raise(.failure(self?.dtls?.failure ?? "DTLS failed"), on: id) }
+                if state == .connected { ctx.raise(.sessionStarted, on: id) }
                 // The peer closed DTLS (close_notify) or it failed after starting: the session is over.
                 if state == .closed || state == .failed, self?.sessionStarted == true {
                     self?.sessionStarted = false
-                    ctx.raise("MediaSessionTerminated", on: id)
+                    ctx.raise(.sessionTerminated, on: id)
                 }
                 if state == .connected { self?.sessionStarted = true }
             }
             dtls = session
         } catch {
-            throw KurentoError(.sdpEndPointCannotCreateSession, "DTLS setup failed: \(error.description)")
+            throw NegotiationError(.cannotCreateSession, "DTLS setup failed: \(error.description)")
         }
         for c in remote.candidates { try? agent.addRemoteCandidate(c.candidate) }
         for c in pendingCandidates { try? agent.addRemoteCandidate(c) }
@@ -223,28 +211,28 @@ final class WebRtcSession: RtpSession {
         if gatherRequested { try? agent.gather() }
     }
 
-    func gatherCandidates() throws(KurentoError) {
+    package func gatherCandidates() throws(NegotiationError) {
         gatherRequested = true
         guard let ice, isNegotiated || offerSent != nil else { return }  // gathered once negotiation starts
-        do { try ice.gather() } catch { throw KurentoError(.iceGatherCandidatesError, error.description) }
+        do { try ice.gather() } catch { throw NegotiationError(.iceGatherCandidates, error.description) }
     }
 
-    func addIceCandidate(_ candidate: String) throws(KurentoError) {
+    package func addIceCandidate(_ candidate: String) throws(NegotiationError) {
         guard let ice, isNegotiated else {
             pendingCandidates.append(candidate)  // applied once the SDP is processed, as KMS does
             return
         }
-        do { try ice.addRemoteCandidate(candidate) } catch { throw KurentoError(.iceAddCandidateError, error.description) }
+        do { try ice.addRemoteCandidate(candidate) } catch { throw NegotiationError(.iceAddCandidate, error.description) }
     }
 
     private func iceStateChanged(_ state: ICEState) {
         switch state {
         case .connected, .ready:
-            setConnectionState("CONNECTED")
+            setConnectionState(connected: true)
             flushHeldDTLS()
             if dtls?.state == .new { dtls?.start() }
         case .failed, .disconnected:
-            setConnectionState("DISCONNECTED")
+            setConnectionState(connected: false)
         default:
             break
         }
@@ -252,7 +240,7 @@ final class WebRtcSession: RtpSession {
 
     /// A datagram from the ICE agent (it consumes STUN itself): DTLS
     /// goes to the handshake, the rest to the shared packet path.
-    func receiveDatagram(_ buffer: UnsafeMutableRawBufferPointer) {
+    package func receiveDatagram(_ buffer: UnsafeMutableRawBufferPointer) {
         guard !isClosed else { return }
         if Demux.classify(UnsafeRawBufferPointer(buffer)) == .dtls {
             dtls?.receive(UnsafeRawBufferPointer(buffer))
@@ -261,7 +249,7 @@ final class WebRtcSession: RtpSession {
         }
     }
 
-    override func sendDatagram(_ bytes: UnsafeRawBufferPointer, kind: MediaKindKey) { ice?.send(bytes) }
+    package override func sendDatagram(_ bytes: UnsafeRawBufferPointer, kind: MediaKindKey) { ice?.send(bytes) }
 
     private func sendDTLS(_ bytes: UnsafeRawBufferPointer) {
         guard let ice else { return }
@@ -281,7 +269,7 @@ final class WebRtcSession: RtpSession {
         heldDTLS.removeFirst(sent)
     }
 
-    override func reportTick(at t: Duration) {
+    package override func reportTick(at t: Duration) {
         ice?.tick()
         checkConsent(at: t)
     }
@@ -300,16 +288,15 @@ final class WebRtcSession: RtpSession {
             "silentSeconds": "\((t - lastAuthenticatedReceive) / .seconds(1))"])
         protection = nil  // also ends the RTCP tick this runs in
         // `reason` is Tessera's addition to Kurento's event: rooms evict on it.
-        context.raise("IceComponentStateChanged", on: objectID, [
-            "streamId": 1, "componentId": 1, "state": "FAILED", "reason": "consentExpired"])
-        setConnectionState("DISCONNECTED")
+        context.raise(.iceState(.failed, consentExpired: true), on: objectID)
+        setConnectionState(connected: false)
         if sessionStarted {
             sessionStarted = false
-            context.raise("MediaSessionTerminated", on: objectID)
+            context.raise(.sessionTerminated, on: objectID)
         }
     }
 
-    override func close() {
+    package override func close() {
         guard !isClosed else { return }
         super.close()
         dtls?.close()

@@ -1,4 +1,5 @@
 public import Elements
+public import MediaPlane
 public import Rooms
 import Transport
 import Foundation

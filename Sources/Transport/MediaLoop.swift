@@ -13,6 +13,8 @@ public final class MediaLoop: @unchecked Sendable {
     // points are thread-safe; everything else here is immutable after init or
     // behind a Mutex.
     public let index: Int
+    /// The time as code on this loop reads it (see MediaClock).
+    public let clock: any MediaClock
     let context: OpaquePointer  // GMainContext*
     private let loop: OpaquePointer  // GMainLoop*
     private let threadID = ThreadIDBox()
@@ -24,8 +26,9 @@ public final class MediaLoop: @unchecked Sendable {
         var stopRequested = false
     }
 
-    public init(index: Int, name: String = "media") {
+    public init(index: Int, name: String = "media", clock: any MediaClock = SystemMediaClock()) {
         self.index = index
+        self.clock = clock
         let ctx = g_main_context_new()!  // GLib aborts on allocation failure rather than returning NULL
         context = ctx
         loop = g_main_loop_new(ctx, 0)!
@@ -239,9 +242,9 @@ public final class MediaLoopGroup: Sendable {
     public let loops: [MediaLoop]
     private let next = Atomic<Int>(0)
 
-    public init(count: Int, name: String = "media") {
+    public init(count: Int, name: String = "media", clock: any MediaClock = SystemMediaClock()) {
         let n = count > 0 ? count : ProcessInfo.processInfo.activeProcessorCount
-        loops = (0..<max(1, n)).map { MediaLoop(index: $0, name: name) }
+        loops = (0..<max(1, n)).map { MediaLoop(index: $0, name: name, clock: clock) }
     }
 
     /// Stops every loop and waits for their threads to exit.

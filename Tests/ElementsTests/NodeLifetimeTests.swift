@@ -1,4 +1,5 @@
 import Elements
+import MediaPlane
 import JSONRPC
 import TestSupport
 import Testing

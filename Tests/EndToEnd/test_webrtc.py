@@ -183,6 +183,10 @@ def test_peer_closing_ends_the_media_session(server):
         pc.addTrack(ColourTrack((50, 50, 50)))
         await negotiate(kurento, w, pc)
         await asyncio.to_thread(kurento.wait_event, "MediaSessionStarted", 10, w)
+        # Our side is up once it sent its last handshake flight; the peer sends
+        # close_notify only once it has that flight too (a loaded CI machine
+        # once closed the peer before that, and no close_notify went out).
+        assert await wait_for(lambda: pc.connectionState == "connected", 10), pc.connectionState
         await pc.close()
         await asyncio.to_thread(kurento.wait_event, "MediaSessionTerminated", 10, w)
         kurento.result("release", {"object": p})

@@ -56,7 +56,9 @@ import Testing
     }
 
     struct Fixture {
-        let loop = MediaLoop(index: 0, name: "mux-test")
+        /// The loop's clock: tests move time on instead of sleeping.
+        let clock = ManualMediaClock()
+        let loop: MediaLoop
         let mux: LoopBound<UDPMux>
         let agent: LoopBound<ICELiteAgent>
         let ufrag: String
@@ -64,6 +66,7 @@ import Testing
         let seen = Seen()
 
         init(gather: Bool = true) throws {
+            loop = MediaLoop(index: 0, name: "mux-test", clock: clock)
             let settings = { var s = ICESettings(); s.hostAddresses = ["127.0.0.1"]; return s }()
             let loop = self.loop
             let seen = self.seen
@@ -249,8 +252,13 @@ import Testing
         // The peer's NAT rebinds: its consent checks (no USE-CANDIDATE) now come from `second`.
         second.send(f.check(tx: 2), to: f.port)
         _ = try #require(second.receive())
-        usleep(2_100_000)  // the selected address has been silent for longer than 2 s
+        // A second later the first address is not yet silent long enough: no move.
+        f.clock.advance(by: .seconds(1))
         second.send(f.check(tx: 3), to: f.port)
+        _ = try #require(second.receive())
+        #expect(f.seen.read { $0.pairs.count } == 1)
+        f.clock.advance(by: .milliseconds(1100))  // now silent for longer than 2 s
+        second.send(f.check(tx: 4), to: f.port)
         _ = try #require(second.receive())
         let a = f.agent
         f.loop.sync { _ = ([0x19] as [UInt8]).withUnsafeBytes { a.value.send($0) } }

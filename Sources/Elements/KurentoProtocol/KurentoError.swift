@@ -1,3 +1,4 @@
+import MediaPlane
 public import JSONRPC
 
 /// Every error the Kurento protocol can answer with, in one place.
@@ -134,5 +135,26 @@ extension KurentoError {
     }
     static func wrongParam(_ name: String, _ expected: String) -> KurentoError {
         KurentoError(.marshallError, "'\(name)' parameter should be \(expected)")
+    }
+}
+
+extension KurentoError {
+    /// A session's negotiation failure, with the code Kurento gives that step.
+    init(_ failure: NegotiationError) {
+        let code: Code
+        switch failure.kind {
+        case .alreadyNegotiated: code = .sdpEndPointAlreadyNegotiated
+        case .answerAlreadyProcessed: code = .sdpEndPointAnswerAlreadyProcessed
+        case .noOfferGenerated: code = .sdpEndPointNotOfferGenerated
+        case .cannotCreateSession: code = .sdpEndPointCannotCreateSession
+        case .sdpParse: code = .sdpParseError
+        case .processOffer: code = .sdpEndPointProcessOfferError
+        case .generateOffer: code = .sdpEndPointGenerateOfferError
+        case .processAnswer: code = .sdpEndPointProcessAnswerError
+        case .iceGatherCandidates: code = .iceGatherCandidatesError
+        case .iceAddCandidate: code = .iceAddCandidateError
+        case .notImplemented: code = .notImplemented
+        }
+        self.init(code, failure.description)
     }
 }

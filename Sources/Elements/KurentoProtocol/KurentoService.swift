@@ -1,5 +1,6 @@
 import Logging
 import JSONRPC
+public import MediaPlane
 
 /// The actor that owns the object model and the protocol state. Each
 /// WebSocket task calls `handle`; a periodic task calls `collectGarbage`.

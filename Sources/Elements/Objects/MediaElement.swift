@@ -1,3 +1,4 @@
+import MediaPlane
 import JSONRPC
 import Logging
 import Transport
@@ -200,7 +201,10 @@ extension MediaElement {
                 if type == "DATA" { throw KurentoError(.mediaObjectIllegalParamError, "Stats for DATA are not supported") }
                 let kind = type.flatMap(MediaKindKey.init(kurento:))
                 let millis = set.clock.wallClockMillis
-                return element(obj).loopCall { node in .success(.object(node.stats(kind: kind, timestampMillis: millis))) }
+                let id = obj.id
+                return element(obj).loopCall { node in
+                    .success(.object(StatsRegisters.json(node.stats(kind: kind), objectID: id, timestampMillis: millis)))
+                }
             },
         ] as [String: ClassBinding.Method]).merging(MediaPipeline.graphMethods) { own, _ in own },
         events: ["ElementConnected", "ElementDisconnected", "MediaFlowInStateChanged", "MediaFlowOutStateChanged"]

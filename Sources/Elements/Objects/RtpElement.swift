@@ -1,3 +1,4 @@
+import MediaPlane
 import JSONRPC
 import RTP
 import Transport

@@ -1,3 +1,4 @@
+import MediaPlane
 import Dispatch
 import JSONRPC
 import Recording
@@ -166,11 +167,9 @@ final class PlayerEndpoint: UriEndpoint {
                     deliver: { video, frame, pts, _ in
                         ref.post { ($0 as? PlayerNode)?.deliver(video: video, frame: frame, pts: pts, generation: gen) }
                     },
-                    onEOS: { media.raise("EndOfStream", on: id) },
+                    onEOS: { media.raise(.endOfStream, on: id) },
                     onError: { message in
-                        media.raise("Error", on: id, [
-                            "type": "UNEXPECTED_ELEMENT_ERROR", "errorCode": 0, "description": .string("playback failed: \(message)"),
-                        ])
+                        media.raise(.failure("playback failed: \(message)"), on: id)
                     })
             } catch {
                 throw KurentoError(.unexpectedError, error.description)

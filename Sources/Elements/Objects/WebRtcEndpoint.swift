@@ -1,3 +1,4 @@
+import MediaPlane
 import Foundation
 import JSONRPC
 import RTP
@@ -103,19 +104,19 @@ final class WebRtcEndpoint: RtpElement {
     /// Runs an SdpEndpoint operation on whichever session the endpoint has
     /// (WebRtcSession or PlainRtpSession).
     static func sdpCall(
-        _ obj: MediaObject, _ work: @escaping @Sendable (RtpSession) throws(KurentoError) -> JSONValue
+        _ obj: MediaObject, _ work: @escaping @Sendable (RtpSession) throws(NegotiationError) -> JSONValue
     ) -> Reply {
         (obj as! MediaElement).loopCall { node in  // bound to SDP endpoints only
             guard let session = node as? RtpSession else { return .failure(KurentoError(.notImplemented, "not an SDP endpoint")) }
-            do throws(KurentoError) { return .success(try work(session)) } catch { return .failure(error) }
+            do throws(NegotiationError) { return .success(try work(session)) } catch { return .failure(KurentoError(error)) }
         }
     }
 
     private static func call(
-        _ obj: MediaObject, _ work: @escaping @Sendable (WebRtcSession) throws(KurentoError) -> JSONValue
+        _ obj: MediaObject, _ work: @escaping @Sendable (WebRtcSession) throws(NegotiationError) -> JSONValue
     ) -> Reply {
         (obj as! MediaElement).loopCall { node in  // bound to WebRtcEndpoint only
-            do throws(KurentoError) { return .success(try work(session(node))) } catch { return .failure(error) }
+            do throws(NegotiationError) { return .success(try work(session(node))) } catch { return .failure(KurentoError(error)) }
         }
     }
 
@@ -125,17 +126,17 @@ final class WebRtcEndpoint: RtpElement {
             "processOffer": { obj, args, _ throws(KurentoError) in
                 let offer = args.string("offer") ?? ""
                 (obj as? WebRtcEndpoint)?.negotiationStarted = true
-                return sdpCall(obj) { s throws(KurentoError) in .string(try s.processOffer(offer)) }
+                return sdpCall(obj) { s throws(NegotiationError) in .string(try s.processOffer(offer)) }
             },
             "generateOffer": { obj, args, _ throws(KurentoError) in
                 let audio = args["options"]?["offerToReceiveAudio"]?.boolValue ?? true
                 let video = args["options"]?["offerToReceiveVideo"]?.boolValue ?? true
                 (obj as? WebRtcEndpoint)?.negotiationStarted = true
-                return sdpCall(obj) { s throws(KurentoError) in .string(try s.generateOffer(audio: audio, video: video)) }
+                return sdpCall(obj) { s throws(NegotiationError) in .string(try s.generateOffer(audio: audio, video: video)) }
             },
             "processAnswer": { obj, args, _ throws(KurentoError) in
                 let answer = args.string("answer") ?? ""
-                return sdpCall(obj) { s throws(KurentoError) in .string(try s.processAnswer(answer)) }
+                return sdpCall(obj) { s throws(NegotiationError) in .string(try s.processAnswer(answer)) }
             },
             "getLocalSessionDescriptor": { obj, _, _ throws(KurentoError) in
                 sdpCall(obj) { s in s.localSDP.map { .string($0) } ?? .null }
@@ -171,11 +172,11 @@ final class WebRtcEndpoint: RtpElement {
         methods: [
             "gatherCandidates": { obj, _, _ throws(KurentoError) in
                 endpoint(obj).gatherAsked = true
-                return call(obj) { s throws(KurentoError) in try s.gatherCandidates(); return .null }
+                return call(obj) { s throws(NegotiationError) in try s.gatherCandidates(); return .null }
             },
             "addIceCandidate": { obj, args, _ throws(KurentoError) in
                 let candidate = args["candidate"]?["candidate"]?.stringValue ?? ""
-                return call(obj) { s throws(KurentoError) in try s.addIceCandidate(candidate); return .null }
+                return call(obj) { s throws(NegotiationError) in try s.addIceCandidate(candidate); return .null }
             },
         ],
         getters: ([

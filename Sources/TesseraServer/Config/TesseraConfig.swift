@@ -1,5 +1,6 @@
 import Foundation
 public import Elements
+public import MediaPlane
 import JSONRPC
 public import Logging
 public import Rooms

@@ -46,12 +46,13 @@ public final class ICELiteAgent: ICETransport {
     /// address is noticed without reading the clock per datagram.
     private var fromSelected: UInt64 = 0
     private var sampledFromSelected: UInt64 = 0
-    private var selectedHeardAt = ContinuousClock.now
+    private var selectedHeardAt: Duration
     /// A selected address silent this long gives way to another authenticated one.
     static let silentSelectedTimeout: Duration = .seconds(2)
 
     public init(mux: UDPMux, settings: ICESettings, logger: Logger) {
         self.mux = mux
+        selectedHeardAt = mux.loop.clock.now
         self.settings = settings
         self.logger = logger
         // RFC 8445 §5.3: ufrag at least 24 bits, password at least 128 bits of randomness.
@@ -162,7 +163,7 @@ public final class ICELiteAgent: ICETransport {
             knownAddresses.append(address)
             mux.addRoute(address, to: self)
         }
-        let now = ContinuousClock.now
+        let now = mux.loop.clock.now
         if address == selected { selectedHeardAt = now }
         tick(now: now)
         let first = selected == nil
@@ -185,9 +186,9 @@ public final class ICELiteAgent: ICETransport {
         if useCandidate, state != .ready { setState(.ready) }
     }
 
-    public func tick() { tick(now: ContinuousClock.now) }
+    public func tick() { tick(now: mux.loop.clock.now) }
 
-    private func tick(now: ContinuousClock.Instant) {
+    private func tick(now: Duration) {
         if fromSelected != sampledFromSelected {
             sampledFromSelected = fromSelected
             selectedHeardAt = now

@@ -1,0 +1,54 @@
+import JSONRPC
+import MediaPlane
+
+/// Kurento's Stats registers (`getStats`): one ElementStats or EndpointStats
+/// per element, plus an RTCInbound/OutboundRTPStreamStats per RTP stream,
+/// keyed by their stats ids, built from the media plane's plain numbers.
+enum StatsRegisters {
+    /// The object's own uuid (before the `_kurento.` suffix), which prefixes its stats ids.
+    static func prefix(of objectID: String) -> String {
+        let leaf = objectID.split(separator: "/").last.map(String.init) ?? objectID
+        return String(leaf.prefix { $0 != "_" })
+    }
+
+    static func json(_ stats: NodeStats, objectID: String, timestampMillis: Int64) -> [String: JSONValue] {
+        let id = "\(prefix(of: objectID))_element"
+        var out: [String: JSONValue] = [:]
+        out[id] = stats.isEndpoint
+            ? ["__module__": "kurento", "__type__": "EndpointStats", "id": .string(id), "type": "endpoint",
+               "timestampMillis": .int(timestampMillis), "inputLatency": [], "E2ELatency": []]
+            : ["__module__": "kurento", "__type__": "ElementStats", "id": .string(id), "type": "element",
+               "timestampMillis": .int(timestampMillis), "inputLatency": []]
+        for s in stats.inbound {
+            let id = "inbound-\(s.kind == .audio ? "audio" : "video")-\(s.ssrc)"
+            out[id] = [
+                "__module__": "kurento", "__type__": "RTCInboundRTPStreamStats", "id": .string(id), "type": "inboundrtp",
+                "timestampMillis": .int(timestampMillis), "ssrc": .string(String(s.ssrc)), "associateStatsId": "",
+                "isRemote": false, "mediaTrackId": .string(s.kind.kurentoName), "transportId": "transport", "codecId": "",
+                "firCount": 0, "pliCount": .int(Int64(s.plisSent)), "nackCount": .int(Int64(s.nacksSent)), "sliCount": 0,
+                "remb": .int(Int64(s.rembSent)),
+                // Beyond Kurento's register: transport-cc feedback packets sent (transport-wide, on video).
+                "transportFeedbackSent": .int(Int64(s.transportFeedbackSent)),
+                "packetsLost": .int(s.packetsLost), "fractionLost": .double(s.fractionLost),
+                "packetsReceived": .int(Int64(s.packetsReceived)), "bytesReceived": .int(Int64(s.bytesReceived)),
+                "jitter": .double(s.jitter),
+            ]
+        }
+        for s in stats.outbound {
+            let id = "outbound-\(s.kind == .audio ? "audio" : "video")-\(s.ssrc)"
+            out[id] = [
+                "__module__": "kurento", "__type__": "RTCOutboundRTPStreamStats", "id": .string(id), "type": "outboundrtp",
+                "timestampMillis": .int(timestampMillis), "ssrc": .string(String(s.ssrc)), "associateStatsId": "",
+                "isRemote": false, "mediaTrackId": .string(s.kind.kurentoName), "transportId": "transport", "codecId": "",
+                "firCount": .int(Int64(s.firsReceived)), "pliCount": .int(Int64(s.plisReceived)),
+                "nackCount": .int(Int64(s.nacksReceived)), "sliCount": 0,
+                "remb": .int(Int64(s.remb)), "packetsLost": .int(s.packetsLost),
+                "fractionLost": .double(s.fractionLost), "packetsSent": .int(Int64(s.packetsSent)),
+                "bytesSent": .int(Int64(s.bytesSent)), "targetBitrate": 0, "roundTripTime": .double(s.roundTripTime),
+                // Beyond Kurento's register (names from W3C webrtc-stats): resends, and how many as RTX.
+                "retransmittedPacketsSent": .int(Int64(s.retransmitted)), "rtxPacketsSent": .int(Int64(s.rtxSent)),
+            ]
+        }
+        return out
+    }
+}

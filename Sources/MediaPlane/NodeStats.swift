@@ -1,0 +1,51 @@
+/// What a node reports for `getStats`, as plain values: the Kurento object
+/// model turns them into its Stats registers.
+package struct NodeStats: Sendable {
+    /// An endpoint (it has RTP streams of its own), not a plain element.
+    package var isEndpoint = false
+    package var inbound: [InboundStreamStats] = []
+    package var outbound: [OutboundStreamStats] = []
+
+    package init() {}
+}
+
+/// One RTP stream we receive.
+package struct InboundStreamStats: Sendable {
+    package var kind: MediaKindKey
+    package var ssrc: UInt32
+    package var packetsReceived: UInt64
+    package var bytesReceived: UInt64
+    package var packetsLost: Int64
+    /// Since the last report we sent, 0...1.
+    package var fractionLost: Double
+    /// Interarrival jitter, in seconds.
+    package var jitter: Double
+    /// Feedback we sent about this stream (video only).
+    package var plisSent: UInt64 = 0
+    package var nacksSent: UInt64 = 0
+    /// Our last REMB estimate, in bit/s (video only).
+    package var rembSent: UInt64 = 0
+    package var transportFeedbackSent: UInt64 = 0
+}
+
+/// One RTP stream we send.
+package struct OutboundStreamStats: Sendable {
+    package var kind: MediaKindKey
+    package var ssrc: UInt32
+    package var packetsSent: UInt64
+    package var bytesSent: UInt64
+    /// Feedback the receiver sent us (video only).
+    package var firsReceived: UInt64 = 0
+    package var plisReceived: UInt64 = 0
+    package var nacksReceived: UInt64 = 0
+    /// The receiver's last REMB estimate, in bit/s.
+    package var remb: UInt64
+    /// From the receiver's reports.
+    package var packetsLost: Int64
+    package var fractionLost: Double
+    /// Seconds; 0 until a report with a delay came back.
+    package var roundTripTime: Double
+    /// Resends answering NACKs, and how many of them as RTX (video only).
+    package var retransmitted: UInt64 = 0
+    package var rtxSent: UInt64 = 0
+}
