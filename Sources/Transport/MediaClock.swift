@@ -20,15 +20,13 @@ extension MediaClock {
     }
 }
 
-/// The machine's clocks: CLOCK_MONOTONIC (as GLib's timers) and the wall clock.
+/// The machine's clocks: Swift's ContinuousClock (monotonic) and the wall clock.
 public struct SystemMediaClock: MediaClock {
+    private static let origin = ContinuousClock.now
+
     public init() {}
 
-    public var now: Duration {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return .seconds(ts.tv_sec) + .nanoseconds(ts.tv_nsec)
-    }
+    public var now: Duration { ContinuousClock.now - Self.origin }
 
     public var wallSeconds: Double { Date().timeIntervalSince1970 }
 }
