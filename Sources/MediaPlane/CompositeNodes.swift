@@ -13,13 +13,14 @@ package final class CompositeHubNode: HubNode {
     private var portsByID: [Int: HubPortNode] = [:]
     private var nextID = 0
     private let noExtensions = ExtensionMap()
-    /// Packets for the engine, drained on its thread.
-    private let inbox = PacketInbox()
+    /// Packets for the engine, taken on its thread at each of its ticks.
+    private let inbox: PacketInbox
     package let context: MediaContext
 
     package init(engine: CompositeEngine, loop: MediaLoop, context: MediaContext, objectID: String) {
         self.engine = LoopBound(engine)
         self.engineLoop = engine.loop
+        self.inbox = engine.inbox
         self.context = context
         super.init(loop: loop, objectID: objectID, mode: .composite)
     }
@@ -71,14 +72,12 @@ package final class CompositeHubNode: HubNode {
     package override func route(
         _ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, ext: ExtensionMap, from input: HubPortNode
     ) {
-        guard let id = ids[ObjectIdentifier(input)] else { return }
-        // The packet buffer is only valid during this call: the inbox keeps a copy,
-        // and one drain takes everything that arrived before the mixer thread ran.
-        let mustPost = inbox.append(
-            port: id, video: kind == .video, audioLevelID: kind == .audio ? ext.audioLevel : nil, packet: UnsafeRawBufferPointer(packet))
-        guard mustPost else { return }
-        let inbox = self.inbox
-        onEngine { $0.drain(inbox) }
+        guard engine != nil, let id = ids[ObjectIdentifier(input)] else { return }
+        // The packet buffer is only valid during this call: the inbox keeps a
+        // copy, which the engine takes at its next tick.
+        inbox.append(
+            port: id, video: kind == .video, audioLevelID: kind == .audio ? ext.audioLevel : nil, packet: UnsafeRawBufferPointer(packet),
+            arrival: loop.clock.now)
     }
 
     /// Any viewer of any port wants a keyframe: the next composed frame is one.
@@ -219,14 +218,20 @@ package final class CompositeEngine {
         if present { video.addPort(id) } else { video.removePort(id) }
     }
 
+    /// What the hub node queued for this engine (Sendable: shared with the media loop).
+    package let inbox = PacketInbox()
+
     /// Everything the hub queued since the last drain, in arrival order.
-    package func drain(_ inbox: PacketInbox) {
+    private func drain() {
         let batch = inbox.take()
         if !closed {
-            let now = nowMillis
             batch.bytes.withUnsafeBytes { all in
                 for e in batch.entries {
                     let packet = UnsafeRawBufferPointer(rebasing: all[e.start..<(e.start + e.count)])
+                    // Jitter buffers see when the packet arrived, not when this tick took it
+                    // (the media loops' clocks and this one are the same monotonic clock).
+                    let arrived = (e.arrival - epoch) / .milliseconds(1)
+                    let now = Int64(arrived.rounded(.down))
                     if e.video { pushVideo(e.port, packet, now: now) } else { audio.push(port: e.port, packet: packet, audioLevelID: e.audioLevelID, nowMillis: now) }
                 }
             }
@@ -317,6 +322,7 @@ package final class CompositeEngine {
 
     private func audioTick() {
         guard !closed, portCount > 0 else { return }
+        drain()
         let now = nowMillis
         let tick = audio.tick(nowMillis: now)
         video.highlighted = audio.dominantSpeaker
@@ -333,6 +339,7 @@ package final class CompositeEngine {
 
     private func videoTick() {
         guard !closed, portCount > 0 else { return }
+        drain()
         let now = nowMillis
         let packets = videoWanted ? video.tick(nowMillis: now) : []
         if let hub, !packets.isEmpty {

@@ -14,7 +14,10 @@ package final class PassThroughNode: MediaNode {
 /// which decides which ports' outputs carry it; a port's output feeds the
 /// elements connected FROM the port.
 package final class HubPortNode: MediaNode {
-    package weak var hub: HubNode?
+    /// Strong, not weak (a weak reference would put the hub's every retain on
+    /// the slow path, once per packet): the cycle with `HubNode.ports` is
+    /// broken by whichever of the two closes first.
+    package var hub: HubNode?
 
     package init(loop: MediaLoop, objectID: String, hub: HubNode) {
         self.hub = hub
@@ -54,6 +57,7 @@ package final class HubPortNode: MediaNode {
     package override func close() {
         super.close()
         hub?.remove(self)
+        hub = nil
     }
 }
 
@@ -129,6 +133,16 @@ package class HubNode: MediaNode {
 
     package func add(_ port: HubPortNode) {
         if !ports.contains(where: { $0 === port }) { ports.append(port) }
+    }
+
+    /// Released before its ports: they stay, routing nowhere.
+    package override func close() {
+        guard !isClosed else { return }
+        super.close()
+        for port in ports { port.hub = nil }
+        ports.removeAll()
+        routes.removeAll()
+        broadcastSource = nil
     }
 
     package func remove(_ port: HubPortNode) {

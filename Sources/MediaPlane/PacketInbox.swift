@@ -2,9 +2,11 @@ import Synchronization
 
 /// Packets on their way from a media loop to a mixer thread, coalesced: the
 /// media loop appends (one copy into a shared byte buffer, no allocation per
-/// packet once the buffers have grown), and only the append that finds the
-/// inbox idle posts a drain to the mixer thread. A receive batch of many
-/// packets then costs the mixer thread one wake-up instead of one per packet.
+/// packet once the buffers have grown) and never wakes the mixer thread; the
+/// mixer takes everything at the start of each of its own ticks (every 20 ms
+/// for audio, every frame for video). Input waits at most one tick, which the
+/// jitter buffers absorb, and the two threads wake each other only for the
+/// ticks' output.
 package final class PacketInbox: Sendable {
     package struct Entry {
         var port: Int
@@ -12,6 +14,8 @@ package final class PacketInbox: Sendable {
         var audioLevelID: UInt8?
         var start: Int
         var count: Int
+        /// When the media loop received it (its loop's clock).
+        var arrival: Duration
     }
 
     package struct Batch {
@@ -21,22 +25,24 @@ package final class PacketInbox: Sendable {
 
     private struct State {
         var pending = Batch()
-        /// A drain was posted and has not run yet.
-        var scheduled = false
         /// The buffers of the last drain, handed back for reuse.
         var spare = Batch()
     }
 
     private let state = Mutex(State())
 
-    /// Queues a copy of `packet`; true when the caller must post a drain.
-    package func append(port: Int, video: Bool, audioLevelID: UInt8?, packet: UnsafeRawBufferPointer) -> Bool {
+    /// At most this many packets wait for one tick (about 300 ms of a 1,000-person
+    /// room): a mixer thread that stalls longer loses input rather than memory.
+    package static let capacity = 16_384
+
+    /// Queues a copy of `packet` for the mixer's next tick; false if the inbox is full.
+    @discardableResult
+    package func append(port: Int, video: Bool, audioLevelID: UInt8?, packet: UnsafeRawBufferPointer, arrival: Duration) -> Bool {
         state.withLock { s in
+            guard s.pending.entries.count < Self.capacity else { return false }
             let start = s.pending.bytes.count
             s.pending.bytes.append(contentsOf: packet)
-            s.pending.entries.append(Entry(port: port, video: video, audioLevelID: audioLevelID, start: start, count: packet.count))
-            if s.scheduled { return false }
-            s.scheduled = true
+            s.pending.entries.append(Entry(port: port, video: video, audioLevelID: audioLevelID, start: start, count: packet.count, arrival: arrival))
             return true
         }
     }
@@ -47,7 +53,6 @@ package final class PacketInbox: Sendable {
             var out = Batch()
             swap(&out, &s.spare)
             swap(&out, &s.pending)
-            s.scheduled = false
             return out
         }
     }

@@ -81,19 +81,23 @@ package final class WebRtcSession: RtpSession {
             ctx.raise(.iceCandidate(candidate, mid: self.media.first(where: \.accepted)?.mid ?? "0"), on: id)
         }
         agent.onGatheringDone = { ctx.raise(.iceGatheringDone, on: id) }
-        agent.onStateChange = { [weak self] state in
+        // `unowned`, not `weak`: the agent and the DTLS session belong to this
+        // session and are closed with it (callbacks dropped), and a weak
+        // reference would give the session a side table, which makes every
+        // retain and release of it on the packet path take the slow path.
+        agent.onStateChange = { [unowned self] state in
             ctx.raise(.iceState(state), on: id)
-            self?.iceStateChanged(state)
+            self.iceStateChanged(state)
         }
-        agent.onSelectedPair = { [weak self] local, remote in
+        agent.onSelectedPair = { [unowned self] local, remote in
             // The peer moved (ICE-lite follows a new address): what it missed
             // meanwhile cannot be repaired, so its video restarts from a keyframe.
-            if self?.selectedPair != nil { self?.source(of: .video)?.requestKeyframe() }
-            self?.selectedPair = (local, remote)
-            self?.flushHeldDTLS()
+            if self.selectedPair != nil { self.source(of: .video)?.requestKeyframe() }
+            self.selectedPair = (local, remote)
+            self.flushHeldDTLS()
             ctx.raise(.candidatePairSelected(local: local, remote: remote), on: id)
         }
-        agent.onReceive = { [weak self] buffer in self?.receiveDatagram(buffer) }
+        agent.onReceive = { [unowned self] buffer in self.receiveDatagram(buffer) }
         ice = agent
         return agent
     }
@@ -179,27 +183,27 @@ package final class WebRtcSession: RtpSession {
             let session = try DTLSSession(
                 certificate: certificate, role: role,
                 remoteFingerprints: remote.fingerprints.map { ($0.algorithm, $0.value) }, loop: loop
-            ) { [weak self] bytes in self?.sendDTLS(bytes) }
+            ) { [unowned self] bytes in self.sendDTLS(bytes) }
             let id = objectID, ctx = context
-            session.onKeys = { [weak self] keys in
+            session.onKeys = { [unowned self] keys in
                 do {
-                    self?.protection = try SRTPSession(keys: keys)
-                    if let self { self.lastAuthenticatedReceive = self.now }
-                    self?.startRTCP()
+                    self.protection = try SRTPSession(keys: keys)
+                    self.lastAuthenticatedReceive = self.now
+                    self.startRTCP()
                 } catch {
-                    self?.logger.error("SRTP setup failed: \(error)")
+                    self.logger.error("SRTP setup failed: \(error)")
                 }
             }
-            session.onStateChange = { [weak self] state in
+            session.onStateChange = { [unowned self] state in
                 ctx.raise(.dtlsState(state), on: id)
-                if state == .failed { ctx.raise(.failure(self?.dtls?.failure ?? "DTLS failed"), on: id) }
+                if state == .failed { ctx.raise(.failure(self.dtls?.failure ?? "DTLS failed"), on: id) }
                 if state == .connected { ctx.raise(.sessionStarted, on: id) }
                 // The peer closed DTLS (close_notify) or it failed after starting: the session is over.
-                if state == .closed || state == .failed, self?.sessionStarted == true {
-                    self?.sessionStarted = false
+                if state == .closed || state == .failed, self.sessionStarted == true {
+                    self.sessionStarted = false
                     ctx.raise(.sessionTerminated, on: id)
                 }
-                if state == .connected { self?.sessionStarted = true }
+                if state == .connected { self.sessionStarted = true }
             }
             dtls = session
         } catch {

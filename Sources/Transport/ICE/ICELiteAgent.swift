@@ -87,9 +87,10 @@ public final class ICELiteAgent: ICETransport {
         if gathered {
             // Asked again: report the same candidates again.
             let candidates = localCandidates
-            mux.loop.later { [weak self] in
-                for c in candidates { self?.onCandidate?(c) }
-                self?.onGatheringDone?()
+            mux.loop.later { [self] in
+                guard !closed else { return }
+                for c in candidates { onCandidate?(c) }
+                onGatheringDone?()
             }
             return
         }
@@ -99,8 +100,11 @@ public final class ICELiteAgent: ICETransport {
         // have connected us before the client asks to gather: never go back.
         if state == .disconnected { setState(.gathering) }
         let candidates = localCandidates
-        mux.loop.later { [weak self] in
-            guard let self, !self.closed else { return }
+        // A strong capture, not a weak one (which would give the agent a side
+        // table and slow every retain of it on the packet path); it lives
+        // until this runs, and does nothing if closed by then.
+        mux.loop.later { [self] in
+            guard !self.closed else { return }
             for c in candidates { self.onCandidate?(c) }
             self.onGatheringDone?()
             if self.state == .gathering, self.remoteUfrag != nil { self.setState(.connecting) }
