@@ -14,7 +14,7 @@ APT_BUILD := pkg-config libopus-dev libvpx-dev libnice-dev libsrtp2-dev libssl-d
 APT_RUNTIME := gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 APT_TEST := ffmpeg iproute2 procps chromium coturn gstreamer1.0-tools gstreamer1.0-plugins-bad
 
-.PHONY: run test deps-apt deps-apt-test deps-py build build-release test-swift test-e2e test-e2e-full bench-rpc bench-sfu bench-rooms bench-mixer bench-recording bench-load bench-churn fuzz fuzz-smoke coverage-page clean
+.PHONY: run test deps-apt deps-apt-test deps-py build build-release test-swift test-e2e test-e2e-full bench-rpc bench-sfu bench-rooms bench-mixer bench-recording bench-load bench-churn fuzz fuzz-smoke test-asan test-tsan soak coverage-page clean
 
 deps-apt:
 	@./.ci/apt-install $(APT_BUILD) $(APT_RUNTIME)
@@ -62,7 +62,7 @@ test-e2e-full:
 # SwiftPM gives each executable its own main (so `-sanitize=fuzzer`, which links libFuzzer's main,
 # cannot link): the targets are instrumented for libFuzzer's coverage and call its driver
 # from their main, linked from the toolchain's libclang_rt.fuzzer_no_main.
-FUZZ_TARGETS := FuzzJSON FuzzSDP FuzzRTP FuzzKurento FuzzSRTP FuzzSTUN
+FUZZ_TARGETS := FuzzJSON FuzzSDP FuzzRTP FuzzKurento FuzzSRTP FuzzSTUN FuzzRooms
 FUZZ_SECONDS ?= 60
 FUZZ_LIB = $(firstword $(wildcard $(dir $(realpath $(shell which swiftc)))../lib/clang/*/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a))
 FUZZ_FLAGS = -Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp \
@@ -86,6 +86,27 @@ fuzz:
 # What `make test` runs: every fuzz target builds and runs a few seconds on its corpus.
 fuzz-smoke:
 	$(MAKE) fuzz FUZZ_SECONDS=5
+
+# Sanitizers over the Swift suite, each in its own build directory (not part of `make test`: a
+# sanitizer build takes about as long as the normal one). ThreadSanitizer reports data races;
+# AddressSanitizer memory errors and, at exit, LeakSanitizer leaks. Suppressions are for
+# third-party libraries only, each with its reason (Tests/Sanitizers/).
+SAN_ENV = TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/Tests/Sanitizers/tsan.supp" \
+	ASAN_OPTIONS="detect_leaks=1 halt_on_error=1" LSAN_OPTIONS="suppressions=$(CURDIR)/Tests/Sanitizers/lsan.supp print_suppressions=0"
+test-tsan: deps-apt-test
+	swift build --build-tests --scratch-path .build-tsan --sanitize=thread
+	$(SAN_ENV) swift test --skip-build --scratch-path .build-tsan --sanitize=thread
+
+test-asan: deps-apt-test
+	swift build --build-tests --scratch-path .build-asan --sanitize=address
+	$(SAN_ENV) swift test --skip-build --scratch-path .build-asan --sanitize=address
+
+# Churn soak (not a test: prints figures, fails only on leaked objects, fds or threads): MINUTES of
+# 12-peer room cycles (modes turning, half the peers vanishing) and Kurento-protocol cycles.
+MINUTES ?= 10
+soak: deps-apt-test deps-py
+	swift build -c release --product tessera --product tessera-load
+	$(VENV)/bin/python Benchmarks/soak/soak.py --minutes $(MINUTES)
 
 # Request-rate benchmark over one WebSocket (not a test: prints figures).
 bench-rpc: deps-apt

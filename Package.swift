@@ -157,7 +157,7 @@ let package = Package(
         .target(name: "FuzzSupport", swiftSettings: swiftSettings),
         .target(
             name: "TestSupport",
-            dependencies: ["Elements", "JSONRPC"],
+            dependencies: ["Elements", "JSONRPC", "Rooms"],
             swiftSettings: swiftSettings
         ),
 
@@ -253,7 +253,7 @@ if withFuzzers {
     for (name, dependencies) in [
         ("FuzzJSON", ["JSONRPC"]), ("FuzzSDP", ["SDP"]), ("FuzzRTP", ["RTP", "STUN"]),
         ("FuzzKurento", ["Elements", "JSONRPC", "TestSupport"]), ("FuzzSRTP", ["Transport"]),
-        ("FuzzSTUN", ["STUN", "Transport"]),
+        ("FuzzSTUN", ["STUN", "Transport"]), ("FuzzRooms", ["Rooms", "Elements", "JSONRPC", "TestSupport"]),
     ] {
         package.targets.append(
             .executableTarget(

@@ -31,8 +31,8 @@ def free_port():
 class Server:
     """A running tessera process."""
 
-    def __init__(self, env_overrides=None, args=()):
-        self.port = free_port()
+    def __init__(self, env_overrides=None, args=(), port=None):
+        self.port = port or free_port()
         self.tmp = tempfile.TemporaryDirectory(prefix="tessera-e2e-")
         env = dict(os.environ)
         env.update({

@@ -1,0 +1,76 @@
+// libFuzzer target: the room protocol (RoomService on a fake media layer and
+// a fake clock), fed what clients could send: up to eight frames per input,
+// one per line; a line's first byte picks which of three clients sends it.
+// Every request that carries an id must get exactly one answer with that id,
+// and once every client has gone and the reconnection grace has passed, no
+// room and no media object may be left.
+import Dispatch
+import Elements
+import FuzzDriver
+import JSONRPC
+import Rooms
+import TestSupport
+
+/// Runs async work to its end from libFuzzer's synchronous callback.
+func blocking(_ work: @escaping @Sendable () async -> Void) {
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        await work()
+        done.signal()
+    }
+    done.wait()
+}
+
+final class Harness: @unchecked Sendable {
+    let media = FakeRoomMedia()
+    let clock = FakeClock()
+    let service: RoomService
+    var clients: [(id: ConnectionID, conn: TestConnection)] = []
+
+    init() {
+        service = RoomService(media: media, clock: clock)
+    }
+
+    func connectAll() async {
+        clients = []
+        for _ in 0..<3 {
+            let conn = TestConnection()
+            clients.append((await service.openConnection(conn), conn))
+        }
+    }
+}
+
+nonisolated(unsafe) let harness = Harness()
+nonisolated(unsafe) var inputs = 0
+blocking { await harness.connectAll() }
+
+func fuzzOne(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+    guard let data else { return 0 }
+    let bytes = UnsafeBufferPointer(start: data, count: count)
+    for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true).prefix(8) {
+        let client = harness.clients[Int(line.first! % 3)]
+        let text = String(decoding: line.dropFirst(), as: UTF8.self)
+        let request = try? JSONParser.parse(text)
+        blocking { await harness.service.handle(text, from: client.id) }
+        let frames = client.conn.take()
+        if let request, request["method"]?.stringValue != nil, let id = request["id"], id != .null {
+            let answers = frames.filter { $0["id"] == id && ($0["result"] != nil || $0["error"] != nil) }
+            precondition(answers.count == 1, "request id \(id) got \(answers.count) answers: \(text)")
+        }
+    }
+    inputs += 1
+    if inputs % 64 == 0 {
+        // Everyone goes away; after the grace period nothing may be left.
+        blocking {
+            for c in harness.clients { await harness.service.closeConnection(c.id) }
+            harness.clock.advance(by: .seconds(60))
+            await harness.service.tick()
+        }
+        let live = harness.media.live
+        precondition(live.isEmpty, "media objects left after every client went: \(live.sorted())")
+        blocking { await harness.connectAll() }
+    }
+    return 0
+}
+
+runLibFuzzer { data, count in fuzzOne(data, count) }
