@@ -254,7 +254,7 @@ if withFuzzers {
         ("FuzzJSON", ["JSONRPC"]), ("FuzzSDP", ["SDP"]), ("FuzzRTP", ["RTP", "STUN"]),
         ("FuzzKurento", ["Elements", "JSONRPC", "TestSupport"]), ("FuzzSRTP", ["Transport"]),
         ("FuzzSTUN", ["STUN", "Transport"]), ("FuzzRooms", ["Rooms", "Elements", "JSONRPC", "TestSupport"]),
-        ("FuzzDTLS", ["Transport"]),
+        ("FuzzDTLS", ["Transport"]), ("FuzzDepacketize", ["Mixer"]),
     ] {
         package.targets.append(
             .executableTarget(
