@@ -214,7 +214,7 @@ let package = Package(
         .testTarget(
             name: "TesseraServerTests",
             dependencies: [
-                "TesseraServer", "Elements", "JSONRPC", "TestSupport", "Transport",
+                "TesseraServer", "Elements", "MediaPlane", "JSONRPC", "TestSupport", "Transport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -28,6 +28,16 @@ public struct TesseraServer {
         self.registry = registry
         self.logger = Logger(label: "tessera.http")
         let metricsFactory = PrometheusMetricsFactory(registry: registry)
+        // Recordings need their directory: made at start (with its parents) rather
+        // than failing the first startRecording of a fresh install.
+        if !FileManager.default.fileExists(atPath: config.recordingDirectory) {
+            do {
+                try FileManager.default.createDirectory(atPath: config.recordingDirectory, withIntermediateDirectories: true)
+                logger.notice("created the recording directory", metadata: ["path": "\(config.recordingDirectory)"])
+            } catch {
+                logger.error("cannot create the recording directory: \(error)", metadata: ["path": "\(config.recordingDirectory)"])
+            }
+        }
         var ice = ICESettings()
         ice.hostAddresses = config.iceHostAddresses
         ice.portRange = config.udpPortRange

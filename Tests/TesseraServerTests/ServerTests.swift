@@ -5,6 +5,7 @@ import HummingbirdTesting
 import HummingbirdWSTesting
 import HummingbirdWebSocket
 import JSONRPC
+import MediaPlane
 import Testing
 import TesseraServer
 
@@ -16,6 +17,21 @@ struct ServerTests {
         config.port = 0
         config.iceUDPPort = 0  // tests run side by side: shared media ports chosen by the kernel
         return try TesseraServer(config: config)
+    }
+
+    /// A fresh install has no recording directory: the server makes it at start.
+    @Test func aMissingRecordingDirectoryIsCreated() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tessera-rec-\(UUID())/nested").path
+        defer { try? FileManager.default.removeItem(atPath: (dir as NSString).deletingLastPathComponent) }
+        var config = TesseraConfig.defaults
+        config.address = "127.0.0.1"
+        config.port = 0
+        config.iceUDPPort = 0
+        config.recordingDirectory = dir
+        let server = try TesseraServer(config: config)
+        var isDirectory: ObjCBool = false
+        #expect(FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory) && isDirectory.boolValue)
+        server.media.shutdown()
     }
 
     static func get(_ client: some TestClientProtocol, _ path: String) async throws -> (HTTPResponse.Status, String) {
