@@ -139,6 +139,10 @@ static inline GstBusSyncReply tessera_bus_sync_(GstBus *bus, GstMessage *msg, gp
     default:
         break;
     }
+    // A sync handler that drops a message owns it and must unref it (GstBusSyncHandler's
+    // contract). Without this every message leaked, and each held its source element:
+    // the whole pipeline, its bus and the bus's socket pair outlived every recording.
+    gst_message_unref(msg);
     return GST_BUS_DROP;  // nothing accumulates on the bus
 }
 
@@ -157,8 +161,12 @@ static inline void tessera_bus_watch(GstElement *pipeline, tessera_bus_fn fn, vo
     gst_object_unref(bus);
 }
 
+/// Ends the watch and drops whatever waits on the bus: a queued message holds
+/// its source element, which holds the pipeline, which holds the bus (and the
+/// bus its socket pair), so one left behind keeps the whole pipeline alive.
 static inline void tessera_bus_unwatch(GstElement *pipeline) {
     GstBus *bus = gst_element_get_bus(pipeline);
+    gst_bus_set_flushing(bus, TRUE);
     gst_bus_set_sync_handler(bus, NULL, NULL, NULL);
     gst_object_unref(bus);
 }
