@@ -98,7 +98,7 @@ extension RtpSession {
     /// Called for every RTP packet sent, before protection.
     package func recordSent(_ packet: UnsafeRawBufferPointer, kind: MediaKindKey) {
         let t = now
-        if kind == .video { rtcp.retransmission.store(packet, atMillis: Int64(t / .milliseconds(1))) }
+        if kind == .video { rtcp.retransmission.store(packet) }
         rtcp.lastSent[kind.rawValue] = t
     }
 
@@ -212,10 +212,7 @@ extension RtpSession {
         let rtxPT = sendsRTX ? rtxPayloadType : nil
         var wrapped: [UInt8] = []
         for seq in sequenceNumbers {
-            guard let stored = rtcp.retransmission.get(seq) else {
-                rtcp.retransmissionsRefused &+= 1
-                continue
-            }
+            guard let stored = rtcp.retransmission.get(seq) else { continue }
             var packet = stored
             if let rtxPT {
                 wrapped.removeAll(keepingCapacity: true)
@@ -322,8 +319,6 @@ package struct RTCPState {
     /// the usual 600 kbit/s), 768 KB once the first video packet is stored
     /// (audio-only sessions never allocate it).
     package var retransmission = RetransmissionBuffer(capacity: 512)
-    /// NACKed packets not resent (no longer in the ring).
-    package var retransmissionsRefused: UInt64 = 0
     package var lastSent: [Duration?] = [nil, nil]
     package var lastReceived: Duration?
     package var mediaConnected = false

@@ -24,8 +24,6 @@ public struct RetransmissionBuffer: Sendable {
     private var lengths: [Int]
     private var sequenceNumbers: [UInt16]
     private var occupied: [Bool]
-    /// When each slot was stored (the caller's clock, in ms; 0 when not given).
-    private var storedAt: [Int64]
 
     /// Largest packet an RTP sender in this server produces (MTU-sized).
     public static let defaultSlotSize = 1500
@@ -38,7 +36,6 @@ public struct RetransmissionBuffer: Sendable {
         lengths = []
         sequenceNumbers = []
         occupied = []
-        storedAt = []
     }
 
     private var allocated: Bool { !occupied.isEmpty }
@@ -48,7 +45,6 @@ public struct RetransmissionBuffer: Sendable {
         lengths = [Int](repeating: 0, count: capacity)
         sequenceNumbers = [UInt16](repeating: 0, count: capacity)
         occupied = [Bool](repeating: false, count: capacity)
-        storedAt = [Int64](repeating: 0, count: capacity)
     }
 
     private func slot(_ sequenceNumber: UInt16) -> Int { Int(sequenceNumber) % capacity }
@@ -57,11 +53,7 @@ public struct RetransmissionBuffer: Sendable {
     /// its header. Returns false (storing nothing) when the packet is not
     /// RTP-shaped or larger than a slot.
     @discardableResult
-    public mutating func store(_ packet: Span<UInt8>) -> Bool { store(packet, atMillis: 0) }
-
-    /// Stores as `store(_:)`, remembering when (`atMillis`, any monotonic clock in ms).
-    @discardableResult
-    public mutating func store(_ packet: Span<UInt8>, atMillis: Int64) -> Bool {
+    public mutating func store(_ packet: Span<UInt8>) -> Bool {
         guard packet.count >= RTPHeader.fixedHeaderLength, packet.count <= slotSize,
             packet[0] &>> 6 == 2
         else { return false }
@@ -80,7 +72,6 @@ public struct RetransmissionBuffer: Sendable {
         lengths[index] = packet.count
         sequenceNumbers[index] = sequenceNumber
         occupied[index] = true
-        storedAt[index] = atMillis
         return true
     }
 
@@ -92,18 +83,6 @@ public struct RetransmissionBuffer: Sendable {
     @discardableResult
     public mutating func store(_ packet: UnsafeRawBufferPointer) -> Bool {
         unsafe withByteSpan(packet) { store($0) }
-    }
-
-    @discardableResult
-    public mutating func store(_ packet: UnsafeRawBufferPointer, atMillis: Int64) -> Bool {
-        unsafe withByteSpan(packet) { store($0, atMillis: atMillis) }
-    }
-
-    /// The stored packet if it was stored at or after `notBeforeMillis`
-    /// (a retransmission older than that would only disturb the receiver).
-    public func get(_ sequenceNumber: UInt16, notBeforeMillis: Int64) -> [UInt8]? {
-        guard contains(sequenceNumber), storedAt[slot(sequenceNumber)] >= notBeforeMillis else { return nil }
-        return get(sequenceNumber)
     }
 
     /// True when the packet with this sequence number is still held.
