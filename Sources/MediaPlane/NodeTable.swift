@@ -51,8 +51,7 @@ package struct NodeRef: Sendable {
 
     /// Runs `work` on the loop with the node, if it still exists.
     package func post(_ work: @escaping @Sendable (MediaNode) -> Void) {
-        let table = self.table, id = self.id
-        loop.post { if let node = table.value[id] { work(node) } }
+        lookup { if let node = $0 { work(node) } }
     }
 
     /// Runs `work` on the loop with the node, or with nil if it was released.
@@ -66,12 +65,6 @@ package struct NodeRef: Sendable {
         precondition(other.loop === loop, "nodes of one pipeline share a loop")
         let table = self.table, id = self.id, otherID = other.id
         loop.post { if let a = table.value[id], let b = table.value[otherID] { work(a, b) } }
-    }
-
-    /// Runs `work` on the loop with the node (nil if released) and answers its result.
-    package func call<T: Sendable>(_ work: @escaping @Sendable (MediaNode?) -> T) async -> T {
-        let table = self.table, id = self.id
-        return await loop.run { work(table.value[id]) }
     }
 
     /// Runs `work` on the loop with the node (nil if released) and waits for

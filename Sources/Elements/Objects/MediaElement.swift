@@ -55,11 +55,6 @@ public class MediaElement: MediaObject {
         node.release()
     }
 
-    /// Posts work on the media half to the loop, in order.
-    func onLoop(_ work: @escaping @Sendable (MediaNode) -> Void) {
-        node.post(work)
-    }
-
     /// Posts work to the loop now (keeping request order) and answers when it is done.
     func loopCall(_ work: @escaping @Sendable (MediaNode) -> Result<JSONValue, KurentoError>) -> Reply {
         let (stream, continuation) = AsyncStream.makeStream(of: Result<JSONValue, KurentoError>.self)

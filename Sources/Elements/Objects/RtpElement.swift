@@ -20,7 +20,7 @@ class RtpElement: MediaElement {
         let e = element(obj)
         change(e)
         let bandwidth = e.bandwidth, audio = e.maxAudioRecvKbps, remb = e.rembParams, mtu = e.mtu
-        e.onLoop { node in
+        e.node.post { node in
             guard let s = node as? RtpSession else { return }
             s.bandwidth = bandwidth
             s.maxAudioRecvKbps = audio

@@ -40,7 +40,7 @@ final class WebRtcEndpoint: RtpElement {
         try change(e)
         e.ice.stunServer = e.stunAddress.map { "\($0):\(e.stunPort)" }
         let settings = e.ice
-        e.onLoop { ($0 as! WebRtcSession).iceSettings = settings }  // the node of a WebRtcEndpoint is always a WebRtcSession
+        e.node.post { ($0 as! WebRtcSession).iceSettings = settings }  // the node of a WebRtcEndpoint is always a WebRtcSession
     }
 
     private static func string(_ value: JSONValue, _ name: String) throws(KurentoError) -> String {
@@ -153,7 +153,7 @@ final class WebRtcEndpoint: RtpElement {
         className: "BaseRtpEndpoint",
         methods: [
             "requestKeyframe": { obj, _, _ throws(KurentoError) in
-                (obj as! MediaElement).onLoop { $0.requestKeyframe() }  // bound to endpoints only
+                (obj as! MediaElement).node.post { $0.requestKeyframe() }  // bound to endpoints only
                 return .void
             }
         ],
