@@ -95,8 +95,7 @@ public final class MediaContext: Sendable {
     /// Stops the media and mixer threads after what was already posted to them
     /// and waits for them to exit. Nothing may be posted afterwards.
     public func shutdown() {
-        for (index, table) in tables.enumerated() { loops.loops[index].post { table.value.releaseAll() } }
-        for (index, mux) in muxes.enumerated() { loops.loops[index].post { mux.value.close() } }
+        closeOnLoops()
         loops.shutdown()
         mixerLoops.shutdown()
     }
@@ -117,13 +116,23 @@ public final class MediaContext: Sendable {
     deinit {
         // Without a shutdown the loops stop when their last reference goes;
         // the nodes and the ports close on them first.
+        closeOnLoops()
+    }
+
+    /// Posts to each media loop the release of its nodes and the close of its shared port.
+    private func closeOnLoops() {
         for (index, table) in tables.enumerated() { loops.loops[index].post { table.value.releaseAll() } }
         for mux in muxes { mux.value.loop.post { mux.value.close() } }
     }
 
+    /// Whether `loop` is one of this context's media loops.
+    private func owns(_ loop: MediaLoop) -> Bool {
+        loops.loops.indices.contains(loop.index) && loops.loops[loop.index] === loop
+    }
+
     /// The address of node `id` on `loop` (a loop of this context).
     package func nodeRef(_ id: String, on loop: MediaLoop) -> NodeRef {
-        precondition(loops.loops.indices.contains(loop.index) && loops.loops[loop.index] === loop, "not a media loop of this context")
+        precondition(owns(loop), "not a media loop of this context")
         return NodeRef(loop: loop, id: id, table: tables[loop.index])
     }
 
@@ -139,7 +148,7 @@ public final class MediaContext: Sendable {
 
     /// The RTP sessions' clock of `loop` (call on that loop).
     package func clock(for loop: MediaLoop) -> SessionClock? {
-        guard clocks.indices.contains(loop.index), loops.loops[loop.index] === loop else { return nil }
+        guard owns(loop) else { return nil }
         let slot = clocks[loop.index].value
         if let c = slot.clock { return c }
         let c = SessionClock(loop: loop, context: self)
@@ -149,7 +158,7 @@ public final class MediaContext: Sendable {
 
     /// The shared port of `loop` (call on that loop); nil in full-ICE mode.
     package func mux(for loop: MediaLoop) -> UDPMux? {
-        muxes.indices.contains(loop.index) && muxes[loop.index].value.loop === loop ? muxes[loop.index].value : nil
+        owns(loop) && muxes.indices.contains(loop.index) ? muxes[loop.index].value : nil
     }
 
     /// The ports the media loops listen on (ICE-lite mode), in loop order.
