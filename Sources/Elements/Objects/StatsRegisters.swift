@@ -20,11 +20,8 @@ enum StatsRegisters {
             : ["__module__": "kurento", "__type__": "ElementStats", "id": .string(id), "type": "element",
                "timestampMillis": .int(timestampMillis), "inputLatency": []]
         for s in stats.inbound {
-            let id = "inbound-\(s.kind == .audio ? "audio" : "video")-\(s.ssrc)"
-            out[id] = [
-                "__module__": "kurento", "__type__": "RTCInboundRTPStreamStats", "id": .string(id), "type": "inboundrtp",
-                "timestampMillis": .int(timestampMillis), "ssrc": .string(String(s.ssrc)), "associateStatsId": "",
-                "isRemote": false, "mediaTrackId": .string(s.kind.kurentoName), "transportId": "transport", "codecId": "",
+            let (id, common) = stream("inbound", s.kind, s.ssrc, timestampMillis)
+            out[id] = .object(common.merging([
                 "firCount": 0, "pliCount": .int(Int64(s.plisSent)), "nackCount": .int(Int64(s.nacksSent)), "sliCount": 0,
                 "remb": .int(Int64(s.rembSent)),
                 // Beyond Kurento's register: transport-cc feedback packets sent (transport-wide, on video).
@@ -32,14 +29,11 @@ enum StatsRegisters {
                 "packetsLost": .int(s.packetsLost), "fractionLost": .double(s.fractionLost),
                 "packetsReceived": .int(Int64(s.packetsReceived)), "bytesReceived": .int(Int64(s.bytesReceived)),
                 "jitter": .double(s.jitter),
-            ]
+            ]) { a, _ in a })
         }
         for s in stats.outbound {
-            let id = "outbound-\(s.kind == .audio ? "audio" : "video")-\(s.ssrc)"
-            out[id] = [
-                "__module__": "kurento", "__type__": "RTCOutboundRTPStreamStats", "id": .string(id), "type": "outboundrtp",
-                "timestampMillis": .int(timestampMillis), "ssrc": .string(String(s.ssrc)), "associateStatsId": "",
-                "isRemote": false, "mediaTrackId": .string(s.kind.kurentoName), "transportId": "transport", "codecId": "",
+            let (id, common) = stream("outbound", s.kind, s.ssrc, timestampMillis)
+            out[id] = .object(common.merging([
                 "firCount": .int(Int64(s.firsReceived)), "pliCount": .int(Int64(s.plisReceived)),
                 "nackCount": .int(Int64(s.nacksReceived)), "sliCount": 0,
                 "remb": .int(Int64(s.remb)), "packetsLost": .int(s.packetsLost),
@@ -47,8 +41,22 @@ enum StatsRegisters {
                 "bytesSent": .int(Int64(s.bytesSent)), "targetBitrate": 0, "roundTripTime": .double(s.roundTripTime),
                 // Beyond Kurento's register (names from W3C webrtc-stats): resends, and how many as RTX.
                 "retransmittedPacketsSent": .int(Int64(s.retransmitted)), "rtxPacketsSent": .int(Int64(s.rtxSent)),
-            ]
+            ]) { a, _ in a })
         }
         return out
+    }
+
+    /// The stats id and the fields every RTCInbound/OutboundRTPStreamStats register shares;
+    /// `direction` is "inbound" or "outbound".
+    private static func stream(
+        _ direction: String, _ kind: MediaKindKey, _ ssrc: UInt32, _ timestampMillis: Int64
+    ) -> (id: String, fields: [String: JSONValue]) {
+        let id = "\(direction)-\(kind == .audio ? "audio" : "video")-\(ssrc)"
+        let type = direction == "inbound" ? "RTCInboundRTPStreamStats" : "RTCOutboundRTPStreamStats"
+        return (id, [
+            "__module__": "kurento", "__type__": .string(type), "id": .string(id), "type": .string("\(direction)rtp"),
+            "timestampMillis": .int(timestampMillis), "ssrc": .string(String(ssrc)), "associateStatsId": "",
+            "isRemote": false, "mediaTrackId": .string(kind.kurentoName), "transportId": "transport", "codecId": "",
+        ])
     }
 }
