@@ -42,7 +42,6 @@ package final class PlainRtpSession: RtpSession {
     package static let relatchAfter: Duration = .seconds(2)
 
     private var legs: [Leg?] = [nil, nil]
-    private var offerSent: SessionDescription?
     private let bindHost: String
     private let advertisedAddress: String
     /// SDES-SRTP: our suite and key (nil: RTP in the clear).
@@ -79,9 +78,7 @@ package final class PlainRtpSession: RtpSession {
     }
 
     package override func processOffer(_ text: String) throws(NegotiationError) -> String {
-        guard !isNegotiated, offerSent == nil else {
-            throw NegotiationError(.alreadyNegotiated, "Endpoint already negotiated")
-        }
+        try ensureNotNegotiated()
         let offer: SessionDescription
         do { offer = try SessionDescription.parse(text) } catch {
             throw NegotiationError(.sdpParse, "Error processing offer: \(error.description)")
@@ -97,26 +94,20 @@ package final class PlainRtpSession: RtpSession {
             throw NegotiationError(.processOffer, "Error processing offer: \(error.description)")
         }
         remoteSDP = text
-        localSDP = withBandwidth(result.answer).serialize()
-        return localSDP!  // assigned on the line above
+        return keepLocal(result.answer, isOffer: false)
     }
 
     package override func generateOffer(audio: Bool, video: Bool) throws(NegotiationError) -> String {
-        guard !isNegotiated, offerSent == nil else {
-            throw NegotiationError(.alreadyNegotiated, "Endpoint already negotiated")
-        }
+        try ensureNotNegotiated()
         guard audio || video else { throw NegotiationError(.generateOffer, "Offer with neither audio nor video") }
         let local = try openLegs(audio: audio, video: video)
         let offer = Negotiation.plainOffer(local: local, streams: sendPreferences, offerAudio: audio, offerVideo: video,
                                            sessionID: UInt64.random(in: 1...UInt64(Int64.max)), sdes: sdes)
-        offerSent = withBandwidth(offer)
-        localSDP = offerSent!.serialize()  // assigned on the line above
-        return localSDP!  // assigned on the line above
+        return keepLocal(offer, isOffer: true)
     }
 
     package override func processAnswer(_ text: String) throws(NegotiationError) -> String {
-        guard let offer = offerSent else { throw NegotiationError(.noOfferGenerated, "No offer was generated") }
-        guard !isNegotiated else { throw NegotiationError(.answerAlreadyProcessed, "Answer already processed") }
+        let offer = try offerAwaitingAnswer()
         do {
             let answer: SessionDescription
             do { answer = try SessionDescription.parse(text) } catch {

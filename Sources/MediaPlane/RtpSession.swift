@@ -49,6 +49,8 @@ package class RtpSession: MediaNode {
     package let allowReceive: Bool
     package var localSDP: String?
     package var remoteSDP: String?
+    /// Our offer (generateOffer), until the answer comes.
+    private(set) var offerSent: SessionDescription?
     /// Set once keys (or the absence of any) are known.
     package var protection: (any PacketProtection)?
     package var media: [NegotiatedMedia] = []
@@ -140,6 +142,28 @@ package class RtpSession: MediaNode {
     /// `description` with b=AS (RFC 8866 §5.8) on each m-line we receive on,
     /// when a maximum receive bandwidth is set for its kind (Kurento's
     /// maxVideoRecvBandwidth / maxAudioRecvBandwidth).
+    /// Throws unless neither an offer was processed nor one generated yet.
+    package func ensureNotNegotiated() throws(NegotiationError) {
+        guard !isNegotiated, offerSent == nil else { throw NegotiationError(.alreadyNegotiated, "Endpoint already negotiated") }
+    }
+
+    /// The offer an answer may now be processed against.
+    package func offerAwaitingAnswer() throws(NegotiationError) -> SessionDescription {
+        guard let offer = offerSent else { throw NegotiationError(.noOfferGenerated, "No offer was generated") }
+        guard !isNegotiated else { throw NegotiationError(.answerAlreadyProcessed, "Answer already processed") }
+        return offer
+    }
+
+    /// Keeps our answer (`isOffer` false) or offer as the local description,
+    /// with the bandwidth lines added, and returns its text.
+    package func keepLocal(_ description: SessionDescription, isOffer: Bool) -> String {
+        let described = withBandwidth(description)
+        if isOffer { offerSent = described }
+        let text = described.serialize()
+        localSDP = text
+        return text
+    }
+
     package func withBandwidth(_ description: SessionDescription) -> SessionDescription {
         var d = description
         for i in d.media.indices where d.media[i].port != 0 && d.media[i].direction.receives {

@@ -25,7 +25,6 @@ package final class WebRtcSession: RtpSession {
     private let certificate: DTLSCertificate
     private var ice: (any ICETransport)?
     private var dtls: DTLSSession?
-    private var offerSent: SessionDescription?
     private var pendingCandidates: [String] = []
     private var gatherRequested = false
     /// The server's ICE settings with this endpoint's overrides; the agent
@@ -110,9 +109,7 @@ package final class WebRtcSession: RtpSession {
     }
 
     package override func processOffer(_ text: String) throws(NegotiationError) -> String {
-        guard !isNegotiated, offerSent == nil else {
-            throw NegotiationError(.alreadyNegotiated, "Endpoint already negotiated")
-        }
+        try ensureNotNegotiated()
         let offer: SessionDescription
         do { offer = try SessionDescription.parse(text) } catch {
             throw NegotiationError(.sdpParse, "Error processing offer: \(error.description)")
@@ -135,28 +132,20 @@ package final class WebRtcSession: RtpSession {
         try startTransport(agent: agent, remote: remote, role: ourSetup == .active ? .client : .server)
         apply(result.media)
         remoteSDP = text
-        localSDP = withBandwidth(result.answer).serialize()
-        return localSDP!  // assigned on the line above
+        return keepLocal(result.answer, isOffer: false)
     }
 
     package override func generateOffer(audio: Bool, video: Bool) throws(NegotiationError) -> String {
-        guard !isNegotiated, offerSent == nil else {
-            throw NegotiationError(.alreadyNegotiated, "Endpoint already negotiated")
-        }
+        try ensureNotNegotiated()
         _ = try makeAgent(controlling: true)
         let offer = Negotiation.offer(
             capabilities: Self.capabilities, transport: transportParameters, streams: sendPreferences,
             offerAudio: audio, offerVideo: video, sessionID: UInt64.random(in: 1...UInt64(Int64.max)))
-        offerSent = withBandwidth(offer)
-        localSDP = offerSent!.serialize()  // assigned on the line above
-        return localSDP!  // assigned on the line above
+        return keepLocal(offer, isOffer: true)
     }
 
     package override func processAnswer(_ text: String) throws(NegotiationError) -> String {
-        guard let offer = offerSent else {
-            throw NegotiationError(.noOfferGenerated, "No offer was generated")
-        }
-        guard !isNegotiated else { throw NegotiationError(.answerAlreadyProcessed, "Answer already processed") }
+        let offer = try offerAwaitingAnswer()
         do {
             let answer = try SessionDescription.parse(text)
             let negotiated = try Negotiation.process(answer: answer, to: offer, capabilities: Self.capabilities)
