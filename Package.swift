@@ -253,7 +253,7 @@ if withFuzzers {
     for (name, dependencies) in [
         ("FuzzJSON", ["JSONRPC"]), ("FuzzSDP", ["SDP"]), ("FuzzRTP", ["RTP", "STUN"]),
         ("FuzzKurento", ["Elements", "JSONRPC", "TestSupport"]), ("FuzzSRTP", ["Transport"]),
-        ("FuzzSTUN", ["STUN", "Transport"]), ("FuzzRooms", ["Rooms", "Elements", "JSONRPC", "TestSupport"]),
+        ("FuzzSTUN", ["STUN", "Transport"]), ("FuzzRooms", ["Rooms", "JSONRPC", "TestSupport"]),
         ("FuzzDTLS", ["Transport"]), ("FuzzDepacketize", ["Mixer"]),
     ] {
         package.targets.append(

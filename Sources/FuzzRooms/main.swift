@@ -5,7 +5,6 @@
 // and once every client has gone and the reconnection grace has passed, no
 // room and no media object may be left.
 import Dispatch
-import Elements
 import FuzzDriver
 import JSONRPC
 import Rooms
@@ -21,34 +20,17 @@ func blocking(_ work: @escaping @Sendable () async -> Void) {
     done.wait()
 }
 
-final class Harness: @unchecked Sendable {
-    let media = FakeRoomMedia()
-    let clock = FakeClock()
-    let service: RoomService
-    var clients: [(id: ConnectionID, conn: TestConnection)] = []
-
-    init() {
-        service = RoomService(media: media, clock: clock)
-    }
-
-    func connectAll() async {
-        clients = []
-        for _ in 0..<3 {
-            let conn = TestConnection()
-            clients.append((await service.openConnection(conn), conn))
-        }
-    }
-}
-
-nonisolated(unsafe) let harness = Harness()
+/// Three clients, named "0", "1" and "2".
+let names = ["0", "1", "2"]
+let harness = RoomHarness()
 nonisolated(unsafe) var inputs = 0
-blocking { await harness.connectAll() }
+blocking { for n in names { await harness.connect(n) } }
 
 func fuzzOne(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     guard let data else { return 0 }
     let bytes = UnsafeBufferPointer(start: data, count: count)
     for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true).prefix(8) {
-        let client = harness.clients[Int(line.first! % 3)]
+        let client = harness.clients[names[Int(line.first! % 3)]]!
         let text = String(decoding: line.dropFirst(), as: UTF8.self)
         let request = try? JSONParser.parse(text)
         blocking { await harness.service.handle(text, from: client.id) }
@@ -62,13 +44,13 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     if inputs % 64 == 0 {
         // Everyone goes away; after the grace period nothing may be left.
         blocking {
-            for c in harness.clients { await harness.service.closeConnection(c.id) }
+            for c in harness.clients.values { await harness.service.closeConnection(c.id) }
             harness.clock.advance(by: .seconds(60))
             await harness.service.tick()
         }
         let live = harness.media.live
         precondition(live.isEmpty, "media objects left after every client went: \(live.sorted())")
-        blocking { await harness.connectAll() }
+        blocking { for n in names { await harness.connect(n) } }
     }
     return 0
 }
