@@ -53,6 +53,8 @@ final class Participant {
     /// Senders whose audio this participant muted for itself (`muteSubscribedMedia`):
     /// out of its own mix while the room mixes, not connected to its SFU subscriptions.
     var mutedInMix: Set<String> = []
+    /// Senders whose video this participant muted for itself: not connected to its subscriptions.
+    var mutedVideo: Set<String> = []
 
     init(name: String, session: String, role: RoomRole, extensions: Set<String>) {
         self.name = name
@@ -63,36 +65,6 @@ final class Participant {
 
     /// Whether a notification `feature` (an extension name) goes to this client.
     func wants(_ feature: String) -> Bool { extensions.contains(feature) }
-}
-
-/// One file of a `participants` recording: one publisher's stream as sent (no re-encode).
-struct ParticipantFile {
-    var user: String
-    var recorder: String
-    var uri: String
-    var path: String
-    var startedAt: Duration
-    var endedAt: Duration?
-}
-
-struct Recording {
-    var id: String
-    var name: String
-    /// `composite` (the server's mix, one file) or `participants` (one file per publisher).
-    var target: String = "composite"
-    /// Composite target: its recorder and the HubPort feeding it.
-    var recorder: String?
-    var port: String?
-    var uri: String
-    var path: String
-    var startedAt: Duration
-    var createdAt: Int64
-    /// Participants target: what a new file gets, and every file so far.
-    var format = "webm"
-    var profile = "WEBM"
-    var files: [ParticipantFile] = []
-
-    var isComposite: Bool { target == "composite" }
 }
 
 final class Room {
@@ -121,12 +93,8 @@ final class Room {
     var appliedLayout = ""
     /// The composite recording in progress, if any (§10.7).
     var recording: Recording?
-    var dominant: String?
-    var previousDominants: [String] = []
-    var speaking: Set<String> = []
-    /// Publishers' own speech reports (their endpoints' `SpeakingChanged`):
-    /// the source of speaking events while the room does not mix (SFU mode).
-    var voices: [String: (speaking: Bool, level: Double)] = [:]
+    /// Who speaks, and the dominant speaker (§10.6).
+    var speakers = SpeakerTracker()
 
     init(name: String, mode: RoomMode) {
         self.name = name
