@@ -272,6 +272,49 @@ def test_mcu_receiver_side_mute_takes_a_sender_out_of_one_listeners_mix():
         server.stop()
 
 
+def test_a_muted_publisher_stays_muted_for_later_joiners_and_after_a_switch():
+    """carol mutes her microphone in a hybrid room. dave, who joins afterwards, and
+    alice, after the switch to SFU, see her picture and do not hear her tone; when she
+    unmutes, both hear it (so the check can fail)."""
+    server = Server(env_overrides={"TESSERA_MIXER_WIDTH": "320", "TESSERA_MIXER_HEIGHT": "240", "TESSERA_MIXER_FPS": "10"})
+    try:
+        async def run():
+            url = room_url(server)
+            alice = Participant(url, "alice", "muted", PEOPLE[0][1], PEOPLE[0][2], mode="hybrid")
+            carol = Participant(url, "carol", "muted", PEOPLE[2][1], PEOPLE[2][2])
+            for p in (alice, carol):
+                await p.join()
+                await p.publish()
+            await asyncio.to_thread(carol.socket.result, "streamPropertyChanged",
+                                    {"streamId": "webcam", "property": "audioActive", "newValue": False})
+            await asyncio.to_thread(alice.socket.result, "setRoomMode", {"mode": "sfu"})
+            dave = Participant(url, "dave", "muted", (200, 200, 40), 900)
+            await dave.join()
+
+            def carol_level(p, seconds=1.0):
+                rec = p.recorder("carol")
+                if rec is None or rec.video_frames < 20 or rec.last_rgb is None:
+                    return None
+                if not colour_close(centre_colour(rec.last_rgb), carol.colour):
+                    return None
+                audio = rec.audio[-int(48000 * seconds):]
+                return tone_level(audio, carol.hz) if len(audio) >= 4800 else 0.0
+
+            for p in (alice, dave):
+                assert await wait_for(lambda: carol_level(p) is not None, 25), f"{p.name} does not see carol"
+            await asyncio.sleep(2.0)
+            for p in (alice, dave):
+                assert carol_level(p) < 0.05, f"{p.name} hears muted carol: {carol_level(p)}"
+            await asyncio.to_thread(carol.socket.result, "streamPropertyChanged",
+                                    {"streamId": "webcam", "property": "audioActive", "newValue": True})
+            for p in (alice, dave):
+                assert await wait_for(lambda: (carol_level(p) or 0) > 0.3, 10), f"{p.name} does not hear carol: {carol_level(p)}"
+            await close_all([alice, carol, dave], server)
+        asyncio.run(run())
+    finally:
+        server.stop()
+
+
 def test_room_switches_sfu_mcu_hybrid_sfu_with_media_checked():
     server = Server(env_overrides={"TESSERA_MIXER_WIDTH": "640", "TESSERA_MIXER_HEIGHT": "360", "TESSERA_MIXER_FPS": "15"})
     try:
