@@ -85,7 +85,9 @@ public enum RPCCodec {
         case .int?, .double?, .string?: validID = id
         default: return .invalid(.invalidRequest, id: nil)
         }
-        guard o["jsonrpc"] == .string("2.0") else { return .invalid(.invalidRequest, id: validID) }
+        // Not JSON-RPC 2.0 (a wrong or missing version): its id means nothing to us, so the
+        // Invalid Request answer carries a null id (JSON-RPC 2.0 §5; KMS does the same).
+        guard o["jsonrpc"] == .string("2.0") else { return .invalid(.invalidRequest, id: nil) }
         if let method = o["method"] {
             guard case .string(let name) = method else { return .invalid(.invalidRequest, id: validID) }
             return .request(RPCRequest(id: validID, method: name, params: o["params"]))

@@ -21,7 +21,7 @@ import Testing
     static let cases: [Case] = [
         Case(name: "unparseable JSON", request: #"{"jsonrpc":"2.0","id":1,"#, code: -32700, type: nil, nullID: true),
         Case(name: "not an object", request: #"[1,2]"#, code: -32600, type: nil, nullID: true),
-        Case(name: "bad jsonrpc version", request: #"{"jsonrpc":"1.0","id":1,"method":"ping"}"#, code: -32600, type: nil),
+        Case(name: "bad jsonrpc version", request: #"{"jsonrpc":"1.0","id":1,"method":"ping"}"#, code: -32600, type: nil, nullID: true),
         Case(name: "unknown method", request: #"{"jsonrpc":"2.0","id":1,"method":"fly","params":{}}"#, code: -32601, type: nil),
         Case(name: "params missing", request: #"{"jsonrpc":"2.0","id":1,"method":"create"}"#, code: -32602, type: "INVALID_PARAMS"),
         Case(name: "params not an object", request: #"{"jsonrpc":"2.0","id":1,"method":"create","params":[1]}"#, code: -32602, type: "INVALID_PARAMS"),

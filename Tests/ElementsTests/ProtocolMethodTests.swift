@@ -190,4 +190,17 @@ import Testing
         #expect(h.mediaSet.objects.count == 1)  // the ServerManager
         #expect(h.mediaSet.pipelines.isEmpty)
     }
+
+    /// Events a request raises reach the client before its answer: `ElementDisconnected`
+    /// of a released element never arrives after the `release` answer.
+    @Test func eventsOfAReleaseGoBeforeItsAnswer() {
+        let p = createPipeline()
+        let a = h.result("create", ["type": "PassThrough", "constructorParams": ["mediaPipeline": .string(p)]])?["value"]?.stringValue ?? ""
+        let b = h.result("create", ["type": "PassThrough", "constructorParams": ["mediaPipeline": .string(p)]])?["value"]?.stringValue ?? ""
+        _ = h.result("subscribe", ["object": .string(a), "type": "ElementDisconnected"])
+        _ = h.result("invoke", ["object": .string(a), "operation": "connect", "operationParams": ["sink": .string(b)]])
+        let frames = h.sendRaw(#"{"jsonrpc":"2.0","id":900,"method":"release","params":{"object":"\#(b)"}}"#)
+        let kinds = frames.map { $0["id"] == 900 ? "answer" : $0["params"]?["value"]?["type"]?.stringValue ?? "?" }
+        #expect(kinds == ["ElementDisconnected", "ElementDisconnected", "ElementDisconnected", "answer"])
+    }
 }

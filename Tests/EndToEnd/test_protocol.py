@@ -115,6 +115,8 @@ def test_error(server, name, req, code, type_):
     if isinstance(req, str):
         c.send_raw(req)
         r = c.recv()
+        if name in ("parse error", "batch", "bad version"):
+            assert r["id"] is None, r  # JSON-RPC 2.0 §5: no usable id
     else:
         method, params = req
         if params is not None:

@@ -137,6 +137,10 @@ public final class KurentoProtocolHandler {
             let pending: PendingReply?
             switch outcome {
             case .done(let response, let session):
+                // Events the request raised go first, as KMS emits them while it works: a
+                // client must not see `ElementDisconnected` of an element whose `release` it
+                // already had answered (kurento-client-js: "Unknown object id").
+                deliverEvents()
                 finish(request: request, fingerprint: fingerprint, response: response, session: sessionForCache,
                        connection: connection, started: started)
                 pending = nil
