@@ -45,7 +45,12 @@ public struct TesseraServer {
         ice.mode = config.iceMode
         ice.udpPort = config.iceUDPPort
         ice.stunServer = config.stunServers.first
-        ice.turnServer = config.turnServers.first
+        if config.stunServers.count > 1 {
+            // libnice asks a single STUN server per agent; TURN relays are all used.
+            logger.warning("only the first STUN server is used", metadata: [
+                "used": "\(config.stunServers[0])", "ignored": "\(config.stunServers.dropFirst().joined(separator: ","))"])
+        }
+        ice.turnServers = config.turnServers
         media = try MediaContext(
             loopCount: config.mediaLoops, mixerThreads: config.mixerThreads, mixer: config.mixer, ice: ice, logger: Logger(label: "tessera.media"),
             recordingDirectory: config.recordingDirectory, metrics: MediaMetrics(factory: metricsFactory))

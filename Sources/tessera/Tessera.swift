@@ -10,14 +10,15 @@ struct Tessera: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tessera",
         abstract: "Tessera media server: Kurento protocol, MCU and SFU.",
-        discussion: """
-            Settings come from the config file, then TESSERA_* environment variables, then these flags.
-            Every setting is described in Config/README.md. A bad setting prints one line naming the key
-            and exits with status 2.
-            """)
+        discussion: "Settings come from the config file, then TESSERA_* environment variables, then these flags. "
+            + "Without --config, Config/tessera.json is read when it exists and built-in defaults are used otherwise. "
+            + "Every setting is described in Config/README.md. A bad setting prints one line naming the key and exits with status 2.")
 
-    @Option(name: .shortAndLong, help: "Config file (JSON).")
-    var config: String = "Config/tessera.json"
+    /// Read when it exists and no `--config` names another file.
+    static let defaultConfig = "Config/tessera.json"
+
+    @Option(name: .shortAndLong, help: "Config file (JSON); a file named here must exist. Default: \(Tessera.defaultConfig) if present.")
+    var config: String?
 
     @Option(help: "Listen address (server.address).") var address: String?
     @Option(help: "Listen port (server.port).") var port: String?
@@ -61,7 +62,11 @@ struct Tessera: AsyncParsableCommand {
 
     func loadConfig() throws(ConfigError) -> TesseraConfig {
         var loader = ConfigLoader()
-        try loader.apply(fileAt: config)
+        if let config {
+            try loader.apply(fileAt: config)
+        } else if FileManager.default.fileExists(atPath: Self.defaultConfig) {
+            try loader.apply(fileAt: Self.defaultConfig)
+        }
         try loader.apply(environment: ProcessInfo.processInfo.environment)
         let single: [(String, String?)] = [
             ("server.address", address), ("server.port", port), ("server.kurentoPath", kurentoPath),

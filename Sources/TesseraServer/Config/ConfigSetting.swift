@@ -94,9 +94,9 @@ public struct ConfigSetting: Sendable {
 
     private static let ice: [ConfigSetting] = [
         .init(key: "ice.stunServers", env: "TESSERA_STUN_SERVERS", flag: "stun-server", kind: .stringList, defaultValue: [],
-              summary: "STUN servers as host:port, used to learn server-reflexive addresses. Empty: none (nothing leaves the machine)."),
+              summary: "STUN servers as host:port (IP addresses), used to learn server-reflexive addresses; libnice asks one, so only the first is used (a warning names the rest). Empty: none (nothing leaves the machine)."),
         .init(key: "ice.turnServers", env: "TESSERA_TURN_SERVERS", flag: "turn-server", kind: .stringList, defaultValue: [],
-              summary: "TURN servers as user:password@host:port[?transport=udp|tcp|tls]."),
+              summary: "TURN servers as user:password@host:port[?transport=udp|tcp|tls]; every one gives a relayed candidate."),
         .init(key: "ice.hostAddresses", env: "TESSERA_ICE_HOST_ADDRESSES", flag: "ice-host-address", kind: .stringList, defaultValue: [],
               summary: "Host addresses to gather and advertise. Empty: every non-loopback interface address. Add 127.0.0.1 for tests on one machine."),
         .init(key: "ice.mode", env: "TESSERA_ICE_MODE", flag: "ice-mode", kind: .choice(["lite", "full"]), defaultValue: "lite",

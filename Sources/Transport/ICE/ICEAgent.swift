@@ -36,8 +36,14 @@ public struct ICESettings: Sendable, Equatable {
     public var portRange: ClosedRange<Int>? = nil
     /// STUN server "host:port" (an IP address: libnice does no DNS here).
     public var stunServer: String? = nil
-    /// TURN "user:password@host:port[?transport=udp]".
-    public var turnServer: String? = nil
+    /// TURN relays, each "user:password@host:port[?transport=udp|tcp]"; the agent
+    /// gathers a relayed candidate from every one.
+    public var turnServers: [String] = []
+    /// The first TURN relay (Kurento's single `turnUrl`); setting it replaces them all.
+    public var turnServer: String? {
+        get { turnServers.first }
+        set { turnServers = newValue.map { [$0] } ?? [] }
+    }
     /// Advertised instead of the address of every local IPv4 / IPv6 host candidate.
     public var externalIPv4: String? = nil
     public var externalIPv6: String? = nil
@@ -271,8 +277,8 @@ public final class ICEAgent {
         if let range = settings.portRange {
             nice_agent_set_port_range(a, streamID, 1, guint(range.lowerBound), guint(range.upperBound))
         }
-        if let turn = settings.turnServer {
-            guard let relay = Self.parseTURN(turn) else { throw ICEError(description: "cannot parse TURN URL") }
+        for turn in settings.turnServers {
+            guard let relay = Self.parseTURN(turn) else { throw ICEError(description: "cannot parse TURN URL '\(turn)'") }
             _ = nice_agent_set_relay_info(a, streamID, 1, relay.host, guint(relay.port), relay.user, relay.pass, relay.type)
         }
     }
