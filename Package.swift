@@ -131,7 +131,7 @@ let package = Package(
         .target(
             name: "TesseraServer",
             dependencies: [
-                "Elements", "MediaPlane", "JSONRPC", "Transport", "Rooms",
+                "Elements", "MediaPlane", "JSONRPC", "Transport", "Rooms", "COpenSSL",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
@@ -140,6 +140,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             resources: [.copy("Demo")],
             swiftSettings: swiftSettings

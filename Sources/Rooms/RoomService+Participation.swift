@@ -13,6 +13,8 @@ extension RoomService {
             throw RoomError(.generic, "User name '\(user)' is not allowed: '_' and a leading '$' are reserved")
         }
         guard !roomName.isEmpty else { throw RoomError(.generic, "Empty room name is not allowed") }
+        if let problem = Self.nameProblem(user) { throw RoomError(.generic, "User name is not allowed: \(problem)") }
+        if let problem = Self.nameProblem(roomName) { throw RoomError(.generic, "Room name is not allowed: \(problem)") }
         guard session.room == nil else {
             throw RoomError(.existingUserInRoom, "This session already joined room '\(session.room ?? "")' as '\(session.user ?? "")'")
         }
@@ -83,6 +85,27 @@ extension RoomService {
             "role": .string(role.rawValue),
             "extensionsAccepted": .array(extensions.sorted().filter(Self.extensions.contains).map { .string($0) }),
         ]
+    }
+
+    /// Longest user or room name, in characters.
+    static let maxNameLength = 64
+    /// Characters a name may not hold: markup and quotes, which a careless page
+    /// would turn into script in every other participant's browser.
+    static let markup: Set<Character> = ["<", ">", "&", "\"", "'", "`"]
+
+    /// Why `name` cannot name a user or a room, or nil when it can: at most
+    /// `maxNameLength` characters, no control or format characters, no markup.
+    static func nameProblem(_ name: String) -> String? {
+        guard name.count <= maxNameLength else { return "longer than \(maxNameLength) characters" }
+        // Format characters include the bidirectional overrides that disguise a name; the
+        // zero-width joiner (U+200D) is one too, but emoji sequences need it.
+        if name.unicodeScalars.contains(where: {
+            $0 != "\u{200D}" && [.control, .format, .lineSeparator, .paragraphSeparator].contains($0.properties.generalCategory)
+        }) {
+            return "it holds control characters"
+        }
+        if name.contains(where: { markup.contains($0) }) { return "it holds one of < > & \" ' `" }
+        return nil
     }
 
     static let extensions: Set<String> = ["mode", "composite", "layout", "mute", "speaking", "recording"]

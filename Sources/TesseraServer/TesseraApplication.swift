@@ -5,6 +5,8 @@ import Transport
 import Foundation
 public import Hummingbird
 import HummingbirdWebSocket
+import HummingbirdCore
+import HTTPTypes
 import Logging
 import Metrics
 public import Prometheus
@@ -37,6 +39,9 @@ public struct TesseraServer {
             } catch {
                 logger.error("cannot create the recording directory: \(error)", metadata: ["path": "\(config.recordingDirectory)"])
             }
+        }
+        if config.rooms.jwtKey == nil {
+            logger.warning("rooms.tokenKey is empty: an open server, where anyone who reaches the room WebSocket may join any room as a moderator")
         }
         var ice = ICESettings()
         ice.hostAddresses = config.iceHostAddresses
@@ -82,11 +87,15 @@ public struct TesseraServer {
                 body: .init(byteBuffer: ByteBuffer(string: body)))
         }
         // The demo conference page (room API client), served from the bundle.
-        let demo = Bundle.module.url(forResource: "Demo/index", withExtension: "html").flatMap { try? Data(contentsOf: $0) } ?? Data()
+        let demo = DemoPage(html: Bundle.module.url(forResource: "Demo/index", withExtension: "html").flatMap { try? Data(contentsOf: $0) } ?? Data())
         router.get("/demo") { _, _ -> Response in
             Response(
-                status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(bytes: demo)))
+                status: .ok,
+                headers: [
+                    .contentType: "text/html; charset=utf-8", .contentSecurityPolicy: demo.contentSecurityPolicy,
+                    .xContentTypeOptions: "nosniff", .referrerPolicy: "no-referrer",
+                ],
+                body: .init(byteBuffer: ByteBuffer(bytes: demo.html)))
         }
         router.get("/metrics") { _, _ -> Response in
             Response(
@@ -103,20 +112,47 @@ public struct TesseraServer {
         wsRouter.ws(RouterPath(stringLiteral: config.roomPath)) { inbound, outbound, _ in
             await RoomWebSocket.run(inbound: inbound, outbound: outbound, rooms: rooms, logger: wsLogger)
         }
+        // A plain GET of a WebSocket path: an upgrade the gate refused (401/403 and the
+        // reason), or a client that did not ask for a WebSocket (426).
+        for path in [config.kurentoPath, config.roomPath] {
+            router.get(RouterPath(stringLiteral: path)) { request, _ -> Response in
+                if let refusal = request.headers[HTTPField.Name(UpgradeGateHandler.refusalHeader)!] {
+                    let status = Int(refusal.prefix { $0 != " " }) ?? 403
+                    var response = Self.text(HTTPResponse.Status(code: status), String(refusal.drop { $0 != " " }.dropFirst()) + "\n")
+                    if status == 401 { response.headers[.wwwAuthenticate] = "Bearer" }
+                    return response
+                }
+                return Self.text(.upgradeRequired, "this path is a WebSocket: connect with ws:// (or wss://)\n")
+            }
+        }
+        // Who may connect (server.kurentoAllow, kurentoSecret, allowedOrigins) is checked
+        // by a handler in front of the upgrade, which answers refusals with 401 or 403.
+        let access = config.access
+        let gatePaths = [config.kurentoPath: true, config.roomPath: false]
+        let wsResponder = wsRouter.buildResponder()
+        let serverBuilder = HTTPServerBuilder { responder in
+            GatedWebSocketChannel(
+                inner: HTTP1WebSocketUpgradeChannel(
+                    responder: responder, webSocketResponder: wsResponder,
+                    configuration: .init(ws: .init(maxFrameSize: KurentoWebSocket.maxMessageSize))),
+                makeGate: { UpgradeGateHandler(policy: access, paths: gatePaths, logger: wsLogger) })
+        }
 
         let gc = GarbageCollector(service: service, interval: Self.gcInterval(grace: config.gracePeriod))
         let events = MediaEventPump(service: service, media: media)
         return Application(
             router: router,
-            server: .http1WebSocketUpgrade(
-                webSocketRouter: wsRouter,
-                configuration: .init(ws: .init(maxFrameSize: KurentoWebSocket.maxMessageSize))),
+            server: serverBuilder,
             configuration: .init(address: .hostname(config.address, port: config.port), serverName: "Tessera"),
             // Shut down in reverse order: the HTTP server first, the media last.
             services: [MediaShutdown(service: service), gc, events, RoomClock(rooms: rooms)],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger
         )
+    }
+
+    static func text(_ status: HTTPResponse.Status, _ body: String) -> Response {
+        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 
     /// Runs the server until SIGINT or SIGTERM, then shuts down gracefully.

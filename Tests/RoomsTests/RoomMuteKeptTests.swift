@@ -105,3 +105,23 @@ import Testing
         #expect(await h.service.roomNames == ["demo"])
     }
 }
+
+/// Names that would be markup in a page, control characters or too long are refused.
+@Suite struct RoomNameTests {
+    @Test(arguments: ["<img src=x onerror=alert(1)>", "bob\u{0}", "eve\nmallory", "a\u{202E}b", "x\"y", "o'neil", "tick`", "a&b",
+                      String(repeating: "n", count: 65)])
+    func refused(_ name: String) async {
+        let h = RoomHarness()
+        let r = await h.join(name)
+        #expect(r["error"]?["code"] == 999, "\(name)")
+        let room = await h.request(name, "joinRoom", ["user": "alice", "room": .string(name)])
+        #expect(room["error"]?["code"] == 999)
+        #expect(await h.service.roomNames.isEmpty)
+    }
+
+    @Test(arguments: ["alice", "José María", "李小龙", "d-ave.9", String(repeating: "n", count: 64), "👩‍💻 ana"])
+    func accepted(_ name: String) async {
+        let h = RoomHarness()
+        #expect(await h.join(name)["result"] != nil, "\(name)")
+    }
+}

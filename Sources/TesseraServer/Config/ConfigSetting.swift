@@ -49,6 +49,12 @@ public struct ConfigSetting: Sendable {
               summary: "WebSocket path of the Kurento protocol."),
         .init(key: "server.roomPath", env: "TESSERA_ROOM_PATH", flag: "room-path", kind: .path, defaultValue: "/room",
               summary: "WebSocket path of the room protocol."),
+        .init(key: "server.kurentoAllow", env: "TESSERA_KURENTO_ALLOW", flag: nil, kind: .stringList, defaultValue: ["127.0.0.0/8", "::1/128"],
+              summary: "Networks (CIDR) that may open the Kurento WebSocket; others get HTTP 403. Default: loopback only."),
+        .init(key: "server.kurentoSecret", env: "TESSERA_KURENTO_SECRET", flag: nil, kind: .optionalString, defaultValue: "",
+              summary: "Shared secret the Kurento WebSocket requires (Authorization: Bearer, or ?secret=); empty = none."),
+        .init(key: "server.allowedOrigins", env: "TESSERA_ALLOWED_ORIGINS", flag: nil, kind: .stringList, defaultValue: [],
+              summary: "Browser origins allowed on both WebSockets besides the server's own and loopback ones; \"*\" = any."),
     ]
 
     private static let media: [ConfigSetting] = [

@@ -12,6 +12,8 @@ public struct TesseraConfig: Sendable {
     public var port: Int
     public var kurentoPath: String
     public var roomPath: String
+    /// Who may open the WebSockets (server.kurentoAllow, kurentoSecret, allowedOrigins).
+    public var access: AccessPolicy
     public var mediaLoops: Int
     public var mixerThreads: Int
     public var mixer: MixerSettings
@@ -199,6 +201,17 @@ public struct ConfigLoader {
             throw ConfigError(source: sources["server.roomPath"] ?? "defaults", key: "server.roomPath",
                               problem: "must differ from server.kurentoPath")
         }
+        var access = AccessPolicy()
+        access.kurentoAllow = []
+        for text in list("server.kurentoAllow") {
+            guard let network = IPNetwork(text) else {
+                throw ConfigError(source: sources["server.kurentoAllow"] ?? "defaults", key: "server.kurentoAllow",
+                                  problem: "'\(text)' is not a network in CIDR form (such as 10.0.0.0/8 or ::1/128)")
+            }
+            access.kurentoAllow.append(network)
+        }
+        access.kurentoSecret = str("server.kurentoSecret").isEmpty ? nil : str("server.kurentoSecret")
+        access.allowedOrigins = list("server.allowedOrigins")
         var areas: [String: Logger.Level] = [:]
         for (area, level) in values["logging.areas"]?.objectValue ?? [:] {
             areas[area] = Logger.Level(rawValue: level.stringValue ?? "info")
@@ -228,7 +241,7 @@ public struct ConfigLoader {
         rooms.canvasFPS = mixer.fps
         return TesseraConfig(
             address: str("server.address"), port: int("server.port"),
-            kurentoPath: str("server.kurentoPath"), roomPath: str("server.roomPath"),
+            kurentoPath: str("server.kurentoPath"), roomPath: str("server.roomPath"), access: access,
             mediaLoops: int("media.loops"), mixerThreads: int("media.mixerThreads"), mixer: mixer, rooms: rooms,
             stunServers: list("ice.stunServers"), turnServers: list("ice.turnServers"),
             iceHostAddresses: list("ice.hostAddresses"), udpPortRange: portMin...portMax,
