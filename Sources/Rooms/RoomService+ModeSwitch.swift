@@ -10,6 +10,11 @@ extension RoomService {
         let modeName = try string(params, "mode")
         let (room, p) = try member(session)
         guard p.role == .moderator else { throw RoomError(.unauthorized, "Only a moderator may change the room mode") }
+        return try await setMode(of: room, to: modeName)
+    }
+
+    /// Switches `room` to the mode named `modeName` (a moderator's request or the admin API).
+    func setMode(of room: Room, to modeName: String) async throws(RoomError) -> JSONValue {
         guard let mode = RoomMode(rawValue: modeName), options.modes.contains(mode) else {
             throw RoomError(.roomModeNotSupported, "Room mode '\(modeName)' is not supported")
         }

@@ -27,12 +27,18 @@ extension RoomService {
         guard let muted = params["muted"]?.boolValue else { throw .missing("muted") }
         let (room, p) = try member(session)
         guard p.role == .moderator else { throw RoomError(.unauthorized, "Only a moderator may mute others") }
+        try await forceMute(in: room, target: target, kind: kind, muted: muted)
+        return [:]
+    }
+
+    /// A moderator's (or the admin API's) mute of `target`'s published `kind`, which
+    /// `target` cannot undo itself.
+    func forceMute(in room: Room, target: String, kind: String, muted: Bool) async throws(RoomError) {
         guard kind == "audio" || kind == "video" else { throw RoomError(.invalidParams, "kind must be audio or video") }
         guard let t = room.participants[target] else { throw RoomError(.userNotFound, "User '\(target)' not found") }
         guard t.publishing else { throw RoomError(.userNotStreaming, "User '\(target)' is not publishing") }
         if muted { t.forceMuted.insert(kind) } else { t.forceMuted.remove(kind) }
         await setActive(room, t, kind: kind, active: !muted, reason: "forceMute")
-        return [:]
     }
 
     /// Moderator: mute (or unmute) one kind for every publisher, moderators too unless `exceptModerators`.

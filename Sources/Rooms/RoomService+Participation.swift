@@ -108,7 +108,7 @@ extension RoomService {
         return nil
     }
 
-    static let extensions: Set<String> = ["mode", "composite", "layout", "mute", "speaking", "recording"]
+    static let extensions: Set<String> = ["mode", "composite", "layout", "mute", "speaking", "recording", "admin"]
 
     func newEndpoint(_ room: Room, owner p: Participant, name: String) async throws(RoomError) -> String {
         guard let pipeline = room.pipeline else { throw RoomError(.mediaEndpoint, "The room has no pipeline") }

@@ -39,6 +39,11 @@ extension RoomService {
     func startRecording(_ params: [String: JSONValue], session: Session) async throws(RoomError) -> JSONValue {
         let (room, p) = try member(session)
         guard p.role == .moderator else { throw RoomError(.unauthorized, "Only a moderator may record") }
+        return try await startRecording(in: room, params)
+    }
+
+    /// Starts recording `room` as `params` say (a moderator's request or the admin API).
+    func startRecording(in room: Room, _ params: [String: JSONValue]) async throws(RoomError) -> JSONValue {
         let target = params["target"]?.stringValue ?? "composite"
         guard target == "composite" || target == "participants" else {
             throw RoomError(.recordingStart, "target must be 'composite' (one file of the mixed meeting) or 'participants' (one file per publisher)")
@@ -153,7 +158,14 @@ extension RoomService {
         let id = try string(params, "id")
         let (room, p) = try member(session)
         guard p.role == .moderator else { throw RoomError(.unauthorized, "Only a moderator may stop a recording") }
-        guard let rec = room.recording, rec.id == id else { throw RoomError(.recordingStop, "No recording '\(id)' in this room") }
+        return try await stopRecording(in: room, id: id)
+    }
+
+    /// Stops `room`'s recording `id` (any recording when nil); the files are complete when this returns.
+    func stopRecording(in room: Room, id: String?) async throws(RoomError) -> JSONValue {
+        guard let rec = room.recording?.id, id == nil || rec == id else {
+            throw RoomError(.recordingStop, id.map { "No recording '\($0)' in this room" } ?? "The room is not being recorded")
+        }
         guard let result = await finishRecording(room, reason: "stoppedByUser") else {
             throw RoomError(.recordingStop, "The recorder could not stop cleanly")
         }

@@ -203,6 +203,8 @@ public actor RoomService {
         case "unmuteSubscribedMedia": return try await muteSubscribed(params, session: session, muted: false)
         case "startRecording": return try await startRecording(params, session: session)
         case "stopRecording": return try await stopRecording(params, session: session)
+        case "kickParticipant": return try await kickParticipant(params, session: session)
+        case "closeRoom": return try await closeRoom(session: session)
         default:
             throw RoomError(.methodNotFound, "Method not found: \(method)")
         }
@@ -335,11 +337,12 @@ public actor RoomService {
 
     /// Removes a participant: releases its endpoints and every subscription
     /// to it, tells the others, and closes the room when it was the last.
-    func evict(room roomName: String, user: String, notifyEvicted: Bool) async {
+    /// `reason` (a kick, a closed room) goes to the evicted participant in `participantEvicted`.
+    func evict(room roomName: String, user: String, notifyEvicted: Bool, reason: String? = nil) async {
         guard let room = rooms[roomName], let p = room.participants[user] else { return }
         room.remove(user)
         if let s = sessions[p.session] {
-            if notifyEvicted { send("participantEvicted", [:], to: p) }
+            if notifyEvicted { send("participantEvicted", reason.map { ["reason": .string($0)] } ?? [:], to: p) }
             s.room = nil
             s.user = nil
             if s.connection == nil { sessions[s.id] = nil }

@@ -75,6 +75,7 @@ public struct TesseraServer {
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router()
+        let rooms = self.rooms
         let service = self.service
         let registry = self.registry
         router.get("/health") { _, _ -> Response in
@@ -103,12 +104,13 @@ public struct TesseraServer {
                 body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }
 
+        AdminAPI.register(on: router, rooms: rooms, key: config.adminKey, logger: Logger(label: "tessera.http"))
+
         let wsRouter = Router(context: BasicWebSocketRequestContext.self)
         let wsLogger = Logger(label: "tessera.signalling")
         wsRouter.ws(RouterPath(stringLiteral: config.kurentoPath)) { inbound, outbound, _ in
             await KurentoWebSocket.run(inbound: inbound, outbound: outbound, service: service, logger: wsLogger)
         }
-        let rooms = self.rooms
         wsRouter.ws(RouterPath(stringLiteral: config.roomPath)) { inbound, outbound, _ in
             await RoomWebSocket.run(inbound: inbound, outbound: outbound, rooms: rooms, logger: wsLogger)
         }

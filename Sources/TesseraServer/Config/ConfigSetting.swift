@@ -38,7 +38,7 @@ public struct ConfigSetting: Sendable {
     /// Every setting. Built from one table per section: a single literal of
     /// this size compiles (in debug builds) to a stack frame too large for the
     /// 512 KiB threads Swift concurrency runs on.
-    public static let all: [ConfigSetting] = server + media + mixer + rooms + ice + recording + sessions + logging + metadata
+    public static let all: [ConfigSetting] = server + media + mixer + rooms + ice + recording + sessions + admin + logging + metadata
 
     private static let server: [ConfigSetting] = [
         .init(key: "server.address", env: "TESSERA_ADDRESS", flag: "address", kind: .string, defaultValue: "0.0.0.0",
@@ -120,6 +120,11 @@ public struct ConfigSetting: Sendable {
     private static let recording: [ConfigSetting] = [
         .init(key: "recording.directory", env: "TESSERA_RECORDING_DIR", flag: "recording-dir", kind: .string, defaultValue: "recordings",
               summary: "Directory RecorderEndpoint may write to (relative paths are relative to the working directory); URIs outside it are refused."),
+    ]
+
+    private static let admin: [ConfigSetting] = [
+        .init(key: "admin.key", env: "TESSERA_ADMIN_KEY", flag: nil, kind: .optionalString, defaultValue: "",
+              summary: "Bearer key of the HTTP admin API under /admin; empty = no admin API (/admin answers 404)."),
     ]
 
     private static let sessions: [ConfigSetting] = [

@@ -14,6 +14,8 @@ public struct TesseraConfig: Sendable {
     public var roomPath: String
     /// Who may open the WebSockets (server.kurentoAllow, kurentoSecret, allowedOrigins).
     public var access: AccessPolicy
+    /// Bearer key of the admin API (admin.key); nil = no admin API.
+    public var adminKey: String?
     public var mediaLoops: Int
     public var mixerThreads: Int
     public var mixer: MixerSettings
@@ -242,6 +244,7 @@ public struct ConfigLoader {
         return TesseraConfig(
             address: str("server.address"), port: int("server.port"),
             kurentoPath: str("server.kurentoPath"), roomPath: str("server.roomPath"), access: access,
+            adminKey: str("admin.key").isEmpty ? nil : str("admin.key"),
             mediaLoops: int("media.loops"), mixerThreads: int("media.mixerThreads"), mixer: mixer, rooms: rooms,
             stunServers: list("ice.stunServers"), turnServers: list("ice.turnServers"),
             iceHostAddresses: list("ice.hostAddresses"), udpPortRange: portMin...portMax,

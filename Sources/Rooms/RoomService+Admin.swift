@@ -1,0 +1,112 @@
+import Elements
+public import JSONRPC
+
+// Administration: the operator's view and actions (the HTTP admin API,
+// docs/admin-api.yaml) and the moderator's `kickParticipant` and `closeRoom`
+// (room protocol extension `admin`, docs/room-protocol.md).
+extension RoomService {
+    // MARK: Moderator requests
+
+    func kickParticipant(_ params: [String: JSONValue], session: Session) async throws(RoomError) -> JSONValue {
+        let target = try string(params, "target")
+        let (room, p) = try member(session)
+        guard p.role == .moderator else { throw RoomError(.unauthorized, "Only a moderator may remove participants") }
+        guard target != p.name else { throw RoomError(.generic, "Use leaveRoom to leave the room yourself") }
+        guard room.participants[target] != nil else { throw RoomError(.userNotFound, "User '\(target)' not found in room '\(room.name)'") }
+        await evict(room: room.name, user: target, notifyEvicted: true, reason: "kicked")
+        return ["removed": .string(target)]
+    }
+
+    func closeRoom(session: Session) async throws(RoomError) -> JSONValue {
+        let (room, p) = try member(session)
+        guard p.role == .moderator else { throw RoomError(.unauthorized, "Only a moderator may close the room") }
+        let count = await close(room)
+        return ["room": .string(room.name), "participants": .int(Int64(count))]
+    }
+
+    /// Closes `room`: new joins are refused (203), everyone is told `roomClosed`, the
+    /// recording is finished and every participant evicted. Returns how many there were.
+    func close(_ room: Room) async -> Int {
+        room.closing = true
+        let people = room.members
+        broadcast("roomClosed", ["room": .string(room.name)], in: room)
+        await finishRecording(room, reason: "roomClosed")
+        for p in people { await evict(room: room.name, user: p.name, notifyEvicted: true, reason: "roomClosed") }
+        return people.count
+    }
+
+    // MARK: Admin API (operators)
+
+    /// Every room: name, mode, participants, publishers, whether it records.
+    public func adminRooms() -> JSONValue {
+        .array(rooms.values.sorted { $0.name < $1.name }.map { r in
+            [
+                "name": .string(r.name), "mode": .string(r.mode.rawValue), "participants": .int(Int64(r.members.count)),
+                "publishers": .int(Int64(r.members.filter(\.publishing).count)), "recording": .bool(r.recording != nil),
+            ]
+        })
+    }
+
+    /// One room in detail, or nil when there is none of that name.
+    public func adminRoom(_ name: String) -> JSONValue? {
+        guard let r = rooms[name] else { return nil }
+        var recording: JSONValue = .null
+        if let rec = r.recording {
+            recording = [
+                "id": .string(rec.id), "name": .string(rec.name), "target": .string(rec.target), "uri": .string(rec.uri),
+                "seconds": .double(seconds(clock.monotonicNow - rec.startedAt)),
+            ]
+        }
+        return [
+            "name": .string(r.name), "mode": .string(r.mode.rawValue), "layout": .string(r.layout),
+            "switching": r.switchID.map { .string($0) } ?? .null, "recording": recording,
+            "dominantSpeaker": r.speakers.dominant.map { .string($0) } ?? .null,
+            "participants": .array(r.members.map { p in
+                [
+                    "name": .string(p.name), "role": .string(p.role.rawValue), "connected": .bool(sessions[p.session]?.connection != nil),
+                    "publishing": .bool(p.publishing), "audioActive": .bool(p.audioActive), "videoActive": .bool(p.videoActive),
+                    "forceMuted": .array(p.forceMuted.sorted().map { .string($0) }),
+                    "speaking": .bool(r.speakers.speaking.contains(p.name)),
+                    "subscriptions": .array(p.subscriptions.keys.sorted().map { .string($0) }),
+                ]
+            }),
+        ]
+    }
+
+    func adminTarget(_ name: String) throws(RoomError) -> Room {
+        guard let r = rooms[name], !r.closing else { throw RoomError(.roomNotFound, "No room '\(name)'") }
+        return r
+    }
+
+    /// Closes a room; its participants get `roomClosed` and `participantEvicted`.
+    public func adminCloseRoom(_ name: String) async throws(RoomError) -> JSONValue {
+        let room = try adminTarget(name)
+        return ["room": .string(name), "participants": .int(Int64(await close(room)))]
+    }
+
+    /// Removes one participant: `participantEvicted` to it, `participantLeft` to the rest.
+    public func adminRemove(room name: String, user: String) async throws(RoomError) -> JSONValue {
+        let room = try adminTarget(name)
+        guard room.participants[user] != nil else { throw RoomError(.userNotFound, "User '\(user)' not found in room '\(name)'") }
+        await evict(room: name, user: user, notifyEvicted: true, reason: "kicked")
+        return ["removed": .string(user)]
+    }
+
+    /// Mutes (or unmutes) what a participant publishes, as a moderator would.
+    public func adminMute(room name: String, user: String, kind: String, muted: Bool) async throws(RoomError) -> JSONValue {
+        try await forceMute(in: try adminTarget(name), target: user, kind: kind, muted: muted)
+        return ["user": .string(user), "kind": .string(kind), "muted": .bool(muted)]
+    }
+
+    public func adminStartRecording(room name: String, _ params: [String: JSONValue]) async throws(RoomError) -> JSONValue {
+        try await startRecording(in: try adminTarget(name), params)
+    }
+
+    public func adminStopRecording(room name: String) async throws(RoomError) -> JSONValue {
+        try await stopRecording(in: try adminTarget(name), id: nil)
+    }
+
+    public func adminSetMode(room name: String, mode: String) async throws(RoomError) -> JSONValue {
+        try await setMode(of: try adminTarget(name), to: mode)
+    }
+}
