@@ -35,6 +35,36 @@ public final class MediaSet {
         var connected: Bool
     }
 
+    /// What one server holds at most (the `limits.*` config keys); a `create`
+    /// past one answers NOT_ENOUGH_RESOURCES (40009) naming it.
+    public struct Limits: Sendable {
+        public var maxSessions = 10_000
+        public var maxPipelines = 1_000
+        public var maxObjectsPerSession = 10_000
+        public init() {}
+    }
+    public var limits = Limits()
+    /// Told the config key of every limit that refused a request (for /metrics).
+    public var limitRefused: @Sendable (String) -> Void = { _ in }
+
+    /// Throws when creating a `className` for `session` would pass a limit.
+    func checkLimits(creating className: String, session: String) throws(KurentoError) {
+        func refuse(_ key: String, _ value: Int, _ what: String) -> KurentoError {
+            limitRefused(key)
+            return KurentoError(.notEnoughResources, "\(what): \(key) (\(value)) reached")
+        }
+        let record = sessions[session]
+        if record?.objects.isEmpty ?? true, sessions.values.filter({ !$0.objects.isEmpty }).count >= limits.maxSessions {
+            throw refuse("limits.maxSessions", limits.maxSessions, "Too many sessions hold objects")
+        }
+        if (record?.objects.count ?? 0) >= limits.maxObjectsPerSession {
+            throw refuse("limits.maxObjectsPerSession", limits.maxObjectsPerSession, "This session holds too many objects")
+        }
+        if className == "MediaPipeline", objects.values.count(where: { $0 is MediaPipeline }) >= limits.maxPipelines {
+            throw refuse("limits.maxPipelines", limits.maxPipelines, "Too many pipelines")
+        }
+    }
+
     public init(
         catalog: KMDCatalog = .bundled, clock: any TimeSource = SystemTimeSource(),
         metadata: String = "", logger: Logger = Logger(label: "tessera.signalling"), media: MediaContext? = nil
@@ -169,6 +199,7 @@ public final class MediaSet {
         else {
             throw KurentoError(.mediaObjectNotAvailable, "Factory '\(type)' not found")
         }
+        try checkLimits(creating: className, session: session)
         let args = try marshaller.arguments(kmd.constructorParams ?? [], from: params)
         var prepared = prepared
         if prepared == nil, let prepare = binding.prepare { prepared = try prepare(args) }

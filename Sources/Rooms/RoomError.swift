@@ -27,6 +27,8 @@ public struct RoomError: Error, Sendable, Equatable {
         case roomModeNotSupported = 205
         case roomModeSwitchInProgress = 206
         case roomFull = 207
+        /// A server limit (`limits.*`) refused the request; the message names it.
+        case limitReached = 208
         case mediaSDP = 302
         case mediaEndpoint = 303
         case mediaMute = 307
@@ -40,6 +42,12 @@ public struct RoomError: Error, Sendable, Equatable {
         case reconnection = 40007
         case methodNotFound = -32601
         case invalidParams = -32602
+    }
+
+    /// A refusal by the limit `key` (whose value is `value`); counted through `options.limitRefused`.
+    static func limit(_ key: String, _ value: Int, _ what: String, options: RoomOptions) -> RoomError {
+        options.limitRefused(key)
+        return RoomError(.limitReached, "\(what): \(key) (\(value)) reached")
     }
 
     static func missing(_ name: String) -> RoomError {

@@ -46,9 +46,13 @@ extension RoomService {
             guard existing.participants[user] == nil else {
                 throw RoomError(.existingUserInRoom, "User '\(user)' already exists in room '\(roomName)'")
             }
-            guard existing.members.count < options.maxParticipants else { throw RoomError(.roomFull, "Room '\(roomName)' is full") }
+            guard existing.members.count < options.maxParticipants else {
+                options.limitRefused("rooms.maxParticipants")
+                throw RoomError(.roomFull, "Room '\(roomName)' is full: rooms.maxParticipants (\(options.maxParticipants)) reached")
+            }
             room = existing
         } else {
+            guard rooms.count < options.maxRooms else { throw .limit("limits.maxRooms", options.maxRooms, "Too many rooms", options: options) }
             room = Room(name: roomName, mode: mode)
             rooms[roomName] = room
         }
@@ -85,6 +89,14 @@ extension RoomService {
             "role": .string(role.rawValue),
             "extensionsAccepted": .array(extensions.sorted().filter(Self.extensions.contains).map { .string($0) }),
         ]
+    }
+
+    /// Throws when `p` holds as many streams (published and subscribed) as a participant may.
+    func checkStreams(of p: Participant) throws(RoomError) {
+        let held = p.subscriptions.count + (p.publishing ? 1 : 0)
+        guard held < options.maxStreamsPerParticipant else {
+            throw .limit("limits.maxStreamsPerParticipant", options.maxStreamsPerParticipant, "Too many streams", options: options)
+        }
     }
 
     /// Longest user or room name, in characters.
@@ -136,6 +148,7 @@ extension RoomService {
         let (room, p) = try member(session)
         guard p.role != .subscriber else { throw RoomError(.unauthorized, "Role 'subscriber' may not publish") }
         guard !p.publishing else { throw RoomError(.mediaSDP, "User '\(p.name)' is already publishing: unpublishVideo first") }
+        try checkStreams(of: p)
         let endpoint = try await newEndpoint(room, owner: p, name: p.name)
         let answer: String
         do { answer = try await media.processOffer(endpoint, offer: offer) } catch {
@@ -189,6 +202,7 @@ extension RoomService {
         let (room, p) = try member(session)
         let parts = sender.split(separator: "_", maxSplits: 1).map(String.init)
         let user = parts.first ?? "", stream = parts.count > 1 ? parts[1] : "webcam"
+        if p.subscriptions[user] == nil { try checkStreams(of: p) }  // a replacement does not add one
         let endpoint: String
         if user == mcuName {
             guard room.mode != .sfu || room.switchID != nil || room.composite != nil else {

@@ -26,6 +26,12 @@ public struct RoomOptions: Sendable {
     /// HS256 key for room tokens; nil = open server (every participant is a moderator).
     public var jwtKey: String?
     public var maxParticipants = 100
+    /// Rooms one server holds at most (`limits.maxRooms`).
+    public var maxRooms = 1_000
+    /// Streams (published plus subscribed) one participant may hold (`limits.maxStreamsPerParticipant`).
+    public var maxStreamsPerParticipant = 64
+    /// Told the config key of every limit that refused a request (for /metrics).
+    public var limitRefused: @Sendable (String) -> Void = { _ in }
     /// The composite canvas, for the tile geometry in `layoutChanged`.
     public var canvasWidth = 1280, canvasHeight = 720, canvasFPS = 30
     /// Absolute path of the recording directory (`recording.directory`).

@@ -21,6 +21,9 @@ public struct TesseraServer {
     public let registry: PrometheusCollectorRegistry
     public let media: MediaContext
     let logger: Logger
+    /// Counts a refusal by the limit named (its config key) in /metrics.
+    let limitRefused: @Sendable (String) -> Void
+    let connections = ConnectionCount()
 
     public init(
         config: TesseraConfig, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
@@ -30,6 +33,10 @@ public struct TesseraServer {
         self.registry = registry
         self.logger = Logger(label: "tessera.http")
         let metricsFactory = PrometheusMetricsFactory(registry: registry)
+        let limitRefused: @Sendable (String) -> Void = { key in
+            metricsFactory.makeCounter(label: "tessera_limit_refusals_total", dimensions: [("limit", key)]).increment(by: 1)
+        }
+        self.limitRefused = limitRefused
         // Recordings need their directory: made at start (with its parents) rather
         // than failing the first startRecording of a fresh install.
         if !FileManager.default.fileExists(atPath: config.recordingDirectory) {
@@ -61,13 +68,17 @@ public struct TesseraServer {
             recordingDirectory: config.recordingDirectory, metrics: MediaMetrics(factory: metricsFactory))
         let mediaSet = MediaSet(
             clock: clock, metadata: config.metadata, logger: Logger(label: "tessera.signalling"), media: media)
+        mediaSet.limits = config.kurentoLimits
+        mediaSet.limitRefused = limitRefused
         var options = KurentoProtocolHandler.Options()
         options.gracePeriod = config.gracePeriod
         options.requestCacheTTL = config.requestCacheTTL
         let handler = KurentoProtocolHandler(
             mediaSet: mediaSet, options: options, metrics: SignallingMetrics(factory: metricsFactory))
         self.service = KurentoService(handler: handler)
-        self.rooms = RoomService(media: KurentoRoomMedia(service: service), options: config.rooms, clock: clock)
+        var roomOptions = config.rooms
+        roomOptions.limitRefused = limitRefused
+        self.rooms = RoomService(media: KurentoRoomMedia(service: service), options: roomOptions, clock: clock)
     }
 
     /// The Hummingbird application; `onServerRunning` reports the bound port (tests use port 0).
@@ -106,13 +117,14 @@ public struct TesseraServer {
 
         AdminAPI.register(on: router, rooms: rooms, key: config.adminKey, logger: Logger(label: "tessera.http"))
 
+        let socketLimits = SocketLimits(limits: config.connectionLimits, connections: connections, refused: limitRefused)
         let wsRouter = Router(context: BasicWebSocketRequestContext.self)
         let wsLogger = Logger(label: "tessera.signalling")
         wsRouter.ws(RouterPath(stringLiteral: config.kurentoPath)) { inbound, outbound, _ in
-            await KurentoWebSocket.run(inbound: inbound, outbound: outbound, service: service, logger: wsLogger)
+            await KurentoWebSocket.run(inbound: inbound, outbound: outbound, service: service, limits: socketLimits, logger: wsLogger)
         }
         wsRouter.ws(RouterPath(stringLiteral: config.roomPath)) { inbound, outbound, _ in
-            await RoomWebSocket.run(inbound: inbound, outbound: outbound, rooms: rooms, logger: wsLogger)
+            await RoomWebSocket.run(inbound: inbound, outbound: outbound, rooms: rooms, limits: socketLimits, logger: wsLogger)
         }
         // A plain GET of a WebSocket path: an upgrade the gate refused (401/403 and the
         // reason), or a client that did not ask for a WebSocket (426).
@@ -136,8 +148,8 @@ public struct TesseraServer {
             GatedWebSocketChannel(
                 inner: HTTP1WebSocketUpgradeChannel(
                     responder: responder, webSocketResponder: wsResponder,
-                    configuration: .init(ws: .init(maxFrameSize: KurentoWebSocket.maxMessageSize))),
-                makeGate: { UpgradeGateHandler(policy: access, paths: gatePaths, logger: wsLogger) })
+                    configuration: .init(ws: .init(maxFrameSize: socketLimits.limits.hardMessageCap))),
+                makeGate: { UpgradeGateHandler(policy: access, paths: gatePaths, limits: socketLimits, logger: wsLogger) })
         }
 
         let gc = GarbageCollector(service: service, interval: Self.gcInterval(grace: config.gracePeriod))

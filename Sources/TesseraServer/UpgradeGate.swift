@@ -21,11 +21,13 @@ final class UpgradeGateHandler: ChannelInboundHandler, RemovableChannelHandler {
     let policy: AccessPolicy
     /// Path -> whether it is the Kurento one (address and secret checked too).
     let paths: [String: Bool]
+    let limits: SocketLimits
     let logger: Logger
 
-    init(policy: AccessPolicy, paths: [String: Bool], logger: Logger) {
+    init(policy: AccessPolicy, paths: [String: Bool], limits: SocketLimits, logger: Logger) {
         self.policy = policy
         self.paths = paths
+        self.limits = limits
         self.logger = logger
     }
 
@@ -58,9 +60,17 @@ final class UpgradeGateHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func refusal(_ head: HTTPRequestHead, remote: String?, kurento: Bool) -> AccessPolicy.Refusal? {
         if let r = policy.checkOrigin(head.headers.first(name: "origin"), host: head.headers.first(name: "host")) { return r }
-        guard kurento else { return nil }
-        return policy.checkKurento(
+        if kurento, let r = policy.checkKurento(
             remote: remote, authorization: head.headers.first(name: "authorization"), querySecret: Self.query(head.uri, "secret"))
+        {
+            return r
+        }
+        let max = limits.limits.maxConnections
+        if limits.connections.current >= max {
+            limits.refused("limits.maxConnections")
+            return AccessPolicy.Refusal(status: 503, reason: "too many connections: limits.maxConnections (\(max)) reached")
+        }
+        return nil
     }
 
     /// A query parameter of a request target, percent-decoded.

@@ -1,3 +1,4 @@
+import Elements
 import JSONRPC
 import TestSupport
 import Testing
@@ -89,5 +90,30 @@ import Testing
         #expect(try await h.service.adminCloseRoom("demo")["participants"] == 2)
         await #expect(throws: RoomError.self) { try await h.service.adminCloseRoom("demo") }
         #expect(h.media.live.isEmpty)
+    }
+}
+
+@Suite struct RoomLimitTests {
+    @Test func roomsAndStreamsAreCapped() async {
+        var options = RoomOptions()
+        options.maxRooms = 1
+        options.maxStreamsPerParticipant = 2
+        let refused = RecordingSink()
+        options.limitRefused = { refused.send($0) }
+        let h = RoomHarness(options: options)
+        _ = await h.join("alice")
+        _ = await h.join("bob")
+        _ = await h.join("carol")
+        let other = await h.join("dave", room: "second")
+        #expect(other["error"]?["code"] == 208)
+        #expect(other["error"]?["message"]?.stringValue?.contains("limits.maxRooms (1)") == true)
+        _ = await h.publish("alice")
+        _ = await h.publish("bob")
+        _ = await h.publish("carol")
+        #expect(await h.request("alice", "receiveVideoFrom", ["sender": "bob_webcam", "sdpOffer": "o"])["result"] != nil)
+        // A third stream (one published, one subscribed) is refused; replacing one is not a new one.
+        #expect(await h.errorCode("alice", "receiveVideoFrom", ["sender": "carol_webcam", "sdpOffer": "o"]) == 208)
+        #expect(await h.request("alice", "receiveVideoFrom", ["sender": "bob_webcam", "sdpOffer": "o"])["result"] != nil)
+        #expect(refused.take() == ["limits.maxRooms", "limits.maxStreamsPerParticipant"])
     }
 }

@@ -38,7 +38,7 @@ public struct ConfigSetting: Sendable {
     /// Every setting. Built from one table per section: a single literal of
     /// this size compiles (in debug builds) to a stack frame too large for the
     /// 512 KiB threads Swift concurrency runs on.
-    public static let all: [ConfigSetting] = server + media + mixer + rooms + ice + recording + sessions + admin + logging + metadata
+    public static let all: [ConfigSetting] = server + media + mixer + rooms + ice + recording + sessions + admin + limits + logging + metadata
 
     private static let server: [ConfigSetting] = [
         .init(key: "server.address", env: "TESSERA_ADDRESS", flag: "address", kind: .string, defaultValue: "0.0.0.0",
@@ -120,6 +120,25 @@ public struct ConfigSetting: Sendable {
     private static let recording: [ConfigSetting] = [
         .init(key: "recording.directory", env: "TESSERA_RECORDING_DIR", flag: "recording-dir", kind: .string, defaultValue: "recordings",
               summary: "Directory RecorderEndpoint may write to (relative paths are relative to the working directory); URIs outside it are refused."),
+    ]
+
+    private static let limits: [ConfigSetting] = [
+        .init(key: "limits.maxConnections", env: "TESSERA_MAX_CONNECTIONS", flag: nil, kind: .int(1...1_000_000), defaultValue: 10_000,
+              summary: "WebSocket connections (both paths) open at once; past it an upgrade gets HTTP 503."),
+        .init(key: "limits.maxSessions", env: "TESSERA_MAX_SESSIONS", flag: nil, kind: .int(1...1_000_000), defaultValue: 10_000,
+              summary: "Kurento sessions holding objects at once; a create from one more gets 40009."),
+        .init(key: "limits.maxPipelines", env: "TESSERA_MAX_PIPELINES", flag: nil, kind: .int(1...1_000_000), defaultValue: 1_000,
+              summary: "MediaPipelines at once (rooms' included); one more gets 40009."),
+        .init(key: "limits.maxObjectsPerSession", env: "TESSERA_MAX_OBJECTS_PER_SESSION", flag: nil, kind: .int(1...1_000_000), defaultValue: 10_000,
+              summary: "Objects one Kurento session may hold; one more gets 40009."),
+        .init(key: "limits.maxRooms", env: "TESSERA_MAX_ROOMS", flag: nil, kind: .int(1...1_000_000), defaultValue: 1_000,
+              summary: "Rooms at once; a joinRoom that would make one more gets 208."),
+        .init(key: "limits.maxStreamsPerParticipant", env: "TESSERA_MAX_STREAMS_PER_PARTICIPANT", flag: nil, kind: .int(1...100_000), defaultValue: 64,
+              summary: "Streams (published and subscribed) one room participant may hold; one more gets 208."),
+        .init(key: "limits.requestsPerSecond", env: "TESSERA_REQUESTS_PER_SECOND", flag: nil, kind: .int(1...1_000_000), defaultValue: 200,
+              summary: "Requests one connection may send per second (bursts of one second's worth); past it 40009 (Kurento) or 208 (rooms)."),
+        .init(key: "limits.maxMessageBytes", env: "TESSERA_MAX_MESSAGE_BYTES", flag: nil, kind: .int(1024...67_108_864), defaultValue: 1_048_576,
+              summary: "Largest message; a larger one gets a JSON-RPC error (-32600, id null) and the socket closes (1009)."),
     ]
 
     private static let admin: [ConfigSetting] = [

@@ -16,6 +16,10 @@ public struct TesseraConfig: Sendable {
     public var access: AccessPolicy
     /// Bearer key of the admin API (admin.key); nil = no admin API.
     public var adminKey: String?
+    /// limits.maxConnections, requestsPerSecond, maxMessageBytes.
+    public var connectionLimits: ConnectionLimits
+    /// limits.maxSessions, maxPipelines, maxObjectsPerSession.
+    public var kurentoLimits: MediaSet.Limits
     public var mediaLoops: Int
     public var mixerThreads: Int
     public var mixer: MixerSettings
@@ -214,6 +218,14 @@ public struct ConfigLoader {
         }
         access.kurentoSecret = str("server.kurentoSecret").isEmpty ? nil : str("server.kurentoSecret")
         access.allowedOrigins = list("server.allowedOrigins")
+        var connectionLimits = ConnectionLimits()
+        connectionLimits.maxConnections = int("limits.maxConnections")
+        connectionLimits.requestsPerSecond = int("limits.requestsPerSecond")
+        connectionLimits.maxMessageBytes = int("limits.maxMessageBytes")
+        var kurentoLimits = MediaSet.Limits()
+        kurentoLimits.maxSessions = int("limits.maxSessions")
+        kurentoLimits.maxPipelines = int("limits.maxPipelines")
+        kurentoLimits.maxObjectsPerSession = int("limits.maxObjectsPerSession")
         var areas: [String: Logger.Level] = [:]
         for (area, level) in values["logging.areas"]?.objectValue ?? [:] {
             areas[area] = Logger.Level(rawValue: level.stringValue ?? "info")
@@ -233,6 +245,8 @@ public struct ConfigLoader {
         rooms.reconnectGrace = .seconds(int("rooms.reconnectGraceSeconds"))
         rooms.autoMCUThreshold = int("rooms.autoMcuThreshold")
         rooms.maxParticipants = int("rooms.maxParticipants")
+        rooms.maxRooms = int("limits.maxRooms")
+        rooms.maxStreamsPerParticipant = int("limits.maxStreamsPerParticipant")
         rooms.jwtKey = str("rooms.tokenKey").isEmpty ? nil : str("rooms.tokenKey")
         let recordings = str("recording.directory")
         rooms.recordingDirectory = URL(
@@ -245,6 +259,7 @@ public struct ConfigLoader {
             address: str("server.address"), port: int("server.port"),
             kurentoPath: str("server.kurentoPath"), roomPath: str("server.roomPath"), access: access,
             adminKey: str("admin.key").isEmpty ? nil : str("admin.key"),
+            connectionLimits: connectionLimits, kurentoLimits: kurentoLimits,
             mediaLoops: int("media.loops"), mixerThreads: int("media.mixerThreads"), mixer: mixer, rooms: rooms,
             stunServers: list("ice.stunServers"), turnServers: list("ice.turnServers"),
             iceHostAddresses: list("ice.hostAddresses"), udpPortRange: portMin...portMax,
