@@ -41,6 +41,8 @@ public final class MediaSet {
         public var maxSessions = 10_000
         public var maxPipelines = 1_000
         public var maxObjectsPerSession = 10_000
+        /// Sessions of the server's own clients (the room layer): no per-client limit applies.
+        public var exemptSessions: Set<String> = []
         public init() {}
     }
     public var limits = Limits()
@@ -54,10 +56,11 @@ public final class MediaSet {
             return KurentoError(.notEnoughResources, "\(what): \(key) (\(value)) reached")
         }
         let record = sessions[session]
-        if record?.objects.isEmpty ?? true, sessions.values.filter({ !$0.objects.isEmpty }).count >= limits.maxSessions {
+        let exempt = limits.exemptSessions.contains(session)
+        if !exempt, record?.objects.isEmpty ?? true, sessions.values.filter({ !$0.objects.isEmpty }).count >= limits.maxSessions {
             throw refuse("limits.maxSessions", limits.maxSessions, "Too many sessions hold objects")
         }
-        if (record?.objects.count ?? 0) >= limits.maxObjectsPerSession {
+        if !exempt, (record?.objects.count ?? 0) >= limits.maxObjectsPerSession {
             throw refuse("limits.maxObjectsPerSession", limits.maxObjectsPerSession, "This session holds too many objects")
         }
         if className == "MediaPipeline", objects.values.count(where: { $0 is MediaPipeline }) >= limits.maxPipelines {

@@ -21,7 +21,7 @@ public final class KurentoRoomMedia: RoomMedia {
         events = stream
         let router = Router(events: continuation)
         self.router = router
-        connection = Task { await service.openConnection(sink: router) }
+        connection = Task { await service.openConnection(sink: router, serverOwned: true) }
     }
 
     /// Sends one request and waits for its response.

@@ -68,5 +68,12 @@ import Testing
         let other = h.connect()
         let r = h.call("create", ["type": "MediaPipeline"], on: other).response
         #expect(r["error"]?["message"]?.stringValue?.contains("limits.maxSessions (1)") == true)
+        // The server's own client (the rooms) is not a client the session limits are for
+        // (pipelines stay server-wide).
+        h.mediaSet.limits.maxPipelines = 100
+        let rooms = RecordingSink()
+        h.handler.open(99, sink: rooms, serverOwned: true)
+        h.sinks[99] = rooms
+        for _ in 0..<4 { #expect(h.result("create", ["type": "MediaPipeline"], on: 99) != nil) }
     }
 }

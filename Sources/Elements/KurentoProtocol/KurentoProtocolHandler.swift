@@ -57,8 +57,16 @@ public final class KurentoProtocolHandler {
 
     // MARK: Connections
 
-    public func open(_ connection: ConnectionID, sink: any OutboundSink) {
+    public func open(_ connection: ConnectionID, sink: any OutboundSink, serverOwned: Bool = false) {
         sinks[connection] = sink
+        if serverOwned {
+            // Its session exists from the start (random like any other, so nobody can
+            // claim it) and is exempt from the per-client limits.
+            let session = UUID().uuidString.lowercased()
+            mediaSet.touch(session: session)
+            mediaSet.limits.exemptSessions.insert(session)
+            bind(connection, to: session)
+        }
     }
 
     /// The socket is gone: its session starts its grace period.

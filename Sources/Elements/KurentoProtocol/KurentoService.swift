@@ -14,10 +14,13 @@ public actor KurentoService {
         self.handler = handler
     }
 
-    public func openConnection(sink: any OutboundSink) -> ConnectionID {
+    /// `serverOwned`: the server's own client (the room layer), whose session the
+    /// per-client limits (`limits.maxSessions`, `maxObjectsPerSession`) do not
+    /// cover: the rooms have limits of their own.
+    public func openConnection(sink: any OutboundSink, serverOwned: Bool = false) -> ConnectionID {
         let id = nextConnection
         nextConnection += 1
-        handler.open(id, sink: sink)
+        handler.open(id, sink: sink, serverOwned: serverOwned)
         handler.metrics.setConnections(handler.connectionCount)
         return id
     }
