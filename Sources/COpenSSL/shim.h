@@ -22,4 +22,56 @@ static inline long tessera_ssl_ctx_set_min_proto_version(SSL_CTX *ctx, int v) { 
 static inline long tessera_ssl_ctx_set_read_ahead(SSL_CTX *ctx, long on) { return SSL_CTX_set_read_ahead(ctx, on); }
 // SSL_CTX_set_tlsext_use_srtp returns 0 on success, unlike most of OpenSSL.
 static inline int tessera_ssl_ctx_set_srtp_profiles(SSL_CTX *ctx, const char *profiles) { return SSL_CTX_set_tlsext_use_srtp(ctx, profiles); }
+#include <openssl/pem.h>
+#include <openssl/ecdsa.h>
+#include <openssl/sha.h>
+#include <stdlib.h>
+
+// JWT ES256 (RFC 7518 §3.4): ECDSA P-256 with SHA-256, the signature as r || s (64 bytes).
+// Verifies `sig64` over `msg` with a PEM public key: 1 valid, 0 invalid, -1 unusable key.
+static inline int tessera_es256_verify(const char *pem, const unsigned char *msg, size_t msglen, const unsigned char *sig64) {
+    BIO *bio = BIO_new_mem_buf(pem, -1);
+    EVP_PKEY *key = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
+    BIO_free(bio);
+    if (!key) return -1;
+    if (EVP_PKEY_base_id(key) != EVP_PKEY_EC || EVP_PKEY_bits(key) != 256) { EVP_PKEY_free(key); return -1; }
+    ECDSA_SIG *sig = ECDSA_SIG_new();
+    ECDSA_SIG_set0(sig, BN_bin2bn(sig64, 32, NULL), BN_bin2bn(sig64 + 32, 32, NULL));
+    unsigned char *der = NULL;
+    int derlen = i2d_ECDSA_SIG(sig, &der);
+    ECDSA_SIG_free(sig);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int ok = derlen > 0 && EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, key) == 1
+        && EVP_DigestVerify(ctx, der, (size_t)derlen, msg, msglen) == 1;
+    EVP_MD_CTX_free(ctx);
+    OPENSSL_free(der);
+    EVP_PKEY_free(key);
+    return ok ? 1 : 0;
+}
+
+// Signs `msg` with a PEM P-256 private key into `sig64` (r || s): 1 done, -1 unusable key.
+static inline int tessera_es256_sign(const char *pem, const unsigned char *msg, size_t msglen, unsigned char *sig64) {
+    BIO *bio = BIO_new_mem_buf(pem, -1);
+    EVP_PKEY *key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+    BIO_free(bio);
+    if (!key) return -1;
+    if (EVP_PKEY_base_id(key) != EVP_PKEY_EC || EVP_PKEY_bits(key) != 256) { EVP_PKEY_free(key); return -1; }
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    size_t len = 0;
+    unsigned char *der = NULL;
+    int ok = EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key) == 1 && EVP_DigestSign(ctx, NULL, &len, msg, msglen) == 1
+        && (der = malloc(len)) != NULL && EVP_DigestSign(ctx, der, &len, msg, msglen) == 1;
+    if (ok) {
+        const unsigned char *p = der;
+        ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &p, (long)len);
+        const BIGNUM *r = NULL, *s = NULL;
+        if (sig) ECDSA_SIG_get0(sig, &r, &s);
+        ok = sig && BN_bn2binpad(r, sig64, 32) == 32 && BN_bn2binpad(s, sig64 + 32, 32) == 32;
+        ECDSA_SIG_free(sig);
+    }
+    free(der);
+    EVP_MD_CTX_free(ctx);
+    EVP_PKEY_free(key);
+    return ok ? 1 : -1;
+}
 #endif

@@ -32,6 +32,8 @@ final class Participant {
     let name: String
     var session: String
     let role: RoomRole
+    /// What its token allows (everything on an open server).
+    var grant: RoomToken.Claims
     var extensions: Set<String>
     /// The endpoint this participant publishes on, once it did.
     var publisher: String?
@@ -60,6 +62,7 @@ final class Participant {
         self.name = name
         self.session = session
         self.role = role
+        self.grant = RoomToken.Claims(room: "*", user: name, role: role, canPublish: role != .subscriber, canSubscribe: true, canRecord: role == .moderator)
         self.extensions = extensions
     }
 

@@ -18,20 +18,20 @@ extension RoomService {
         guard session.room == nil else {
             throw RoomError(.existingUserInRoom, "This session already joined room '\(session.room ?? "")' as '\(session.user ?? "")'")
         }
-        var role = RoomRole.moderator
-        if let key = options.jwtKey {
+        // An open server: everyone may do everything.
+        var grant = RoomToken.Claims(room: roomName, user: user, role: .moderator, canPublish: true, canSubscribe: true, canRecord: true)
+        if options.tokens.enabled {
             guard let token = params["token"]?.stringValue else { throw RoomError(.unauthorized, "A room token is required") }
-            let claims: RoomToken.Claims
             do throws(RoomTokenError) {
-                claims = try RoomToken.verify(token, key: key, now: clock.wallClockMillis / 1000)
+                grant = try RoomToken.verify(token, policy: options.tokens, now: clock.wallClockMillis / 1000)
             } catch {
                 throw RoomError(.unauthorized, "Invalid room token: \(error)")
             }
-            guard claims.room == roomName, claims.user == user else {
-                throw RoomError(.unauthorized, "The token is for user '\(claims.user)' in room '\(claims.room)'")
+            guard grant.allows(room: roomName), grant.user == user else {
+                throw RoomError(.unauthorized, "The token is for user '\(grant.user)' in room '\(grant.room)'")
             }
-            role = claims.role
         }
+        let role = grant.role
         var mode = options.defaultMode
         if let m = params["mode"]?.stringValue {
             guard let parsed = RoomMode(rawValue: m), options.modes.contains(parsed) else {
@@ -57,6 +57,7 @@ extension RoomService {
             rooms[roomName] = room
         }
         let p = Participant(name: user, session: session.id, role: role, extensions: extensions)
+        p.grant = grant
         room.add(p)
         session.room = roomName
         session.user = user
@@ -146,7 +147,7 @@ extension RoomService {
         let offer = try string(params, "sdpOffer")
         let loopback = params["doLoopback"]?.boolValue ?? false
         let (room, p) = try member(session)
-        guard p.role != .subscriber else { throw RoomError(.unauthorized, "Role 'subscriber' may not publish") }
+        guard p.grant.canPublish else { throw RoomError(.unauthorized, "This participant's token does not allow publishing") }
         guard !p.publishing else { throw RoomError(.mediaSDP, "User '\(p.name)' is already publishing: unpublishVideo first") }
         try checkStreams(of: p)
         let endpoint = try await newEndpoint(room, owner: p, name: p.name)
@@ -200,6 +201,7 @@ extension RoomService {
     func receiveVideoFrom(_ params: [String: JSONValue], session: Session) async throws(RoomError) -> JSONValue {
         let sender = try string(params, "sender"), offer = try string(params, "sdpOffer")
         let (room, p) = try member(session)
+        guard p.grant.canSubscribe else { throw RoomError(.unauthorized, "This participant's token does not allow subscribing") }
         let parts = sender.split(separator: "_", maxSplits: 1).map(String.init)
         let user = parts.first ?? "", stream = parts.count > 1 ? parts[1] : "webcam"
         if p.subscriptions[user] == nil { try checkStreams(of: p) }  // a replacement does not add one

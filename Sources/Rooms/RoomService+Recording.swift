@@ -38,7 +38,7 @@ extension RoomService {
 
     func startRecording(_ params: [String: JSONValue], session: Session) async throws(RoomError) -> JSONValue {
         let (room, p) = try member(session)
-        guard p.role == .moderator else { throw RoomError(.unauthorized, "Only a moderator may record") }
+        guard p.grant.canRecord else { throw RoomError(.unauthorized, "This participant's token does not allow recording") }
         return try await startRecording(in: room, params)
     }
 
@@ -157,7 +157,7 @@ extension RoomService {
     func stopRecording(_ params: [String: JSONValue], session: Session) async throws(RoomError) -> JSONValue {
         let id = try string(params, "id")
         let (room, p) = try member(session)
-        guard p.role == .moderator else { throw RoomError(.unauthorized, "Only a moderator may stop a recording") }
+        guard p.grant.canRecord else { throw RoomError(.unauthorized, "This participant's token does not allow recording") }
         return try await stopRecording(in: room, id: id)
     }
 

@@ -23,8 +23,13 @@ public struct RoomOptions: Sendable {
     public var autoMCUThreshold = 0
     /// How long a mode switch waits for a subscriber's new streams before it drops the old ones anyway.
     public var switchTimeout: Duration = .seconds(5)
-    /// HS256 key for room tokens; nil = open server (every participant is a moderator).
-    public var jwtKey: String?
+    /// How room tokens are checked; no key of either kind = open server (every participant is a moderator).
+    public var tokens = TokenPolicy()
+    /// The HS256 key of `tokens` (kept for callers that set only that).
+    public var jwtKey: String? {
+        get { tokens.hmacKey }
+        set { tokens.hmacKey = newValue }
+    }
     public var maxParticipants = 100
     /// Rooms one server holds at most (`limits.maxRooms`).
     public var maxRooms = 1_000

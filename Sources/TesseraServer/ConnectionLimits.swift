@@ -6,8 +6,11 @@ import Synchronization
 public struct ConnectionLimits: Sendable {
     /// WebSocket connections open at once; past it an upgrade gets HTTP 503.
     public var maxConnections = 10_000
-    /// Requests a connection may send per second (a token bucket holding one second's worth).
-    public var requestsPerSecond = 200
+    /// Requests a room connection may send per second (a token bucket holding one second's worth).
+    public var requestsPerSecond = 1_000
+    /// The same for a Kurento connection; 0 = no limit. An application server
+    /// speaks for all its users on one connection, from an allowed network.
+    public var kurentoRequestsPerSecond = 0
     /// Largest message answered with a JSON-RPC error rather than read.
     public var maxMessageBytes = 1 << 20
     /// Past this the WebSocket layer itself closes the socket (1009) without an
@@ -59,12 +62,15 @@ struct InboundLimiter {
     }
 
     let limits: ConnectionLimits
-    private var bucket: TokenBucket
+    /// Requests a second and the key naming that limit; no bucket = no limit.
+    let rate: (perSecond: Int, key: String)
+    private var bucket: TokenBucket?
     let refused: @Sendable (String) -> Void
 
-    init(limits: ConnectionLimits, refused: @escaping @Sendable (String) -> Void) {
+    init(limits: ConnectionLimits, kurento: Bool = false, refused: @escaping @Sendable (String) -> Void) {
         self.limits = limits
-        self.bucket = TokenBucket(rate: limits.requestsPerSecond)
+        rate = kurento ? (limits.kurentoRequestsPerSecond, "limits.kurentoRequestsPerSecond") : (limits.requestsPerSecond, "limits.requestsPerSecond")
+        self.bucket = rate.perSecond > 0 ? TokenBucket(rate: rate.perSecond) : nil
         self.refused = refused
     }
 
@@ -76,12 +82,11 @@ struct InboundLimiter {
                                  message: "Message of \(size) bytes: limits.maxMessageBytes (\(limits.maxMessageBytes)) exceeded")
             return .close(reply: RPCResponse(id: nil, error: error).text)
         }
-        guard bucket.take(now: now) else {
-            refused("limits.requestsPerSecond")
+        if bucket != nil, !bucket!.take(now: now) {
+            refused(rate.key)
             var id: JSONValue?
             if case .request(let r) = RPCCodec.decode(text) { id = r.id }
-            return .refuse(id: id, key: "limits.requestsPerSecond",
-                           message: "Too many requests: limits.requestsPerSecond (\(limits.requestsPerSecond)) exceeded")
+            return .refuse(id: id, key: rate.key, message: "Too many requests: \(rate.key) (\(rate.perSecond)) exceeded")
         }
         return .deliver
     }

@@ -34,7 +34,7 @@ enum WebSocketServing {
     static func serve(
         inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter,
         stream: AsyncStream<OutboundFrame>, continuation: AsyncStream<OutboundFrame>.Continuation,
-        limits: SocketLimits, logger: Logger,
+        limits: SocketLimits, kurento: Bool, logger: Logger,
         deliver: @escaping @Sendable (String) async -> Void,
         refusal: @escaping @Sendable (JSONValue, String) -> String
     ) async {
@@ -55,7 +55,7 @@ enum WebSocketServing {
             do {
                 // On SIGTERM/SIGINT the read ends, so the server can stop with clients still connected.
                 try await cancelWhenGracefulShutdown {
-                    var limiter = InboundLimiter(limits: limits.limits, refused: limits.refused)
+                    var limiter = InboundLimiter(limits: limits.limits, kurento: kurento, refused: limits.refused)
                     for try await message in inbound.messages(maxSize: limits.limits.hardMessageCap) {
                         let text: String
                         switch message {
@@ -97,7 +97,7 @@ enum KurentoWebSocket {
         let connection = await service.openConnection(sink: StreamSink(continuation: continuation))
         logger.debug("connection opened", metadata: ["connection": "\(connection)"])
         await WebSocketServing.serve(
-            inbound: inbound, outbound: outbound, stream: stream, continuation: continuation, limits: limits, logger: logger,
+            inbound: inbound, outbound: outbound, stream: stream, continuation: continuation, limits: limits, kurento: true, logger: logger,
             deliver: { text in await service.handle(text, from: connection) },
             refusal: { id, why in RPCResponse(id: id, error: KurentoError(.notEnoughResources, why).rpcError).text })
         await service.closeConnection(connection)

@@ -20,7 +20,7 @@ enum RoomWebSocket {
         let (stream, continuation) = AsyncStream.makeStream(of: OutboundFrame.self)
         let connection = await rooms.openConnection(RoomSocketSink(continuation: continuation))
         await WebSocketServing.serve(
-            inbound: inbound, outbound: outbound, stream: stream, continuation: continuation, limits: limits, logger: logger,
+            inbound: inbound, outbound: outbound, stream: stream, continuation: continuation, limits: limits, kurento: false, logger: logger,
             deliver: { text in await rooms.handle(text, from: connection) },
             refusal: { id, why in RPCResponse(id: id, error: RPCError(code: RoomError.Code.limitReached.rawValue, message: why)).text })
         await rooms.closeConnection(connection)

@@ -27,7 +27,7 @@ def refusals(server):
 
 def test_every_limit_refuses_with_its_name():
     server = Server(env_overrides={
-        "TESSERA_MAX_CONNECTIONS": "3", "TESSERA_REQUESTS_PER_SECOND": "5", "TESSERA_MAX_MESSAGE_BYTES": "2048",
+        "TESSERA_MAX_CONNECTIONS": "3", "TESSERA_REQUESTS_PER_SECOND": "5", "TESSERA_KURENTO_REQUESTS_PER_SECOND": "5", "TESSERA_MAX_MESSAGE_BYTES": "2048",
         "TESSERA_MAX_PIPELINES": "2", "TESSERA_MAX_ROOMS": "1", "TESSERA_ROOM_MAX_PARTICIPANTS": "1"})
     try:
         a = ws(server)
@@ -55,7 +55,7 @@ def test_every_limit_refuses_with_its_name():
             a.send(json.dumps({"jsonrpc": "2.0", "id": 100 + i, "method": "ping", "params": {}}))
         answers = [json.loads(a.recv()) for _ in range(12)]
         limited = [x for x in answers if "error" in x]
-        assert len(limited) >= 5 and all(x["error"]["code"] == 40009 and "limits.requestsPerSecond" in x["error"]["message"]
+        assert len(limited) >= 5 and all(x["error"]["code"] == 40009 and "limits.kurentoRequestsPerSecond" in x["error"]["message"]
                                          for x in limited), answers
         assert sorted(x["id"] for x in answers) == list(range(100, 112))
         time.sleep(1.2)
@@ -75,7 +75,7 @@ def test_every_limit_refuses_with_its_name():
         # Everything was counted, and the others are still served.
         counted = refusals(server)
         for key in ("limits.maxPipelines", "limits.maxRooms", "rooms.maxParticipants", "limits.maxConnections",
-                    "limits.requestsPerSecond", "limits.maxMessageBytes"):
+                    "limits.requestsPerSecond", "limits.kurentoRequestsPerSecond", "limits.maxMessageBytes"):
             assert counted.get(key, 0) >= 1, (key, counted)
         time.sleep(1.2)
         assert call(a, 400, "ping")["result"]["value"] == "pong"

@@ -34,8 +34,8 @@ import Testing
         var options = RoomOptions()
         options.jwtKey = "k"
         let h = RoomHarness(options: options)
-        _ = await h.join("alice", extra: ext.merging(["mode": "mcu", "token": .string(RoomToken.sign(room: "demo", user: "alice", role: .moderator, key: "k"))]) { a, _ in a })
-        _ = await h.join("bob", extra: ["token": .string(RoomToken.sign(room: "demo", user: "bob", role: .publisher, key: "k"))])
+        _ = await h.join("alice", extra: ext.merging(["mode": "mcu", "token": .string(RoomToken.sign(room: "demo", user: "alice", role: .moderator, key: "k", expires: 4_000_000_000))]) { a, _ in a })
+        _ = await h.join("bob", extra: ["token": .string(RoomToken.sign(room: "demo", user: "bob", role: .publisher, key: "k", expires: 4_000_000_000))])
         _ = await h.publish("alice")
         _ = await h.publish("bob")
         #expect(await h.errorCode("bob", "setLayout", ["layout": "grid"]) == 401)

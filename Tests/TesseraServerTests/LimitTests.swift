@@ -27,6 +27,11 @@ import Testing
         limits.maxMessageBytes = 1024
         let refusals = RecordingSink()
         var limiter = InboundLimiter(limits: limits, refused: { refusals.send($0) })
+        // Kurento connections are not rate limited unless configured.
+        var kurento = InboundLimiter(limits: limits, kurento: true, refused: { refusals.send($0) })
+        var delivered = 0
+        for _ in 0..<100 where kurento.check("{}") == .deliver { delivered += 1 }
+        #expect(delivered == 100)
         let now = ContinuousClock.now
         let ping = #"{"jsonrpc":"2.0","id":7,"method":"ping"}"#
         let first = limiter.check(ping, now: now), second = limiter.check(ping, now: now)

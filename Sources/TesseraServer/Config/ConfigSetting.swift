@@ -135,8 +135,10 @@ public struct ConfigSetting: Sendable {
               summary: "Rooms at once; a joinRoom that would make one more gets 208."),
         .init(key: "limits.maxStreamsPerParticipant", env: "TESSERA_MAX_STREAMS_PER_PARTICIPANT", flag: nil, kind: .int(1...100_000), defaultValue: 64,
               summary: "Streams (published and subscribed) one room participant may hold; one more gets 208."),
-        .init(key: "limits.requestsPerSecond", env: "TESSERA_REQUESTS_PER_SECOND", flag: nil, kind: .int(1...1_000_000), defaultValue: 200,
-              summary: "Requests one connection may send per second (bursts of one second's worth); past it 40009 (Kurento) or 208 (rooms)."),
+        .init(key: "limits.requestsPerSecond", env: "TESSERA_REQUESTS_PER_SECOND", flag: nil, kind: .int(1...1_000_000), defaultValue: 1_000,
+              summary: "Requests one room connection may send per second (bursts of one second's worth); past it 208."),
+        .init(key: "limits.kurentoRequestsPerSecond", env: "TESSERA_KURENTO_REQUESTS_PER_SECOND", flag: nil, kind: .int(0...1_000_000), defaultValue: 0,
+              summary: "The same for one Kurento connection, past it 40009; 0 = no limit (an application server speaks for all its users on one connection)."),
         .init(key: "limits.maxMessageBytes", env: "TESSERA_MAX_MESSAGE_BYTES", flag: nil, kind: .int(1024...67_108_864), defaultValue: 1_048_576,
               summary: "Largest message; a larger one gets a JSON-RPC error (-32600, id null) and the socket closes (1009)."),
     ]

@@ -221,6 +221,7 @@ public struct ConfigLoader {
         var connectionLimits = ConnectionLimits()
         connectionLimits.maxConnections = int("limits.maxConnections")
         connectionLimits.requestsPerSecond = int("limits.requestsPerSecond")
+        connectionLimits.kurentoRequestsPerSecond = int("limits.kurentoRequestsPerSecond")
         connectionLimits.maxMessageBytes = int("limits.maxMessageBytes")
         var kurentoLimits = MediaSet.Limits()
         kurentoLimits.maxSessions = int("limits.maxSessions")
