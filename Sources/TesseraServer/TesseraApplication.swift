@@ -47,8 +47,8 @@ public struct TesseraServer {
                 logger.error("cannot create the recording directory: \(error)", metadata: ["path": "\(config.recordingDirectory)"])
             }
         }
-        if config.rooms.jwtKey == nil {
-            logger.warning("rooms.tokenKey is empty: an open server, where anyone who reaches the room WebSocket may join any room as a moderator")
+        if !config.rooms.tokens.enabled {
+            logger.warning("rooms.tokenKey and rooms.tokenPublicKey are empty: an open server, where anyone who reaches the room WebSocket may join any room as a moderator")
         }
         var ice = ICESettings()
         ice.hostAddresses = config.iceHostAddresses

@@ -95,7 +95,17 @@ public struct ConfigSetting: Sendable {
         .init(key: "rooms.maxParticipants", env: "TESSERA_ROOM_MAX_PARTICIPANTS", flag: nil, kind: .int(1...10000), defaultValue: 100,
               summary: "Participants a room accepts."),
         .init(key: "rooms.tokenKey", env: "TESSERA_ROOM_TOKEN_KEY", flag: nil, kind: .optionalString, defaultValue: "",
-              summary: "HS256 key of room tokens (JWT); empty = open server where every participant is a moderator."),
+              summary: "HS256 key of room tokens (JWT); with no tokenPublicKey either, an open server where every participant is a moderator."),
+        .init(key: "rooms.tokenPublicKey", env: "TESSERA_ROOM_TOKEN_PUBLIC_KEY", flag: nil, kind: .optionalString, defaultValue: "",
+              summary: "Path of a PEM P-256 public key: room tokens signed ES256 with its private key are accepted."),
+        .init(key: "rooms.tokenExpiry", env: "TESSERA_ROOM_TOKEN_EXPIRY", flag: nil, kind: .choice(["required", "optional"]), defaultValue: "required",
+              summary: "Whether a room token must carry exp."),
+        .init(key: "rooms.tokenAudience", env: "TESSERA_ROOM_TOKEN_AUDIENCE", flag: nil, kind: .optionalString, defaultValue: "",
+              summary: "When set, a room token's aud must be (or list) this."),
+        .init(key: "rooms.tokenIssuer", env: "TESSERA_ROOM_TOKEN_ISSUER", flag: nil, kind: .optionalString, defaultValue: "",
+              summary: "When set, a room token's iss must be this."),
+        .init(key: "rooms.tokenLeewaySeconds", env: "TESSERA_ROOM_TOKEN_LEEWAY", flag: nil, kind: .int(0...3600), defaultValue: 30,
+              summary: "Clock skew allowed on exp and nbf, seconds."),
     ]
 
     private static let ice: [ConfigSetting] = [

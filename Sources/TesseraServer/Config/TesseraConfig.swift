@@ -249,6 +249,18 @@ public struct ConfigLoader {
         rooms.maxRooms = int("limits.maxRooms")
         rooms.maxStreamsPerParticipant = int("limits.maxStreamsPerParticipant")
         rooms.jwtKey = str("rooms.tokenKey").isEmpty ? nil : str("rooms.tokenKey")
+        if !str("rooms.tokenPublicKey").isEmpty {
+            let path = str("rooms.tokenPublicKey")
+            guard let pem = try? String(contentsOfFile: path, encoding: .utf8), pem.contains("-----BEGIN PUBLIC KEY-----") else {
+                throw ConfigError(source: sources["rooms.tokenPublicKey"] ?? "defaults", key: "rooms.tokenPublicKey",
+                                  problem: "cannot read a PEM public key from '\(path)'")
+            }
+            rooms.tokens.publicKeyPEM = pem
+        }
+        rooms.tokens.requireExpiry = str("rooms.tokenExpiry") != "optional"
+        rooms.tokens.audience = str("rooms.tokenAudience").isEmpty ? nil : str("rooms.tokenAudience")
+        rooms.tokens.issuer = str("rooms.tokenIssuer").isEmpty ? nil : str("rooms.tokenIssuer")
+        rooms.tokens.leeway = Int64(int("rooms.tokenLeewaySeconds"))
         let recordings = str("recording.directory")
         rooms.recordingDirectory = URL(
             fileURLWithPath: recordings, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
