@@ -24,6 +24,8 @@ public struct TesseraServer {
     /// Counts a refusal by the limit named (its config key) in /metrics.
     let limitRefused: @Sendable (String) -> Void
     let connections = ConnectionCount()
+    /// The listener's certificate when it speaks TLS.
+    let certificates: TLSCertificates?
 
     public init(
         config: TesseraConfig, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
@@ -37,6 +39,11 @@ public struct TesseraServer {
             metricsFactory.makeCounter(label: "tessera_limit_refusals_total", dimensions: [("limit", key)]).increment(by: 1)
         }
         self.limitRefused = limitRefused
+        if let tls = config.tls {
+            certificates = try TLSCertificates(certificate: tls.certificate, privateKey: tls.privateKey)
+        } else {
+            certificates = nil
+        }
         // Recordings need their directory: made at start (with its parents) rather
         // than failing the first startRecording of a fresh install.
         if !FileManager.default.fileExists(atPath: config.recordingDirectory) {
@@ -144,12 +151,15 @@ public struct TesseraServer {
         let access = config.access
         let gatePaths = [config.kurentoPath: true, config.roomPath: false]
         let wsResponder = wsRouter.buildResponder()
-        let serverBuilder = HTTPServerBuilder { responder in
-            GatedWebSocketChannel(
+        let certificates = self.certificates
+        let serverBuilder = HTTPServerBuilder { responder -> any ServerChildChannel in
+            let plain = GatedWebSocketChannel(
                 inner: HTTP1WebSocketUpgradeChannel(
                     responder: responder, webSocketResponder: wsResponder,
                     configuration: .init(ws: .init(maxFrameSize: socketLimits.limits.hardMessageCap))),
                 makeGate: { UpgradeGateHandler(policy: access, paths: gatePaths, limits: socketLimits, logger: wsLogger) })
+            guard let certificates else { return plain }
+            return TLSServerChannel(base: plain, certificates: certificates)
         }
 
         let gc = GarbageCollector(service: service, interval: Self.gcInterval(grace: config.gracePeriod))
@@ -159,7 +169,8 @@ public struct TesseraServer {
             server: serverBuilder,
             configuration: .init(address: .hostname(config.address, port: config.port), serverName: "Tessera"),
             // Shut down in reverse order: the HTTP server first, the media last.
-            services: [MediaShutdown(service: service), gc, events, RoomClock(rooms: rooms)],
+            services: [MediaShutdown(service: service), gc, events, RoomClock(rooms: rooms)]
+                + (certificates.map { [TLSReloader(certificates: $0, logger: logger)] as [any Service] } ?? []),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger
         )

@@ -7,6 +7,7 @@ talks to anything but 127.0.0.1.
 import json
 import os
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -31,8 +32,10 @@ def free_port():
 class Server:
     """A running tessera process."""
 
-    def __init__(self, env_overrides=None, args=(), port=None):
+    def __init__(self, env_overrides=None, args=(), port=None, tls_ca=None):
         self.port = port or free_port()
+        # With TLS on, the health checks go over https, trusting this CA.
+        self.tls_ca = tls_ca
         self.tmp = tempfile.TemporaryDirectory(prefix="tessera-e2e-")
         env = dict(os.environ)
         env.update({
@@ -65,6 +68,10 @@ class Server:
         return f"ws://127.0.0.1:{self.port}/kurento"
 
     def health(self):
+        if self.tls_ca:
+            context = ssl.create_default_context(cafile=self.tls_ca)
+            with urllib.request.urlopen(f"https://127.0.0.1:{self.port}/health", timeout=2, context=context) as r:
+                return json.loads(r.read())
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=2) as r:
             return json.loads(r.read())
 

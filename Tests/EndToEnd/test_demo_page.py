@@ -14,23 +14,29 @@ from test_chromium import CHROME, FLAGS, make_inputs
 
 
 def test_demo_page_in_chromium_meets_an_aiortc_participant(server, tmp_path):
-    assert os.path.exists(CHROME), "chromium is installed by `make test` (apt package chromium)"
-    video, audio = make_inputs(str(tmp_path), (230, 200, 30), 600)
     url = f"http://127.0.0.1:{server.port}/demo?room=web&user=chrome&mode=sfu&report=1"
-    latest = {}
     # Served with a Content-Security-Policy that allows its own inline script by hash
     # only; the page working in Chromium below shows the hash is right.
     with urllib.request.urlopen(url, timeout=5) as r:
         csp = r.headers["Content-Security-Policy"]
         assert r.headers["X-Content-Type-Options"] == "nosniff"
     assert "script-src 'sha256-" in csp and "unsafe-inline" not in csp and "default-src 'none'" in csp, csp
+    demo_page_meets_aiortc(url, server.url.replace("/kurento", "/room"), tmp_path)
+
+
+def demo_page_meets_aiortc(url, room_ws_url, tmp_path, extra_flags=()):
+    """The demo page at `url` (room `web`, user `chrome`) and an aiortc participant
+    joined through `room_ws_url` decode each other's colour and tone."""
+    assert os.path.exists(CHROME), "chromium is installed by `make test` (apt package chromium)"
+    video, audio = make_inputs(str(tmp_path), (230, 200, 30), 600)
+    latest = {}
 
     async def run():
-        py = Participant(server.url.replace("/kurento", "/room"), "py", "web", (30, 60, 220), 400)
+        py = Participant(room_ws_url, "py", "web", (30, 60, 220), 400)
         await py.join()
         await py.publish()
         proc = subprocess.Popen(
-            [CHROME, *FLAGS, f"--user-data-dir={tmp_path}/profile", f"--use-file-for-fake-video-capture={video}",
+            [CHROME, *FLAGS, *extra_flags, f"--user-data-dir={tmp_path}/profile", f"--use-file-for-fake-video-capture={video}",
              f"--use-file-for-fake-audio-capture={audio}", url],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace")
 

@@ -14,6 +14,8 @@ public struct TesseraConfig: Sendable {
     public var roomPath: String
     /// Who may open the WebSockets (server.kurentoAllow, kurentoSecret, allowedOrigins).
     public var access: AccessPolicy
+    /// PEM files of the listener's certificate chain and key; nil = plain HTTP.
+    public var tls: (certificate: String, privateKey: String)?
     /// Bearer key of the admin API (admin.key); nil = no admin API.
     public var adminKey: String?
     /// limits.maxConnections, requestsPerSecond, maxMessageBytes.
@@ -218,6 +220,18 @@ public struct ConfigLoader {
         }
         access.kurentoSecret = str("server.kurentoSecret").isEmpty ? nil : str("server.kurentoSecret")
         access.allowedOrigins = list("server.allowedOrigins")
+        var tls: (certificate: String, privateKey: String)?
+        let certificate = str("server.tls.certificate"), privateKey = str("server.tls.privateKey")
+        if !certificate.isEmpty || !privateKey.isEmpty {
+            guard !certificate.isEmpty, !privateKey.isEmpty else {
+                let missing = certificate.isEmpty ? "server.tls.certificate" : "server.tls.privateKey"
+                throw ConfigError(source: "defaults", key: missing, problem: "TLS needs both the certificate and its private key")
+            }
+            do { _ = try TLSCertificates.load(certificate: certificate, privateKey: privateKey) } catch {
+                throw ConfigError(source: sources["server.tls.certificate"] ?? "defaults", key: "server.tls.certificate", problem: "\(error)")
+            }
+            tls = (certificate, privateKey)
+        }
         var connectionLimits = ConnectionLimits()
         connectionLimits.maxConnections = int("limits.maxConnections")
         connectionLimits.requestsPerSecond = int("limits.requestsPerSecond")
@@ -271,7 +285,7 @@ public struct ConfigLoader {
         return TesseraConfig(
             address: str("server.address"), port: int("server.port"),
             kurentoPath: str("server.kurentoPath"), roomPath: str("server.roomPath"), access: access,
-            adminKey: str("admin.key").isEmpty ? nil : str("admin.key"),
+            tls: tls, adminKey: str("admin.key").isEmpty ? nil : str("admin.key"),
             connectionLimits: connectionLimits, kurentoLimits: kurentoLimits,
             mediaLoops: int("media.loops"), mixerThreads: int("media.mixerThreads"), mixer: mixer, rooms: rooms,
             stunServers: list("ice.stunServers"), turnServers: list("ice.turnServers"),
