@@ -185,7 +185,14 @@ package final class CompositeEngine {
     private var closed = false
     private let epoch: Duration
 
-    package init(loop: MediaLoop, mediaLoop: MediaLoop, audio: AudioMixerConfiguration, video: VideoCompositorConfiguration) throws {
+    /// Tick timings for /metrics.
+    private let metrics: MediaMetrics?
+
+    package init(
+        loop: MediaLoop, mediaLoop: MediaLoop, audio: AudioMixerConfiguration, video: VideoCompositorConfiguration,
+        metrics: MediaMetrics? = nil
+    ) throws {
+        self.metrics = metrics
         self.loop = loop
         epoch = loop.clock.now
         self.mediaLoop = mediaLoop
@@ -283,6 +290,11 @@ package final class CompositeEngine {
         hub.post { ($0 as? CompositeHubNode)?.speakersChanged(speaking: speaking, dominant: dominant, levels: report) }
     }
 
+    static func nanoseconds(_ d: Duration) -> Int64 {
+        let c = d.components
+        return c.seconds * 1_000_000_000 + c.attoseconds / 1_000_000_000
+    }
+
     package func close() {
         closed = true
         stopClocks()
@@ -322,9 +334,13 @@ package final class CompositeEngine {
 
     private func audioTick() {
         guard !closed, portCount > 0 else { return }
+        let started = ContinuousClock.now
         drain()
         let now = nowMillis
         let tick = audio.tick(nowMillis: now)
+        // Late: it started more than half a period after it was due.
+        metrics?.mixerTick(kind: 0, nanoseconds: Self.nanoseconds(ContinuousClock.now - started),
+                           encodeNanoseconds: audio.lastEncodeNanoseconds, late: now - nextAudio > 10)
         video.highlighted = audio.dominantSpeaker
         reportSpeakers()
         if let hub {
@@ -339,9 +355,14 @@ package final class CompositeEngine {
 
     private func videoTick() {
         guard !closed, portCount > 0 else { return }
+        let started = ContinuousClock.now
         drain()
         let now = nowMillis
         let packets = videoWanted ? video.tick(nowMillis: now) : []
+        if videoWanted {
+            metrics?.mixerTick(kind: 1, nanoseconds: Self.nanoseconds(ContinuousClock.now - started),
+                               encodeNanoseconds: video.lastEncodeNanoseconds, late: now - nextVideo > 500 / fps)
+        }
         if let hub, !packets.isEmpty {
             hub.post { ($0 as? CompositeHubNode)?.deliverVideo(packets) }
         }

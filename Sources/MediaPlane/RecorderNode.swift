@@ -1,3 +1,4 @@
+import Foundation
 import Dispatch
 import Logging
 import Mixer
@@ -102,6 +103,8 @@ package final class RecorderNode: MediaNode {
                 context.logger.error("recording \(pipeline.path) not finished cleanly: \(error)")
                 context.raise(.failure("recording not finished cleanly: \(error)"), on: id)
             }
+            let size = (try? FileManager.default.attributesOfItem(atPath: pipeline.path)[.size] as? Int64) ?? 0
+            context.metrics.recordingEnded(bytes: size, failed: error != nil)
             loop.post {
                 let node = me.take()
                 let waiters = node.finishWaiters ?? []
@@ -186,14 +189,17 @@ package final class RecorderNode: MediaNode {
             pipeline = try RecordingPipeline(
                 path: path, container: format.container, videoSize: videoSize, audio: audio,
                 onError: { message in
+                    context.metrics.recordingFailed()
                     context.logger.error("recording error: \(message)")
                     context.raise(.failure("recording failed: \(message)"), on: id)
                 })
+            context.metrics.recordingStarted()
             if videoSize == nil, format.video, source(of: .video) != nil {
                 context.logger.warning("no keyframe within 3 s: recording \(path) without video")
             }
         } catch {
             failed = true
+            context.metrics.recordingFailed()
             context.raise(.failure(error.description), on: objectID)
         }
     }

@@ -75,6 +75,8 @@ package class RtpSession: MediaNode {
     private var inBytes: [UInt64] = [0, 0]
     /// What `flushMetrics` already added to the context's counters, per kind.
     private var reported: (inPackets: [UInt64], inBytes: [UInt64], outPackets: [UInt64], outBytes: [UInt64]) = ([0, 0], [0, 0], [0, 0], [0, 0])
+    /// Feedback counters as last added to /metrics: NACK, PLI sent; NACK, PLI, FIR received; resent plain, RTX.
+    private var reportedFeedback: [UInt64] = [0, 0, 0, 0, 0, 0, 0]
     private(set) var connected = false
     package var sessionStarted = false
     /// BaseRtpEndpoint / SdpEndpoint settings (set from the signalling plane).
@@ -253,6 +255,26 @@ package class RtpSession: MediaNode {
             reported.outPackets[k] = out[k].packets
             reported.outBytes[k] = out[k].bytes
         }
+        let now: [UInt64] = [rtcp.nacksSent, rtcp.plisSent, rtcp.nacksReceived, rtcp.plisReceived, rtcp.firsReceived,
+                             rtcp.retransmitted &- rtcp.rtxSent, rtcp.rtxSent]
+        let d = zip(now, reportedFeedback).map { $0 &- $1 }
+        reportedFeedback = now
+        let m = context.metrics
+        m.feedback("nack", inbound: false, count: d[0])
+        m.feedback("pli", inbound: false, count: d[1])
+        m.feedback("nack", inbound: true, count: d[2])
+        m.feedback("pli", inbound: true, count: d[3])
+        m.feedback("fir", inbound: true, count: d[4])
+        m.retransmitted(plain: d[5], rtx: d[6])
+        // Quality, once a second, of the streams that carried something since the last look.
+        for k in 0..<2 {
+            if let st = rtcp.stats[k], st.packetsReceived > 0 {
+                m.observe(jitter: Double(st.jitter) / (k == 0 ? 48000 : 90000), kind: k)
+                m.observe(fractionLost: Double(st.fractionLostSinceLastReport) / 256, inbound: true)
+            }
+            if out[k].packets > 0 { m.observe(fractionLost: rtcp.remoteFraction[k], inbound: false) }
+        }
+        if rtcp.roundTripTime > 0 { m.observe(roundTrip: rtcp.roundTripTime) }
     }
 
     /// Counters for getStats and the tests.

@@ -185,7 +185,10 @@ package final class WebRtcSession: RtpSession {
             }
             session.onStateChange = { [unowned self] state in
                 ctx.raise(.dtlsState(state), on: id)
-                if state == .failed { ctx.raise(.failure(self.dtls?.failure ?? "DTLS failed"), on: id) }
+                if state == .failed {
+                    ctx.metrics.sessionFailed("dtls")
+                    ctx.raise(.failure(self.dtls?.failure ?? "DTLS failed"), on: id)
+                }
                 if state == .connected { ctx.raise(.sessionStarted, on: id) }
                 // The peer closed DTLS (close_notify) or it failed after starting: the session is over.
                 if state == .closed || state == .failed, self.sessionStarted == true {
@@ -224,7 +227,10 @@ package final class WebRtcSession: RtpSession {
             setConnectionState(connected: true)
             flushHeldDTLS()
             if dtls?.state == .new { dtls?.start() }
-        case .failed, .disconnected:
+        case .failed:
+            context.metrics.sessionFailed("ice")
+            setConnectionState(connected: false)
+        case .disconnected:
             setConnectionState(connected: false)
         default:
             break
@@ -277,6 +283,7 @@ package final class WebRtcSession: RtpSession {
     private func checkConsent(at t: Duration) {
         guard !consentExpired, protection != nil, t - lastAuthenticatedReceive > iceSettings.consentTimeout else { return }
         consentExpired = true
+        context.metrics.sessionFailed("consentExpired")
         logger.warning("consent expired: nothing authenticated from the peer", metadata: ["endpoint": "\(objectID)",
             "silentSeconds": "\((t - lastAuthenticatedReceive) / .seconds(1))"])
         protection = nil  // also ends the RTCP tick this runs in

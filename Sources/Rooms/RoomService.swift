@@ -37,6 +37,11 @@ public struct RoomOptions: Sendable {
     public var maxStreamsPerParticipant = 64
     /// Told the config key of every limit that refused a request (for /metrics).
     public var limitRefused: @Sendable (String) -> Void = { _ in }
+    /// Told every answered request: method (a known one, or `other`), outcome
+    /// (`ok` or the error code) and how long it took (for /metrics).
+    public var requestDone: @Sendable (_ method: String, _ outcome: String, _ duration: Duration) -> Void = { _, _, _ in }
+    /// Told, at each timer tick, how many rooms and participants each mode has (for /metrics).
+    public var census: @Sendable (_ byMode: [RoomMode: (rooms: Int, participants: Int)]) -> Void = { _ in }
     /// The composite canvas, for the tile geometry in `layoutChanged`.
     public var canvasWidth = 1280, canvasHeight = 720, canvasFPS = 30
     /// Absolute path of the recording directory (`recording.directory`).
@@ -141,6 +146,7 @@ public actor RoomService {
         case .request(let r):
             request = r
         }
+        let started = ContinuousClock.now
         var params = request.params?.objectValue ?? [:]
         // The jsonrpc layer's, not the handler's (§1); `connect` uses it to resume a session.
         let claimedSession = params.removeValue(forKey: "sessionId")?.stringValue
@@ -153,6 +159,12 @@ public actor RoomService {
         } catch {
             outcome = .failure(error)
         }
+        let outcomeLabel: String
+        switch outcome {
+        case .success: outcomeLabel = "ok"
+        case .failure(let e): outcomeLabel = String(e.code)
+        }
+        options.requestDone(Self.methods.contains(request.method) ? request.method : "other", outcomeLabel, ContinuousClock.now - started)
         guard let id = request.id else { return }  // a notification gets no answer
         let sessionID = sessions.values.first { $0.connection == connection }?.id ?? session.id
         reply(to: connection, id: id, outcome, session: sessionID)
@@ -160,6 +172,14 @@ public actor RoomService {
             connections[connection]?.sink.close()
         }
     }
+
+    /// The methods /metrics names (anything else is counted as `other`: bounded labels).
+    static let methods: Set<String> = [
+        "ping", "connect", "closeSession", "joinRoom", "publishVideo", "unpublishVideo", "receiveVideoFrom", "unsubscribeFromVideo",
+        "onIceCandidate", "leaveRoom", "sendMessage", "customRequest", "setRoomMode", "streamPropertyChanged", "muteParticipant",
+        "setLayout", "muteRoom", "muteSubscribedMedia", "unmuteSubscribedMedia", "startRecording", "stopRecording",
+        "kickParticipant", "closeRoom",
+    ]
 
     func reply(to connection: ConnectionID, id: JSONValue, _ outcome: Result<JSONValue, RoomError>, session: String) {
         guard let sink = connections[connection]?.sink else { return }
@@ -328,6 +348,10 @@ public actor RoomService {
     /// Runs the ping watchdog, the reconnection grace period and mode-switch
     /// timeouts; called periodically.
     public func tick() async {
+        var census: [RoomMode: (rooms: Int, participants: Int)] = [:]
+        for mode in RoomMode.allCases { census[mode] = (0, 0) }
+        for r in rooms.values { census[r.mode]!.rooms += 1; census[r.mode]!.participants += r.members.count }
+        options.census(census)
         let now = clock.monotonicNow
         for s in sessions.values {
             if let c = s.connection, let interval = s.pingInterval, now - s.lastSeen > interval * 3 {

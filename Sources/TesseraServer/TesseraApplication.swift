@@ -34,7 +34,16 @@ public struct TesseraServer {
         self.config = config
         self.registry = registry
         self.logger = Logger(label: "tessera.http")
-        let metricsFactory = PrometheusMetricsFactory(registry: registry)
+        var buckets = PrometheusMetricsFactory(registry: registry)
+        // Buckets that fit what is measured: mixer ticks take a fraction of a millisecond to a few;
+        // jitter and RTT are milliseconds to seconds; loss is a fraction.
+        let fine: [Duration] = [50, 100, 250, 500, 1000, 2500, 5000, 10000, 20000, 50000, 100_000].map { .microseconds($0) }
+        buckets.durationHistogramBuckets["tessera_mixer_tick_seconds"] = fine
+        buckets.durationHistogramBuckets["tessera_mixer_encode_seconds"] = fine
+        buckets.valueHistogramBuckets["tessera_rtp_jitter_seconds"] = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5]
+        buckets.valueHistogramBuckets["tessera_rtt_seconds"] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6]
+        buckets.valueHistogramBuckets["tessera_rtp_fraction_lost"] = [0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1]
+        let metricsFactory = buckets
         let limitRefused: @Sendable (String) -> Void = { key in
             metricsFactory.makeCounter(label: "tessera_limit_refusals_total", dimensions: [("limit", key)]).increment(by: 1)
         }
@@ -85,6 +94,18 @@ public struct TesseraServer {
         self.service = KurentoService(handler: handler)
         var roomOptions = config.rooms
         roomOptions.limitRefused = limitRefused
+        roomOptions.requestDone = { method, outcome, duration in
+            metricsFactory.makeCounter(label: "tessera_room_requests_total", dimensions: [("method", method), ("outcome", outcome)]).increment(by: 1)
+            metricsFactory.makeTimer(label: "tessera_room_request_duration_seconds", dimensions: [("method", method)])
+                .recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        }
+        roomOptions.census = { byMode in
+            for (mode, count) in byMode {
+                metricsFactory.makeRecorder(label: "tessera_rooms", dimensions: [("mode", mode.rawValue)], aggregate: false).record(Int64(count.rooms))
+                metricsFactory.makeRecorder(label: "tessera_room_participants", dimensions: [("mode", mode.rawValue)], aggregate: false)
+                    .record(Int64(count.participants))
+            }
+        }
         self.rooms = RoomService(media: KurentoRoomMedia(service: service), options: roomOptions, clock: clock)
     }
 

@@ -115,7 +115,7 @@ final class Composite: Hub {
             do {
                 engine = try CompositeEngine(
                     loop: media.mixerLoops.nextLoop(), mediaLoop: loop, audio: media.mixer.audioConfiguration(),
-                    video: media.mixer.videoConfiguration(width: width, height: height, fps: fps))
+                    video: media.mixer.videoConfiguration(width: width, height: height, fps: fps), metrics: media.metrics)
             } catch {
                 throw KurentoError(.notEnoughResources, "cannot start the mixer: \(error)")
             }

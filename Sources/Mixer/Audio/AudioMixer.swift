@@ -167,9 +167,14 @@ public final class AudioMixer {
         selectSpeakers()
         selectDominant()
         mix()
+        let encodeStart = ContinuousClock.now
         emit()
+        lastEncodeNanoseconds = (ContinuousClock.now - encodeStart).nanoseconds
         return output
     }
+
+    /// How long the last tick's encoding (every distinct mix, and packetizing) took.
+    public private(set) var lastEncodeNanoseconds: Int64 = 0
 
     /// Takes this tick's frame of one input out of its jitter buffer and
     /// decodes it, unless it is silent.

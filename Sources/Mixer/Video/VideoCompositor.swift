@@ -158,6 +158,9 @@ public final class VideoCompositor {
         keyframePending = true
     }
 
+    /// How long the last frame's VP8 encode took.
+    public private(set) var lastEncodeNanoseconds: Int64 = 0
+
     /// One output frame: compose, encode, packetize (RFC 7741). Empty if nothing to send.
     public func tick(nowMillis: Int64) -> [[UInt8]] {
         compose(nowMillis: nowMillis)
@@ -169,7 +172,10 @@ public final class VideoCompositor {
                 lastForcedKeyframe = nowMillis
             }
         }
-        guard let encoded = try? encoder.encode(canvas, forceKeyframe: force) else { return [] }
+        let encodeStart = ContinuousClock.now
+        let frame = try? encoder.encode(canvas, forceKeyframe: force)
+        lastEncodeNanoseconds = (ContinuousClock.now - encodeStart).nanoseconds
+        guard let encoded = frame else { return [] }
         framesSent += 1
         if encoded.isKeyframe && !force { lastForcedKeyframe = lastForcedKeyframe ?? nowMillis }
         var packets: [[UInt8]] = []
