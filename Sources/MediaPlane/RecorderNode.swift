@@ -166,7 +166,20 @@ package final class RecorderNode: MediaNode {
         keyframeWritten()
     }
 
+    /// Set by the room layer while the publisher's audio is muted: written as silence.
+    package var audioMuted = false
+    /// One 20 ms Opus frame of silence (TOC 0xF8: CELT-only fullband 20 ms, mono, one
+    /// frame; 0xFF 0xFE encode silence), the frame WebRTC stacks send for muted tracks.
+    static let opusSilence: [UInt8] = [0xF8, 0xFF, 0xFE]
+
     private func writeAudio(_ payload: UnsafeRawBufferPointer, timestamp: UInt32, ssrc: UInt32) {
+        if audioMuted {
+            return Self.opusSilence.withUnsafeBytes { writeAudioFrame($0, timestamp: timestamp, ssrc: ssrc) }
+        }
+        writeAudioFrame(payload, timestamp: timestamp, ssrc: ssrc)
+    }
+
+    private func writeAudioFrame(_ payload: UnsafeRawBufferPointer, timestamp: UInt32, ssrc: UInt32) {
         guard phase == .recording, !failed else { return }
         let now = loop.clock.nanoseconds
         if pipeline == nil {

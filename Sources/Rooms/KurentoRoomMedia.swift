@@ -63,6 +63,10 @@ public final class KurentoRoomMedia: RoomMedia {
         return id
     }
 
+    public func setRecorderAudioMuted(_ recorder: String, muted: Bool) async throws(RoomMediaError) {
+        _ = try await invoke(recorder, "setMuted", ["kind": "AUDIO", "muted": .bool(muted)])
+    }
+
     public func setMixExclusions(composite: String, port: String, exclude: [String]) async throws(RoomMediaError) {
         _ = try await invoke(composite, "setMixExclusions", ["port": .string(port), "exclude": .array(exclude.map { .string($0) })])
     }

@@ -55,6 +55,8 @@ public protocol RoomMedia: Sendable {
     /// A RecorderEndpoint writing `uri` (file:// in the recording directory) with `profile` (WEBM, ...).
     func createRecorder(pipeline: String, uri: String, profile: String) async throws(RoomMediaError) -> String
     func record(_ recorder: String) async throws(RoomMediaError)
+    /// Tessera's extension of RecorderEndpoint: while muted, the audio it writes is silence.
+    func setRecorderAudioMuted(_ recorder: String, muted: Bool) async throws(RoomMediaError)
     /// Stops and returns once the file is complete.
     func stopRecorder(_ recorder: String) async throws(RoomMediaError)
     func release(_ object: String) async

@@ -113,6 +113,10 @@ extension RoomService {
                 try? await rewire(room, from: p, to: viewer)
             }
             if p.hubPort != nil { try? await wireIntoMixer(room, p, mode: room.mixerMode) }
+            // Its own file of a participants recording: muted audio is written as silence.
+            if kind == "audio", let file = room.recording?.files.first(where: { $0.user == p.name && $0.endedAt == nil }) {
+                try? await media.setRecorderAudioMuted(file.recorder, muted: !active)
+            }
         }
         let property = kind == "audio" ? "audioActive" : "videoActive"
         broadcast("streamPropertyChanged", [

@@ -127,6 +127,7 @@ extension RoomService {
             let r = try await media.createRecorder(pipeline: pipeline, uri: uri, profile: rec.profile)
             recorder = r
             try await media.connect(publisher, r, kind: kind)
+            if !p.audioActive { try await media.setRecorderAudioMuted(r, muted: true) }
             try await media.record(r)
         } catch {
             if let recorder { await media.release(recorder) }

@@ -171,6 +171,21 @@ public actor RoomService {
         if request.method == "leaveRoom" || request.method == "closeSession", case .success = outcome {
             connections[connection]?.sink.close()
         }
+        if request.method == "joinRoom", case .success = outcome { tellMutes(to: session) }
+    }
+
+    /// A newcomer learns, right after its join answer, which publishers have a kind
+    /// turned off (by themselves or a moderator), as the others learned it when it happened.
+    func tellMutes(to session: Session) {
+        guard let roomName = session.room, let user = session.user, let room = rooms[roomName], let me = room.participants[user] else { return }
+        for p in room.members where p !== me && p.publishing {
+            for (kind, active) in [("audioActive", p.audioActive), ("videoActive", p.videoActive)] where !active {
+                let reason = p.forceMuted.contains(kind == "audioActive" ? "audio" : "video") ? "forceMute" : (kind == "audioActive" ? "publishAudio" : "publishVideo")
+                send("streamPropertyChanged", [
+                    "id": .string(p.name), "streamId": "webcam", "property": .string(kind), "newValue": false, "reason": .string(reason),
+                ], to: me)
+            }
+        }
     }
 
     /// The methods /metrics names (anything else is counted as `other`: bounded labels).

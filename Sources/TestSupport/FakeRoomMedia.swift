@@ -77,6 +77,9 @@ public final class FakeRoomMedia: RoomMedia {
         make("recorder", "createRecorder(\(uri), \(profile))")
     }
     public func record(_ recorder: String) async throws(RoomMediaError) { log("record(\(recorder))") }
+    public func setRecorderAudioMuted(_ recorder: String, muted: Bool) async throws(RoomMediaError) {
+        log("setRecorderAudioMuted(\(recorder), \(muted))")
+    }
     public func stopRecorder(_ recorder: String) async throws(RoomMediaError) { log("stopRecorder(\(recorder))") }
     public func release(_ object: String) async {
         log("release(\(object))")

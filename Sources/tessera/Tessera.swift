@@ -3,32 +3,24 @@ import Foundation
 import Logging
 import TesseraServer
 
-/// `tessera [serve]`: read the config (file, then TESSERA_* environment, then
-/// flags), bootstrap logging, run the server until SIGINT/SIGTERM.
+/// `tessera`: read the config (file, then TESSERA_* environment, then flags),
+/// bootstrap logging, run the server until SIGINT/SIGTERM.
 /// `tessera token`: print a room token.
 @main
 struct Tessera: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tessera",
         abstract: "Tessera media server: Kurento protocol, MCU and SFU.",
-        discussion: Serve.configuration.discussion,
-        subcommands: [Serve.self, Token.self],
-        defaultSubcommand: Serve.self)
-}
-
-/// Runs the server (the default subcommand).
-struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "serve",
-        abstract: "Run the media server (what `tessera` alone does).",
         discussion: "Settings come from the config file, then TESSERA_* environment variables, then these flags. "
             + "Without --config, Config/tessera.json is read when it exists and built-in defaults are used otherwise. "
-            + "Every setting is described in Config/README.md. A bad setting prints one line naming the key and exits with status 2.")
+            + "Every setting is described in Config/README.md. A bad setting prints one line naming the key and exits with status 2. "
+            + "`tessera token` prints a room token.",
+        subcommands: [Token.self])
 
     /// Read when it exists and no `--config` names another file.
     static let defaultConfig = "Config/tessera.json"
 
-    @Option(name: .shortAndLong, help: "Config file (JSON); a file named here must exist. Default: \(Serve.defaultConfig) if present.")
+    @Option(name: .shortAndLong, help: "Config file (JSON); a file named here must exist. Default: \(Tessera.defaultConfig) if present.")
     var config: String?
 
     @Option(help: "Listen address (server.address).") var address: String?

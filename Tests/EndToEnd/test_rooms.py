@@ -462,3 +462,41 @@ def test_room_recording_of_each_participant():
         asyncio.run(run())
     finally:
         server.stop()
+
+
+def test_a_muted_participant_is_silent_in_its_own_recording_file():
+    """bob mutes his microphone during a participants recording: his file keeps its
+    length and his picture, and the second half has no tone; alice's file is unaffected."""
+    import subprocess
+    import numpy as np
+    server = Server()
+    try:
+        async def run():
+            people, r = await sfu_pair_recording(server, "rec-mute", {"target": "participants", "name": "muted"})
+            alice, bob = people
+            await asyncio.sleep(3)
+            await asyncio.to_thread(bob.socket.result, "streamPropertyChanged",
+                                    {"streamId": "webcam", "property": "audioActive", "newValue": False})
+            await asyncio.sleep(3)
+            stopped = await asyncio.to_thread(alice.socket.result, "stopRecording", {"id": r["id"]})
+            files = {f["user"]: f["uri"][len("file://"):] for f in stopped["files"]}
+            levels = {}
+            for name, path in files.items():
+                pcm = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-ac", "1", "-ar", "48000", "-f", "s16le", "-"],
+                                     capture_output=True, check=True).stdout
+                audio = np.frombuffer(pcm, dtype=np.int16).astype(np.float64)
+                person = alice if name == "alice" else bob
+                first, last = audio[48000:96000], audio[-72000:-24000]
+                levels[name] = (tone_level(first, person.hz), tone_level(last, person.hz), float(np.abs(last).mean()))
+                duration = float(json.loads(subprocess.run(
+                    ["ffprobe", "-v", "error", "-show_format", "-of", "json", path], capture_output=True, text=True, check=True
+                ).stdout)["format"]["duration"])
+                assert duration > 5.0, (name, duration)
+            print("tone levels (first second, last second, mean amplitude at the end):", levels)
+            assert levels["alice"][0] > 0.5 and levels["alice"][1] > 0.5, levels
+            assert levels["bob"][0] > 0.5, levels
+            assert levels["bob"][2] < 50, levels  # silence, not his 500 Hz tone
+            await close_all(people, server)
+        asyncio.run(run())
+    finally:
+        server.stop()

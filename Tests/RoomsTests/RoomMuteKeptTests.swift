@@ -91,6 +91,36 @@ import Testing
         #expect(kinds(h, carol, sub) == ["VIDEO"])
     }
 
+    @Test func aLateJoinerIsToldWhoIsMuted() async {
+        let h = RoomHarness()
+        _ = await h.join("carol")
+        _ = await h.join("bob")
+        _ = await h.publish("carol")
+        _ = await h.publish("bob")
+        _ = await h.result("carol", "streamPropertyChanged", ["streamId": "webcam", "property": "audioActive", "newValue": false])
+        _ = await h.result("carol", "muteParticipant", ["target": "bob", "kind": "video", "muted": true])
+        let join = await h.join("dave")
+        #expect(join["result"] != nil)
+        let told = h.notifications("dave").filter { $0.0 == "streamPropertyChanged" }.map(\.1)
+        #expect(told == [
+            ["id": "carol", "streamId": "webcam", "property": "audioActive", "newValue": false, "reason": "publishAudio"],
+            ["id": "bob", "streamId": "webcam", "property": "videoActive", "newValue": false, "reason": "forceMute"],
+        ])
+    }
+
+    @Test func aMutedPublisherIsSilentInItsOwnRecording() async {
+        let h = RoomHarness()
+        _ = await h.join("carol")
+        _ = await h.publish("carol")
+        _ = await h.result("carol", "streamPropertyChanged", ["streamId": "webcam", "property": "audioActive", "newValue": false])
+        _ = h.media.takeCalls()
+        _ = await h.result("carol", "startRecording", ["target": "participants"])
+        let recorder = h.media.made("createRecorder").last!
+        #expect(h.media.calls.contains("setRecorderAudioMuted(\(recorder), true)"))
+        _ = await h.result("carol", "streamPropertyChanged", ["streamId": "webcam", "property": "audioActive", "newValue": true])
+        #expect(h.media.calls.last { $0.hasPrefix("setRecorderAudioMuted") } == "setRecorderAudioMuted(\(recorder), false)")
+    }
+
     @Test func aSecondJoinOnTheSameSocketLeavesTheFirstIntact() async {
         let h = RoomHarness()
         _ = await h.join("alice")

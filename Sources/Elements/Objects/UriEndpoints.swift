@@ -64,6 +64,19 @@ final class RecorderEndpoint: UriEndpoint {
         onRecorder { $0.pause() }
     }
 
+    /// Tessera extension (TesseraExtensions): `kind` AUDIO, `muted` bool. Muted audio is
+    /// written as Opus silence at the same timestamps, so the file keeps its timeline and
+    /// its other track keeps flowing; the publisher's sound is not recorded.
+    static let setMuted: ClassBinding.Method = { obj, args, _ throws(KurentoError) in
+        let recorder = obj as! RecorderEndpoint  // registered for RecorderEndpoint only
+        guard args["kind"]?.stringValue == "AUDIO" else {
+            throw KurentoError(.mediaObjectIllegalParamError, "'kind' must be AUDIO (video cannot be muted inside a recording)")
+        }
+        guard let muted = args["muted"]?.boolValue else { throw .missingParam("muted") }
+        recorder.onRecorder { $0.audioMuted = muted }
+        return .void
+    }
+
     override func stopMedia(_ set: MediaSet) throws(KurentoError) {
         setState("STOP", set)
         onRecorder { $0.stop() }
