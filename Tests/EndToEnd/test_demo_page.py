@@ -59,6 +59,13 @@ def demo_page_meets_aiortc(url, room_ws_url, tmp_path, extra_flags=()):
             # The page subscribed to the aiortc participant and its <video> decodes frames.
             assert await wait_for(lambda: latest.get("frames", {}).get("py", 0) > 30, 30), latest
             assert latest.get("joined") and latest.get("published"), latest
+            # Markup from another participant (chat here; names with markup are refused by the
+            # server) is shown as text: the page logs it and runs nothing.
+            attack = '<img src=x onerror="window.tesseraDemo.pwned=true">'
+            await asyncio.to_thread(py.socket.result, "sendMessage", {"message": attack, "userMessage": "py", "roomMessage": "web"})
+            assert await wait_for(lambda: latest.get("logMentionsOnerror"), 10), latest
+            await asyncio.sleep(1.5)
+            assert latest.get("logElements") == 0 and not latest.get("pwned"), latest
             print("demo page:", latest)
         finally:
             proc.kill()
