@@ -105,12 +105,14 @@ test-asan: deps-apt-test
 # 12-peer room cycles (modes turning, half the peers vanishing) and Kurento-protocol cycles.
 MINUTES ?= 10
 soak: deps-apt-test deps-py
-	swift build -c release --product tessera --product tessera-load
+	swift build -c release --product tessera
+	swift build -c release --product tessera-load
 	$(VENV)/bin/python Benchmarks/soak/soak.py --minutes $(MINUTES)
 
 # Request-rate benchmark over one WebSocket (not a test: prints figures).
 bench-rpc: deps-apt
-	swift build -c release --product tessera --product tessera-loadgen
+	swift build -c release --product tessera
+	swift build -c release --product tessera-loadgen
 	./Benchmarks/run-rpc-bench.sh
 
 # SFU forwarding, side by side with Janus's VideoRoom from Debian (not a test: prints figures).
@@ -125,12 +127,14 @@ bench-sfu: deps-apt-test deps-py build-release
 SIZES ?= 30,100,300,1000
 # Memory given back: 10 rounds of 30-participant audio rooms on one server, RSS after each.
 bench-churn: deps-apt-test
-	swift build -c release --product tessera --product tessera-load
+	swift build -c release --product tessera
+	swift build -c release --product tessera-load
 	$(PYTHON) Benchmarks/load/churn.py
 
 bench-load: deps-apt-test
 	./.ci/apt-install janus
-	swift build -c release --product tessera --product tessera-load
+	swift build -c release --product tessera
+	swift build -c release --product tessera-load
 	$(PYTHON) Benchmarks/load/bench_load.py --sizes $(SIZES)
 
 # Room timings with real peers: join -> first frame per mode, mode-switch time (not a test).

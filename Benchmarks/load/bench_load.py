@@ -141,7 +141,7 @@ def main():
     args = ap.parse_args()
     for path in (TESSERA, LOAD):
         if not os.path.exists(path):
-            sys.exit(f"missing {path}: run `swift build -c release --product tessera --product tessera-load`")
+            sys.exit(f"missing {path}: run `swift build -c release --product tessera` and `swift build -c release --product tessera-load` (SwiftPM builds only the last --product)")
     have_janus = shutil.which("janus") is not None and not args.skip_janus
     load_before = os.getloadavg()
     results = []

@@ -47,7 +47,7 @@ def main():
     args = ap.parse_args()
     for path in (TESSERA, LOAD):
         if not os.path.exists(path):
-            sys.exit(f"missing {path}: run `swift build -c release --product tessera --product tessera-load`")
+            sys.exit(f"missing {path}: run `swift build -c release --product tessera` and `swift build -c release --product tessera-load` (SwiftPM builds only the last --product)")
     with tempfile.TemporaryDirectory(prefix="churn-") as tmp:
         port = free_port()
         env = dict(os.environ, TESSERA_ADDRESS="127.0.0.1", TESSERA_PORT=str(port), TESSERA_ICE_HOST_ADDRESSES="127.0.0.1",

@@ -535,7 +535,7 @@ def main():
         sys.exit("--env takes NAME=VALUE")
     for path in (args.bin, args.load_bin):
         if not os.access(path, os.X_OK):
-            sys.exit(f"missing {path}: run `swift build -c release --product tessera --product tessera-load`")
+            sys.exit(f"missing {path}: run `swift build -c release --product tessera` and `swift build -c release --product tessera-load` (SwiftPM builds only the last --product)")
     if shutil.which("taskset") is None:
         sys.exit("taskset (util-linux) is needed to pin the server and the generator")
 
