@@ -85,12 +85,22 @@ public final class MediaSet {
         objects[ServerManager.objectID] = serverManager
     }
 
+    /// Whether `media` was made here (on first use) rather than given: then this set stops it.
+    private var ownsMedia = false
+
+    deinit {
+        // Nodes hold their context and the context's tables hold the nodes: a context
+        // whose objects were never released is only freed by its shutdown.
+        if ownsMedia { media?.shutdown() }
+    }
+
     /// The media plane; made with defaults on first use when none was given.
     public func mediaContext() throws(KurentoError) -> MediaContext {
         if let media { return media }
         do {
             let m = try MediaContext(loopCount: 1)
             media = m
+            ownsMedia = true
             return m
         } catch {
             throw KurentoError(.notEnoughResources, "cannot start the media plane: \(error)")

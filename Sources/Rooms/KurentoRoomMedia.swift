@@ -1,5 +1,5 @@
 public import Elements
-import JSONRPC
+public import JSONRPC
 import Synchronization
 
 /// `RoomMedia` over the Kurento protocol, spoken in process to the server's
@@ -61,6 +61,10 @@ public final class KurentoRoomMedia: RoomMedia {
         let id = try await create("Composite", ["mediaPipeline": .string(pipeline)])
         _ = try await call("subscribe", ["object": .string(id), "type": "SpeakersChanged"])
         return id
+    }
+
+    public func stats(_ endpoint: String) async throws(RoomMediaError) -> [String: JSONValue] {
+        try await invoke(endpoint, "getStats")["value"]?.objectValue ?? [:]
     }
 
     public func setRecorderAudioMuted(_ recorder: String, muted: Bool) async throws(RoomMediaError) {

@@ -59,6 +59,8 @@ public protocol RoomMedia: Sendable {
     func setRecorderAudioMuted(_ recorder: String, muted: Bool) async throws(RoomMediaError)
     /// Stops and returns once the file is complete.
     func stopRecorder(_ recorder: String) async throws(RoomMediaError)
+    /// Kurento's `getStats` of an endpoint: its registers by stats id.
+    func stats(_ endpoint: String) async throws(RoomMediaError) -> [String: JSONValue]
     func release(_ object: String) async
     /// Events of every object made through this interface, in order.
     var events: AsyncStream<RoomMediaEvent> { get }

@@ -73,6 +73,32 @@ extension RoomService {
         ]
     }
 
+    /// One room's media, summed over every endpoint it holds (publishers and
+    /// subscriptions), from their `getStats`: packets and bytes in and out, loss,
+    /// the worst jitter, the mean RTT, feedback counts; and each publisher's own
+    /// inbound figures. Per room here rather than in /metrics, whose series never go away.
+    public func adminRoomMedia(_ name: String) async -> JSONValue? {
+        guard let room = rooms[name] else { return nil }
+        var owners: [(user: String, endpoint: String, publisher: Bool)] = []
+        for p in room.members {
+            if let e = p.publisher { owners.append((p.name, e, true)) }
+            for s in p.subscriptions.values { owners.append((p.name, s.endpoint, false)) }
+        }
+        var total = MediaTotals()
+        var publishers: [String: JSONValue] = [:]
+        for o in owners {
+            guard let registers = try? await media.stats(o.endpoint) else { continue }
+            var mine = MediaTotals()
+            for value in registers.values { mine.add(value) }
+            total.merge(mine)
+            if o.publisher { publishers[o.user] = mine.json }
+        }
+        var out = total.json.objectValue ?? [:]
+        out["endpoints"] = .int(Int64(owners.count))
+        out["publishers"] = .object(publishers)
+        return .object(out)
+    }
+
     func adminTarget(_ name: String) throws(RoomError) -> Room {
         guard let r = rooms[name], !r.closing else { throw RoomError(.roomNotFound, "No room '\(name)'") }
         return r
@@ -108,5 +134,48 @@ extension RoomService {
 
     public func adminSetMode(room name: String, mode: String) async throws(RoomError) -> JSONValue {
         try await setMode(of: try adminTarget(name), to: mode)
+    }
+}
+
+/// Sums of Kurento stats registers (inboundrtp / outboundrtp).
+struct MediaTotals {
+    var packetsIn: Int64 = 0, bytesIn: Int64 = 0, packetsOut: Int64 = 0, bytesOut: Int64 = 0
+    var packetsLost: Int64 = 0, maxJitter = 0.0, rttSum = 0.0, rttCount = 0
+    var nacks: Int64 = 0, plis: Int64 = 0, firs: Int64 = 0
+
+    mutating func add(_ register: JSONValue) {
+        func int(_ k: String) -> Int64 { register[k]?.intValue ?? 0 }
+        switch register["type"]?.stringValue {
+        case "inboundrtp":
+            packetsIn += int("packetsReceived")
+            bytesIn += int("bytesReceived")
+            packetsLost += max(0, int("packetsLost"))
+            maxJitter = max(maxJitter, register["jitter"]?.doubleValue ?? 0)
+        case "outboundrtp":
+            packetsOut += int("packetsSent")
+            bytesOut += int("bytesSent")
+            if let rtt = register["roundTripTime"]?.doubleValue, rtt > 0 { rttSum += rtt; rttCount += 1 }
+            nacks += int("nackCount")
+            plis += int("pliCount")
+            firs += int("firCount")
+        default:
+            break
+        }
+    }
+
+    mutating func merge(_ o: MediaTotals) {
+        packetsIn += o.packetsIn; bytesIn += o.bytesIn; packetsOut += o.packetsOut; bytesOut += o.bytesOut
+        packetsLost += o.packetsLost; maxJitter = max(maxJitter, o.maxJitter); rttSum += o.rttSum; rttCount += o.rttCount
+        nacks += o.nacks; plis += o.plis; firs += o.firs
+    }
+
+    var json: JSONValue {
+        let expected = packetsIn + packetsLost
+        return [
+            "packetsIn": .int(packetsIn), "bytesIn": .int(bytesIn), "packetsOut": .int(packetsOut), "bytesOut": .int(bytesOut),
+            "packetsLost": .int(packetsLost), "lossIn": .double(expected > 0 ? Double(packetsLost) / Double(expected) : 0),
+            "maxJitterSeconds": .double(maxJitter), "meanRoundTripSeconds": rttCount > 0 ? .double(rttSum / Double(rttCount)) : .null,
+            "nacksReceived": .int(nacks), "plisReceived": .int(plis), "firsReceived": .int(firs),
+        ]
     }
 }

@@ -22,6 +22,10 @@ enum AdminAPI {
             let name = context.parameters.get("room") ?? ""
             return await run(request) { () throws(RoomError) in await rooms.adminRoom(name) }
         }
+        admin.get("rooms/:room/media") { request, context in
+            let name = context.parameters.get("room") ?? ""
+            return await run(request) { () throws(RoomError) in await rooms.adminRoomMedia(name) }
+        }
         admin.delete("rooms/:room") { request, context in
             let name = context.parameters.get("room") ?? ""
             return await run(request) { () throws(RoomError) in try await rooms.adminCloseRoom(name) }

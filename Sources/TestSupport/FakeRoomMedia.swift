@@ -77,6 +77,16 @@ public final class FakeRoomMedia: RoomMedia {
         make("recorder", "createRecorder(\(uri), \(profile))")
     }
     public func record(_ recorder: String) async throws(RoomMediaError) { log("record(\(recorder))") }
+    /// One inbound and one outbound audio register, with fixed numbers.
+    public func stats(_ endpoint: String) async throws(RoomMediaError) -> [String: JSONValue] {
+        [
+            "inbound-audio-1": ["type": "inboundrtp", "packetsReceived": 100, "bytesReceived": 10000, "packetsLost": 2, "jitter": 0.004,
+                                "nackCount": 0, "pliCount": 1],
+            "outbound-audio-2": ["type": "outboundrtp", "packetsSent": 90, "bytesSent": 9000, "roundTripTime": 0.02, "fractionLost": 0.01,
+                                 "nackCount": 3, "pliCount": 0, "firCount": 0],
+        ]
+    }
+
     public func setRecorderAudioMuted(_ recorder: String, muted: Bool) async throws(RoomMediaError) {
         log("setRecorderAudioMuted(\(recorder), \(muted))")
     }

@@ -51,6 +51,11 @@ def test_admin_api_with_real_peers():
             assert status == 200 and [p["name"] for p in room["participants"]] == ["alice", "bob", "carol"]
             assert sorted(next(p for p in room["participants"] if p["name"] == "alice")["subscriptions"]) == ["bob", "carol"]
             assert admin(server, "GET", "/rooms/nope")[0] == 404
+            # The room's media, summed over its endpoints (per room here, not in /metrics).
+            status, media = admin(server, "GET", "/rooms/adm/media")
+            assert status == 200 and media["endpoints"] == 9 and media["packetsIn"] > 0 and media["packetsOut"] > 0, media
+            assert sorted(media["publishers"]) == ["alice", "bob", "carol"] and media["lossIn"] < 0.05, media
+            assert admin(server, "GET", "/rooms/nope/media")[0] == 404
 
             # Mute carol's audio: the others stop hearing her, and she is told.
             status, _ = admin(server, "POST", "/rooms/adm/participants/carol/mute", {"kind": "audio", "muted": True})

@@ -69,6 +69,12 @@ import Testing
         let bob = try #require(detail["participants"]?.arrayValue?.first { $0["name"] == "bob" })
         #expect(bob["subscriptions"] == ["alice"] && bob["publishing"] == true && bob["connected"] == true)
         #expect(await h.service.adminRoom("nope") == nil)
+        // Media figures summed over the room's 4 endpoints (3 publishers, 1 subscription; fixed fake stats).
+        let media = try #require(await h.service.adminRoomMedia("demo"))
+        #expect(media["endpoints"] == 4 && media["packetsIn"] == 400 && media["packetsOut"] == 360 && media["packetsLost"] == 8)
+        #expect(media["nacksReceived"] == 12 && media["meanRoundTripSeconds"] == 0.02 && media["maxJitterSeconds"] == 0.004)
+        #expect(media["publishers"]?["alice"]?["packetsIn"] == 100)
+        #expect(await h.service.adminRoomMedia("nope") == nil)
 
         // Mute, mode, recording, removal, closing: each as a moderator would.
         _ = try await h.service.adminMute(room: "demo", user: "carol", kind: "audio", muted: true)

@@ -22,14 +22,21 @@ import Transport
                 let pair = Pair()
                 var finished = false
                 func check() {
+                    guard !finished else { return }  // the outcome is kept; the pair may be gone
                     let states = (pair.client?.state ?? .new, pair.server?.state ?? .new)
                     result.withLock { $0.0 = states.0; $0.1 = states.1 }
                     let terminal: Set<DTLSState> = [.connected, .failed, .closed]
                     if !finished, terminal.contains(states.0), terminal.contains(states.1) || states.0 == .failed {
                         finished = true
-                        // Keep the sessions alive until the loop is done with this turn.
+                        // Keep the sessions alive until the loop is done with this turn, then
+                        // break the cycle (each session's send closure holds the pair), so they
+                        // are freed and their retransmission timers cancelled.
                         let keep = pair
-                        loop.later { _ = keep; done.resume() }
+                        loop.later {
+                            keep.client = nil
+                            keep.server = nil
+                            done.resume()
+                        }
                     }
                 }
                 pair.client = try! DTLSSession(
