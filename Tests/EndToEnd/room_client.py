@@ -5,6 +5,7 @@ known colour and tone and record what they receive."""
 import asyncio
 import json
 import queue
+import select
 import threading
 
 import websocket
@@ -18,6 +19,11 @@ class RoomSocket:
 
     def __init__(self, url, timeout=15):
         self.ws = websocket.create_connection(url, timeout=timeout)
+        # One OpenSSL connection must not read and write from two threads at once: over
+        # wss the reader waits for data without the lock and reads a frame holding it,
+        # and requests send holding it (keepalive pings come from another thread).
+        self.tls = url.startswith("wss://")
+        self.io = threading.Lock()
         self.next_id = 0
         self.lock = threading.Lock()
         self.responses = {}
@@ -30,7 +36,16 @@ class RoomSocket:
     def _read(self):
         while True:
             try:
-                text = self.ws.recv()
+                if self.tls:
+                    sock = self.ws.sock
+                    if sock is None:
+                        break
+                    if not sock.pending() and not select.select([sock], [], [], 0.05)[0]:
+                        continue
+                    with self.io:
+                        text = self.ws.recv()
+                else:
+                    text = self.ws.recv()
             except Exception:
                 break
             if not text:
@@ -49,7 +64,8 @@ class RoomSocket:
         with self.lock:
             self.next_id += 1
             rid = self.next_id
-        self.ws.send(json.dumps({"jsonrpc": "2.0", "id": rid, "method": method, "params": params or {}}))
+        with self.io:
+            self.ws.send(json.dumps({"jsonrpc": "2.0", "id": rid, "method": method, "params": params or {}}))
         with self.cond:
             if not self.cond.wait_for(lambda: rid in self.responses, timeout):
                 raise TimeoutError(f"{method}: no response")
