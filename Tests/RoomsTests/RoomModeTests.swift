@@ -96,6 +96,7 @@ import Testing
         let service = h.service
         h.media.duringCreateComposite.withLock { $0 = { await service.tick() } }
         _ = await h.result("alice", "setRoomMode", ["mode": "mcu"])
+        h.media.duringCreateComposite.withLock { $0 = nil }  // the hook holds the service: no cycle left behind
         #expect(h.notifications("alice").map { "\($0.0) \($0.1["phase"]?.stringValue ?? "")" } == ["roomModeChanged started", "participantPublished "])
         #expect(h.media.live.contains(bobSubToAlice))
         _ = await h.request("bob", "receiveVideoFrom", ["sender": "$mcu_composite", "sdpOffer": "o"])
