@@ -290,11 +290,6 @@ package final class CompositeEngine {
         hub.post { ($0 as? CompositeHubNode)?.speakersChanged(speaking: speaking, dominant: dominant, levels: report) }
     }
 
-    static func nanoseconds(_ d: Duration) -> Int64 {
-        let c = d.components
-        return c.seconds * 1_000_000_000 + c.attoseconds / 1_000_000_000
-    }
-
     package func close() {
         closed = true
         stopClocks()
@@ -339,8 +334,7 @@ package final class CompositeEngine {
         let now = nowMillis
         let tick = audio.tick(nowMillis: now)
         // Late: it started more than half a period after it was due.
-        metrics?.mixerTick(kind: 0, nanoseconds: Self.nanoseconds(ContinuousClock.now - started),
-                           encodeNanoseconds: audio.lastEncodeNanoseconds, late: now - nextAudio > 10)
+        metrics?.mixerTick(kind: 0, took: ContinuousClock.now - started, encoding: audio.lastEncodeTime, late: now - nextAudio > 10)
         video.highlighted = audio.dominantSpeaker
         reportSpeakers()
         if let hub {
@@ -360,8 +354,7 @@ package final class CompositeEngine {
         let now = nowMillis
         let packets = videoWanted ? video.tick(nowMillis: now) : []
         if videoWanted {
-            metrics?.mixerTick(kind: 1, nanoseconds: Self.nanoseconds(ContinuousClock.now - started),
-                               encodeNanoseconds: video.lastEncodeNanoseconds, late: now - nextVideo > 500 / fps)
+            metrics?.mixerTick(kind: 1, took: ContinuousClock.now - started, encoding: video.lastEncodeTime, late: now - nextVideo > 500 / fps)
         }
         if let hub, !packets.isEmpty {
             hub.post { ($0 as? CompositeHubNode)?.deliverVideo(packets) }

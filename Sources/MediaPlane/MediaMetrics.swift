@@ -105,9 +105,9 @@ public final class MediaMetrics: Sendable {
     package func observe(roundTrip seconds: Double) { roundTrip.record(seconds) }
 
     /// One mixer tick of `kind` (0 audio, 1 video): its whole work, the encode part, and whether it started late.
-    package func mixerTick(kind: Int, nanoseconds: Int64, encodeNanoseconds: Int64?, late: Bool) {
-        tickTime[kind].recordNanoseconds(nanoseconds)
-        if let e = encodeNanoseconds { encodeTime[kind].recordNanoseconds(e) }
+    package func mixerTick(kind: Int, took: Duration, encoding: Duration, late: Bool) {
+        tickTime[kind].record(took)
+        encodeTime[kind].record(encoding)
         if late { lateTicks[kind].increment() }
     }
 
@@ -128,5 +128,13 @@ public final class MediaMetrics: Sendable {
         let d = inbound ? 0 : 1
         if n > 0 { packets[d][kind].increment(by: Int64(clamping: n)) }
         if b > 0 { bytes[d][kind].increment(by: Int64(clamping: b)) }
+    }
+}
+
+extension Timer {
+    /// Records a Swift `Duration` (swift-metrics takes whole nanoseconds).
+    package func record(_ duration: Duration) {
+        let c = duration.components
+        recordNanoseconds(c.seconds * 1_000_000_000 + c.attoseconds / 1_000_000_000)
     }
 }

@@ -9,6 +9,7 @@ import HummingbirdCore
 import HTTPTypes
 import Logging
 import Metrics
+import CoreMetrics
 public import Prometheus
 import ServiceLifecycle
 
@@ -96,8 +97,7 @@ public struct TesseraServer {
         roomOptions.limitRefused = limitRefused
         roomOptions.requestDone = { method, outcome, duration in
             metricsFactory.makeCounter(label: "tessera_room_requests_total", dimensions: [("method", method), ("outcome", outcome)]).increment(by: 1)
-            metricsFactory.makeTimer(label: "tessera_room_request_duration_seconds", dimensions: [("method", method)])
-                .recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+            CoreMetrics.Timer(label: "tessera_room_request_duration_seconds", dimensions: [("method", method)], factory: metricsFactory).record(duration)
         }
         roomOptions.census = { byMode in
             for (mode, count) in byMode {

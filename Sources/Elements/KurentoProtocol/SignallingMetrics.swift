@@ -1,5 +1,6 @@
 public import CoreMetrics
 import Foundation
+import MediaPlane
 
 /// Metrics of the signalling plane: requests by method and outcome, request
 /// latency, sessions, connections and live objects by type. Metric objects are
@@ -47,8 +48,7 @@ public final class SignallingMetrics {
             timer = CoreMetrics.Timer(label: "tessera_rpc_request_duration_seconds", dimensions: [("method", method)], factory: factory)
             timers[method] = timer
         }
-        let elapsed = ContinuousClock.now - start
-        timer.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        timer.record(ContinuousClock.now - start)
     }
 
     func updateGauges(_ set: MediaSet) {

@@ -169,12 +169,12 @@ public final class AudioMixer {
         mix()
         let encodeStart = ContinuousClock.now
         emit()
-        lastEncodeNanoseconds = (ContinuousClock.now - encodeStart).nanoseconds
+        lastEncodeTime = ContinuousClock.now - encodeStart
         return output
     }
 
     /// How long the last tick's encoding (every distinct mix, and packetizing) took.
-    public private(set) var lastEncodeNanoseconds: Int64 = 0
+    public private(set) var lastEncodeTime: Duration = .zero
 
     /// Takes this tick's frame of one input out of its jitter buffer and
     /// decodes it, unless it is silent.

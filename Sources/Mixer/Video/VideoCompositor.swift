@@ -159,7 +159,7 @@ public final class VideoCompositor {
     }
 
     /// How long the last frame's VP8 encode took.
-    public private(set) var lastEncodeNanoseconds: Int64 = 0
+    public private(set) var lastEncodeTime: Duration = .zero
 
     /// One output frame: compose, encode, packetize (RFC 7741). Empty if nothing to send.
     public func tick(nowMillis: Int64) -> [[UInt8]] {
@@ -174,7 +174,7 @@ public final class VideoCompositor {
         }
         let encodeStart = ContinuousClock.now
         let frame = try? encoder.encode(canvas, forceKeyframe: force)
-        lastEncodeNanoseconds = (ContinuousClock.now - encodeStart).nanoseconds
+        lastEncodeTime = ContinuousClock.now - encodeStart
         guard let encoded = frame else { return [] }
         framesSent += 1
         if encoded.isKeyframe && !force { lastForcedKeyframe = lastForcedKeyframe ?? nowMillis }
