@@ -9,6 +9,11 @@ package import Transport
 /// add what they counted once a second and when they close, never per packet.
 /// Datagrams the shared ports drop are counted one by one (they are rare, and
 /// a flood of them is what the counter is for).
+/// Why a WebRTC session failed (`tessera_session_failures_total{reason}`).
+package enum SessionFailure: String, CaseIterable, Sendable {
+    case ice, dtls, consentExpired
+}
+
 public final class MediaMetrics: Sendable {
     private let packets: [[Counter]]  // [direction][kind]: in = 0, out = 1; audio = 0, video = 1
     private let bytes: [[Counter]]
@@ -30,8 +35,7 @@ public final class MediaMetrics: Sendable {
     private let encodeTime: [Timer]
     private let lateTicks: [Counter]
     /// `tessera_session_failures_total{reason}`: ICE, DTLS and consent failures of WebRTC sessions.
-    private let failures: Mutex<[String: Counter]>
-    private let factory: any MetricsFactory
+    private let failures: [SessionFailure: Counter]
     /// `tessera_recordings`: files being written now; `tessera_recording_bytes_total`: bytes of
     /// finished files; `tessera_recording_failures_total`: recordings that failed or did not finish cleanly.
     private let recordingsRunning: Gauge
@@ -68,8 +72,11 @@ public final class MediaMetrics: Sendable {
         tickTime = ["audio", "video"].map { Timer(label: "tessera_mixer_tick_seconds", dimensions: [("kind", $0)], factory: factory) }
         encodeTime = ["audio", "video"].map { Timer(label: "tessera_mixer_encode_seconds", dimensions: [("kind", $0)], factory: factory) }
         lateTicks = ["audio", "video"].map { Counter(label: "tessera_mixer_late_ticks_total", dimensions: [("kind", $0)], factory: factory) }
-        failures = Mutex([:])
-        self.factory = factory
+        var fails: [SessionFailure: Counter] = [:]
+        for reason in SessionFailure.allCases {
+            fails[reason] = Counter(label: "tessera_session_failures_total", dimensions: [("reason", reason.rawValue)], factory: factory)
+        }
+        failures = fails
         recordingsRunning = Gauge(label: "tessera_recordings", dimensions: [], factory: factory)
         recordingBytes = Counter(label: "tessera_recording_bytes_total", dimensions: [], factory: factory)
         recordingFailures = Counter(label: "tessera_recording_failures_total", dimensions: [], factory: factory)
@@ -111,16 +118,7 @@ public final class MediaMetrics: Sendable {
         if late { lateTicks[kind].increment() }
     }
 
-    /// A WebRTC session failed: `reason` is one of a few fixed words (bounded label).
-    package func sessionFailed(_ reason: String) {
-        let counter = failures.withLock { f in
-            if let c = f[reason] { return c }
-            let c = Counter(label: "tessera_session_failures_total", dimensions: [("reason", reason)], factory: factory)
-            f[reason] = c
-            return c
-        }
-        counter.increment()
-    }
+    package func sessionFailed(_ reason: SessionFailure) { failures[reason]?.increment() }
 
     package func udpDropped(_ reason: UDPDropReason) { dropped[reason]?.increment() }
 

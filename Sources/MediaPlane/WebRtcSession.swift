@@ -186,7 +186,7 @@ package final class WebRtcSession: RtpSession {
             session.onStateChange = { [unowned self] state in
                 ctx.raise(.dtlsState(state), on: id)
                 if state == .failed {
-                    ctx.metrics.sessionFailed("dtls")
+                    ctx.metrics.sessionFailed(.dtls)
                     ctx.raise(.failure(self.dtls?.failure ?? "DTLS failed"), on: id)
                 }
                 if state == .connected { ctx.raise(.sessionStarted, on: id) }
@@ -228,7 +228,7 @@ package final class WebRtcSession: RtpSession {
             flushHeldDTLS()
             if dtls?.state == .new { dtls?.start() }
         case .failed:
-            context.metrics.sessionFailed("ice")
+            context.metrics.sessionFailed(.ice)
             setConnectionState(connected: false)
         case .disconnected:
             setConnectionState(connected: false)
@@ -283,7 +283,7 @@ package final class WebRtcSession: RtpSession {
     private func checkConsent(at t: Duration) {
         guard !consentExpired, protection != nil, t - lastAuthenticatedReceive > iceSettings.consentTimeout else { return }
         consentExpired = true
-        context.metrics.sessionFailed("consentExpired")
+        context.metrics.sessionFailed(.consentExpired)
         logger.warning("consent expired: nothing authenticated from the peer", metadata: ["endpoint": "\(objectID)",
             "silentSeconds": "\((t - lastAuthenticatedReceive) / .seconds(1))"])
         protection = nil  // also ends the RTCP tick this runs in
