@@ -12,9 +12,14 @@ extension RoomService {
         let (room, p) = try member(session)
         guard p.role == .moderator else { throw RoomError(.unauthorized, "Only a moderator may remove participants") }
         guard target != p.name else { throw RoomError(.generic, "Use leaveRoom to leave the room yourself") }
-        guard room.participants[target] != nil else { throw RoomError(.userNotFound, "User '\(target)' not found in room '\(room.name)'") }
-        await evict(room: room.name, user: target, notifyEvicted: true, reason: "kicked")
-        return ["removed": .string(target)]
+        return try await remove(target, from: room)
+    }
+
+    /// Removes `user` on purpose: `participantEvicted {reason: "kicked"}` to it, `participantLeft` to the rest.
+    func remove(_ user: String, from room: Room) async throws(RoomError) -> JSONValue {
+        guard room.participants[user] != nil else { throw RoomError(.userNotFound, "User '\(user)' not found in room '\(room.name)'") }
+        await evict(room: room.name, user: user, notifyEvicted: true, reason: "kicked")
+        return ["removed": .string(user)]
     }
 
     func closeRoom(session: Session) async throws(RoomError) -> JSONValue {
@@ -112,10 +117,7 @@ extension RoomService {
 
     /// Removes one participant: `participantEvicted` to it, `participantLeft` to the rest.
     public func adminRemove(room name: String, user: String) async throws(RoomError) -> JSONValue {
-        let room = try adminTarget(name)
-        guard room.participants[user] != nil else { throw RoomError(.userNotFound, "User '\(user)' not found in room '\(name)'") }
-        await evict(room: name, user: user, notifyEvicted: true, reason: "kicked")
-        return ["removed": .string(user)]
+        try await remove(user, from: try adminTarget(name))
     }
 
     /// Mutes (or unmutes) what a participant publishes, as a moderator would.

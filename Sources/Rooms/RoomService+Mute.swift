@@ -18,7 +18,7 @@ extension RoomService {
         default: throw RoomError(.invalidParams, "property must be audioActive or videoActive")
         }
         if value, p.forceMuted.contains(kind) { throw RoomError(.mediaMute, "A moderator muted your \(kind)") }
-        await setActive(room, p, kind: kind, active: value, reason: "publish" + (kind == "audio" ? "Audio" : "Video"))
+        await setActive(room, p, kind: kind, active: value, reason: Self.ownMuteReason(kind))
         return [:]
     }
 
@@ -37,6 +37,11 @@ extension RoomService {
         guard kind == "audio" || kind == "video" else { throw RoomError(.invalidParams, "kind must be audio or video") }
         guard let t = room.participants[target] else { throw RoomError(.userNotFound, "User '\(target)' not found") }
         guard t.publishing else { throw RoomError(.userNotStreaming, "User '\(target)' is not publishing") }
+        await setForceMuted(room, t, kind: kind, muted: muted)
+    }
+
+    /// Records a moderator's mute (which the participant cannot undo) and applies it.
+    func setForceMuted(_ room: Room, _ t: Participant, kind: String, muted: Bool) async {
         if muted { t.forceMuted.insert(kind) } else { t.forceMuted.remove(kind) }
         await setActive(room, t, kind: kind, active: !muted, reason: "forceMute")
     }
@@ -51,8 +56,7 @@ extension RoomService {
         guard kind == "audio" || kind == "video" else { throw RoomError(.invalidParams, "kind must be audio or video") }
         var affected: [JSONValue] = []
         for t in room.members where t.publishing && !(exceptModerators && t.role == .moderator) {
-            if muted { t.forceMuted.insert(kind) } else { t.forceMuted.remove(kind) }
-            await setActive(room, t, kind: kind, active: !muted, reason: "forceMute")
+            await setForceMuted(room, t, kind: kind, muted: muted)
             affected.append(.string(t.name))
         }
         return ["muted": .bool(muted), "kind": .string(kind), "participants": .array(affected)]
@@ -118,9 +122,17 @@ extension RoomService {
                 try? await media.setRecorderAudioMuted(file.recorder, muted: !active)
             }
         }
-        let property = kind == "audio" ? "audioActive" : "videoActive"
-        broadcast("streamPropertyChanged", [
-            "id": .string(p.name), "streamId": "webcam", "property": .string(property), "newValue": .bool(active), "reason": .string(reason),
-        ], in: room)
+        broadcast("streamPropertyChanged", Self.propertyNote(p, kind: kind, active: active, reason: reason), in: room)
+    }
+
+    /// The `reason` of a publisher's own mute or unmute of `kind` (audio or video).
+    static func ownMuteReason(_ kind: String) -> String { kind == "audio" ? "publishAudio" : "publishVideo" }
+
+    /// `streamPropertyChanged` params: `p`'s `kind` (audio or video) is now `active`.
+    static func propertyNote(_ p: Participant, kind: String, active: Bool, reason: String) -> JSONValue {
+        [
+            "id": .string(p.name), "streamId": "webcam", "property": .string(kind == "audio" ? "audioActive" : "videoActive"),
+            "newValue": .bool(active), "reason": .string(reason),
+        ]
     }
 }

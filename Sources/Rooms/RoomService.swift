@@ -159,12 +159,13 @@ public actor RoomService {
         } catch {
             outcome = .failure(error)
         }
-        let outcomeLabel: String
-        switch outcome {
-        case .success: outcomeLabel = "ok"
-        case .failure(let e): outcomeLabel = String(e.code)
+        // Labels stay bounded: a method dispatch does not know is counted as `other`.
+        var method = request.method, outcomeLabel = "ok"
+        if case .failure(let e) = outcome {
+            outcomeLabel = String(e.code)
+            if e.code == RoomError.Code.methodNotFound.rawValue { method = "other" }
         }
-        options.requestDone(Self.methods.contains(request.method) ? request.method : "other", outcomeLabel, ContinuousClock.now - started)
+        options.requestDone(method, outcomeLabel, ContinuousClock.now - started)
         guard let id = request.id else { return }  // a notification gets no answer
         let sessionID = sessions.values.first { $0.connection == connection }?.id ?? session.id
         reply(to: connection, id: id, outcome, session: sessionID)
@@ -179,22 +180,12 @@ public actor RoomService {
     func tellMutes(to session: Session) {
         guard let roomName = session.room, let user = session.user, let room = rooms[roomName], let me = room.participants[user] else { return }
         for p in room.members where p !== me && p.publishing {
-            for (kind, active) in [("audioActive", p.audioActive), ("videoActive", p.videoActive)] where !active {
-                let reason = p.forceMuted.contains(kind == "audioActive" ? "audio" : "video") ? "forceMute" : (kind == "audioActive" ? "publishAudio" : "publishVideo")
-                send("streamPropertyChanged", [
-                    "id": .string(p.name), "streamId": "webcam", "property": .string(kind), "newValue": false, "reason": .string(reason),
-                ], to: me)
+            for (kind, active) in [("audio", p.audioActive), ("video", p.videoActive)] where !active {
+                let reason = p.forceMuted.contains(kind) ? "forceMute" : Self.ownMuteReason(kind)
+                send("streamPropertyChanged", Self.propertyNote(p, kind: kind, active: false, reason: reason), to: me)
             }
         }
     }
-
-    /// The methods /metrics names (anything else is counted as `other`: bounded labels).
-    static let methods: Set<String> = [
-        "ping", "connect", "closeSession", "joinRoom", "publishVideo", "unpublishVideo", "receiveVideoFrom", "unsubscribeFromVideo",
-        "onIceCandidate", "leaveRoom", "sendMessage", "customRequest", "setRoomMode", "streamPropertyChanged", "muteParticipant",
-        "setLayout", "muteRoom", "muteSubscribedMedia", "unmuteSubscribedMedia", "startRecording", "stopRecording",
-        "kickParticipant", "closeRoom",
-    ]
 
     func reply(to connection: ConnectionID, id: JSONValue, _ outcome: Result<JSONValue, RoomError>, session: String) {
         guard let sink = connections[connection]?.sink else { return }
