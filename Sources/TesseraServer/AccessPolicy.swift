@@ -1,4 +1,5 @@
 import Foundation
+import Rooms
 
 /// An IPv4 or IPv6 network in CIDR form ("10.0.0.0/8", "::1/128"); a bare
 /// address is a network of one (/32 or /128).
@@ -89,12 +90,10 @@ public struct AccessPolicy: Sendable {
             return Refusal(status: 403, reason: "address \(remote ?? "unknown") is not in server.kurentoAllow")
         }
         guard let secret = kurentoSecret, !secret.isEmpty else { return nil }
-        var given = querySecret
-        if let auth = authorization, auth.lowercased().hasPrefix("bearer ") {
-            given = String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        guard let given = Self.bearerToken(authorization) ?? querySecret else {
+            return Refusal(status: 401, reason: "the Kurento secret is required")
         }
-        guard let given else { return Refusal(status: 401, reason: "the Kurento secret is required") }
-        guard Self.sameBytes(given, secret) else { return Refusal(status: 401, reason: "wrong Kurento secret") }
+        guard Self.matches(given, secret) else { return Refusal(status: 401, reason: "wrong Kurento secret") }
         return nil
     }
 
@@ -132,11 +131,14 @@ public struct AccessPolicy: Sendable {
         return (text, nil)
     }
 
-    /// Compares without stopping at the first difference.
-    static func sameBytes(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        var diff = UInt8(x.count == y.count ? 0 : 1)
-        for i in 0..<max(x.count, y.count) { diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0) }
-        return diff == 0
+    /// The token of an `Authorization: Bearer TOKEN` header, or nil.
+    static func bearerToken(_ authorization: String?) -> String? {
+        guard let auth = authorization, auth.lowercased().hasPrefix("bearer ") else { return nil }
+        return String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+    }
+
+    /// Whether `given` is `secret`, compared in constant time.
+    static func matches(_ given: String, _ secret: String) -> Bool {
+        RoomToken.constantTimeEqual(Array(given.utf8), Array(secret.utf8))
     }
 }

@@ -72,10 +72,7 @@ enum AdminAPI {
         let logger: Logger
 
         func run(_ request: Request, _ work: () async throws(RoomError) -> JSONValue?) async -> Response {
-            let auth = request.headers[.authorization] ?? ""
-            guard auth.lowercased().hasPrefix("bearer "),
-                AccessPolicy.sameBytes(String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces), key)
-            else {
+            guard let given = AccessPolicy.bearerToken(request.headers[.authorization]), AccessPolicy.matches(given, key) else {
                 logger.warning("refused an admin request", metadata: ["path": "\(request.uri.path)"])
                 var r = json(.unauthorized, ["error": ["code": 401, "message": "the admin key is required (Authorization: Bearer KEY)"]])
                 r.headers[.wwwAuthenticate] = "Bearer"
