@@ -9,7 +9,7 @@ import ServiceLifecycle
 /// The listener's certificate and key, read from their PEM files at start and
 /// again on SIGHUP: each new connection takes the context current then, so a
 /// renewed certificate is served without dropping anyone.
-final class TLSCertificates: Sendable {
+public final class TLSCertificates: Sendable {
     let certificatePath: String
     let privateKeyPath: String
     private let context: NIOLockedValueBox<NIOSSLContext>

@@ -25,8 +25,6 @@ public struct TesseraServer {
     /// Counts a refusal by the limit named (its config key) in /metrics.
     let limitRefused: @Sendable (String) -> Void
     let connections = ConnectionCount()
-    /// The listener's certificate when it speaks TLS.
-    let certificates: TLSCertificates?
 
     public init(
         config: TesseraConfig, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
@@ -49,11 +47,6 @@ public struct TesseraServer {
             metricsFactory.makeCounter(label: "tessera_limit_refusals_total", dimensions: [("limit", key)]).increment(by: 1)
         }
         self.limitRefused = limitRefused
-        if let tls = config.tls {
-            certificates = try TLSCertificates(certificate: tls.certificate, privateKey: tls.privateKey)
-        } else {
-            certificates = nil
-        }
         // Recordings need their directory: made at start (with its parents) rather
         // than failing the first startRecording of a fresh install.
         if !FileManager.default.fileExists(atPath: config.recordingDirectory) {
@@ -172,7 +165,7 @@ public struct TesseraServer {
         let access = config.access
         let gatePaths = [config.kurentoPath: true, config.roomPath: false]
         let wsResponder = wsRouter.buildResponder()
-        let certificates = self.certificates
+        let certificates = config.tls
         let serverBuilder = HTTPServerBuilder { responder -> any ServerChildChannel in
             let plain = GatedWebSocketChannel(
                 inner: HTTP1WebSocketUpgradeChannel(

@@ -15,7 +15,8 @@ public struct TesseraConfig: Sendable {
     /// Who may open the WebSockets (server.kurentoAllow, kurentoSecret, allowedOrigins).
     public var access: AccessPolicy
     /// PEM files of the listener's certificate chain and key; nil = plain HTTP.
-    public var tls: (certificate: String, privateKey: String)?
+    /// The listener's certificate and key, read from their PEM files (server.tls.*); nil = plain HTTP.
+    public var tls: TLSCertificates?
     /// Bearer key of the admin API (admin.key); nil = no admin API.
     public var adminKey: String?
     /// limits.maxConnections, requestsPerSecond, maxMessageBytes.
@@ -200,6 +201,8 @@ public struct ConfigLoader {
         func str(_ k: String) -> String { values[k]?.stringValue ?? "" }
         func int(_ k: String) -> Int { Int(values[k]?.intValue ?? 0) }
         func list(_ k: String) -> [String] { values[k]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+        /// An optional string setting: empty means not set.
+        func optional(_ k: String) -> String? { str(k).isEmpty ? nil : str(k) }
         let portMin = int("ice.udpPortMin"), portMax = int("ice.udpPortMax")
         guard portMin <= portMax else {
             throw ConfigError(source: sources["ice.udpPortMax"] ?? "defaults", key: "ice.udpPortMax",
@@ -218,19 +221,18 @@ public struct ConfigLoader {
             }
             access.kurentoAllow.append(network)
         }
-        access.kurentoSecret = str("server.kurentoSecret").isEmpty ? nil : str("server.kurentoSecret")
+        access.kurentoSecret = optional("server.kurentoSecret")
         access.allowedOrigins = list("server.allowedOrigins")
-        var tls: (certificate: String, privateKey: String)?
+        var tls: TLSCertificates?
         let certificate = str("server.tls.certificate"), privateKey = str("server.tls.privateKey")
         if !certificate.isEmpty || !privateKey.isEmpty {
             guard !certificate.isEmpty, !privateKey.isEmpty else {
                 let missing = certificate.isEmpty ? "server.tls.certificate" : "server.tls.privateKey"
                 throw ConfigError(source: "defaults", key: missing, problem: "TLS needs both the certificate and its private key")
             }
-            do { _ = try TLSCertificates.load(certificate: certificate, privateKey: privateKey) } catch {
+            do { tls = try TLSCertificates(certificate: certificate, privateKey: privateKey) } catch {
                 throw ConfigError(source: sources["server.tls.certificate"] ?? "defaults", key: "server.tls.certificate", problem: "\(error)")
             }
-            tls = (certificate, privateKey)
         }
         var connectionLimits = ConnectionLimits()
         connectionLimits.maxConnections = int("limits.maxConnections")
@@ -262,7 +264,7 @@ public struct ConfigLoader {
         rooms.maxParticipants = int("rooms.maxParticipants")
         rooms.maxRooms = int("limits.maxRooms")
         rooms.maxStreamsPerParticipant = int("limits.maxStreamsPerParticipant")
-        rooms.jwtKey = str("rooms.tokenKey").isEmpty ? nil : str("rooms.tokenKey")
+        rooms.jwtKey = optional("rooms.tokenKey")
         if !str("rooms.tokenPublicKey").isEmpty {
             let path = str("rooms.tokenPublicKey")
             guard let pem = try? String(contentsOfFile: path, encoding: .utf8), pem.contains("-----BEGIN PUBLIC KEY-----") else {
@@ -272,8 +274,8 @@ public struct ConfigLoader {
             rooms.tokens.publicKeyPEM = pem
         }
         rooms.tokens.requireExpiry = str("rooms.tokenExpiry") != "optional"
-        rooms.tokens.audience = str("rooms.tokenAudience").isEmpty ? nil : str("rooms.tokenAudience")
-        rooms.tokens.issuer = str("rooms.tokenIssuer").isEmpty ? nil : str("rooms.tokenIssuer")
+        rooms.tokens.audience = optional("rooms.tokenAudience")
+        rooms.tokens.issuer = optional("rooms.tokenIssuer")
         rooms.tokens.leeway = Int64(int("rooms.tokenLeewaySeconds"))
         let recordings = str("recording.directory")
         rooms.recordingDirectory = URL(
@@ -285,7 +287,7 @@ public struct ConfigLoader {
         return TesseraConfig(
             address: str("server.address"), port: int("server.port"),
             kurentoPath: str("server.kurentoPath"), roomPath: str("server.roomPath"), access: access,
-            tls: tls, adminKey: str("admin.key").isEmpty ? nil : str("admin.key"),
+            tls: tls, adminKey: optional("admin.key"),
             connectionLimits: connectionLimits, kurentoLimits: kurentoLimits,
             mediaLoops: int("media.loops"), mixerThreads: int("media.mixerThreads"), mixer: mixer, rooms: rooms,
             stunServers: list("ice.stunServers"), turnServers: list("ice.turnServers"),
