@@ -28,13 +28,19 @@ static inline int tessera_ssl_ctx_set_srtp_profiles(SSL_CTX *ctx, const char *pr
 #include <stdlib.h>
 
 // JWT ES256 (RFC 7518 §3.4): ECDSA P-256 with SHA-256, the signature as r || s (64 bytes).
+// The P-256 key in `pem` (a private key when `private_key`, else a public one), or NULL.
+static inline EVP_PKEY *tessera_p256_key(const char *pem, int private_key) {
+    BIO *bio = BIO_new_mem_buf(pem, -1);
+    EVP_PKEY *key = !bio ? NULL : private_key ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    if (key && (EVP_PKEY_base_id(key) != EVP_PKEY_EC || EVP_PKEY_bits(key) != 256)) { EVP_PKEY_free(key); key = NULL; }
+    return key;
+}
+
 // Verifies `sig64` over `msg` with a PEM public key: 1 valid, 0 invalid, -1 unusable key.
 static inline int tessera_es256_verify(const char *pem, const unsigned char *msg, size_t msglen, const unsigned char *sig64) {
-    BIO *bio = BIO_new_mem_buf(pem, -1);
-    EVP_PKEY *key = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
-    BIO_free(bio);
+    EVP_PKEY *key = tessera_p256_key(pem, 0);
     if (!key) return -1;
-    if (EVP_PKEY_base_id(key) != EVP_PKEY_EC || EVP_PKEY_bits(key) != 256) { EVP_PKEY_free(key); return -1; }
     ECDSA_SIG *sig = ECDSA_SIG_new();
     ECDSA_SIG_set0(sig, BN_bin2bn(sig64, 32, NULL), BN_bin2bn(sig64 + 32, 32, NULL));
     unsigned char *der = NULL;
@@ -51,11 +57,8 @@ static inline int tessera_es256_verify(const char *pem, const unsigned char *msg
 
 // Signs `msg` with a PEM P-256 private key into `sig64` (r || s): 1 done, -1 unusable key.
 static inline int tessera_es256_sign(const char *pem, const unsigned char *msg, size_t msglen, unsigned char *sig64) {
-    BIO *bio = BIO_new_mem_buf(pem, -1);
-    EVP_PKEY *key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
-    BIO_free(bio);
+    EVP_PKEY *key = tessera_p256_key(pem, 1);
     if (!key) return -1;
-    if (EVP_PKEY_base_id(key) != EVP_PKEY_EC || EVP_PKEY_bits(key) != 256) { EVP_PKEY_free(key); return -1; }
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     size_t len = 0;
     unsigned char *der = NULL;
