@@ -57,7 +57,7 @@ public final class MediaSet {
         }
         let record = sessions[session]
         let exempt = limits.exemptSessions.contains(session)
-        if !exempt, record?.objects.isEmpty ?? true, sessions.values.filter({ !$0.objects.isEmpty }).count >= limits.maxSessions {
+        if !exempt, record?.objects.isEmpty ?? true, sessions.values.count(where: { !$0.objects.isEmpty }) >= limits.maxSessions {
             throw refuse("limits.maxSessions", limits.maxSessions, "Too many sessions hold objects")
         }
         if !exempt, (record?.objects.count ?? 0) >= limits.maxObjectsPerSession {
