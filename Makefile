@@ -70,14 +70,14 @@ FUZZ_FLAGS = -Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,inline-
 fuzz:
 	@test -n "$(FUZZ_LIB)" || { echo "libclang_rt.fuzzer_no_main not found beside swiftc"; exit 1; }
 	@for t in $(FUZZ_TARGETS); do \
-		TESSERA_FUZZ=1 swift build --scratch-path .build-fuzz $(FUZZ_FLAGS) --product $$t 2>&1 | grep -E "error|Compiling|Build" | tail -1; \
-		test -x .build-fuzz/debug/$$t || exit 1; \
+		TESSERA_FUZZ=1 swift build -c release --scratch-path .build-fuzz $(FUZZ_FLAGS) --product $$t 2>&1 | grep -E "error|Compiling|Build" | tail -1; \
+		test -x .build-fuzz/release/$$t || exit 1; \
 	done
 	@mkdir -p .build-fuzz/crashes
 	@for t in $(FUZZ_TARGETS); do \
 		mkdir -p .build-fuzz/corpus/$$t; \
 		echo "== $$t ($(FUZZ_SECONDS) s)"; \
-		if LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/FuzzCorpus/lsan.supp .build-fuzz/debug/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=.build-fuzz/crashes/$$t- \
+		if LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/FuzzCorpus/lsan.supp .build-fuzz/release/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=.build-fuzz/crashes/$$t- \
 			.build-fuzz/corpus/$$t Tests/FuzzCorpus/$$t > .build-fuzz/$$t.log 2>&1; \
 		then grep -E "^stat::(number_of_executed_units|new_units_added)|DONE" .build-fuzz/$$t.log; \
 		else tail -40 .build-fuzz/$$t.log; echo "$$t found a crash: see .build-fuzz/crashes/"; exit 1; fi; \

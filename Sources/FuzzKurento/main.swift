@@ -27,8 +27,13 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
         }
         let frames = harness.sinks[connection]?.takeJSON() ?? []
         if let request, request["method"]?.stringValue != nil, let id = request["id"], id != .null {
-            // Not JSON-RPC 2.0 (wrong or missing version): one Invalid Request answer with a null id.
-            let answerID: JSONValue = request["jsonrpc"] == "2.0" ? id : .null
+            // Not JSON-RPC 2.0 (wrong or missing version, or an id that is neither a string nor a
+            // number, JSON-RPC 2.0 §4): one Invalid Request answer with a null id.
+            let validID: Bool = switch id {
+            case .string, .int, .double: true
+            default: false
+            }
+            let answerID: JSONValue = request["jsonrpc"] == "2.0" && validID ? id : .null
             let answers = frames.filter { $0["id"] == answerID && ($0["result"] != nil || $0["error"] != nil) }
             precondition(answers.count == 1, "request id \(id) got \(answers.count) answers: \(frame)")
         }
