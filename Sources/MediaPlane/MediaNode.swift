@@ -38,6 +38,8 @@ package class MediaNode {
     /// The node feeding this one, per kind (at most one, as in Kurento).
     private(set) var sources: [MediaNode?] = [nil, nil]
     package var isClosed = false
+    /// Which simulcast layer of its video source this node takes (Simulcast.swift).
+    package var layerSelection = LayerSelection()
 
     package init(loop: MediaLoop, objectID: String) {
         self.loop = loop
@@ -54,6 +56,7 @@ package class MediaNode {
         if let old = sink.sources[kind.rawValue] { old.removeConsumer(sink, kind: kind) }
         consumers[kind.rawValue].append(sink)
         sink.sources[kind.rawValue] = self
+        if kind == .video { sink.layerSelection.reset() }
         sink.sourceDidChange(kind: kind)
         // A new viewer needs a keyframe to start decoding.
         if kind == .video { requestKeyframe() }
@@ -63,6 +66,7 @@ package class MediaNode {
         consumers[kind.rawValue].removeAll { $0 === sink }
         if sink.sources[kind.rawValue] === self {
             sink.sources[kind.rawValue] = nil
+            if kind == .video { sink.layerSelection.reset() }
             sink.sourceDidChange(kind: kind)
         }
     }
@@ -75,6 +79,16 @@ package class MediaNode {
     /// valid only during the call; consumers that keep it must copy.
     package func forward(_ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, ext: ExtensionMap) {
         for c in consumers[kind.rawValue] { c.consume(packet, header: header, kind: kind, ext: ext, from: self) }
+    }
+
+    /// Hands a video packet of simulcast layer `layer` to the consumers that
+    /// take that layer now (or switch to it at this keyframe start).
+    package func forward(
+        _ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, ext: ExtensionMap, layer: Int, keyframeStart: Bool
+    ) {
+        for c in consumers[MediaKindKey.video.rawValue] where c.layerSelection.admit(layer: layer, keyframeStart: keyframeStart) {
+            c.consume(packet, header: header, kind: .video, ext: ext, from: self)
+        }
     }
 
     /// Sink entry point: an RTP packet from `source`, whose header extension

@@ -26,6 +26,11 @@ package struct InboundStreamStats: Sendable {
     /// Our last REMB estimate, in bit/s (video only).
     package var rembSent: UInt64 = 0
     package var transportFeedbackSent: UInt64 = 0
+    /// Simulcast layers: the rid, the picture size of its last keyframe and its bitrate.
+    package var rid: String? = nil
+    package var width = 0
+    package var height = 0
+    package var bitrate: UInt64 = 0
 }
 
 /// One RTP stream we send.
@@ -48,4 +53,8 @@ package struct OutboundStreamStats: Sendable {
     /// Resends answering NACKs, and how many of them as RTX (video only).
     package var retransmitted: UInt64 = 0
     package var rtxSent: UInt64 = 0
+    /// What we estimate the peer can take (video; simulcast layer choice), 0 when unknown.
+    package var targetBitrate: UInt64 = 0
+    /// Simulcast layer switches done for this viewer.
+    package var layerSwitches = 0
 }

@@ -38,6 +38,7 @@ extension RtpSession {
         }
         if header.payloadType == rtxPayloadType, header.payloadType != 0 { return receiveRTX(packet) }
         guard let kind = kind(ofPayloadType: header.payloadType) else { return }  // unknown payload types are dropped
+        if kind == .video, simulcast != nil { return receiveSimulcast(packet, header: header) }
         noteRemoteSSRC(header.ssrc, kind: kind)
         recordReceived(header, kind: kind)
         if !flowing(in: kind) {
@@ -52,6 +53,35 @@ extension RtpSession {
             if speech.packet(level: level.level, nowMillis: Int64(t / .milliseconds(1))) { reportSpeech(at: t) }
         }
         forward(packet, header: header, kind: kind, ext: incomingExtensions)
+    }
+
+    /// A video packet of a simulcast publisher: counted for its layer (loss,
+    /// NACK, bitrate, picture size) and handed to the consumers that take
+    /// that layer. Packets of no known layer (no SSRC seen with a rid yet)
+    /// are dropped.
+    private func receiveSimulcast(_ packet: UnsafeMutableRawBufferPointer, header: RTPHeader) {
+        let raw = UnsafeRawBufferPointer(packet)
+        guard let layer = simulcast?.layer(of: header, in: raw) else { return countDrop() }
+        if remoteVideoSSRC == nil { noteRemoteSSRC(header.ssrc, kind: .video) }
+        recordReceived(header, layer: layer)
+        if !flowing(in: .video) {
+            setFlowing(in: .video)
+            context.raise(.flowingIn(.video), on: objectID)
+        }
+        countIn(.video, bytes: packet.count)
+        var keyframeStart = false
+        var size: (width: Int, height: Int)?
+        if videoIsVP8, header.payloadLength > 0,
+            let d = try? VP8PayloadDescriptor.parse(
+                raw.assumingMemoryBound(to: UInt8.self).span, payloadOffset: header.payloadOffset, payloadLength: header.payloadLength),
+            d.isKeyframeStart
+        {
+            keyframeStart = true
+            let end = header.payloadOffset + header.payloadLength
+            size = vp8KeyframeSize(UnsafeRawBufferPointer(rebasing: raw[d.payloadHeaderOffset..<end])) ?? (0, 0)
+        }
+        simulcast?.received(layer: layer, bytes: packet.count, keyframe: size, at: now)
+        forward(packet, header: header, ext: incomingExtensions, layer: layer, keyframeStart: keyframeStart)
     }
 
     /// Raises `SpeakingChanged` (a Tessera extension): on every edge, and once a
@@ -69,14 +99,26 @@ extension RtpSession {
     /// A retransmission in RTX form (RFC 4588 §4): rebuild the original and
     /// take it like any other packet, so consumers fill their gap too.
     private func receiveRTX(_ packet: UnsafeMutableRawBufferPointer) {
-        guard let ssrc = remoteVideoSSRC, let pt = outStream(.video).payloadType as UInt8?, pt != 0 else { return }
+        guard let pt = outStream(.video).payloadType as UInt8?, pt != 0 else { return }
+        // Simulcast: the layer this repairs, by its RTX SSRC or repaired-rid.
+        var layer: Int?
+        if simulcast != nil, let header = try? RTPHeader.parse(UnsafeRawBufferPointer(packet)) {
+            layer = simulcast?.layer(ofRTX: header, in: UnsafeRawBufferPointer(packet))
+            if layer == nil { return countDrop() }
+        }
+        guard let ssrc = layer.flatMap({ simulcast?.layers[$0].ssrc }) ?? remoteVideoSSRC else { return }
         var original: [UInt8] = []
         guard (try? RTXPacketizer.unwrap(Array(UnsafeRawBufferPointer(packet)), originalPayloadType: pt, originalSSRC: ssrc, into: &original)) != nil
         else { return }
         original.withUnsafeMutableBytes { buf in
             guard let header = try? RTPHeader.parse(UnsafeRawBufferPointer(buf)) else { return }
-            recordReceived(header, kind: .video)
-            forward(buf, header: header, kind: .video, ext: incomingExtensions)
+            if let layer {
+                recordReceived(header, layer: layer)
+                forward(buf, header: header, ext: incomingExtensions, layer: layer, keyframeStart: false)
+            } else {
+                recordReceived(header, kind: .video)
+                forward(buf, header: header, kind: .video, ext: incomingExtensions)
+            }
         }
     }
 
@@ -84,13 +126,29 @@ extension RtpSession {
     package func sendAsConsumer(_ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, ext: ExtensionMap) {
         guard !isClosed, let protection, canSend(kind) else { return }
         var stream = outStream(kind)
-        if stream.sourceSSRC != header.ssrc {
+        let switched = stream.sourceSSRC != header.ssrc
+        if switched {
             // A new source (or the first): continue our sequence and timestamps
             // from where they were, so the receiver sees one seamless stream.
             let frame: UInt32 = kind == .audio ? 960 : 3000
             stream.seqDelta = (stream.lastSeq &+ 1) &- header.sequenceNumber
             stream.timestampDelta = (stream.lastTimestamp &+ frame) &- header.timestamp
             stream.sourceSSRC = header.ssrc
+            stream.pictureSynced = false
+            stream.sourceStartSeq = stream.lastSeq &+ 1
+        }
+        // VP8: PictureID and TL0PICIDX continue across sources too (a simulcast
+        // layer switch, a dispatcher's new source), or the decoder sees a jump.
+        var vp8: VP8PayloadDescriptor?
+        if kind == .video, videoIsVP8, header.payloadLength > 0 {
+            vp8 = try? VP8PayloadDescriptor.parse(
+                UnsafeRawBufferPointer(packet).assumingMemoryBound(to: UInt8.self).span,
+                payloadOffset: header.payloadOffset, payloadLength: header.payloadLength)
+            if let d = vp8, !stream.pictureSynced {
+                if let pid = d.pictureID { stream.pictureIDDelta = (stream.lastPictureID &+ 1) &- pid }
+                if let tl0 = d.tl0PicIdx { stream.tl0Delta = (stream.lastTL0 &+ 1) &- tl0 }
+                stream.pictureSynced = true
+            }
         }
         // Header extensions: abs-send-time and audio level are carried over with
         // this peer's ids (one-byte form, RFC 8285 §4.2); others are not forwarded.
@@ -133,8 +191,11 @@ extension RtpSession {
                 buf[at] = 0xBE; buf[at + 1] = 0xDE; buf[at + 2] = UInt8(words >> 8); buf[at + 3] = UInt8(words & 0xFF)
                 at += 4
                 if let e = absSendTime {
+                    // Our own send time (6.18 fixed-point seconds, 24 bits), not the
+                    // publisher's: the viewer's delay-based estimate is of our link to it.
+                    let sendTime = absSendTimeNow()
                     buf[at] = e.id << 4 | 2  // length 3 is coded as 2
-                    buf[at + 1] = src[e.offset]; buf[at + 2] = src[e.offset + 1]; buf[at + 3] = src[e.offset + 2]
+                    buf[at + 1] = UInt8(sendTime >> 16 & 0xFF); buf[at + 2] = UInt8(sendTime >> 8 & 0xFF); buf[at + 3] = UInt8(sendTime & 0xFF)
                     at += 4
                 }
                 if let e = audioLevel {
@@ -145,6 +206,25 @@ extension RtpSession {
                 while at < 12 + csrcBytes + extensionBytes { buf[at] = 0; at += 1 }  // padding
             }
             UnsafeMutableRawBufferPointer(rebasing: buf[newHeaderLength..<length]).copyMemory(from: UnsafeRawBufferPointer(rebasing: src[payloadStart..<payloadEnd]))
+            if let d = vp8 {
+                // Offsets in the descriptor are of the source packet; the payload moved by this much.
+                let shift = newHeaderLength - payloadStart
+                if let pid = d.pictureID, let at = d.pictureIDOffset {
+                    let out = pid &+ stream.pictureIDDelta
+                    if d.pictureIDIs15Bit {
+                        buf[at + shift] = 0x80 | UInt8(out >> 8 & 0x7F)
+                        buf[at + shift + 1] = UInt8(out & 0xFF)
+                    } else {
+                        buf[at + shift] = UInt8(out & 0x7F)
+                    }
+                    stream.lastPictureID = out & (d.pictureIDIs15Bit ? 0x7FFF : 0x7F)
+                }
+                if let tl0 = d.tl0PicIdx, let at = d.tl0PicIdxOffset {
+                    let out = tl0 &+ stream.tl0Delta
+                    buf[at + shift] = out
+                    stream.lastTL0 = out
+                }
+            }
             recordSent(UnsafeRawBufferPointer(rebasing: buf[0..<length]), kind: kind)
             guard let n = protection.protectRTP(buf, length: length) else { return nil }
             sendDatagram(UnsafeRawBufferPointer(rebasing: buf[0..<n]), kind: kind)
@@ -162,9 +242,20 @@ extension RtpSession {
         }
     }
 
+    /// abs-send-time now (http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time):
+    /// seconds in 6.18 fixed point, 24 bits.
+    func absSendTimeNow() -> UInt32 {
+        let c = loop.clock.now.components
+        let fraction = UInt64(c.attoseconds) / 1_000_000_000  // nanoseconds
+        let value = (UInt64(c.seconds) << 18) | (fraction << 18) / 1_000_000_000
+        return UInt32(truncatingIfNeeded: value) & 0xFF_FFFF
+    }
+
     /// Sends a PLI to the peer for the video it sends us (RFC 4585 §6.3.1),
-    /// at most every 300 ms however many viewers ask.
+    /// at most every 300 ms however many viewers ask. A simulcast publisher
+    /// is asked for the layers its consumers take or are moving to.
     package func sendPLI() {
+        if simulcast != nil { return requestSimulcastKeyframes() }
         guard protection != nil, let media = remoteVideoSSRC else { return }
         let now = loop.clock.now
         if let last = lastKeyframeRequest, now - last < .milliseconds(300) { return }

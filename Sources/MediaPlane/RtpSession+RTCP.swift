@@ -47,6 +47,11 @@ extension RtpSession {
             }
             if rtcp.nack.takeKeyframeRequest() { sendPLI() }
         }
+        if simulcast != nil { simulcastTick(at: t) }
+        if layerSelection.target != nil {
+            let video = outStream(.video)
+            viewerBandwidth.tick(packetsSent: video.packets, bytesSent: video.bytes, at: t)
+        }
         if rtcp.transportCCEnabled, t - rtcp.lastTransportFeedback >= Self.transportFeedbackInterval {
             rtcp.lastTransportFeedback = t
             sendTransportFeedback()
@@ -117,6 +122,7 @@ extension RtpSession {
                 source(of: .video)?.requestKeyframe()
             case .nack(let nack) where nack.mediaSSRC == outStream(.video).ssrc:
                 rtcp.nacksReceived &+= UInt64(nack.lostSequenceNumbers.count)
+                viewerBandwidth.nacked(nack.lostSequenceNumbers.count)
                 retransmit(nack.lostSequenceNumbers)
             case .receiverReport(let rr):
                 noteReportBlocks(rr.reportBlocks, at: t)
@@ -127,6 +133,7 @@ extension RtpSession {
                 }
             case .remb(let remb):
                 rtcp.remoteREMB = remb.bitrate
+                viewerBandwidth.remb(remb.bitrate)
             default:
                 break
             }
@@ -139,6 +146,7 @@ extension RtpSession {
             for kind in MediaKindKey.allCases where outStream(kind).ssrc == b.ssrc {
                 rtcp.remoteLost[kind.rawValue] = Int64(b.cumulativeLost)
                 rtcp.remoteFraction[kind.rawValue] = Double(b.fractionLost) / 256
+                if kind == .video { viewerBandwidth.report(fractionLost: Double(b.fractionLost) / 256, bytesSent: outStream(.video).bytes, at: t) }
                 if b.lastSR != 0 {
                     let nowMiddle = UInt32(truncatingIfNeeded: ntpNow() >> 16)
                     let rtt = nowMiddle &- b.lastSR &- b.delaySinceLastSR
@@ -154,6 +162,7 @@ extension RtpSession {
             let i = kind.rawValue
             let video = kind == .video
             let clock = kind == .audio ? 48000.0 : 90000.0
+            if video, simulcast != nil { simulcastStreamStats(into: &stats) }
             if let st = rtcp.stats[i] {
                 stats.inbound.append(InboundStreamStats(
                     kind: kind, ssrc: st.ssrc, packetsReceived: UInt64(st.packetsReceived), bytesReceived: counters.inBytes[i],
@@ -169,7 +178,8 @@ extension RtpSession {
                     firsReceived: video ? rtcp.firsReceived : 0, plisReceived: video ? rtcp.plisReceived : 0,
                     nacksReceived: video ? rtcp.nacksReceived : 0, remb: rtcp.remoteREMB ?? 0,
                     packetsLost: rtcp.remoteLost[i], fractionLost: rtcp.remoteFraction[i], roundTripTime: rtcp.roundTripTime,
-                    retransmitted: video ? rtcp.retransmitted : 0, rtxSent: video ? rtcp.rtxSent : 0))
+                    retransmitted: video ? rtcp.retransmitted : 0, rtxSent: video ? rtcp.rtxSent : 0,
+                    targetBitrate: video ? viewerBitrateEstimate ?? 0 : 0, layerSwitches: video ? layerSelection.switches : 0))
             }
         }
     }
@@ -183,7 +193,8 @@ extension RtpSession {
     private func sendREMB() {
         guard rtcp.rembEnabled, let media = remoteVideoSSRC else { return }
         let estimate = bandwidth.publisherREMB(aggregatedViewerEstimate())
-        sendRTCP([.remb(REMB(senderSSRC: outStream(.video).ssrc, bitrate: estimate, ssrcs: [media]))], kind: .video)
+        let ssrcs = simulcast.map(\.ssrcs) ?? [media]
+        sendRTCP([.remb(REMB(senderSSRC: outStream(.video).ssrc, bitrate: estimate, ssrcs: ssrcs.isEmpty ? [media] : ssrcs))], kind: .video)
         rtcp.rembSent = estimate
     }
 
@@ -196,6 +207,16 @@ extension RtpSession {
             } else if consumer.rtcp.rembEnabled, onConnect > 0 {
                 estimates.append(consumer.bandwidth.viewerEstimate(onConnect))
             }
+        }
+        // Simulcast: each viewer takes the layer it can, so the publisher is
+        // asked for what the best-placed viewer can take (its top layers),
+        // not held down by the slowest one.
+        if simulcast != nil {
+            var best: UInt64 = 0
+            for case let consumer as RtpSession in consumersOf(.video) {
+                best = max(best, consumer.viewerBitrateEstimate ?? Self.maxForwardBitrate)
+            }
+            return best == 0 ? Self.maxForwardBitrate : min(best, Self.maxForwardBitrate)
         }
         return VideoBandwidthLimits.aggregate(estimates, ceiling: Self.maxForwardBitrate)
     }
@@ -211,7 +232,10 @@ extension RtpSession {
         guard let protection else { return }
         let rtxPT = sendsRTX ? rtxPayloadType : nil
         var wrapped: [UInt8] = []
+        let start = outStream(.video).sourceStartSeq
         for seq in sequenceNumbers {
+            // Before the current source began (a layer switch): not worth the bandwidth.
+            if let start, seq &- start >= 0x8000 { continue }
             guard let stored = rtcp.retransmission.get(seq) else { continue }
             var packet = stored
             if let rtxPT {
@@ -253,6 +277,7 @@ extension RtpSession {
         for kind in kinds where rtcp.stats[kind.rawValue] != nil {
             blocks.append(rtcp.stats[kind.rawValue]!.makeReportBlock(now: t))  // checked non-nil
         }
+        if kinds.contains(.video) { blocks += simulcastReportBlocks(now: t) }
         var packets: [RTCPPacket] = []
         let ntp = ntpNow()
         for kind in kinds {

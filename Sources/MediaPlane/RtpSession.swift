@@ -40,6 +40,17 @@ package class RtpSession: MediaNode {
         var sourceSSRC: UInt32?
         var packets: UInt64 = 0
         var bytes: UInt64 = 0
+        /// VP8 PictureID and TL0PICIDX continuity across sources (RFC 7741 §4.2):
+        /// what we last sent, and what to add to the current source's values.
+        var lastPictureID: UInt16 = UInt16.random(in: 0...0x7FFF)
+        var pictureIDDelta: UInt16 = 0
+        var lastTL0: UInt8 = UInt8.random(in: 0...0xFF)
+        var tl0Delta: UInt8 = 0
+        var pictureSynced = false
+        /// Our sequence number of the first packet from the current source:
+        /// packets before it are not resent (the viewer starts over at that
+        /// keyframe; resending the old source would only fill its link).
+        var sourceStartSeq: UInt16?
     }
 
     package let context: MediaContext
@@ -57,6 +68,12 @@ package class RtpSession: MediaNode {
     private var kindByPayloadType: [UInt8: MediaKindKey] = [:]
     /// The peer's RTX payload type for video, when negotiated (RFC 4588).
     package var rtxPayloadType: UInt8?
+    /// The simulcast layers the peer sends us, when it sends simulcast video.
+    package var simulcast: SimulcastIngress?
+    /// Our video is VP8 (its payload descriptor is rewritten on source switches).
+    package var videoIsVP8 = false
+    /// What this peer can take as a viewer, from its reports (Simulcast.swift).
+    package var viewerBandwidth = ViewerBandwidth()
     /// Extension ids in the packets this peer sends us, and in those we send it.
     package let incomingExtensions = ExtensionMap()
     package let outgoingExtensions = ExtensionMap()
@@ -202,6 +219,14 @@ package class RtpSession: MediaNode {
             out[kind.rawValue].negotiated = m.direction == .sendrecv || m.direction == .sendonly
             remoteSSRC[kind.rawValue] = m.remoteSSRCs.first
             if kind == .video {
+                videoIsVP8 = codec.name.lowercased() == "vp8"
+                if !m.simulcastRIDs.isEmpty {
+                    simulcast = SimulcastIngress(
+                        rids: m.simulcastRIDs, ridExtension: m.extensions[HeaderExtensionURI.rtpStreamID],
+                        repairedRidExtension: m.extensions[HeaderExtensionURI.repairedRtpStreamID])
+                } else if !m.simulcastSSRCs.isEmpty {
+                    simulcast = SimulcastIngress(ssrcs: m.simulcastSSRCs, rtxPairs: m.remoteRTXPairs)
+                }
                 rtcp.nackEnabled = m.nack
                 rtcp.rembEnabled = m.remb
                 if let rtx = m.rtxPayloadType { rtxPayloadType = rtx }

@@ -38,6 +38,10 @@ public enum HeaderExtensionURI {
     public static let absSendTime = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
     public static let audioLevel = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
     public static let transportWideCC = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+    /// RTP stream id (RFC 8852 §3.1): which simulcast stream (rid) a packet belongs to.
+    public static let rtpStreamID = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
+    /// Repaired RTP stream id (RFC 8852 §3.2): the rid an RTX packet repairs.
+    public static let repairedRtpStreamID = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"
 }
 
 /// What the server supports.
@@ -59,7 +63,8 @@ public struct LocalMediaCapabilities: Sendable, Equatable {
     public static let `default` = LocalMediaCapabilities(
         audioCodecs: [.opus], videoCodecs: [.vp8],
         headerExtensions: [HeaderExtensionURI.mid, HeaderExtensionURI.absSendTime,
-                           HeaderExtensionURI.audioLevel, HeaderExtensionURI.transportWideCC])
+                           HeaderExtensionURI.audioLevel, HeaderExtensionURI.transportWideCC,
+                           HeaderExtensionURI.rtpStreamID, HeaderExtensionURI.repairedRtpStreamID])
 
     public func codecs(for kind: MediaKind) -> [CodecCapability] {
         switch kind {
@@ -162,6 +167,13 @@ public struct NegotiatedMedia: Sendable, Equatable {
     /// The remote's media SSRCs (FID primaries first), and its RTX SSRC.
     public var remoteSSRCs: [UInt32]
     public var remoteRTXSSRC: UInt32?
+    /// Simulcast streams the peer sends, by rid in its `a=simulcast` order
+    /// (RFC 8853), when our answer accepted them; empty otherwise.
+    public var simulcastRIDs: [String] = []
+    /// Simulcast by SSRC group (`a=ssrc-group:SIM`), lowest resolution first.
+    public var simulcastSSRCs: [UInt32] = []
+    /// Every `ssrc-group:FID` of the peer: RTX SSRC -> the SSRC it repairs (RFC 4588 §8.3).
+    public var remoteRTXPairs: [UInt32: UInt32] = [:]
     public var nack: Bool
     public var pli: Bool
     public var fir: Bool

@@ -93,13 +93,21 @@ struct MediaSelection {
     func negotiated(index: Int, remote: MediaDescription, direction: Direction) -> NegotiatedMedia {
         var extensionIDs: [String: UInt8] = [:]
         for extmap in extensions { extensionIDs[extmap.uri] = extmap.id }
-        return NegotiatedMedia(
+        var result = NegotiatedMedia(
             mid: remote.mid ?? "", kind: remote.kind, index: index, accepted: true, direction: direction,
             codec: codec, rtxPayloadType: rtx?.payloadType, extensions: extensionIDs,
             remoteSSRCs: remote.mediaSSRCs, remoteRTXSSRC: remote.rtxSSRC,
             nack: codec.hasFeedback("nack"), pli: codec.hasFeedback("nack pli"),
             fir: codec.hasFeedback("ccm fir"), remb: codec.hasFeedback("goog-remb"),
             transportCC: codec.hasFeedback("transport-cc"))
+        if remote.kind == .video, direction.receives {
+            if extensionIDs[HeaderExtensionURI.rtpStreamID] != nil { result.simulcastRIDs = remote.offeredSimulcastRIDs }
+            if result.simulcastRIDs.isEmpty { result.simulcastSSRCs = remote.simulcastSSRCGroup }
+        }
+        for group in remote.ssrcGroups where group.semantics == "FID" && group.ssrcs.count == 2 {
+            result.remoteRTXPairs[group.ssrcs[1]] = group.ssrcs[0]
+        }
+        return result
     }
 }
 

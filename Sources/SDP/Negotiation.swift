@@ -79,6 +79,7 @@ public enum Negotiation {
             if direction.sends, let stream = streams.stream(for: offered.kind) {
                 announce(stream, rtx: selection.rtx != nil, in: &section)
             }
+            if direction.receives, offered.kind == .video { acceptSimulcast(offered, selection: selection, in: &section) }
             answer.media.append(section)
             results.append(selection.negotiated(index: index, remote: offered, direction: direction))
         }
@@ -114,6 +115,18 @@ public enum Negotiation {
         MediaDescription(kind: offered.kind, port: 0, proto: offered.proto,
                          formats: offered.formats.isEmpty ? ["0"] : offered.formats,
                          connectionAddress: "0.0.0.0", mid: offered.mid, direction: .inactive)
+    }
+
+    /// Receives the offer's simulcast streams (RFC 8853 §5.3): a `rid:<id>
+    /// recv` line per stream and `simulcast:recv` with the same list, when
+    /// the rid extension (RFC 8852) was agreed so that packets can be told
+    /// apart. Otherwise the peer sends a single stream.
+    static func acceptSimulcast(_ offered: MediaDescription, selection: MediaSelection, in section: inout MediaDescription) {
+        let rids = offered.offeredSimulcastRIDs
+        guard !rids.isEmpty, selection.extensions.contains(where: { $0.uri == HeaderExtensionURI.rtpStreamID }) else { return }
+        for rid in rids { section.otherAttributes.append(Attribute(name: "rid", value: "\(rid) recv")) }
+        let streams = SimulcastStreams(streams: rids.map { ([$0], false) })
+        section.otherAttributes.append(Attribute(name: "simulcast", value: SimulcastDescription(recv: streams).serialized))
     }
 
     /// a=msid plus a=ssrc cname/msid lines, and ssrc-group:FID for RTX

@@ -83,6 +83,8 @@ class Recorder:
     def __init__(self):
         self.video_frames = 0
         self.last_rgb = None
+        # Picture sizes (width, height) of the latest video frames, in order.
+        self.video_sizes = collections.deque(maxlen=3000)
         self.audio = np.zeros(0, dtype=np.float64)
         self.audio_frames = 0
         # Arrival times (time.monotonic) of the latest frames, for gap and recovery measurements.
@@ -100,6 +102,7 @@ class Recorder:
                 if track.kind == "video":
                     self.video_frames += 1
                     self.video_times.append(time.monotonic())
+                    self.video_sizes.append((frame.width, frame.height))
                     if self.video_frames % 5 == 0:
                         self.last_rgb = frame.to_ndarray(format="rgb24")
                 else:

@@ -32,6 +32,11 @@ class Direction:
         self.jitter_ms = 0.0
         self.duplicate = 0.0
         self.cut = False
+        # A bottleneck link (like `tc ... tbf`): rate in kbit/s (0: none) and the
+        # longest a datagram may wait in its queue before it is dropped.
+        self.rate_kbps = 0.0
+        self.queue_ms = 300.0
+        self.link_free_at = 0.0
         self.received = 0
         self.forwarded = 0
         self.dropped = 0
@@ -119,11 +124,16 @@ class FaultyPath:
 
     # Faults
 
-    def set(self, loss=None, delay_ms=None, jitter_ms=None, duplicate=None, drop_stun=None, direction=None):
+    def set(self, loss=None, delay_ms=None, jitter_ms=None, duplicate=None, drop_stun=None, direction=None,
+            rate_kbps=None, queue_ms=None):
         names = [direction] if direction else list(self.directions)
         with self.lock:
             for name in names:
                 d = self.directions[name]
+                if rate_kbps is not None:
+                    d.rate_kbps = rate_kbps
+                if queue_ms is not None:
+                    d.queue_ms = queue_ms
                 if drop_stun is not None:
                     d.drop_stun = drop_stun
                 if loss is not None:
@@ -196,8 +206,17 @@ class FaultyPath:
                     d.dropped += 1
                     continue
                 copies = 2 if self.random.random() < d.duplicate else 1
+                departs = now
+                if d.rate_kbps > 0:
+                    # Serialised at the link's rate behind what is queued; a full queue drops (tail drop).
+                    start = max(now, d.link_free_at)
+                    departs = start + len(data) * 8 / (d.rate_kbps * 1000)
+                    if departs - now > d.queue_ms / 1000:
+                        d.dropped += 1
+                        continue
+                    d.link_free_at = departs
                 for _ in range(copies):
-                    delay = max(0.0, d.delay_ms + self.random.uniform(-d.jitter_ms, d.jitter_ms)) / 1000
+                    delay = (departs - now) + max(0.0, d.delay_ms + self.random.uniform(-d.jitter_ms, d.jitter_ms)) / 1000
                     self.order += 1
                     heapq.heappush(self.queue, (now + delay, self.order, out_sock, data, target, name))
 

@@ -29,6 +29,15 @@ class RtpElement: MediaElement {
         }
     }
 
+    /// Tessera extension (TesseraExtensions): `quality` low, medium, high or auto.
+    static let setReceiveQuality: ClassBinding.Method = { obj, args, _ throws(KurentoError) in
+        guard let text = args["quality"]?.stringValue, let quality = SimulcastQuality(rawValue: text) else {
+            throw KurentoError(.mediaObjectIllegalParamError, "'quality' must be one of low, medium, high, auto")
+        }
+        element(obj).node.post { node in (node as? RtpSession)?.setReceiveQuality(quality) }
+        return .void
+    }
+
     static func kbps(_ value: JSONValue, _ name: String) throws(KurentoError) -> Int {
         guard let v = value.intValue, v >= 0, v <= 10_000_000 else {
             throw KurentoError(.mediaObjectIllegalParamError, "'\(name)' must be a bandwidth in kbps, 0 or more")

@@ -21,7 +21,13 @@ enum StatsRegisters {
                "timestampMillis": .int(timestampMillis), "inputLatency": []]
         for s in stats.inbound {
             let (id, common) = stream("inbound", s.kind, s.ssrc, timestampMillis)
-            out[id] = .object(common.merging([
+            var layer: [String: JSONValue] = [:]
+            if let rid = s.rid {
+                // Beyond Kurento's register: a simulcast layer's rid, picture size and bitrate.
+                layer = ["rid": .string(rid), "frameWidth": .int(Int64(s.width)), "frameHeight": .int(Int64(s.height)),
+                         "bitrate": .int(Int64(s.bitrate))]
+            }
+            out[id] = .object(common.merging(layer) { a, _ in a }.merging([
                 "firCount": 0, "pliCount": .int(Int64(s.plisSent)), "nackCount": .int(Int64(s.nacksSent)), "sliCount": 0,
                 "remb": .int(Int64(s.rembSent)),
                 // Beyond Kurento's register: transport-cc feedback packets sent (transport-wide, on video).
@@ -38,7 +44,7 @@ enum StatsRegisters {
                 "nackCount": .int(Int64(s.nacksReceived)), "sliCount": 0,
                 "remb": .int(Int64(s.remb)), "packetsLost": .int(s.packetsLost),
                 "fractionLost": .double(s.fractionLost), "packetsSent": .int(Int64(s.packetsSent)),
-                "bytesSent": .int(Int64(s.bytesSent)), "targetBitrate": 0, "roundTripTime": .double(s.roundTripTime),
+                "bytesSent": .int(Int64(s.bytesSent)), "targetBitrate": .int(Int64(s.targetBitrate)), "layerSwitches": .int(Int64(s.layerSwitches)), "roundTripTime": .double(s.roundTripTime),
                 // Beyond Kurento's register (names from W3C webrtc-stats): resends, and how many as RTX.
                 "retransmittedPacketsSent": .int(Int64(s.retransmitted)), "rtxPacketsSent": .int(Int64(s.rtxSent)),
             ]) { a, _ in a })

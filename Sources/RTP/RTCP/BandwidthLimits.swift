@@ -16,7 +16,11 @@ public struct VideoBandwidthLimits: Sendable, Equatable {
     public var maxRecvKbps: Int = 0
     /// Kurento's defaults: 100 and 500 kbit/s.
     public var minSendKbps: Int = 100
-    public var maxSendKbps: Int = 500
+    public var maxSendKbps: Int = 500 {
+        didSet { maxSendSet = true }
+    }
+    /// The client set `maxSendKbps` (simulcast layer choice ignores the default, docs/simulcast.md).
+    public private(set) var maxSendSet = false
 
     /// Kurento never asks for less than 30 kbit/s, whatever minRecv says.
     public static let recvFloorKbps = 30
@@ -26,6 +30,7 @@ public struct VideoBandwidthLimits: Sendable, Equatable {
         self.maxRecvKbps = maxRecvKbps
         self.minSendKbps = minSendKbps
         self.maxSendKbps = maxSendKbps
+        self.maxSendSet = maxSendKbps != 500
     }
 
     /// `bps` within [min, max] kbit/s; a zero bound is absent, and when both

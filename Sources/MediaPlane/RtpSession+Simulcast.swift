@@ -1,0 +1,130 @@
+package import RTP
+
+/// Simulcast on the publisher's endpoint (docs/simulcast.md): per-layer
+/// receive statistics, NACK and keyframe requests, and the choice of a
+/// layer for each consumer of its video, from the quality the consumer asked
+/// for and what the consumer's own peer says it can take.
+extension RtpSession {
+    /// How often consumers' layers are chosen again (bandwidth changes, layers stopping).
+    package static let layerChoiceInterval: Duration = .milliseconds(200)
+
+    /// Receive statistics and NACK state of layer `layer`.
+    package func recordReceived(_ header: RTPHeader, layer: Int) {
+        let t = now
+        guard var l = simulcast?.layers[layer] else { return }
+        if l.stats?.ssrc != header.ssrc { l.stats = ReceiveStatistics(ssrc: header.ssrc) }
+        l.stats?.received(sequenceNumber: header.sequenceNumber, rtpTimestamp: header.timestamp, arrival: t, clockRate: 90000)
+        if rtcp.nackEnabled { l.nack.received(header.sequenceNumber, now: t) }
+        simulcast?.layers[layer] = l
+    }
+
+    /// From the RTCP tick: NACKs per layer, bitrates, and the consumers' layers.
+    package func simulcastTick(at t: Duration) {
+        guard var ingress = simulcast else { return }
+        var hopeless: [Int] = []
+        if rtcp.nackEnabled {
+            for i in ingress.layers.indices {
+                guard let ssrc = ingress.layers[i].ssrc else { continue }
+                let lost = ingress.layers[i].nack.poll(now: t)
+                if !lost.isEmpty {
+                    sendRTCP([.nack(GenericNACK(senderSSRC: outStream(.video).ssrc, mediaSSRC: ssrc, lostSequenceNumbers: lost))], kind: .video)
+                    rtcp.nacksSent &+= UInt64(lost.count)
+                }
+                // A gap NACK cannot fill: that layer needs a keyframe.
+                if ingress.layers[i].nack.takeKeyframeRequest() { hopeless.append(i) }
+            }
+        }
+        ingress.measure(at: t)
+        let due = t - ingress.lastLayerChoice >= Self.layerChoiceInterval
+        if due { ingress.lastLayerChoice = t }
+        simulcast = ingress
+        for i in hopeless { sendLayerPLI(i) }
+        if due { chooseLayers(at: t) }
+    }
+
+    /// Picks each video consumer's layer; a consumer moving to a layer it
+    /// does not have yet needs a keyframe of that layer.
+    package func chooseLayers(at t: Duration) {
+        guard let ingress = simulcast else { return }
+        var wanted = Set<Int>()
+        for c in consumersOf(.video) {
+            let estimate = (c as? RtpSession)?.viewerBitrateEstimate
+            let layer = ingress.choose(for: &c.layerSelection, estimate: estimate, at: t)
+            if c.layerSelection.retarget(layer), let layer { wanted.insert(layer) }
+        }
+        for layer in wanted.sorted() { sendLayerPLI(layer) }
+    }
+
+    /// A consumer asked for a keyframe (a new viewer, a PLI from a viewer):
+    /// ask for the layers consumers take now and those they wait to switch to.
+    package func requestSimulcastKeyframes() {
+        guard simulcast != nil else { return }
+        var layers = Set<Int>()
+        var unplaced = false
+        for c in consumersOf(.video) {
+            if let l = c.layerSelection.current { layers.insert(l) }
+            if let l = c.layerSelection.target { layers.insert(l) } else { unplaced = true }
+        }
+        // A consumer without a layer yet gets one now (its first keyframe is on its way).
+        if unplaced { chooseLayers(at: now) }
+        for layer in layers.sorted() { sendLayerPLI(layer) }
+    }
+
+    /// PLI for one layer (RFC 4585 §6.3.1, media SSRC of that layer), at most every 300 ms each.
+    package func sendLayerPLI(_ layer: Int) {
+        guard protection != nil, let ssrc = simulcast?.layers[layer].ssrc else { return }
+        let t = now
+        if let last = simulcast?.layers[layer].lastKeyframeRequest, t - last < .milliseconds(300) { return }
+        simulcast?.layers[layer].lastKeyframeRequest = t
+        rtcp.plisSent &+= 1
+        sendRTCP([.pli(PictureLossIndication(senderSSRC: outStream(.video).ssrc, mediaSSRC: ssrc))], kind: .video)
+    }
+
+    /// What this endpoint's peer can take, as a viewer (ViewerBandwidth),
+    /// within our bandwidth settings for it; nil while no limit showed.
+    /// Kurento's default maxVideoSendBandwidth (500 kbps) is not applied here:
+    /// it would keep every viewer off a publisher's top layer; a value the
+    /// client set is.
+    package var viewerBitrateEstimate: UInt64? {
+        let cap: UInt64? = bandwidth.maxSendSet && bandwidth.maxSendKbps > 0 ? UInt64(bandwidth.maxSendKbps) * 1000 : nil
+        switch (viewerBandwidth.estimate, cap) {
+        case (nil, nil): return nil
+        case (let e?, nil): return e
+        case (nil, let c?): return c
+        case (let e?, let c?): return min(e, c)
+        }
+    }
+
+    /// The quality this endpoint wants from a simulcast source (Tessera's
+    /// WebRtcEndpoint `setReceiveQuality`); applied at once.
+    package func setReceiveQuality(_ quality: SimulcastQuality) {
+        layerSelection.preferred = quality
+        if let publisher = source(of: .video) as? RtpSession, publisher.simulcast != nil {
+            publisher.chooseLayers(at: publisher.now)
+        }
+    }
+
+    /// Report blocks for every layer (RFC 3550 §6.4: one per source we receive).
+    package func simulcastReportBlocks(now t: Duration) -> [ReportBlock] {
+        guard simulcast != nil else { return [] }
+        var blocks: [ReportBlock] = []
+        for i in simulcast!.layers.indices where simulcast!.layers[i].stats != nil {
+            blocks.append(simulcast!.layers[i].stats!.makeReportBlock(now: t))
+        }
+        return blocks
+    }
+
+    /// getStats: one inbound video stream per layer.
+    package func simulcastStreamStats(into stats: inout NodeStats) {
+        guard let ingress = simulcast else { return }
+        for l in ingress.layers {
+            guard let st = l.stats else { continue }
+            stats.inbound.append(InboundStreamStats(
+                kind: .video, ssrc: st.ssrc, packetsReceived: UInt64(st.packetsReceived), bytesReceived: l.bytes,
+                packetsLost: Int64(st.cumulativeLost), fractionLost: Double(st.fractionLostSinceLastReport) / 256,
+                jitter: Double(st.jitter) / 90000, plisSent: rtcp.plisSent, nacksSent: rtcp.nacksSent,
+                rembSent: rtcp.rembSent, transportFeedbackSent: rtcp.transportFeedbackSent,
+                rid: l.rid, width: l.width, height: l.height, bitrate: l.bitrate))
+        }
+    }
+}

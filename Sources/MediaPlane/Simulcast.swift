@@ -1,0 +1,351 @@
+package import RTP
+
+/// The quality a viewer asks for among a publisher's simulcast layers
+/// (room extension `simulcast`, WebRtcEndpoint `setReceiveQuality`). `auto`
+/// takes the best layer the viewer's bandwidth allows; the others are
+/// ceilings that bandwidth may still lower.
+package enum SimulcastQuality: String, CaseIterable, Sendable {
+    case low, medium, high, auto
+}
+
+/// Which simulcast layer one consumer forwards, kept on the consumer (a
+/// node has at most one video source). The source picks `target`; the
+/// consumer moves `current` to it only at a keyframe of the target layer, so
+/// whatever it forwards stays decodable. Layers are indices into the source's
+/// layer table.
+package struct LayerSelection: Sendable {
+    package var preferred: SimulcastQuality = .auto
+    package private(set) var current: Int?
+    package private(set) var target: Int?
+    /// Layer switches done (for stats and tests).
+    package private(set) var switches = 0
+    /// After bandwidth pushed this consumer down, it may not try a higher
+    /// layer before this time; each push doubles the wait (8 s to 64 s).
+    package var upBlockedUntil: Duration = .zero
+    package var upBackoff: Duration = .seconds(8)
+
+    package init() {}
+
+    /// Whether a packet of `layer` goes to this consumer; a keyframe start
+    /// of the target layer switches to it.
+    package mutating func admit(layer: Int, keyframeStart: Bool) -> Bool {
+        if layer == current { return true }
+        guard layer == target, keyframeStart else { return false }
+        if current != nil { switches += 1 }
+        current = layer
+        return true
+    }
+
+    /// Sets the layer to move to; returns true when that needs a keyframe
+    /// of the new target (it is not what is forwarded now).
+    package mutating func retarget(_ layer: Int?) -> Bool {
+        guard layer != target else { return false }
+        target = layer
+        return layer != nil && layer != current
+    }
+
+    /// Stops forwarding the current layer before the target's keyframe.
+    package mutating func abandonCurrent() {
+        if current != nil { switches += 1 }
+        current = nil
+    }
+
+    /// The source changed or went away: start over.
+    package mutating func reset() {
+        current = nil
+        target = nil
+    }
+}
+
+/// One simulcast layer a publisher sends, as its receiving endpoint sees it.
+package struct IncomingLayer {
+    /// Its rid (RFC 8851), or nil for SSRC-group simulcast.
+    package var rid: String?
+    package var ssrc: UInt32?
+    /// Its RTX stream (RFC 4588), once known.
+    package var rtxSSRC: UInt32?
+    /// Picture size from its last keyframe (RFC 6386 §9.1), 0 until one came.
+    package var width = 0
+    package var height = 0
+    package var stats: ReceiveStatistics?
+    package var nack = NACKGenerator()
+    /// Bits per second over the last measuring window.
+    package var bitrate: UInt64 = 0
+    package var bytesInWindow = 0
+    package var lastPacket: Duration?
+    package var lastKeyframeRequest: Duration?
+    package var keyframes: UInt64 = 0
+    package var bytes: UInt64 = 0
+
+    package init(rid: String? = nil, ssrc: UInt32? = nil) {
+        self.rid = rid
+        self.ssrc = ssrc
+    }
+}
+
+/// The simulcast layers of the video a WebRTC publisher sends us: which
+/// packet belongs to which layer (SSRC, else the rid header extension of
+/// RFC 8852, which browsers send until the stream is acknowledged), how big
+/// and how fast each layer is, and which are still coming (a browser stops
+/// sending its upper layers when its bandwidth falls).
+package struct SimulcastIngress {
+    package var layers: [IncomingLayer]
+    /// Header extension ids of rtp-stream-id and repaired-rtp-stream-id in the publisher's packets.
+    package var ridExtension: UInt8?
+    package var repairedRidExtension: UInt8?
+    private var layerBySSRC: [UInt32: Int] = [:]
+    private var layerByRTXSSRC: [UInt32: Int] = [:]
+    /// Layer indices from the smallest picture to the largest.
+    package private(set) var ranked: [Int]
+    private var windowStart: Duration = .zero
+    /// When consumers' layers were last chosen (RtpSession+Simulcast).
+    package var lastLayerChoice: Duration = .zero
+
+    /// A layer that sent nothing for this long counts as stopped.
+    package static let inactiveAfter: Duration = .milliseconds(1_000)
+    /// A layer is taken only when its bitrate fits in this share of the viewer's estimate.
+    package static let headroom = 0.85
+
+    /// Layers named by rid, in the order the offer listed them.
+    package init(rids: [String], ridExtension: UInt8?, repairedRidExtension: UInt8?) {
+        layers = rids.map { IncomingLayer(rid: $0) }
+        self.ridExtension = ridExtension
+        self.repairedRidExtension = repairedRidExtension
+        ranked = Array(layers.indices)
+    }
+
+    /// Layers named by an `ssrc-group:SIM` (lowest first), with their RTX SSRCs from FID groups.
+    package init(ssrcs: [UInt32], rtxPairs: [UInt32: UInt32]) {
+        layers = ssrcs.map { IncomingLayer(ssrc: $0) }
+        ranked = Array(layers.indices)
+        for (i, s) in ssrcs.enumerated() { layerBySSRC[s] = i }
+        for (rtx, media) in rtxPairs { if let i = layerBySSRC[media] { layerByRTXSSRC[rtx] = i; layers[i].rtxSSRC = rtx } }
+    }
+
+    /// The layer of a media packet, learning its SSRC from the rid extension
+    /// the first time; nil for a packet of no known layer.
+    package mutating func layer(of header: RTPHeader, in packet: UnsafeRawBufferPointer) -> Int? {
+        if let i = layerBySSRC[header.ssrc] { return i }
+        guard let i = ridLayer(header, packet, extensionID: ridExtension) else { return nil }
+        if let old = layers[i].ssrc { layerBySSRC[old] = nil }
+        layers[i].ssrc = header.ssrc
+        layerBySSRC[header.ssrc] = i
+        return i
+    }
+
+    /// The layer an RTX packet repairs (by its SSRC, else its repaired-rid extension).
+    package mutating func layer(ofRTX header: RTPHeader, in packet: UnsafeRawBufferPointer) -> Int? {
+        if let i = layerByRTXSSRC[header.ssrc] { return i }
+        guard let i = ridLayer(header, packet, extensionID: repairedRidExtension) else { return nil }
+        layers[i].rtxSSRC = header.ssrc
+        layerByRTXSSRC[header.ssrc] = i
+        return i
+    }
+
+    private func ridLayer(_ header: RTPHeader, _ packet: UnsafeRawBufferPointer, extensionID: UInt8?) -> Int? {
+        guard header.hasExtension, let id = extensionID, let e = header.extensionElement(id: id, in: packet), e.length > 0 else { return nil }
+        let value = UnsafeRawBufferPointer(rebasing: packet[e.offset..<(e.offset + e.length)])
+        return layers.firstIndex { layer in
+            guard let rid = layer.rid else { return false }
+            return rid.utf8.count == value.count && zip(rid.utf8, value).allSatisfy { $0 == $1 }
+        }
+    }
+
+    /// The layer whose media SSRC this is.
+    package func layer(ofSSRC ssrc: UInt32) -> Int? { layerBySSRC[ssrc] }
+
+    /// Counts a packet of layer `i`; a keyframe start tells the picture size.
+    package mutating func received(layer i: Int, bytes: Int, keyframe: (width: Int, height: Int)?, at t: Duration) {
+        layers[i].lastPacket = t
+        layers[i].bytesInWindow += bytes
+        layers[i].bytes &+= UInt64(bytes)
+        if let keyframe {
+            layers[i].keyframes += 1
+            if keyframe.width > 0, keyframe.width != layers[i].width {
+                layers[i].width = keyframe.width
+                layers[i].height = keyframe.height
+                rank()
+            }
+        }
+    }
+
+    /// Closes the bitrate window when it is `window` old (called from the session's tick).
+    package mutating func measure(at t: Duration, window: Duration = .milliseconds(500)) {
+        let elapsed = t - windowStart
+        guard elapsed >= window else { return }
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        for i in layers.indices {
+            let now = UInt64(Double(layers[i].bytesInWindow * 8) / seconds)
+            // Smoothed, so that one keyframe does not make a layer look twice as expensive.
+            layers[i].bitrate = layers[i].bitrate == 0 ? now : (layers[i].bitrate * 2 + now) / 3
+            layers[i].bytesInWindow = 0
+            if !isActive(i, at: t) { layers[i].bitrate = 0 }
+        }
+        windowStart = t
+        if layers.contains(where: { $0.width == 0 }) { rank() }
+    }
+
+    package func isActive(_ i: Int, at t: Duration) -> Bool {
+        guard let last = layers[i].lastPacket else { return false }
+        return t - last < Self.inactiveAfter
+    }
+
+    /// Smallest picture first; layers without a keyframe yet sort by bitrate
+    /// (a browser's lower layers are the cheaper ones), then by offer order.
+    private mutating func rank() {
+        ranked = layers.indices.sorted { a, b in
+            let la = layers[a], lb = layers[b]
+            if la.width > 0, lb.width > 0, la.width != lb.width { return la.width < lb.width }
+            if (la.width == 0 || lb.width == 0), la.bitrate != lb.bitrate, la.bitrate > 0, lb.bitrate > 0 { return la.bitrate < lb.bitrate }
+            return a < b
+        }
+    }
+
+    /// The layer a viewer should get: its preferred quality among the
+    /// active layers, lowered while that layer's bitrate does not fit the
+    /// viewer's estimate (`estimate` nil: no limit). `current` gets a
+    /// margin so that a viewer does not flap between two layers. Nil while
+    /// no layer is active.
+    package func choose(preferred: SimulcastQuality, estimate: UInt64?, current: Int?, at t: Duration) -> Int? {
+        let active = ranked.filter { isActive($0, at: t) }
+        guard !active.isEmpty else { return nil }
+        var rank: Int
+        switch preferred {
+        case .low: rank = 0
+        case .medium: rank = min(1, active.count - 1)
+        case .high, .auto: rank = active.count - 1
+        }
+        if let estimate {
+            while rank > 0 {
+                let layer = active[rank]
+                // Staying needs the layer to fit; moving up needs headroom too.
+                let budget = layer == current ? Double(estimate) : Double(estimate) * Self.headroom
+                if Double(layers[layer].bitrate) <= budget { break }
+                rank -= 1
+            }
+        }
+        return active[rank]
+    }
+
+    /// `choose`, and the consumer's back-off: a consumer that bandwidth
+    /// pushed down waits before it tries a higher layer again (each try on a
+    /// link too slow for it costs loss), and moves up one layer at a time.
+    package func choose(for selection: inout LayerSelection, estimate: UInt64?, at t: Duration) -> Int? {
+        guard var layer = choose(preferred: selection.preferred, estimate: estimate, current: selection.current, at: t) else { return nil }
+        guard let current = selection.current, isActive(current, at: t),
+            let from = ranked.firstIndex(of: current), var to = ranked.firstIndex(of: layer)
+        else { return layer }
+        let bandwidthLimited = estimate != nil && choose(preferred: selection.preferred, estimate: nil, current: current, at: t) != layer
+        if to < from, bandwidthLimited {
+            // The link is full: stop sending the layer that overfills it now,
+            // rather than until the lower layer's keyframe comes.
+            selection.abandonCurrent()
+            selection.upBlockedUntil = t + selection.upBackoff
+            selection.upBackoff = min(selection.upBackoff * 2, .seconds(64))
+        } else if to > from, estimate != nil {
+            if t < selection.upBlockedUntil { return current }
+            to = from + 1
+            layer = ranked[to]
+        }
+        return layer
+    }
+
+    /// Every SSRC of the layers, for REMB and reports.
+    package var ssrcs: [UInt32] { layers.compactMap(\.ssrc) }
+}
+
+/// The picture size in a VP8 keyframe's first bytes (RFC 6386 §9.1: a 3-byte
+/// frame tag, the start code 9d 01 2a, then 14-bit width and height, little endian).
+package func vp8KeyframeSize(_ payload: UnsafeRawBufferPointer) -> (width: Int, height: Int)? {
+    guard payload.count >= 10, payload[0] & 0x01 == 0, payload[3] == 0x9D, payload[4] == 0x01, payload[5] == 0x2A else { return nil }
+    let width = Int(payload[6]) | Int(payload[7] & 0x3F) << 8
+    let height = Int(payload[8]) | Int(payload[9] & 0x3F) << 8
+    return (width, height)
+}
+
+/// A viewer's available bandwidth as far as its feedback tells (the loss-based
+/// half of Google's congestion control, draft-ietf-rmcat-gcc-02 §6, plus the
+/// viewer's own REMB when it falls well below what we send). A new viewer
+/// starts at `initial` and, until its first loss, grows by half at each clean
+/// report (a slow start: a few seconds to the top layer); after a loss it
+/// grows 5 % a report. Far above any layer it becomes nil: no limit seen.
+package struct ViewerBandwidth: Sendable {
+    package static let initial: UInt64 = 300_000
+    package private(set) var estimate: UInt64? = ViewerBandwidth.initial
+    private var sawLoss = false
+    private var lastBytes: UInt64 = 0
+    private var lastReport: Duration?
+    /// What we sent this viewer between its last two reports, in bit/s.
+    package private(set) var sendRate: UInt64 = 0
+
+    package init() {}
+
+    /// A receiver report about our video: `fractionLost` (0...1) since its
+    /// previous one; `bytesSent` is our video byte count now.
+    package mutating func report(fractionLost: Double, bytesSent: UInt64, at t: Duration) {
+        if let last = lastReport, t - last >= .milliseconds(200) {
+            sendRate = UInt64(Double((bytesSent &- lastBytes) * 8) / Self.seconds(t - last))
+        }
+        lastReport = t
+        lastBytes = bytesSent
+        guard sendRate > 0 else { return }
+        apply(loss: fractionLost, rate: sendRate)
+        if fractionLost < 0.02, let e = estimate {
+            let grown = UInt64(Double(e) * (sawLoss ? 1.05 : 1.5)) + 1000
+            estimate = grown > 20_000_000 ? nil : grown
+        }
+    }
+
+    /// GCC's decrease on loss above 10 %, but never above what got through
+    /// when much was lost: a full bottleneck drops everything beyond its
+    /// rate, and several halvings would leave the viewer frozen meanwhile.
+    private mutating func apply(loss: Double, rate: UInt64) {
+        if loss >= 0.02 { sawLoss = true }
+        guard loss > 0.10 else { return }
+        let gcc = Double(rate) * (1 - 0.5 * loss)
+        let goodput = Double(rate) * (1 - loss)
+        estimate = min(estimate ?? .max, UInt64(loss > 0.25 ? goodput : gcc))
+    }
+
+    /// Sequence numbers the viewer NACKed: loss seen at once, a report
+    /// interval before its receiver report says so.
+    package mutating func nacked(_ count: Int) { windowNacked += count }
+
+    /// From the session's tick: every half second, the share of the packets
+    /// we sent that the viewer NACKed (a packet NACKed twice counts twice,
+    /// so it errs towards seeing loss) is taken as loss.
+    package mutating func tick(packetsSent: UInt64, bytesSent: UInt64, at t: Duration) {
+        guard let start = windowStart else {
+            (windowStart, windowPackets, windowBytes) = (t, packetsSent, bytesSent)
+            return
+        }
+        guard t - start >= .milliseconds(500) else { return }
+        let packets = packetsSent &- windowPackets
+        if packets >= 10, windowNacked > 0 {
+            let rate = UInt64(Double((bytesSent &- windowBytes) * 8) / Self.seconds(t - start))
+            apply(loss: min(1, Double(windowNacked) / Double(packets)), rate: rate)
+        }
+        (windowStart, windowPackets, windowBytes, windowNacked) = (t, packetsSent, bytesSent, 0)
+    }
+    private var windowStart: Duration?
+    private var windowPackets: UInt64 = 0
+    private var windowBytes: UInt64 = 0
+    private var windowNacked = 0
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+
+    /// The viewer's REMB. A receive-side estimate grows slowly behind what
+    /// arrives (it is no sign of congestion when we just moved up a layer);
+    /// it falls when the viewer's delay detector sees the queue grow. So
+    /// only a fall to well below what we send is taken.
+    package mutating func remb(_ bitrate: UInt64) {
+        defer { lastREMB = bitrate }
+        guard let previous = lastREMB, Double(bitrate) < 0.9 * Double(previous),
+            sendRate > 0, Double(bitrate) < 0.75 * Double(sendRate)
+        else { return }
+        estimate = min(estimate ?? .max, bitrate)
+    }
+    private var lastREMB: UInt64?
+}
