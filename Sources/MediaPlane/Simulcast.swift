@@ -172,7 +172,7 @@ package struct SimulcastIngress {
     /// Closes the bitrate window when it is `window` old (called from the session's tick).
     package mutating func measure(at t: Duration, window: Duration = .milliseconds(500)) {
         let elapsed = t - windowStart
-        guard elapsed >= window else { return }
+        guard elapsed >= window, elapsed > .zero else { return }
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         for i in layers.indices {
             let now = UInt64(Double(layers[i].bytesInWindow * 8) / seconds)

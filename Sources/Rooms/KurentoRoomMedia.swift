@@ -71,6 +71,10 @@ public final class KurentoRoomMedia: RoomMedia {
         _ = try await invoke(recorder, "setMuted", ["kind": "AUDIO", "muted": .bool(muted)])
     }
 
+    public func setReceiveQuality(_ endpoint: String, quality: String) async throws(RoomMediaError) {
+        _ = try await invoke(endpoint, "setReceiveQuality", ["quality": .string(quality)])
+    }
+
     public func setMixExclusions(composite: String, port: String, exclude: [String]) async throws(RoomMediaError) {
         _ = try await invoke(composite, "setMixExclusions", ["port": .string(port), "exclude": .array(exclude.map { .string($0) })])
     }

@@ -57,6 +57,9 @@ public protocol RoomMedia: Sendable {
     func record(_ recorder: String) async throws(RoomMediaError)
     /// Tessera's extension of RecorderEndpoint: while muted, the audio it writes is silence.
     func setRecorderAudioMuted(_ recorder: String, muted: Bool) async throws(RoomMediaError)
+    /// Tessera's extension of BaseRtpEndpoint: which simulcast layer of its
+    /// video source `endpoint` forwards (`low`, `medium`, `high`, `auto`).
+    func setReceiveQuality(_ endpoint: String, quality: String) async throws(RoomMediaError)
     /// Stops and returns once the file is complete.
     func stopRecorder(_ recorder: String) async throws(RoomMediaError)
     /// Kurento's `getStats` of an endpoint: its registers by stats id.

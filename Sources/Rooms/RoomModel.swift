@@ -25,6 +25,8 @@ struct Subscription {
     var stream: String
     /// Which mode switch it was made during (0 = before any).
     var epoch: Int
+    /// The simulcast quality asked for (extension `simulcast`): low, medium, high or auto.
+    var quality = "auto"
     var flowing = false
 }
 

@@ -121,7 +121,7 @@ extension RoomService {
         return nil
     }
 
-    static let extensions: Set<String> = ["mode", "composite", "layout", "mute", "speaking", "recording", "admin"]
+    static let extensions: Set<String> = ["mode", "composite", "layout", "mute", "speaking", "recording", "admin", "simulcast"]
 
     func newEndpoint(_ room: Room, owner p: Participant, name: String) async throws(RoomError) -> String {
         guard let pipeline = room.pipeline else { throw RoomError(.mediaEndpoint, "The room has no pipeline") }
@@ -200,6 +200,7 @@ extension RoomService {
 
     func receiveVideoFrom(_ params: [String: JSONValue], session: Session) async throws(RoomError) -> JSONValue {
         let sender = try string(params, "sender"), offer = try string(params, "sdpOffer")
+        let quality = try Self.quality(params)
         let (room, p) = try member(session)
         guard p.grant.canSubscribe else { throw RoomError(.unauthorized, "This participant's token does not allow subscribing") }
         let parts = sender.split(separator: "_", maxSplits: 1).map(String.init)
@@ -233,6 +234,7 @@ extension RoomService {
                 throw RoomError(.userNotStreaming, "User '\(user)' is not publishing media")
             }
             endpoint = try await newEndpoint(room, owner: p, name: user)
+            if quality != "auto" { try? await media.setReceiveQuality(endpoint, quality: quality) }
             // Only what the sender sends now and this subscriber did not mute (hybrid: the audio is in the mix).
             do { try await connectSubscription(room, from: source, to: p, endpoint: endpoint) } catch {
                 await releaseEndpoint(endpoint)
@@ -250,8 +252,36 @@ extension RoomService {
         }
         // A repeated subscription replaces the old one, which stays until the new one flows (§10.8).
         if let old = p.subscriptions[user] { p.retiring[user, default: []].append(old.endpoint) }
-        p.subscriptions[user] = Subscription(endpoint: endpoint, stream: stream, epoch: room.switchEpoch)
+        p.subscriptions[user] = Subscription(endpoint: endpoint, stream: stream, epoch: room.switchEpoch, quality: quality)
         return ["sdpAnswer": .string(answer)]
+    }
+
+    /// The `quality` of receiveVideoFrom / setSubscriptionQuality (extension `simulcast`): auto when absent.
+    static func quality(_ params: [String: JSONValue]) throws(RoomError) -> String {
+        guard let value = params["quality"] else { return "auto" }
+        guard let q = value.stringValue, ["low", "medium", "high", "auto"].contains(q) else {
+            throw RoomError(.invalidParams, "'quality' must be one of low, medium, high, auto")
+        }
+        return q
+    }
+
+    /// Extension `simulcast`: the layer of a sender's simulcast video this
+    /// subscriber wants; its bandwidth still caps what it gets.
+    func setSubscriptionQuality(_ params: [String: JSONValue], session: Session) async throws(RoomError) -> JSONValue {
+        let sender = try string(params, "sender")
+        guard params["quality"] != nil else { throw .missing("quality") }
+        let quality = try Self.quality(params)
+        let (_, p) = try member(session)
+        let user = String(sender.prefix { $0 != "_" })
+        guard var s = p.subscriptions[user] else {
+            throw RoomError(.userNotFound, "User '\(p.name)' is not subscribed to '\(sender)'")
+        }
+        do { try await media.setReceiveQuality(s.endpoint, quality: quality) } catch {
+            throw RoomError(.mediaEndpoint, "Cannot set the quality: \(error.message)")
+        }
+        s.quality = quality
+        p.subscriptions[user] = s
+        return [:]
     }
 
     func unsubscribeFromVideo(_ params: [String: JSONValue], session: Session) async throws(RoomError) -> JSONValue {

@@ -223,6 +223,7 @@ public actor RoomService {
         case "unpublishVideo": return try await unpublishVideo(session: session)
         case "receiveVideoFrom": return try await receiveVideoFrom(params, session: session)
         case "unsubscribeFromVideo": return try await unsubscribeFromVideo(params, session: session)
+        case "setSubscriptionQuality": return try await setSubscriptionQuality(params, session: session)
         case "onIceCandidate": return try await onIceCandidate(params, session: session)
         case "leaveRoom":
             let (room, p) = try member(session)

@@ -90,6 +90,9 @@ public final class FakeRoomMedia: RoomMedia {
     public func setRecorderAudioMuted(_ recorder: String, muted: Bool) async throws(RoomMediaError) {
         log("setRecorderAudioMuted(\(recorder), \(muted))")
     }
+    public func setReceiveQuality(_ endpoint: String, quality: String) async throws(RoomMediaError) {
+        log("setReceiveQuality(\(endpoint), \(quality))")
+    }
     public func stopRecorder(_ recorder: String) async throws(RoomMediaError) { log("stopRecorder(\(recorder))") }
     public func release(_ object: String) async {
         log("release(\(object))")

@@ -51,7 +51,10 @@ class Chromium:
         for line in self.proc.stderr:
             m = re.search(r'"([A-Z]+) ([\[{].*[\]}])"', line)
             if m:
-                self.lines.append((m.group(1), json.loads(m.group(2).encode().decode("unicode_escape"))))
+                try:
+                    self.lines.append((m.group(1), json.loads(m.group(2).encode().decode("unicode_escape"))))
+                except ValueError:
+                    pass  # not one of ours
 
     def last(self, kind):
         for k, v in reversed(self.lines):

@@ -18,7 +18,8 @@ enum Fixture {
         try SessionDescription.parse(text(name))
     }
 
-    static let offers = ["aiortc-offer.sdp", "chromium-offer.sdp", "chromium-offer-trickle.sdp", "gstreamer-offer.sdp"]
+    static let offers = ["aiortc-offer.sdp", "chromium-offer.sdp", "chromium-offer-trickle.sdp", "gstreamer-offer.sdp",
+                         "chromium-simulcast-offer.sdp"]
     static let all = offers + ["aiortc-answer.sdp", "chromium-answer.sdp", "gstreamer-answer.sdp", "tessera-offer.sdp"]
 }
 

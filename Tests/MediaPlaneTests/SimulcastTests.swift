@@ -1,0 +1,96 @@
+import MediaPlane
+import RTP
+import Testing
+
+/// The pure parts of simulcast forwarding: switching only at keyframes,
+/// choosing a layer from quality and bandwidth, and the viewer's estimate.
+@Suite struct SimulcastSelectionTests {
+    @Test func aConsumerSwitchesOnlyAtTheTargetsKeyframe() {
+        var s = LayerSelection()
+        do { let r = s.retarget(2); #expect(r) }
+        do { let r = s.admit(layer: 2, keyframeStart: false); #expect(!r) }  // nothing until a keyframe
+        do { let r = s.admit(layer: 0, keyframeStart: true); #expect(!r) }   // not the target
+        do { let r = s.admit(layer: 2, keyframeStart: true); #expect(r) }
+        do { let r = s.admit(layer: 2, keyframeStart: false); #expect(r) }
+        do { let r = s.retarget(0); #expect(r) }
+        do { let r = s.admit(layer: 2, keyframeStart: false); #expect(r) }   // the old layer until the new one's keyframe
+        do { let r = s.admit(layer: 0, keyframeStart: false); #expect(!r) }
+        do { let r = s.admit(layer: 0, keyframeStart: true); #expect(r) }
+        do { let r = s.admit(layer: 2, keyframeStart: false); #expect(!r) }
+        #expect(s.switches == 1)
+        do { let r = s.retarget(0); #expect(!r) }  // no change, no keyframe needed
+    }
+
+    /// Three active layers q (320 wide, 150 kbit/s), h (640, 500), f (1280, 1500),
+    /// listed in the offer as f, q, h so that ranking must come from the pictures.
+    func ingress(at t: Duration) -> SimulcastIngress {
+        var i = SimulcastIngress(rids: ["f", "q", "h"], ridExtension: nil, repairedRidExtension: nil)
+        let layers: [(Int, Int, Int)] = [(0, 1280, 1_500_000), (1, 320, 150_000), (2, 640, 500_000)]
+        for (index, width, bitrate) in layers {
+            i.received(layer: index, bytes: bitrate / 8, keyframe: (width, width * 9 / 16), at: t - .milliseconds(10))
+        }
+        i.measure(at: t, window: .milliseconds(500))
+        return i
+    }
+
+    @Test func layersRankByPictureSizeAndFitTheEstimate() {
+        let t = Duration.seconds(1)
+        let i = ingress(at: t)
+        #expect(i.ranked == [1, 2, 0])
+        #expect(i.choose(preferred: .auto, estimate: nil, current: nil, at: t) == 0)
+        #expect(i.choose(preferred: .low, estimate: nil, current: nil, at: t) == 1)
+        #expect(i.choose(preferred: .medium, estimate: nil, current: nil, at: t) == 2)
+        #expect(i.choose(preferred: .auto, estimate: 700_000, current: nil, at: t) == 2)
+        #expect(i.choose(preferred: .auto, estimate: 300_000, current: nil, at: t) == 1)
+        #expect(i.choose(preferred: .auto, estimate: 10_000, current: nil, at: t) == 1)  // the lowest layer is always allowed
+        #expect(i.choose(preferred: .high, estimate: 300_000, current: nil, at: t) == 1)  // bandwidth caps a preference
+        // A layer that stops sending is not chosen.
+        #expect(i.choose(preferred: .auto, estimate: nil, current: nil, at: t + .seconds(2)) == nil)
+    }
+
+    @Test func aViewerPushedDownWaitsBeforeTryingHigher() {
+        let t = Duration.seconds(1)
+        let i = ingress(at: t)
+        var s = LayerSelection()
+        _ = s.retarget(0)
+        _ = s.admit(layer: 0, keyframeStart: true)
+        // The estimate falls: straight down, and the current layer is dropped at once.
+        do { let r = i.choose(for: &s, estimate: 200_000, at: t); #expect(r == 1) }
+        #expect(s.current == nil && s.upBlockedUntil > t)
+        _ = s.retarget(1)
+        _ = s.admit(layer: 1, keyframeStart: true)
+        // Plenty of bandwidth again, but the back-off holds it...
+        do { let r = i.choose(for: &s, estimate: 5_000_000, at: t + .milliseconds(300)); #expect(r == 1) }
+    }
+
+    @Test func viewerEstimateFollowsLossAndNACKs() {
+        var v = ViewerBandwidth()
+        #expect(v.estimate == ViewerBandwidth.initial)
+        // Clean reports: slow start, +50 % a report.
+        v.report(fractionLost: 0, bytesSent: 0, at: .seconds(1))
+        v.report(fractionLost: 0, bytesSent: 125_000, at: .seconds(2))  // 1 Mbit/s sent
+        #expect(v.sendRate == 1_000_000)
+        #expect(v.estimate == 451_000)
+        // Heavy loss: what got through.
+        v.report(fractionLost: 0.5, bytesSent: 250_000, at: .seconds(3))
+        #expect(v.estimate == 451_000)  // never raised by a loss report
+        var w = ViewerBandwidth()
+        w.tick(packetsSent: 0, bytesSent: 0, at: .zero)
+        w.nacked(60)
+        w.tick(packetsSent: 100, bytesSent: 62_500, at: .milliseconds(500))  // 1 Mbit/s, 60 % NACKed
+        #expect(w.estimate == 300_000)
+        // Modest loss uses GCC's decrease.
+        var x = ViewerBandwidth()
+        x.report(fractionLost: 0, bytesSent: 0, at: .seconds(1))
+        x.report(fractionLost: 0.2, bytesSent: 250_000, at: .seconds(2))  // 2 Mbit/s sent
+        #expect(x.estimate == 300_000)  // min(initial, 2 M x 0.9)
+    }
+
+    @Test func keyframeSizeIsReadFromTheVP8Header() {
+        // Frame tag (keyframe, bit 0 clear), start code, 640 x 360.
+        let bytes: [UInt8] = [0x50, 0x42, 0x00, 0x9D, 0x01, 0x2A, 0x80, 0x02, 0x68, 0x01]
+        bytes.withUnsafeBytes { #expect(vp8KeyframeSize($0)! == (640, 360)) }
+        let inter: [UInt8] = [0x51, 0x42, 0x00, 0x9D, 0x01, 0x2A, 0x80, 0x02, 0x68, 0x01]
+        inter.withUnsafeBytes { #expect(vp8KeyframeSize($0) == nil) }
+    }
+}
