@@ -14,7 +14,7 @@ APT_BUILD := pkg-config libopus-dev libvpx-dev libnice-dev libsrtp2-dev libssl-d
 APT_RUNTIME := gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 APT_TEST := ffmpeg iproute2 procps chromium coturn gstreamer1.0-tools gstreamer1.0-plugins-bad openssl hostname
 
-.PHONY: run test deps-apt deps-apt-test deps-py build build-release test-swift test-e2e test-e2e-full bench-rpc bench-sfu bench-rooms bench-mixer bench-recording bench-load bench-churn fuzz fuzz-smoke test-asan test-tsan soak coverage-page clean
+.PHONY: run test deps-apt deps-apt-test deps-py build build-release test-swift test-e2e test-e2e-full test-e2e-asan bench-rpc bench-sfu bench-rooms bench-mixer bench-recording bench-load bench-churn fuzz fuzz-smoke test-asan test-tsan soak coverage-page clean
 
 deps-apt:
 	@./.ci/apt-install $(APT_BUILD) $(APT_RUNTIME)
@@ -100,6 +100,20 @@ test-tsan: deps-apt-test
 test-asan: deps-apt-test
 	swift build --build-tests --scratch-path .build-asan --sanitize=address
 	$(SAN_ENV) swift test --skip-build --scratch-path .build-asan --sanitize=address
+
+# The end-to-end suite (ICE-lite) against a server built with AddressSanitizer: each server process
+# writes its reports to .build-asan/e2e/asan.<pid>; LeakSanitizer runs when a server exits. Fails
+# when any report names a memory error or a leak not covered by Tests/Sanitizers/lsan.supp.
+# tessera-load stays the normal build (it is the tests' client, not the server under test).
+test-e2e-asan: deps-apt-test deps-py build
+	swift build --scratch-path .build-asan --sanitize=address --product tessera
+	rm -rf .build-asan/e2e && mkdir -p .build-asan/e2e
+	ASAN_OPTIONS="detect_leaks=1 log_path=$(CURDIR)/.build-asan/e2e/asan" \
+		LSAN_OPTIONS="suppressions=$(CURDIR)/Tests/Sanitizers/lsan.supp print_suppressions=0" \
+		TESSERA_ICE_MODE=lite TESSERA_BIN=$(CURDIR)/.build-asan/debug/tessera TESSERA_LOAD_BIN=$(CURDIR)/.build/debug/tessera-load \
+		$(VENV)/bin/pytest -q -p no:cacheprovider Tests/EndToEnd $(E2E_ARGS); status=$$?; \
+	if grep -l "ERROR: \(AddressSanitizer\|LeakSanitizer\)" .build-asan/e2e/asan.* 2>/dev/null; then \
+		echo "sanitizer reports above (files in .build-asan/e2e)"; exit 1; fi; exit $$status
 
 # Churn soak (not a test: prints figures, fails only on leaked objects, fds or threads): MINUTES of
 # 12-peer room cycles (modes turning, half the peers vanishing) and Kurento-protocol cycles.

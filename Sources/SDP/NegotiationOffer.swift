@@ -35,7 +35,9 @@ extension Negotiation {
                 }
             }
             section.formats = section.codecs.map { String($0.payloadType) }
-            section.extmaps = offerExtensions(capabilities.headerExtensions, kind: kind)
+            // The rid extensions only serve simulcast we receive, which we never offer.
+            let simulcastOnly = [HeaderExtensionURI.rtpStreamID, HeaderExtensionURI.repairedRtpStreamID]
+            section.extmaps = offerExtensions(capabilities.headerExtensions.filter { !simulcastOnly.contains($0) }, kind: kind)
             if direction.sends, let stream = streams.stream(for: kind) {
                 announce(stream, rtx: hasRTX, in: &section)
             }

@@ -79,8 +79,11 @@ struct FixtureAnswerTests {
         #expect(audio.codec?.payloadType == 111 && audio.transportCC)
         #expect(video.codec?.name == "VP8" && video.codec?.payloadType == 96 && video.rtxPayloadType == 97)
         #expect(video.nack && video.pli && video.fir && video.remb && video.transportCC)
+        // Chromium offers the rid extensions on every video m-line; they are agreed (and unused without simulcast).
         #expect(video.extensions == [HeaderExtensionURI.absSendTime: 2, HeaderExtensionURI.transportWideCC: 3,
-                                     HeaderExtensionURI.mid: 4])
+                                     HeaderExtensionURI.mid: 4, HeaderExtensionURI.rtpStreamID: 10,
+                                     HeaderExtensionURI.repairedRtpStreamID: 11])
+        #expect(video.simulcastRIDs.isEmpty)
         #expect(video.remoteSSRCs == [1_178_778_137] && video.remoteRTXSSRC == 265_835_662)
         #expect(answer.media.allSatisfy { $0.rtcpRsize })
         // extmap-allow-mixed is not echoed: we only promise one-byte headers.
