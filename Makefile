@@ -110,7 +110,7 @@ test-e2e-asan: deps-apt-test deps-py build
 	rm -rf .build-asan/e2e && mkdir -p .build-asan/e2e
 	ASAN_OPTIONS="detect_leaks=1 log_path=$(CURDIR)/.build-asan/e2e/asan" \
 		LSAN_OPTIONS="suppressions=$(CURDIR)/Tests/Sanitizers/lsan.supp print_suppressions=0" \
-		TESSERA_ICE_MODE=lite TESSERA_BIN=$(CURDIR)/.build-asan/debug/tessera TESSERA_LOAD_BIN=$(CURDIR)/.build/debug/tessera-load \
+		TESSERA_SANITIZED=address TESSERA_ICE_MODE=lite TESSERA_BIN=$(CURDIR)/.build-asan/debug/tessera TESSERA_LOAD_BIN=$(CURDIR)/.build/debug/tessera-load \
 		$(VENV)/bin/pytest -q -p no:cacheprovider Tests/EndToEnd $(E2E_ARGS); status=$$?; \
 	if grep -l "ERROR: \(AddressSanitizer\|LeakSanitizer\)" .build-asan/e2e/asan.* 2>/dev/null; then \
 		echo "sanitizer reports above (files in .build-asan/e2e)"; exit 1; fi; exit $$status

@@ -7,6 +7,9 @@ import subprocess
 
 from conftest import BIN, REPO, Client
 
+# Set by `make test-e2e-asan`: the server under test is an AddressSanitizer build.
+SANITIZED = bool(os.environ.get("TESSERA_SANITIZED"))
+
 
 def cycles(c, n):
     for _ in range(n):
@@ -28,7 +31,9 @@ def test_thousand_create_release_cycles(server):
     # each); anything beyond a few MiB would be a leak of objects or sessions.
     growth = rss_after - rss_before
     print(f"RSS before {rss_before} KiB, after 1000 cycles {rss_after} KiB, growth {growth} KiB")
-    assert growth < 8 * 1024, f"RSS grew by {growth} KiB over 1000 cycles"
+    # Under AddressSanitizer freed memory waits in its quarantine (256 MB): RSS says nothing there.
+    if not SANITIZED:
+        assert growth < 8 * 1024, f"RSS grew by {growth} KiB over 1000 cycles"
     c.close()
 
 
@@ -124,7 +129,8 @@ def test_webrtc_endpoints_release_their_sockets_and_memory(server):
     print(f"fds {fds} -> {fds_after}, threads {threads} -> {threads_after}, RSS {rss} -> {rss_after} KiB")
     assert fds_after <= fds + 2
     assert threads_after <= threads + 1
-    assert rss_after - rss < 16 * 1024
+    if not SANITIZED:  # see test_thousand_create_release_cycles
+        assert rss_after - rss < 16 * 1024
     assert server.health()["objects"] == 0
     c.close()
 
