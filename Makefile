@@ -14,7 +14,7 @@ APT_BUILD := pkg-config libopus-dev libvpx-dev libnice-dev libsrtp2-dev libssl-d
 APT_RUNTIME := gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 APT_TEST := ffmpeg iproute2 procps chromium coturn gstreamer1.0-tools gstreamer1.0-plugins-bad openssl hostname
 
-.PHONY: run test deps-apt deps-apt-test deps-py build build-release test-swift test-e2e test-e2e-full test-e2e-asan bench-rpc bench-sfu bench-rooms bench-mixer bench-recording bench-load bench-churn fuzz fuzz-smoke test-asan test-tsan soak coverage-page clean
+.PHONY: run test deps-apt deps-apt-test deps-py build build-release test-swift test-e2e test-e2e-full test-e2e-asan bench-rpc bench-sfu bench-rooms bench-mixer bench-recording bench-load bench-churn bench-forwarding fuzz fuzz-smoke test-asan test-tsan soak coverage-page clean
 
 deps-apt:
 	@./.ci/apt-install $(APT_BUILD) $(APT_RUNTIME)
@@ -164,6 +164,10 @@ bench-mixer: deps-apt-test
 	TESSERA_BENCHMARKS=1 swift package --scratch-path .build-bench benchmark --target MixerBenchmarks
 	python3 Benchmarks/mixer/gst_audio.py
 	python3 Benchmarks/mixer/gst_video.py
+
+# The SFU packet path with and without simulcast, 10 and 50 viewers (docs/simulcast.md).
+bench-forwarding: deps-apt-test
+	TESSERA_BENCHMARKS=1 swift package --scratch-path .build-bench benchmark --target ForwardingBenchmarks
 
 # Regenerate docs/kurento-coverage.md from the coverage test.
 coverage-page:

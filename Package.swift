@@ -249,6 +249,14 @@ if withBenchmarks {
             swiftSettings: swiftSettings,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ))
+    package.targets.append(
+        .executableTarget(
+            name: "ForwardingBenchmarks",
+            dependencies: ["MediaPlane", "RTP", "SDP", "Transport", .product(name: "Benchmark", package: "benchmark")],
+            path: "Benchmarks/ForwardingBenchmarks",
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ))
 }
 
 if withFuzzers {
