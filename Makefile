@@ -56,7 +56,8 @@ test-e2e:
 test-e2e-full:
 	TESSERA_ICE_MODE=full $(E2E)
 
-# libFuzzer targets (Sources/Fuzz*), coverage-guided, under AddressSanitizer: each runs
+# libFuzzer targets (Sources/Fuzz*), coverage-guided, optimised (2-4x the executions of a debug
+# build) and under AddressSanitizer: each runs
 # FUZZ_SECONDS on its seed corpus (Tests/FuzzCorpus/<target>, kept in the repo) plus what it
 # found before (.build-fuzz/corpus). Crashes are written to .build-fuzz/crashes/.
 # SwiftPM gives each executable its own main (so `-sanitize=fuzzer`, which links libFuzzer's main,
