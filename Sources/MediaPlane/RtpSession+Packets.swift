@@ -126,8 +126,7 @@ extension RtpSession {
     package func sendAsConsumer(_ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, kind: MediaKindKey, ext: ExtensionMap) {
         guard !isClosed, let protection, canSend(kind) else { return }
         var stream = outStream(kind)
-        let switched = stream.sourceSSRC != header.ssrc
-        if switched {
+        if stream.sourceSSRC != header.ssrc {
             // A new source (or the first): continue our sequence and timestamps
             // from where they were, so the receiver sees one seamless stream.
             let frame: UInt32 = kind == .audio ? 960 : 3000
@@ -257,11 +256,7 @@ extension RtpSession {
     package func sendPLI() {
         if simulcast != nil { return requestSimulcastKeyframes() }
         guard protection != nil, let media = remoteVideoSSRC else { return }
-        let now = loop.clock.now
-        if let last = lastKeyframeRequest, now - last < .milliseconds(300) { return }
-        lastKeyframeRequest = now
-        rtcp.plisSent &+= 1
-        sendRTCP([.pli(PictureLossIndication(senderSSRC: outStream(.video).ssrc, mediaSSRC: media))], kind: .video)
+        sendPLI(mediaSSRC: media, last: &lastKeyframeRequest, at: loop.clock.now)
     }
 
     package func resetOutStream(_ kind: MediaKindKey) {

@@ -40,11 +40,7 @@ extension RtpSession {
         let t = now
         // NACKs for video we miss; a hopeless gap asks for a keyframe instead.
         if rtcp.nackEnabled, let mediaSSRC = remoteVideoSSRC {
-            let lost = rtcp.nack.poll(now: t)
-            if !lost.isEmpty {
-                sendRTCP([.nack(GenericNACK(senderSSRC: outStream(.video).ssrc, mediaSSRC: mediaSSRC, lostSequenceNumbers: lost))], kind: .video)
-                rtcp.nacksSent &+= UInt64(lost.count)
-            }
+            sendNACK(rtcp.nack.poll(now: t), mediaSSRC: mediaSSRC)
             if rtcp.nack.takeKeyframeRequest() { sendPLI() }
         }
         if simulcast != nil { simulcastTick(at: t) }
@@ -73,14 +69,35 @@ extension RtpSession {
 
     /// Called for every RTP packet received.
     package func recordReceived(_ header: RTPHeader, kind: MediaKindKey) {
-        let i = kind.rawValue
         // Read the clock before mutating `rtcp`: `now` reads it too (exclusive access).
         let t = now
-        if rtcp.stats[i]?.ssrc != header.ssrc { rtcp.stats[i] = ReceiveStatistics(ssrc: header.ssrc) }
-        let clockRate = kind == .audio ? 48000 : 90000
-        rtcp.stats[i]?.received(
-            sequenceNumber: header.sequenceNumber, rtpTimestamp: header.timestamp, arrival: t, clockRate: clockRate)
-        if kind == .video && rtcp.nackEnabled { rtcp.nack.received(header.sequenceNumber, now: t) }
+        rtcp.noteArrival(header, kind: kind, at: t)
+    }
+
+    /// One packet into a stream's receive statistics (new ones when its SSRC
+    /// changed) and, when `trackLoss`, its NACK list.
+    package static func noteArrival(
+        _ header: RTPHeader, clockRate: Int, stats: inout ReceiveStatistics?, nack: inout NACKGenerator, trackLoss: Bool, at t: Duration
+    ) {
+        if stats?.ssrc != header.ssrc { stats = ReceiveStatistics(ssrc: header.ssrc) }
+        stats?.received(sequenceNumber: header.sequenceNumber, rtpTimestamp: header.timestamp, arrival: t, clockRate: clockRate)
+        if trackLoss { nack.received(header.sequenceNumber, now: t) }
+    }
+
+    /// A NACK (RFC 4585 §6.2.1) for what is missing of `mediaSSRC`, when anything is.
+    package func sendNACK(_ lost: [UInt16], mediaSSRC: UInt32) {
+        guard !lost.isEmpty else { return }
+        sendRTCP([.nack(GenericNACK(senderSSRC: outStream(.video).ssrc, mediaSSRC: mediaSSRC, lostSequenceNumbers: lost))], kind: .video)
+        rtcp.nacksSent &+= UInt64(lost.count)
+    }
+
+    /// A PLI (RFC 4585 §6.3.1) for `mediaSSRC`, unless one went out less than
+    /// 300 ms before (`last`, updated), however many viewers ask.
+    package func sendPLI(mediaSSRC: UInt32, last: inout Duration?, at t: Duration) {
+        if let last, t - last < .milliseconds(300) { return }
+        last = t
+        rtcp.plisSent &+= 1
+        sendRTCP([.pli(PictureLossIndication(senderSSRC: outStream(.video).ssrc, mediaSSRC: mediaSSRC))], kind: .video)
     }
 
     /// Notes the arrival of a packet with a transport-wide sequence number.
@@ -199,15 +216,6 @@ extension RtpSession {
     }
 
     package func aggregatedViewerEstimate() -> UInt64 {
-        var estimates: [UInt64] = []
-        let onConnect = UInt64(max(rembParams.rembOnConnect, 0))
-        for case let consumer as RtpSession in consumersOf(.video) {
-            if let r = consumer.rtcp.remoteREMB, r > 0 {
-                estimates.append(consumer.bandwidth.viewerEstimate(r))
-            } else if consumer.rtcp.rembEnabled, onConnect > 0 {
-                estimates.append(consumer.bandwidth.viewerEstimate(onConnect))
-            }
-        }
         // Simulcast: each viewer takes the layer it can, so the publisher is
         // asked for what the best-placed viewer can take (its top layers),
         // not held down by the slowest one.
@@ -217,6 +225,15 @@ extension RtpSession {
                 best = max(best, consumer.viewerBitrateEstimate ?? Self.maxForwardBitrate)
             }
             return best == 0 ? Self.maxForwardBitrate : min(best, Self.maxForwardBitrate)
+        }
+        var estimates: [UInt64] = []
+        let onConnect = UInt64(max(rembParams.rembOnConnect, 0))
+        for case let consumer as RtpSession in consumersOf(.video) {
+            if let r = consumer.rtcp.remoteREMB, r > 0 {
+                estimates.append(consumer.bandwidth.viewerEstimate(r))
+            } else if consumer.rtcp.rembEnabled, onConnect > 0 {
+                estimates.append(consumer.bandwidth.viewerEstimate(onConnect))
+            }
         }
         return VideoBandwidthLimits.aggregate(estimates, ceiling: Self.maxForwardBitrate)
     }
@@ -327,6 +344,15 @@ extension RtpSession {
     private func setMediaState(connected: Bool) {
         context.raise(.mediaState(connected: connected), on: objectID)
         rtcp.mediaConnected = connected
+    }
+}
+
+extension RTCPState {
+    /// One packet of `kind` into its statistics and (video) NACK list. A
+    /// mutating method, so both fields are reached through one access to the session's `rtcp`.
+    mutating func noteArrival(_ header: RTPHeader, kind: MediaKindKey, at t: Duration) {
+        RtpSession.noteArrival(header, clockRate: kind == .audio ? 48000 : 90000, stats: &stats[kind.rawValue], nack: &nack,
+                               trackLoss: kind == .video && nackEnabled, at: t)
     }
 }
 

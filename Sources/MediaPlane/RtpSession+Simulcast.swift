@@ -12,9 +12,7 @@ extension RtpSession {
     package func recordReceived(_ header: RTPHeader, layer: Int) {
         let t = now
         guard var l = simulcast?.layers[layer] else { return }
-        if l.stats?.ssrc != header.ssrc { l.stats = ReceiveStatistics(ssrc: header.ssrc) }
-        l.stats?.received(sequenceNumber: header.sequenceNumber, rtpTimestamp: header.timestamp, arrival: t, clockRate: 90000)
-        if rtcp.nackEnabled { l.nack.received(header.sequenceNumber, now: t) }
+        Self.noteArrival(header, clockRate: 90000, stats: &l.stats, nack: &l.nack, trackLoss: rtcp.nackEnabled, at: t)
         simulcast?.layers[layer] = l
     }
 
@@ -25,11 +23,7 @@ extension RtpSession {
         if rtcp.nackEnabled {
             for i in ingress.layers.indices {
                 guard let ssrc = ingress.layers[i].ssrc else { continue }
-                let lost = ingress.layers[i].nack.poll(now: t)
-                if !lost.isEmpty {
-                    sendRTCP([.nack(GenericNACK(senderSSRC: outStream(.video).ssrc, mediaSSRC: ssrc, lostSequenceNumbers: lost))], kind: .video)
-                    rtcp.nacksSent &+= UInt64(lost.count)
-                }
+                sendNACK(ingress.layers[i].nack.poll(now: t), mediaSSRC: ssrc)
                 // A gap NACK cannot fill: that layer needs a keyframe.
                 if ingress.layers[i].nack.takeKeyframeRequest() { hopeless.append(i) }
             }
@@ -72,13 +66,11 @@ extension RtpSession {
 
     /// PLI for one layer (RFC 4585 §6.3.1, media SSRC of that layer), at most every 300 ms each.
     package func sendLayerPLI(_ layer: Int) {
-        guard protection != nil, let ssrc = simulcast?.layers[layer].ssrc else { return }
-        let t = now
-        if let last = simulcast?.layers[layer].lastKeyframeRequest, t - last < .milliseconds(300) { return }
-        simulcast?.layers[layer].lastKeyframeRequest = t
-        rtcp.plisSent &+= 1
-        sendRTCP([.pli(PictureLossIndication(senderSSRC: outStream(.video).ssrc, mediaSSRC: ssrc))], kind: .video)
+        guard protection != nil, var ingress = simulcast, let ssrc = ingress.layers[layer].ssrc else { return }
+        sendPLI(mediaSSRC: ssrc, last: &ingress.layers[layer].lastKeyframeRequest, at: now)
+        simulcast = ingress
     }
+
 
     /// What this endpoint's peer can take, as a viewer (ViewerBandwidth),
     /// within our bandwidth settings for it; nil while no limit showed.

@@ -173,7 +173,7 @@ package struct SimulcastIngress {
     package mutating func measure(at t: Duration, window: Duration = .milliseconds(500)) {
         let elapsed = t - windowStart
         guard elapsed >= window, elapsed > .zero else { return }
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed / .seconds(1)
         for i in layers.indices {
             let now = UInt64(Double(layers[i].bytesInWindow * 8) / seconds)
             // Smoothed, so that one keyframe does not make a layer look twice as expensive.
@@ -284,7 +284,7 @@ package struct ViewerBandwidth: Sendable {
     /// previous one; `bytesSent` is our video byte count now.
     package mutating func report(fractionLost: Double, bytesSent: UInt64, at t: Duration) {
         if let last = lastReport, t - last >= .milliseconds(200) {
-            sendRate = UInt64(Double((bytesSent &- lastBytes) * 8) / Self.seconds(t - last))
+            sendRate = UInt64(Double((bytesSent &- lastBytes) * 8) / ((t - last) / .seconds(1)))
         }
         lastReport = t
         lastBytes = bytesSent
@@ -322,7 +322,7 @@ package struct ViewerBandwidth: Sendable {
         guard t - start >= .milliseconds(500) else { return }
         let packets = packetsSent &- windowPackets
         if packets >= 10, windowNacked > 0 {
-            let rate = UInt64(Double((bytesSent &- windowBytes) * 8) / Self.seconds(t - start))
+            let rate = UInt64(Double((bytesSent &- windowBytes) * 8) / ((t - start) / .seconds(1)))
             apply(loss: min(1, Double(windowNacked) / Double(packets)), rate: rate)
         }
         (windowStart, windowPackets, windowBytes, windowNacked) = (t, packetsSent, bytesSent, 0)
@@ -331,10 +331,6 @@ package struct ViewerBandwidth: Sendable {
     private var windowPackets: UInt64 = 0
     private var windowBytes: UInt64 = 0
     private var windowNacked = 0
-
-    static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-    }
 
     /// The viewer's REMB. A receive-side estimate grows slowly behind what
     /// arrives (it is no sign of congestion when we just moved up a layer);
