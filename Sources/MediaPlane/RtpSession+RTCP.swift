@@ -216,16 +216,14 @@ extension RtpSession {
     }
 
     package func aggregatedViewerEstimate() -> UInt64 {
-        // Simulcast: each viewer takes the layer it can, so the publisher is
-        // asked for what the best-placed viewer can take (its top layers),
-        // not held down by the slowest one.
-        if simulcast != nil {
-            var best: UInt64 = 0
-            for case let consumer as RtpSession in consumersOf(.video) {
-                best = max(best, consumer.viewerBitrateEstimate ?? Self.maxForwardBitrate)
-            }
-            return best == 0 ? Self.maxForwardBitrate : min(best, Self.maxForwardBitrate)
-        }
+        // Simulcast: each viewer takes the layer its own link allows, so the
+        // publisher is asked for what all its layers need (the ceiling), not
+        // held down by any viewer. Its own send-side estimate (from our
+        // transport-wide feedback, else its loss-based one) still bounds what
+        // its uplink carries. Not the best viewer's estimate: a new viewer's
+        // starts low, and the publisher would turn its top layers off while
+        // that viewer's estimate climbs.
+        if simulcast != nil { return Self.maxForwardBitrate }
         var estimates: [UInt64] = []
         let onConnect = UInt64(max(rembParams.rembOnConnect, 0))
         for case let consumer as RtpSession in consumersOf(.video) {

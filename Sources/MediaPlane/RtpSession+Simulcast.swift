@@ -1,4 +1,5 @@
 package import RTP
+import Logging
 
 /// Simulcast on the publisher's endpoint (docs/simulcast.md): per-layer
 /// receive statistics, NACK and keyframe requests, and the choice of a
@@ -36,17 +37,36 @@ extension RtpSession {
         if due { chooseLayers(at: t) }
     }
 
+    /// A consumer still waiting for its target layer's keyframe asks again
+    /// this long after the last request: the request or the keyframe may
+    /// have been lost, or the request fell within another one's 300 ms
+    /// limit, and a viewer that decodes its current layer never asks itself.
+    package static let keyframeRetry: Duration = .milliseconds(700)
+
     /// Picks each video consumer's layer; a consumer moving to a layer it
-    /// does not have yet needs a keyframe of that layer.
+    /// does not have yet needs a keyframe of that layer, asked for until it comes.
     package func chooseLayers(at t: Duration) {
         guard let ingress = simulcast else { return }
         var wanted = Set<Int>()
         for c in consumersOf(.video) {
             let estimate = (c as? RtpSession)?.viewerBitrateEstimate
+            let from = c.layerSelection.target
             let layer = ingress.choose(for: &c.layerSelection, estimate: estimate, at: t)
-            if c.layerSelection.retarget(layer), let layer { wanted.insert(layer) }
+            let needsKeyframe = c.layerSelection.retarget(layer)
+            if needsKeyframe, let layer { wanted.insert(layer) }
+            if let layer, layer != from {
+                logger.debug("simulcast layer", metadata: [
+                    "consumer": "\(c.objectID.suffix(36))", "from": "\(from.map { ingress.layers[$0].rid ?? "\($0)" } ?? "-")",
+                    "to": "\(ingress.layers[layer].rid ?? "\(layer)")", "estimate": "\(estimate.map { "\($0 / 1000)k" } ?? "none")",
+                    "upBlocked": "\(max(0, (c.layerSelection.upBlockedUntil - t) / .seconds(1)))s",
+                ])
+            }
+            if !needsKeyframe, let pending = c.layerSelection.target, pending != c.layerSelection.current,
+                ingress.layers[pending].lastKeyframeRequest.map({ t - $0 >= Self.keyframeRetry }) ?? true {
+                wanted.insert(pending)
+            }
         }
-        for layer in wanted.sorted() { sendLayerPLI(layer) }
+        for layer in wanted.sorted() { sendLayerPLI(layer, at: t) }
     }
 
     /// A consumer asked for a keyframe (a new viewer, a PLI from a viewer):
@@ -65,9 +85,9 @@ extension RtpSession {
     }
 
     /// PLI for one layer (RFC 4585 §6.3.1, media SSRC of that layer), at most every 300 ms each.
-    package func sendLayerPLI(_ layer: Int) {
+    package func sendLayerPLI(_ layer: Int, at t: Duration? = nil) {
         guard protection != nil, var ingress = simulcast, let ssrc = ingress.layers[layer].ssrc else { return }
-        sendPLI(mediaSSRC: ssrc, last: &ingress.layers[layer].lastKeyframeRequest, at: now)
+        sendPLI(mediaSSRC: ssrc, last: &ingress.layers[layer].lastKeyframeRequest, at: t ?? now)
         simulcast = ingress
     }
 

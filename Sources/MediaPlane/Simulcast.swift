@@ -22,7 +22,13 @@ package struct LayerSelection: Sendable {
     /// After bandwidth pushed this consumer down, it may not try a higher
     /// layer before this time; each push doubles the wait (8 s to 64 s).
     package var upBlockedUntil: Duration = .zero
-    package var upBackoff: Duration = .seconds(8)
+    package var upBackoff: Duration = LayerSelection.firstBackoff
+    /// When bandwidth last let this consumer move up a layer, and its estimate then.
+    package var lastUp: Duration?
+    package var estimateAtUp: UInt64?
+    package static let firstBackoff: Duration = .seconds(8)
+    /// A fall this soon after a move up counts as that try failing.
+    package static let failedTryWithin: Duration = .seconds(10)
 
     package init() {}
 
@@ -220,7 +226,8 @@ package struct SimulcastIngress {
                 let layer = active[rank]
                 // Staying needs the layer to fit; moving up needs headroom too.
                 let budget = layer == current ? Double(estimate) : Double(estimate) * Self.headroom
-                if Double(layers[layer].bitrate) <= budget { break }
+                // A layer not measured yet (it has just started) is not taken on trust.
+                if layers[layer].bitrate > 0, Double(layers[layer].bitrate) <= budget { break }
                 rank -= 1
             }
         }
@@ -237,15 +244,26 @@ package struct SimulcastIngress {
         else { return layer }
         let bandwidthLimited = estimate != nil && choose(preferred: selection.preferred, estimate: nil, current: current, at: t) != layer
         if to < from, bandwidthLimited {
-            // The link is full: stop sending the layer that overfills it now,
-            // rather than until the lower layer's keyframe comes.
-            selection.abandonCurrent()
-            selection.upBlockedUntil = t + selection.upBackoff
-            selection.upBackoff = min(selection.upBackoff * 2, .seconds(64))
-        } else if to > from, estimate != nil {
+            // Down because the estimate fell since the last move up (not
+            // because the layer grew dearer, as a browser's layers do while
+            // its own estimate climbs): the link is full. Stop sending the
+            // layer that overfills it now, rather than until the lower
+            // layer's keyframe comes, and wait before trying again. A fall
+            // soon after a move up is a failed try: the next one waits twice
+            // as long. A fall later on is the link changing: start over.
+            let fell = selection.estimateAtUp.map { estimate! < $0 } ?? true
+            if fell {
+                selection.abandonCurrent()
+                if let up = selection.lastUp, t - up >= LayerSelection.failedTryWithin { selection.upBackoff = LayerSelection.firstBackoff }
+                selection.upBlockedUntil = t + selection.upBackoff
+                selection.upBackoff = min(selection.upBackoff * 2, .seconds(64))
+            }
+        } else if to > from, let estimate {
             if t < selection.upBlockedUntil { return current }
             to = from + 1
             layer = ranked[to]
+            selection.lastUp = t
+            selection.estimateAtUp = estimate
         }
         return layer
     }
@@ -266,13 +284,30 @@ package func vp8KeyframeSize(_ payload: UnsafeRawBufferPointer) -> (width: Int, 
 /// A viewer's available bandwidth as far as its feedback tells (the loss-based
 /// half of Google's congestion control, draft-ietf-rmcat-gcc-02 §6, plus the
 /// viewer's own REMB when it falls well below what we send). A new viewer
-/// starts at `initial` and, until its first loss, grows by half at each clean
-/// report (a slow start: a few seconds to the top layer); after a loss it
-/// grows 5 % a report. Far above any layer it becomes nil: no limit seen.
+/// starts at `initial`; clean reports raise it by time, not by report count
+/// (a browser's NACKs and REMBs carry receiver reports too): +50 % a second
+/// until the first loss (a slow start, a few seconds to the top layer), then
+/// GCC's +8 % a second, and +50 % again after 10 s without loss. It stays between `floor` and `ceiling`. A consumer
+/// that sends no feedback at all (a bare RTP receiver) has no estimate.
 package struct ViewerBandwidth: Sendable {
     package static let initial: UInt64 = 300_000
-    package private(set) var estimate: UInt64? = ViewerBandwidth.initial
-    private var sawLoss = false
+    package static let floor: UInt64 = 50_000
+    package static let ceiling: UInt64 = 20_000_000
+    /// What the estimate grows by in a second of clean reports.
+    package static let slowStartGrowth = 0.5
+    package static let growth = 0.08
+    /// Clean reports for this long after the last loss: the bottleneck may
+    /// have gone, and growth is back to the slow start's (GCC's 8 % a second
+    /// would take 25 s from 300 kbit/s to a 1.5 Mbit/s layer).
+    package static let slowStartAgainAfter: Duration = .seconds(10)
+    /// Sending this long without any feedback means none will come.
+    package static let noFeedbackAfter: Duration = .seconds(3)
+
+    private var value = ViewerBandwidth.initial
+    /// When the viewer last lost 2 % or more.
+    private var lastLoss: Duration?
+    private var feedback = false
+    private var sendingSince: Duration?
     private var lastBytes: UInt64 = 0
     private var lastReport: Duration?
     /// What we sent this viewer between its last two reports, in bit/s.
@@ -280,41 +315,65 @@ package struct ViewerBandwidth: Sendable {
 
     package init() {}
 
+    /// Bits per second the viewer can take; nil when it sends no feedback to tell.
+    package var estimate: UInt64? {
+        guard !feedback, let since = sendingSince, let t = lastTick, t - since >= Self.noFeedbackAfter else { return value }
+        return nil
+    }
+    private var lastTick: Duration?
+
+    private mutating func lower(to bitrate: Double) {
+        value = max(Self.floor, min(value, UInt64(max(0, bitrate))))
+    }
+
     /// A receiver report about our video: `fractionLost` (0...1) since its
     /// previous one; `bytesSent` is our video byte count now.
     package mutating func report(fractionLost: Double, bytesSent: UInt64, at t: Duration) {
-        if let last = lastReport, t - last >= .milliseconds(200) {
-            sendRate = UInt64(Double((bytesSent &- lastBytes) * 8) / ((t - last) / .seconds(1)))
+        feedback = true
+        var elapsed: Duration = .zero
+        if let last = lastReport {
+            elapsed = t - last
+            if elapsed >= .milliseconds(200) {
+                sendRate = UInt64(Double((bytesSent &- lastBytes) * 8) / (elapsed / .seconds(1)))
+            }
         }
         lastReport = t
         lastBytes = bytesSent
         guard sendRate > 0 else { return }
-        apply(loss: fractionLost, rate: sendRate)
-        if fractionLost < 0.02, let e = estimate {
-            let grown = UInt64(Double(e) * (sawLoss ? 1.05 : 1.5)) + 1000
-            estimate = grown > 20_000_000 ? nil : grown
+        apply(loss: fractionLost, rate: sendRate, at: t)
+        if fractionLost < 0.02 {
+            // A share of the second's growth for the time since the last report, at most a second's.
+            let seconds = min(1, max(0, elapsed / .seconds(1)))
+            let slowStart = lastLoss.map { t - $0 >= Self.slowStartAgainAfter } ?? true
+            let factor = 1 + (slowStart ? Self.slowStartGrowth : Self.growth) * seconds
+            value = min(Self.ceiling, UInt64(Double(value) * factor) + UInt64(1000 * seconds))
         }
     }
 
     /// GCC's decrease on loss above 10 %, but never above what got through
     /// when much was lost: a full bottleneck drops everything beyond its
     /// rate, and several halvings would leave the viewer frozen meanwhile.
-    private mutating func apply(loss: Double, rate: UInt64) {
-        if loss >= 0.02 { sawLoss = true }
+    private mutating func apply(loss: Double, rate: UInt64, at t: Duration) {
+        if loss >= 0.02 { lastLoss = t }
         guard loss > 0.10 else { return }
         let gcc = Double(rate) * (1 - 0.5 * loss)
         let goodput = Double(rate) * (1 - loss)
-        estimate = min(estimate ?? .max, UInt64(loss > 0.25 ? goodput : gcc))
+        lower(to: loss > 0.25 ? goodput : gcc)
     }
 
     /// Sequence numbers the viewer NACKed: loss seen at once, a report
     /// interval before its receiver report says so.
-    package mutating func nacked(_ count: Int) { windowNacked += count }
+    package mutating func nacked(_ count: Int) {
+        feedback = true
+        windowNacked += count
+    }
 
     /// From the session's tick: every half second, the share of the packets
     /// we sent that the viewer NACKed (a packet NACKed twice counts twice,
     /// so it errs towards seeing loss) is taken as loss.
     package mutating func tick(packetsSent: UInt64, bytesSent: UInt64, at t: Duration) {
+        lastTick = t
+        if sendingSince == nil, packetsSent > 0 { sendingSince = t }
         guard let start = windowStart else {
             (windowStart, windowPackets, windowBytes) = (t, packetsSent, bytesSent)
             return
@@ -323,7 +382,7 @@ package struct ViewerBandwidth: Sendable {
         let packets = packetsSent &- windowPackets
         if packets >= 10, windowNacked > 0 {
             let rate = UInt64(Double((bytesSent &- windowBytes) * 8) / ((t - start) / .seconds(1)))
-            apply(loss: min(1, Double(windowNacked) / Double(packets)), rate: rate)
+            apply(loss: min(1, Double(windowNacked) / Double(packets)), rate: rate, at: t)
         }
         (windowStart, windowPackets, windowBytes, windowNacked) = (t, packetsSent, bytesSent, 0)
     }
@@ -337,11 +396,12 @@ package struct ViewerBandwidth: Sendable {
     /// it falls when the viewer's delay detector sees the queue grow. So
     /// only a fall to well below what we send is taken.
     package mutating func remb(_ bitrate: UInt64) {
+        feedback = true
         defer { lastREMB = bitrate }
         guard let previous = lastREMB, Double(bitrate) < 0.9 * Double(previous),
             sendRate > 0, Double(bitrate) < 0.75 * Double(sendRate)
         else { return }
-        estimate = min(estimate ?? .max, bitrate)
+        lower(to: Double(bitrate))
     }
     private var lastREMB: UInt64?
 }

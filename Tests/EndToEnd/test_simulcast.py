@@ -15,7 +15,7 @@ import subprocess
 import threading
 import time
 
-from conftest import Client, free_port
+from conftest import Client, Server, free_port
 from media import make_endpoint, wait_for
 from netfault import FaultyPath
 from test_chromium import CHROME, FLAGS, WEB
@@ -84,9 +84,18 @@ def viewer_stats(kurento, endpoint):
     return None
 
 
-def test_simulcast_layers_follow_each_viewers_bandwidth(server, tmp_path):
+def test_simulcast_layers_follow_each_viewers_bandwidth(tmp_path):
     assert os.path.exists(CHROME), "chromium is installed by `make test` (apt package chromium)"
-    asyncio.run(simulcast_scenario(server, tmp_path))
+    # Its own server, logging each layer decision (debug level) for a failure's post-mortem.
+    server = Server(env_overrides={"TESSERA_LOG_LEVEL": "debug"})
+    try:
+        asyncio.run(simulcast_scenario(server, tmp_path))
+    finally:
+        print("layer decisions:")
+        for line in server.log_text().splitlines():
+            if "simulcast layer" in line:
+                print("  ", line[:300])
+        server.stop()
 
 
 def widths(reports, i):
@@ -122,7 +131,18 @@ async def simulcast_scenario(server, tmp_path):
         for e, path in zip(endpoints, paths):
             kurento.result("invoke", {"object": e, "operation": "addIceCandidate", "operationParams": {"candidate": {
                 "__module__": "kurento", "__type__": "IceCandidate", "candidate": path.peer_candidate(), "sdpMid": "0", "sdpMLineIndex": 0}}})
-        await asyncio.sleep(20)
+        # A timeline of what the server decided, printed for a failure's post-mortem.
+        timeline = []
+        for second in range(20):
+            await asyncio.sleep(1)
+            seen = viewers.last("VIEWERS") or []
+            timeline.append((second + 1, {rid: s["bitrate"] // 1000 for rid, s in layer_stats(kurento, publisher_endpoint).items()},
+                             [(v or {}).get("targetBitrate", 0) // 1000 for v in (viewer_stats(kurento, e) for e in endpoints)],
+                             [(v or {}).get("layerSwitches") for v in (viewer_stats(kurento, e) for e in endpoints)],
+                             [r.get("width") for r in seen]))
+        print("timeline (s, layer kbit/s, estimates kbit/s, switches, decoded widths):")
+        for row in timeline:
+            print("  ", row)
         layers = layer_stats(kurento, publisher_endpoint)
         print("server's layers:", {rid: (s["frameWidth"], s["frameHeight"], s["bitrate"]) for rid, s in layers.items()})
         print("chromium's layers:", publisher.last("LAYERS"))

@@ -26,8 +26,9 @@ import Testing
     func ingress(at t: Duration) -> SimulcastIngress {
         var i = SimulcastIngress(rids: ["f", "q", "h"], ridExtension: nil, repairedRidExtension: nil)
         let layers: [(Int, Int, Int)] = [(0, 1280, 1_500_000), (1, 320, 150_000), (2, 640, 500_000)]
+        i.measure(at: t - .milliseconds(500))  // opens a half-second window
         for (index, width, bitrate) in layers {
-            i.received(layer: index, bytes: bitrate / 8, keyframe: (width, width * 9 / 16), at: t - .milliseconds(10))
+            i.received(layer: index, bytes: bitrate / 16, keyframe: (width, width * 9 / 16), at: t - .milliseconds(10))
         }
         i.measure(at: t, window: .milliseconds(500))
         return i
@@ -61,19 +62,85 @@ import Testing
         _ = s.admit(layer: 1, keyframeStart: true)
         // Plenty of bandwidth again, but the back-off holds it...
         do { let r = i.choose(for: &s, estimate: 5_000_000, at: t + .milliseconds(300)); #expect(r == 1) }
+        // ...for 8 s; then one layer up.
+        let t2 = t + .milliseconds(8_100)
+        do { let r = ingress(at: t2).choose(for: &s, estimate: 5_000_000, at: t2); #expect(r == 2) }
+        _ = s.retarget(2)
+        _ = s.admit(layer: 2, keyframeStart: true)
+        // That try fails 2 s later: the next waits twice as long.
+        let t3 = t2 + .seconds(2)
+        do { let r = ingress(at: t3).choose(for: &s, estimate: 200_000, at: t3); #expect(r == 1) }
+        #expect(s.upBlockedUntil == t3 + .seconds(16))
+        _ = s.retarget(1)
+        _ = s.admit(layer: 1, keyframeStart: true)
+        let t4 = t3 + .milliseconds(16_100)
+        do { let r = ingress(at: t4).choose(for: &s, estimate: 5_000_000, at: t4); #expect(r == 2) }
+        _ = s.retarget(2)
+        _ = s.admit(layer: 2, keyframeStart: true)
+        // A fall long after the move up is the link changing, not a failed try: 8 s again.
+        let t5 = t4 + .seconds(30)
+        do { let r = ingress(at: t5).choose(for: &s, estimate: 200_000, at: t5); #expect(r == 1) }
+        #expect(s.upBlockedUntil == t5 + .seconds(8))
+    }
+
+    @Test func aLayerGrowingDearerIsLeftWithoutBackOff() {
+        let t = Duration.seconds(1)
+        var s = LayerSelection()
+        _ = s.retarget(1)
+        _ = s.admit(layer: 1, keyframeStart: true)
+        // 700 kbit/s fits h (500) with headroom: up one layer.
+        do { let r = ingress(at: t).choose(for: &s, estimate: 700_000, at: t); #expect(r == 2) }
+        _ = s.retarget(2)
+        _ = s.admit(layer: 2, keyframeStart: true)
+        // The estimate holds but h now costs 800 kbit/s (a browser raising it): back to q,
+        // still forwarding h until q's keyframe, and free to move up once the estimate allows.
+        var dearer = SimulcastIngress(rids: ["f", "q", "h"], ridExtension: nil, repairedRidExtension: nil)
+        let t2 = t + .seconds(1)
+        dearer.measure(at: t2 - .milliseconds(500))
+        for (index, width, bitrate) in [(0, 1280, 1_500_000), (1, 320, 150_000), (2, 640, 800_000)] {
+            dearer.received(layer: index, bytes: bitrate / 16, keyframe: (width, width * 9 / 16), at: t2 - .milliseconds(10))
+        }
+        dearer.measure(at: t2, window: .milliseconds(500))
+        do { let r = dearer.choose(for: &s, estimate: 700_000, at: t2); #expect(r == 1) }
+        #expect(s.current == 2)
+        #expect(s.upBlockedUntil <= t2)
+    }
+
+    @Test func aLayerNotMeasuredYetIsNotTakenOnTrust() {
+        let t = Duration.seconds(1)
+        var i = SimulcastIngress(rids: ["q", "h"], ridExtension: nil, repairedRidExtension: nil)
+        i.received(layer: 0, bytes: 1_000, keyframe: (320, 180), at: t - .milliseconds(10))
+        i.received(layer: 1, bytes: 1_000, keyframe: (640, 360), at: t - .milliseconds(10))
+        // No bitrate window closed yet: both layers flow, neither has a measured bitrate.
+        #expect(i.choose(preferred: .auto, estimate: 300_000, current: nil, at: t) == 0)
+        #expect(i.choose(preferred: .auto, estimate: nil, current: nil, at: t) == 1)  // no estimate, no limit
     }
 
     @Test func viewerEstimateFollowsLossAndNACKs() {
         var v = ViewerBandwidth()
         #expect(v.estimate == ViewerBandwidth.initial)
-        // Clean reports: slow start, +50 % a report.
+        // Clean reports: slow start, +50 % a second, whatever the number of reports.
         v.report(fractionLost: 0, bytesSent: 0, at: .seconds(1))
         v.report(fractionLost: 0, bytesSent: 125_000, at: .seconds(2))  // 1 Mbit/s sent
         #expect(v.sendRate == 1_000_000)
         #expect(v.estimate == 451_000)
-        // Heavy loss: what got through.
-        v.report(fractionLost: 0.5, bytesSent: 250_000, at: .seconds(3))
-        #expect(v.estimate == 451_000)  // never raised by a loss report
+        for i in 1...4 { v.report(fractionLost: 0, bytesSent: 125_000 + UInt64(i) * 31_250, at: .seconds(2) + .milliseconds(250 * i)) }
+        #expect(v.estimate! > 700_000 && v.estimate! < 740_000)  // about one more +50 % (compounded), not four
+        // Heavy loss: what got through; never raised by a loss report.
+        let before = v.estimate!
+        v.report(fractionLost: 0.5, bytesSent: 250_000 + 125_000, at: .seconds(4))
+        #expect(v.estimate == min(before, 500_000))
+        // After a loss, +8 % a second.
+        let after = v.estimate!
+        v.report(fractionLost: 0, bytesSent: 500_000, at: .seconds(5))
+        #expect(v.estimate == UInt64(Double(after) * 1.08) + 1000)
+        // Ten seconds after the last loss, the slow start's growth again.
+        let held = v.estimate!
+        v.report(fractionLost: 0, bytesSent: 625_000, at: .seconds(14))
+        #expect(v.estimate == UInt64(Double(held) * 1.5) + 1000)
+        // Near-total loss does not drive it to nothing.
+        v.report(fractionLost: 0.99, bytesSent: 625_100, at: .seconds(15))
+        #expect(v.estimate == ViewerBandwidth.floor)
         var w = ViewerBandwidth()
         w.tick(packetsSent: 0, bytesSent: 0, at: .zero)
         w.nacked(60)
@@ -84,6 +151,15 @@ import Testing
         x.report(fractionLost: 0, bytesSent: 0, at: .seconds(1))
         x.report(fractionLost: 0.2, bytesSent: 250_000, at: .seconds(2))  // 2 Mbit/s sent
         #expect(x.estimate == 300_000)  // min(initial, 2 M x 0.9)
+        // A consumer that never sends feedback has no estimate once it has been sent to for a while.
+        var y = ViewerBandwidth()
+        y.tick(packetsSent: 10, bytesSent: 10_000, at: .seconds(1))
+        y.tick(packetsSent: 100, bytesSent: 100_000, at: .seconds(3))
+        #expect(y.estimate == ViewerBandwidth.initial)
+        y.tick(packetsSent: 200, bytesSent: 200_000, at: .seconds(4))
+        #expect(y.estimate == nil)
+        y.report(fractionLost: 0, bytesSent: 200_000, at: .seconds(5))
+        #expect(y.estimate == ViewerBandwidth.initial)
     }
 
     @Test func keyframeSizeIsReadFromTheVP8Header() {
