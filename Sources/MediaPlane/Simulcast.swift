@@ -287,7 +287,7 @@ package func vp8KeyframeSize(_ payload: UnsafeRawBufferPointer) -> (width: Int, 
 /// starts at `initial`; clean reports raise it by time, not by report count
 /// (a browser's NACKs and REMBs carry receiver reports too): +50 % a second
 /// until the first loss (a slow start, a few seconds to the top layer), then
-/// GCC's +8 % a second, and +50 % again after 10 s without loss. It stays between `floor` and `ceiling`. A consumer
+/// GCC's +8 % a second, and +50 % again after 5 s without loss. It stays between `floor` and `ceiling`. A consumer
 /// that sends no feedback at all (a bare RTP receiver) has no estimate.
 package struct ViewerBandwidth: Sendable {
     package static let initial: UInt64 = 300_000
@@ -298,8 +298,11 @@ package struct ViewerBandwidth: Sendable {
     package static let growth = 0.08
     /// Clean reports for this long after the last loss: the bottleneck may
     /// have gone, and growth is back to the slow start's (GCC's 8 % a second
-    /// would take 25 s from 300 kbit/s to a 1.5 Mbit/s layer).
-    package static let slowStartAgainAfter: Duration = .seconds(10)
+    /// would take 25 s from 300 kbit/s to a 1.5 Mbit/s layer). A viewer on a
+    /// slow link is kept from trying too often by its layer back-off.
+    package static let slowStartAgainAfter: Duration = .seconds(5)
+    /// The most loss NACKs alone may stand for.
+    package static let maxNACKLoss = 0.5
     /// Sending this long without any feedback means none will come.
     package static let noFeedbackAfter: Duration = .seconds(3)
 
@@ -382,7 +385,9 @@ package struct ViewerBandwidth: Sendable {
         let packets = packetsSent &- windowPackets
         if packets >= 10, windowNacked > 0 {
             let rate = UInt64(Double((bytesSent &- windowBytes) * 8) / ((t - start) / .seconds(1)))
-            apply(loss: min(1, Double(windowNacked) / Double(packets)), rate: rate, at: t)
+            // At most half: a packet NACKed several times counts each time, and
+            // "everything lost" would throw the estimate to the floor.
+            apply(loss: min(Self.maxNACKLoss, Double(windowNacked) / Double(packets)), rate: rate, at: t)
         }
         (windowStart, windowPackets, windowBytes, windowNacked) = (t, packetsSent, bytesSent, 0)
     }

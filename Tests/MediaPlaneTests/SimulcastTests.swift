@@ -134,7 +134,7 @@ import Testing
         let after = v.estimate!
         v.report(fractionLost: 0, bytesSent: 500_000, at: .seconds(5))
         #expect(v.estimate == UInt64(Double(after) * 1.08) + 1000)
-        // Ten seconds after the last loss, the slow start's growth again.
+        // Five seconds after the last loss, the slow start's growth again.
         let held = v.estimate!
         v.report(fractionLost: 0, bytesSent: 625_000, at: .seconds(14))
         #expect(v.estimate == UInt64(Double(held) * 1.5) + 1000)
@@ -146,6 +146,14 @@ import Testing
         w.nacked(60)
         w.tick(packetsSent: 100, bytesSent: 62_500, at: .milliseconds(500))  // 1 Mbit/s, 60 % NACKed
         #expect(w.estimate == 300_000)
+        // NACKs alone stand for at most half lost (a packet NACKed often counts each time).
+        var z = ViewerBandwidth()
+        z.tick(packetsSent: 0, bytesSent: 0, at: .zero)
+        z.report(fractionLost: 0, bytesSent: 0, at: .zero)
+        for i in 1...3 { z.report(fractionLost: 0, bytesSent: UInt64(i) * 250_000, at: .seconds(i)) }  // 2 Mbit/s, estimate up
+        z.nacked(500)
+        z.tick(packetsSent: 100, bytesSent: 62_500, at: .milliseconds(500))
+        #expect(z.estimate == 500_000)
         // Modest loss uses GCC's decrease.
         var x = ViewerBandwidth()
         x.report(fractionLost: 0, bytesSent: 0, at: .seconds(1))
