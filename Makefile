@@ -9,7 +9,7 @@ VENV := .venv
 CONFIG ?= Config/tessera.json
 
 # System packages: C libraries the server links, and tools the tests use.
-APT_BUILD := pkg-config libopus-dev libvpx-dev libnice-dev libsrtp2-dev libssl-dev \
+APT_BUILD := pkg-config libopus-dev libvpx-dev libnice-dev libsrtp2-dev libssl-dev libusrsctp-dev \
              libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libyuv-dev
 APT_RUNTIME := gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 APT_TEST := ffmpeg iproute2 procps chromium coturn gstreamer1.0-tools gstreamer1.0-plugins-bad openssl hostname

@@ -80,11 +80,14 @@ let package = Package(
         // SRTP/SRTCP for the two WebRTC profiles on OpenSSL's libcrypto (Debian's libsrtp2 runs on NSS).
         .target(name: "CSRTPCore", cSettings: [.unsafeFlags(["-O2"])], linkerSettings: [.linkedLibrary("crypto")]),
 
-        // MARK: Transport: media loops, ICE (libnice), DTLS (OpenSSL), SRTP (libsrtp2)
+        // usrsctp (Debian's libusrsctp-dev, a static library) behind a few plain C functions: WebRTC data channels.
+        .target(name: "CSCTP", cSettings: [.define("INET"), .define("INET6")], linkerSettings: [.linkedLibrary("usrsctp")]),
+
+        // MARK: Transport: media loops, ICE (libnice), DTLS (OpenSSL), SRTP (libsrtp2), SCTP (usrsctp)
         .target(
             name: "Transport",
             dependencies: [
-                "CNice", "CNetIO", "COpenSSL", "CSRTP", "CSRTPCore", "STUN",
+                "CNice", "CNetIO", "COpenSSL", "CSRTP", "CSRTPCore", "CSCTP", "STUN",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -456,6 +456,10 @@ public final class MediaSet {
             raise("DtlsConnectionStateChange", from: obj, data: [
                 "streamId": "1", "componentId": "1", "connectionId": "1", "state": .string(state.rawValue),
             ])
+        case .dataChannelOpened(let channel):
+            raise("DataChannelOpened", from: obj, data: ["channelId": .int(Int64(channel))])
+        case .dataChannelClosed(let channel):
+            raise("DataChannelClosed", from: obj, data: ["channelId": .int(Int64(channel))])
         case .recording:
             raise("Recording", from: obj)
         case .paused:

@@ -16,6 +16,15 @@ package enum MediaKindKey: Int, CaseIterable {
     package var kurentoName: String { self == .audio ? "AUDIO" : "VIDEO" }
 }
 
+/// A data channel message passed between elements: the channel it came on
+/// (its id and label), text or binary, and its bytes.
+package struct DataMessage: Sendable {
+    package var channel: UInt16
+    package var label: String
+    package var binary: Bool
+    package var bytes: [UInt8]
+}
+
 /// Where the header extensions we forward sit in a source's packets: the ids
 /// its negotiation gave them (RFC 8285). Consumers rewrite them into their own.
 package final class ExtensionMap {
@@ -72,6 +81,29 @@ package class MediaNode {
     }
 
     package func source(of kind: MediaKindKey) -> MediaNode? { sources[kind.rawValue] }
+
+    /// Sinks of this node's data channel messages (Kurento's DATA connections).
+    private(set) var dataConsumers: [MediaNode] = []
+    private(set) var dataSource: MediaNode?
+
+    package func addDataConsumer(_ sink: MediaNode) {
+        if let old = sink.dataSource { old.removeDataConsumer(sink) }
+        dataConsumers.append(sink)
+        sink.dataSource = self
+    }
+
+    package func removeDataConsumer(_ sink: MediaNode) {
+        dataConsumers.removeAll { $0 === sink }
+        if sink.dataSource === self { sink.dataSource = nil }
+    }
+
+    /// Hands a data channel message to every DATA consumer.
+    package func forwardData(_ message: DataMessage) {
+        for c in dataConsumers { c.consumeData(message, from: self) }
+    }
+
+    /// Sink entry point for data channel messages; endpoints with data channels override.
+    package func consumeData(_ message: DataMessage, from source: MediaNode) {}
 
     package func consumersOf(_ kind: MediaKindKey) -> [MediaNode] { consumers[kind.rawValue] }
 

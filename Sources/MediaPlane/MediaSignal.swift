@@ -23,6 +23,9 @@ package enum MediaSignal: Sendable {
     case iceState(ICEState, consentExpired: Bool = false)
     case candidatePairSelected(local: String, remote: String)
     case dtlsState(DTLSState)
+    /// A data channel opened or closed (Kurento's DataChannelOpened / DataChannelClosed).
+    case dataChannelOpened(UInt16)
+    case dataChannelClosed(UInt16)
     /// RecorderEndpoint: the file is being written, is paused, was finished.
     case recording
     case paused

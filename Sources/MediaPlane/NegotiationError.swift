@@ -5,6 +5,8 @@ package struct NegotiationError: Error, Sendable, CustomStringConvertible {
         case alreadyNegotiated, answerAlreadyProcessed, noOfferGenerated, cannotCreateSession
         case sdpParse, processOffer, generateOffer, processAnswer
         case iceGatherCandidates, iceAddCandidate, notImplemented
+        /// Data channels off or not negotiated; a channel id that is not open.
+        case dataChannel, dataChannelParam
     }
 
     package var kind: Kind

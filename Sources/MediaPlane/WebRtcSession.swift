@@ -17,9 +17,19 @@ package final class WebRtcSession: RtpSession {
         package var recvonly = false
         package var sendonly = false
         package var keyType: DTLSCertificate.KeyType = .ecdsa
+        /// Kurento's `useDataChannels`: accept (and offer) a data channel m-line.
+        package var useDataChannels = false
 
         package init() {}
     }
+
+    /// The data channels, once DTLS is up on a negotiation that kept the data m-line.
+    package private(set) var dataChannels: DataChannelSet?
+    /// The peer's SCTP port and largest message, from the negotiated data m-line.
+    private var sctpRemote: (port: UInt16, maxMessageSize: Int)?
+    private var dtlsRole: DTLSRole = .server
+    /// Messages from a DATA source that found no channel of the same id or label.
+    package private(set) var dataMessagesDropped: UInt64 = 0
 
     package let options: Options
     private let certificate: DTLSCertificate
@@ -55,6 +65,7 @@ package final class WebRtcSession: RtpSession {
     /// do not put transport-wide sequence numbers on what we send, so our
     /// peers estimate our stream with REMB, from abs-send-time).
     package static let capabilities = LocalMediaCapabilities.default
+    private var capabilities: LocalMediaCapabilities { Self.capabilities.withDataChannels(options.useDataChannels) }
 
     package override var sendsRTX: Bool { true }
 
@@ -122,7 +133,7 @@ package final class WebRtcSession: RtpSession {
         let result: (answer: SessionDescription, media: [NegotiatedMedia])
         do {
             result = try Negotiation.answer(
-                to: offer, capabilities: Self.capabilities, transport: transportParameters, streams: sendPreferences,
+                to: offer, capabilities: capabilities, transport: transportParameters, streams: sendPreferences,
                 sessionID: UInt64.random(in: 1...UInt64(Int64.max)))
         } catch {
             throw NegotiationError(.processOffer, "Error processing offer: \(error.description)")
@@ -131,6 +142,7 @@ package final class WebRtcSession: RtpSession {
         let ourSetup = result.answer.media.first { $0.setup != nil }?.setup ?? result.answer.setup ?? .passive
         try startTransport(agent: agent, remote: remote, role: ourSetup == .active ? .client : .server)
         apply(result.media)
+        noteDataMedia(result.media)
         remoteSDP = text
         return keepLocal(result.answer, isOffer: false)
     }
@@ -139,7 +151,7 @@ package final class WebRtcSession: RtpSession {
         try ensureNotNegotiated()
         _ = try makeAgent(controlling: true)
         let offer = Negotiation.offer(
-            capabilities: Self.capabilities, transport: transportParameters, streams: sendPreferences,
+            capabilities: capabilities, transport: transportParameters, streams: sendPreferences,
             offerAudio: audio, offerVideo: video, sessionID: UInt64.random(in: 1...UInt64(Int64.max)))
         return keepLocal(offer, isOffer: true)
     }
@@ -148,13 +160,14 @@ package final class WebRtcSession: RtpSession {
         let offer = try offerAwaitingAnswer()
         do {
             let answer = try SessionDescription.parse(text)
-            let negotiated = try Negotiation.process(answer: answer, to: offer, capabilities: Self.capabilities)
+            let negotiated = try Negotiation.process(answer: answer, to: offer, capabilities: capabilities)
             let remote = try Negotiation.remoteTransport(of: answer)
             // The answerer chose: active means it is the DTLS client.
             let role: DTLSRole = remote.setup == .active ? .server : .client
             guard let agent = ice else { throw NegotiationError(.processAnswer, "no ICE agent") }
             try startTransport(agent: agent, remote: remote, role: role)
             apply(negotiated)
+            noteDataMedia(negotiated)
         } catch {
             throw Self.answerError(error)
         }
@@ -168,6 +181,7 @@ package final class WebRtcSession: RtpSession {
         role: DTLSRole
     ) throws(NegotiationError) {
         agent.setRemoteCredentials(ufrag: remote.ufrag, pwd: remote.pwd)
+        dtlsRole = role
         do {
             let session = try DTLSSession(
                 certificate: certificate, role: role,
@@ -189,7 +203,10 @@ package final class WebRtcSession: RtpSession {
                     ctx.metrics.sessionFailed(.dtls)
                     ctx.raise(.failure(self.dtls?.failure ?? "DTLS failed"), on: id)
                 }
-                if state == .connected { ctx.raise(.sessionStarted, on: id) }
+                if state == .connected {
+                    ctx.raise(.sessionStarted, on: id)
+                    self.startDataChannels()
+                }
                 // The peer closed DTLS (close_notify) or it failed after starting: the session is over.
                 if state == .closed || state == .failed, self.sessionStarted == true {
                     self.sessionStarted = false
@@ -197,6 +214,7 @@ package final class WebRtcSession: RtpSession {
                 }
                 if state == .connected { self.sessionStarted = true }
             }
+            session.onApplicationData = { [unowned self] bytes in self.dataChannels?.sctp.input(bytes) }
             dtls = session
         } catch {
             throw NegotiationError(.cannotCreateSession, "DTLS setup failed: \(error.description)")
@@ -299,9 +317,77 @@ package final class WebRtcSession: RtpSession {
     package override func close() {
         guard !isClosed else { return }
         super.close()
+        dataChannels?.close()
+        dataChannels = nil
         dtls?.close()
         ice?.close()
         ice = nil
         dtls = nil
+    }
+
+    // MARK: Data channels (RFC 8831/8832)
+
+    private func noteDataMedia(_ media: [NegotiatedMedia]) {
+        if let m = media.first(where: { $0.kind == .application && $0.accepted }) {
+            sctpRemote = (m.sctpPort ?? Negotiation.sctpPort, m.maxMessageSize ?? 65_536)
+        }
+    }
+
+    /// Once DTLS is up: the SCTP association over it, and DCEP on top.
+    private func startDataChannels() {
+        guard dataChannels == nil, let remote = sctpRemote, let dtls else { return }
+        let set = DataChannelSet(loop: loop, isDTLSClient: dtlsRole == .client)
+        set.sctp.maxMessageSize = Negotiation.maxMessageSize
+        set.sctp.onSend = { [unowned dtls] bytes in dtls.sendApplicationData(bytes) }
+        let id = objectID, ctx = context
+        set.onOpen = { info in ctx.raise(.dataChannelOpened(info.id), on: id) }
+        set.onClose = { channel in ctx.raise(.dataChannelClosed(channel), on: id) }
+        set.onMessage = { [unowned self] channel, binary, bytes in
+            let label = self.dataChannels?.channels[channel]?.label ?? ""
+            self.forwardData(DataMessage(channel: channel, label: label, binary: binary, bytes: bytes))
+        }
+        dataChannels = set
+        if !set.sctp.start(localPort: Negotiation.sctpPort, remotePort: remote.port) {
+            logger.error("SCTP association could not start")
+        }
+    }
+
+    /// Kurento's createDataChannel: needs useDataChannels and a negotiated data m-line.
+    package func createDataChannel(label: String, ordered: Bool, maxPacketLifeTime: Int, maxRetransmits: Int, protocol proto: String) throws(NegotiationError) {
+        guard options.useDataChannels else {
+            throw NegotiationError(.dataChannel, "data channels are off on this endpoint: create it with useDataChannels true")
+        }
+        guard sctpRemote != nil else {
+            throw NegotiationError(.dataChannel, "no data channel was negotiated (the SDP has no accepted m=application line)")
+        }
+        let reliability: SCTPAssociation.Reliability =
+            maxPacketLifeTime >= 0 ? .maxLifetime(milliseconds: UInt32(clamping: maxPacketLifeTime))
+            : maxRetransmits >= 0 ? .maxRetransmits(UInt32(clamping: maxRetransmits)) : .reliable
+        if dataChannels == nil { startDataChannels() }
+        guard let set = dataChannels else {
+            throw NegotiationError(.dataChannel, "the DTLS transport is not up yet")
+        }
+        guard set.create(label: label, ordered: ordered, reliability: reliability, protocol: proto) != nil else {
+            throw NegotiationError(.dataChannel, "no free SCTP stream for another data channel")
+        }
+    }
+
+    package func closeDataChannel(_ channel: Int) throws(NegotiationError) {
+        guard let set = dataChannels, let id = UInt16(exactly: channel), set.close(channel: id) else {
+            throw NegotiationError(.dataChannelParam, "no open data channel with id \(channel)")
+        }
+    }
+
+    /// A message from a DATA source (itself when connected to itself): sent on
+    /// our channel with the same id, else the same label; dropped otherwise.
+    package override func consumeData(_ message: DataMessage, from source: MediaNode) {
+        guard let set = dataChannels else { dataMessagesDropped += 1; return }
+        let channel = set.channels[message.channel].flatMap { $0.open && $0.label == message.label ? $0.id : nil }
+            ?? set.channels.values.filter { $0.open && $0.label == message.label }.map(\.id).min()
+            ?? set.channels[message.channel].flatMap { $0.open ? $0.id : nil }
+        guard let channel, set.send(channel: channel, binary: message.binary, message.bytes) == 0 else {
+            dataMessagesDropped += 1
+            return
+        }
     }
 }

@@ -51,11 +51,21 @@ public struct LocalMediaCapabilities: Sendable, Equatable {
     public var videoCodecs: [CodecCapability]
     /// Header extension URIs we accept.
     public var headerExtensions: [String]
+    /// Whether a data channel m-line (SCTP over DTLS, RFC 8841) is accepted
+    /// and offered: Kurento's `useDataChannels`, off by default.
+    public var dataChannels = false
 
     public init(audioCodecs: [CodecCapability], videoCodecs: [CodecCapability], headerExtensions: [String]) {
         self.audioCodecs = audioCodecs
         self.videoCodecs = videoCodecs
         self.headerExtensions = headerExtensions
+    }
+
+    /// The same with data channels on.
+    public func withDataChannels(_ on: Bool = true) -> LocalMediaCapabilities {
+        var c = self
+        c.dataChannels = on
+        return c
     }
 
     /// opus/48000/2 and VP8 with rtx; mid, abs-send-time, audio level and
@@ -179,6 +189,10 @@ public struct NegotiatedMedia: Sendable, Equatable {
     public var fir: Bool
     public var remb: Bool
     public var transportCC: Bool
+    /// A data channel m-line: the peer's SCTP port (`a=sctp-port`, RFC 8841
+    /// §5) and the largest message it takes (`a=max-message-size`, §6; 0: no limit).
+    public var sctpPort: UInt16?
+    public var maxMessageSize: Int?
 
     public init(mid: String, kind: MediaKind, index: Int, accepted: Bool, direction: Direction,
                 codec: Codec? = nil, rtxPayloadType: UInt8? = nil, extensions: [String: UInt8] = [:],

@@ -21,7 +21,8 @@ public enum Negotiation {
                               sessionID: UInt64) throws(SDPError) -> (answer: SessionDescription, media: [NegotiatedMedia]) {
         guard !offer.media.isEmpty else { throw .noUsableMedia("the offer has no m= lines") }
         var selections = selectMedia(in: offer, capabilities: capabilities)
-        let acceptedIndices = selections.indices.filter { selections[$0] != nil }
+        let dataIndex = capabilities.dataChannels ? dataChannelIndex(in: offer) : nil
+        let acceptedIndices = selections.indices.filter { selections[$0] != nil || $0 == dataIndex }
         guard let first = acceptedIndices.first else {
             let offered = offer.media.map(\.codecSummary).joined(separator: "; ")
             let supported = (capabilities.audioCodecs + capabilities.videoCodecs)
@@ -32,18 +33,21 @@ public enum Negotiation {
         // BUNDLE (RFC 8843 §7.3.1): we can only bundle mids the offerer put in
         // one group; with a single transport, anything else is rejected.
         var bundle: [String] = []
+        var data = dataIndex
         if let firstMid = offer.media[first].mid, let group = offer.bundleGroup(containing: firstMid) {
             for index in acceptedIndices {
                 if let mid = offer.media[index].mid, group.contains(mid) { bundle.append(mid) } else {
                     selections[index] = nil
+                    if index == data { data = nil }
                 }
             }
         } else if acceptedIndices.count > 1 {
             throw .unsupported("offer with several media but no BUNDLE group (RFC 8843); Tessera uses one transport")
         }
         let accepted = selections.indices.filter { selections[$0] != nil }
+        guard !accepted.isEmpty || data != nil else { throw .noUsableMedia("no m-line is in the BUNDLE group") }
 
-        let transportIndex = remoteTransportIndex(of: offer, active: accepted)
+        let transportIndex = remoteTransportIndex(of: offer, active: (accepted + (data.map { [$0] } ?? [])).sorted())
         try requireTransport(offer, mediaAt: transportIndex)
         for index in accepted { try requireRTCPMux(offer, mediaAt: index) }
         let offeredSetup = offer.effectiveSetup(mediaAt: transportIndex)
@@ -56,6 +60,15 @@ public enum Negotiation {
         var results: [NegotiatedMedia] = []
         let endpoint = TransportEndpoint(transport)
         for (index, offered) in offer.media.enumerated() {
+            if index == data {
+                var section = MediaDescription(kind: .application, proto: offered.proto, formats: offered.formats,
+                                               mid: offered.mid, direction: .sendrecv)
+                endpoint.apply(to: &section, setup: role)
+                section.otherAttributes += dataChannelAttributes(legacy: offered.proto == "DTLS/SCTP")
+                answer.media.append(section)
+                results.append(negotiatedData(index: index, remote: offered))
+                continue
+            }
             guard let selection = selections[index] else {
                 answer.media.append(rejectedSection(offered))
                 results.append(.rejected(index: index, section: offered))
@@ -84,6 +97,39 @@ public enum Negotiation {
             results.append(selection.negotiated(index: index, remote: offered, direction: direction))
         }
         return (answer, results)
+    }
+
+    /// Our SCTP port (RFC 8841 §5) and the largest message we take (§6).
+    public static let sctpPort: UInt16 = 5000
+    public static let maxMessageSize = 262_144
+
+    /// The first data channel m-line of an offer: `UDP/DTLS/SCTP` (or the
+    /// older `DTLS/SCTP`) with `webrtc-datachannel`, not rejected.
+    static func dataChannelIndex(in offer: SessionDescription) -> Int? {
+        offer.media.indices.first { i in
+            let m = offer.media[i]
+            return m.kind == .application && offer.isActive(mediaAt: i)
+                && (m.proto == "UDP/DTLS/SCTP" || m.proto == "TCP/DTLS/SCTP" || m.proto == "DTLS/SCTP")
+                && (m.formats.contains("webrtc-datachannel") || m.proto == "DTLS/SCTP")
+        }
+    }
+
+    /// `a=sctp-port` and `a=max-message-size` (RFC 8841); the pre-standard
+    /// `DTLS/SCTP` form names the port in `a=sctpmap` instead.
+    static func dataChannelAttributes(legacy: Bool) -> [Attribute] {
+        legacy
+            ? [Attribute(name: "sctpmap", value: "\(sctpPort) webrtc-datachannel 1024"), Attribute(name: "max-message-size", value: "\(maxMessageSize)")]
+            : [Attribute(name: "sctp-port", value: "\(sctpPort)"), Attribute(name: "max-message-size", value: "\(maxMessageSize)")]
+    }
+
+    /// What was agreed for a data m-line: the peer's SCTP port (5000 when it
+    /// names none, RFC 8841 §5) and its largest message (64 KiB when unsaid, §6.1).
+    static func negotiatedData(index: Int, remote: MediaDescription) -> NegotiatedMedia {
+        var m = NegotiatedMedia(mid: remote.mid ?? String(index), kind: .application, index: index, accepted: true, direction: .sendrecv)
+        let sctpmapPort = remote.attribute("sctpmap")?.value?.split(separator: " ").first.flatMap { UInt16($0) }
+        m.sctpPort = remote.attribute("sctp-port")?.value.flatMap { UInt16($0) } ?? sctpmapPort ?? sctpPort
+        m.maxMessageSize = remote.attribute("max-message-size")?.value.flatMap { Int($0) } ?? 65_536
+        return m
     }
 
     /// Per m-line selection; nil for m-lines we reject before BUNDLE rules.

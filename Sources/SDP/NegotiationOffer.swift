@@ -43,6 +43,14 @@ extension Negotiation {
             }
             session.media.append(section)
         }
+        if capabilities.dataChannels {
+            // A data channel m-line (RFC 8841) in the same BUNDLE group.
+            var section = MediaDescription(kind: .application, proto: "UDP/DTLS/SCTP", formats: ["webrtc-datachannel"],
+                                           mid: String(session.media.count), direction: .sendrecv)
+            endpoint.apply(to: &section, setup: .actpass)
+            section.otherAttributes += dataChannelAttributes(legacy: false)
+            session.media.append(section)
+        }
         if !session.media.isEmpty { session.bundleGroups = [session.media.compactMap(\.mid)] }
         return session
     }
@@ -83,6 +91,12 @@ extension Negotiation {
             }
             if let mid = answered.mid, let ourMid = offered.mid, mid != ourMid {
                 throw .offerAnswerMismatch("m-line \(index) has mid '\(SDPError.quote(mid))', offered '\(ourMid)'")
+            }
+            if offered.kind == .application {
+                let usable = answer.isActive(mediaAt: index) && offer.isActive(mediaAt: index) && capabilities.dataChannels
+                    && answered.proto.hasSuffix("DTLS/SCTP")
+                results.append(usable ? negotiatedData(index: index, remote: answered) : .rejected(index: index, section: answered))
+                continue
             }
             let ours: (Codec) -> Bool = { codec in
                 offered.codec(payloadType: codec.payloadType).map { $0.matches(name: codec.name) } ?? false

@@ -20,10 +20,6 @@ public enum KurentoCoverage {
         "MediaElement.getMaxEncoderBitrate": "encoder settings apply to transcoding elements (the mixer, issue 4)",
         "MediaElement.setMaxEncoderBitrate": "encoder settings apply to transcoding elements (the mixer, issue 4)",
         "MediaElement.MediaTranscodingStateChanged": "raised by transcoding elements (the mixer, issue 4)",
-        "WebRtcEndpoint.createDataChannel": "data channels (SCTP) are not supported",
-        "WebRtcEndpoint.closeDataChannel": "data channels (SCTP) are not supported",
-        "WebRtcEndpoint.DataChannelOpened": "data channels (SCTP) are not supported",
-        "WebRtcEndpoint.DataChannelClosed": "data channels (SCTP) are not supported",
         "WebRtcEndpoint.getIceTcp": "ICE-TCP is not supported (UDP only)",
         "WebRtcEndpoint.setIceTcp": "ICE-TCP is not supported (UDP only)",
         // Mixer: issue 4.

@@ -154,6 +154,8 @@ extension KurentoError {
         case .iceGatherCandidates: code = .iceGatherCandidatesError
         case .iceAddCandidate: code = .iceAddCandidateError
         case .notImplemented: code = .notImplemented
+        case .dataChannel: code = .mediaObjectOperationNotSupported
+        case .dataChannelParam: code = .mediaObjectIllegalParamError
         }
         self.init(code, failure.description)
     }

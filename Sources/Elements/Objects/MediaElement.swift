@@ -90,6 +90,8 @@ extension MediaSet {
             sink.sourceConnections.append(connection)
             if let kind = MediaKindKey(kurento: type) {
                 source.node.post(with: sink.node) { source, sink in source.addConsumer(sink, kind: kind) }
+            } else if type == "DATA" {
+                source.node.post(with: sink.node) { source, sink in source.addDataConsumer(sink) }
             }
             raise("ElementConnected", from: source, data: [
                 "sink": .string(sink.id), "mediaType": .string(type),
@@ -112,6 +114,8 @@ extension MediaSet {
         sink.sourceConnections.removeAll { $0 == c }
         if let kind = MediaKindKey(kurento: c.mediaType) {
             source.node.post(with: sink.node) { source, sink in source.removeConsumer(sink, kind: kind) }
+        } else if c.mediaType == "DATA" {
+            source.node.post(with: sink.node) { source, sink in source.removeDataConsumer(sink) }
         }
         raise("ElementDisconnected", from: source, data: [
             "sink": .string(sink.id), "mediaType": .string(c.mediaType),

@@ -178,6 +178,19 @@ final class WebRtcEndpoint: RtpElement {
                 let candidate = args["candidate"]?["candidate"]?.stringValue ?? ""
                 return call(obj) { s throws(NegotiationError) in try s.addIceCandidate(candidate); return .null }
             },
+            "createDataChannel": { obj, args, _ throws(KurentoError) in
+                let label = args.string("label") ?? "", proto = args.string("protocol") ?? ""
+                let ordered = args.bool("ordered") ?? true
+                let lifetime = Int(args["maxPacketLifeTime"]?.intValue ?? -1), retransmits = Int(args["maxRetransmits"]?.intValue ?? -1)
+                return call(obj) { s throws(NegotiationError) in
+                    try s.createDataChannel(label: label, ordered: ordered, maxPacketLifeTime: lifetime, maxRetransmits: retransmits, protocol: proto)
+                    return .null
+                }
+            },
+            "closeDataChannel": { obj, args, _ throws(KurentoError) in
+                guard let channel = args["channelId"]?.intValue else { throw .wrongParam("channelId", "an int") }
+                return call(obj) { s throws(NegotiationError) in try s.closeDataChannel(Int(channel)); return .null }
+            },
         ],
         getters: ([
             "ICECandidatePairs": { obj, _ in .array((obj as! MediaElement).selectedPair.map { [$0] } ?? []) },  // bound to WebRtcEndpoint only
@@ -193,7 +206,7 @@ final class WebRtcEndpoint: RtpElement {
         ] as [String: ClassBinding.Getter]).merging(iceGetters) { a, _ in a },
         setters: iceSetters,
         events: ["IceCandidateFound", "IceGatheringDone", "IceComponentStateChanged", "NewCandidatePairSelected",
-                 "DtlsConnectionStateChange"],
+                 "DtlsConnectionStateChange", "DataChannelOpened", "DataChannelClosed"],
         factory: { ctx, args, set throws(KurentoError) in
             guard let pipeline = ctx.parent as? MediaPipeline else { throw .wrongParam("mediaPipeline", "a MediaPipeline") }
             let media = try set.mediaContext()
@@ -204,6 +217,7 @@ final class WebRtcEndpoint: RtpElement {
             var options = WebRtcSession.Options()
             options.recvonly = args.bool("recvonly") ?? false
             options.sendonly = args.bool("sendonly") ?? false
+            options.useDataChannels = args.bool("useDataChannels") ?? false
             options.keyType = asked == "RSA" ? .rsa : .ecdsa
             let id = ctx.id, chosen = options
             let endpoint = WebRtcEndpoint(context: ctx, media: media, loop: loop) { _ in

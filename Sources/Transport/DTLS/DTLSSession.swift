@@ -69,6 +69,8 @@ public final class DTLSSession {
     public private(set) var state: DTLSState = .new
     public var onStateChange: ((DTLSState) -> Void)?
     public var onKeys: ((SRTPKeys) -> Void)?
+    /// Application data records from the peer (SCTP packets of WebRTC data channels, RFC 8261).
+    public var onApplicationData: ((UnsafeRawBufferPointer) -> Void)?
     /// Why the session failed, for the Error event.
     public private(set) var failure: String?
 
@@ -116,6 +118,16 @@ public final class DTLSSession {
         step()
     }
 
+    /// Sends one application data record (an SCTP packet); false before the
+    /// handshake is done or when OpenSSL refuses it (larger than a record).
+    @discardableResult
+    public func sendApplicationData(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard state == .connected, let base = bytes.baseAddress, !bytes.isEmpty else { return false }
+        let n = SSL_write(ssl, base, Int32(bytes.count))
+        flush()
+        return n == Int32(bytes.count)
+    }
+
     public func close() {
         guard state != .closed else { return }
         timer?.cancel()
@@ -143,9 +155,13 @@ public final class DTLSSession {
                 scheduleTimer()
             }
         } else if state == .connected {
-            // Application data is not used (no data channels yet); drain alerts and close_notify.
-            var scratch = [UInt8](repeating: 0, count: 2048)
-            while SSL_read(ssl, &scratch, Int32(scratch.count)) > 0 {}
+            // Application data (SCTP, RFC 8261) to whoever takes it; alerts and close_notify drained.
+            var scratch = [UInt8](repeating: 0, count: 16_384)
+            while true {
+                let n = SSL_read(ssl, &scratch, Int32(scratch.count))
+                guard n > 0 else { break }
+                scratch.withUnsafeBytes { onApplicationData?(UnsafeRawBufferPointer(rebasing: $0[0..<Int(n)])) }
+            }
             if SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN != 0 { setState(.closed) }
             flush()
         }

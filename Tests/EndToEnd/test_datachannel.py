@@ -1,0 +1,158 @@
+"""WebRTC data channels (RFC 8831/8832) against aiortc's SCTP stack: a
+WebRtcEndpoint made with useDataChannels and connected to itself echoes every
+message on the channel it came on (Kurento's data channel tutorial); channels
+the server opens (createDataChannel) reach the peer with their label and
+reliability, closing works from both sides, with DataChannelOpened/Closed
+events, and a message bigger than a datagram crosses intact."""
+import asyncio
+
+from conftest import Client
+from media import negotiate, peer_connection, wait_for, ToneTrack
+
+
+def create_endpoint(kurento, pipeline, data=True):
+    params = {"mediaPipeline": pipeline}
+    if data:
+        params["useDataChannels"] = True
+    w = kurento.result("create", {"type": "WebRtcEndpoint", "constructorParams": params})["value"]
+    for event in ["IceCandidateFound", "IceGatheringDone", "DataChannelOpened", "DataChannelClosed"]:
+        kurento.result("subscribe", {"object": w, "type": event})
+    return w
+
+
+def invoke(kurento, obj, operation, **params):
+    return kurento.request("invoke", {"object": obj, "operation": operation, "operationParams": params})
+
+
+def test_loopback_echoes_messages_and_server_channels_open_and_close(server):
+    async def run():
+        kurento = Client(server.url)
+        p = kurento.result("create", {"type": "MediaPipeline"})["value"]
+        w = create_endpoint(kurento, p)
+        kurento.result("invoke", {"object": w, "operation": "connect", "operationParams": {"sink": w}})
+
+        pc = peer_connection()
+        pc.addTrack(ToneTrack(440))  # media beside the data m-line, in one BUNDLE group
+        chat = pc.createDataChannel("chat")
+        fast = pc.createDataChannel("fast", ordered=False, maxRetransmits=0)
+        echoes = {"chat": [], "fast": []}
+        chat.on("message", lambda m: echoes["chat"].append(m))
+        fast.on("message", lambda m: echoes["fast"].append(m))
+        from_server = []
+        pc.on("datachannel", lambda c: from_server.append(c))
+
+        answer = await negotiate(kurento, w, pc)
+        assert "m=application" in answer and "webrtc-datachannel" in answer and "a=sctp-port:5000" in answer, answer
+        assert await wait_for(lambda: chat.readyState == "open" and fast.readyState == "open", 15), (chat.readyState, fast.readyState)
+        # The peer opened two channels: the server says so, with their ids.
+        opened = [await asyncio.to_thread(kurento.wait_event, "DataChannelOpened", 10, w) for _ in range(2)]
+        ids = sorted(e["params"]["value"]["data"]["channelId"] for e in opened)
+        assert ids == sorted([chat.id, fast.id]), (ids, chat.id, fast.id)
+
+        texts = [f"message {i}" for i in range(30)]
+        for t in texts:
+            chat.send(t)
+        blob = bytes(range(256)) * 256  # 64 KiB: many SCTP chunks, many DTLS records
+        chat.send(blob)
+        chat.send(b"")
+        for i in range(10):
+            fast.send(f"fast {i}")
+        assert await wait_for(lambda: len(echoes["chat"]) == len(texts) + 2, 15), len(echoes["chat"])
+        assert echoes["chat"][:len(texts)] == texts  # ordered, text stays text
+        assert echoes["chat"][len(texts)] == blob  # binary stays binary, whole
+        assert echoes["chat"][-1] == b""
+        # Unordered and unreliable on loopback: everything comes back, in any order.
+        assert await wait_for(lambda: len(echoes["fast"]) == 10, 10), echoes["fast"]
+        assert sorted(echoes["fast"]) == sorted(f"fast {i}" for i in range(10))
+
+        # A channel the server opens reaches the peer with what was asked for.
+        r = invoke(kurento, w, "createDataChannel", label="server", ordered=False, maxRetransmits=3, protocol="json")
+        assert "result" in r, r
+        assert await wait_for(lambda: len(from_server) == 1, 10)
+        theirs = from_server[0]
+        assert (theirs.label, theirs.ordered, theirs.maxRetransmits, theirs.protocol) == ("server", False, 3, "json")
+        event = await asyncio.to_thread(kurento.wait_event, "DataChannelOpened", 10, w)
+        server_id = event["params"]["value"]["data"]["channelId"]
+        assert server_id == theirs.id and server_id % 2 == 1  # the DTLS server takes odd ids (RFC 8832 §6)
+        # What the peer sends on it comes back on it too (a loopback echoes per channel).
+        got = []
+        theirs.on("message", lambda m: got.append(m))
+        await wait_for(lambda: theirs.readyState == "open", 5)
+        theirs.send("to the server")
+        assert await wait_for(lambda: got == ["to the server"], 10), got
+
+        # Closing from the server: the peer's channel closes, and the event comes.
+        assert "result" in invoke(kurento, w, "closeDataChannel", channelId=server_id)
+        assert await wait_for(lambda: theirs.readyState == "closed", 10), theirs.readyState
+        event = await asyncio.to_thread(kurento.wait_event, "DataChannelClosed", 10, w)
+        assert event["params"]["value"]["data"]["channelId"] == server_id
+        # Closing from the peer.
+        chat.close()
+        event = await asyncio.to_thread(kurento.wait_event, "DataChannelClosed", 10, w)
+        assert event["params"]["value"]["data"]["channelId"] == chat.id
+        # Errors: an unknown channel, and an endpoint made without data channels.
+        r = invoke(kurento, w, "closeDataChannel", channelId=chat.id)
+        assert r["error"]["code"] == 40107, r
+        plain = create_endpoint(kurento, p, data=False)
+        r = invoke(kurento, plain, "createDataChannel", label="x")
+        assert r["error"]["code"] == 40111, r
+        # The server's stats and the peer agree that the other channel still works.
+        fast.send("still here")
+        assert await wait_for(lambda: "still here" in echoes["fast"], 10)
+        await pc.close()
+        kurento.result("release", {"object": p})
+        kurento.close()
+
+    asyncio.run(run())
+
+
+def test_without_use_data_channels_the_data_m_line_is_refused(server):
+    async def run():
+        kurento = Client(server.url)
+        p = kurento.result("create", {"type": "MediaPipeline"})["value"]
+        w = create_endpoint(kurento, p, data=False)
+        pc = peer_connection()
+        pc.addTrack(ToneTrack(440))
+        pc.createDataChannel("chat")
+        await pc.setLocalDescription(await pc.createOffer())
+        answer = kurento.result("invoke", {"object": w, "operation": "processOffer", "operationParams": {"offer": pc.localDescription.sdp}})["value"]
+        data_line = [line for line in answer.splitlines() if line.startswith("m=application")]
+        assert data_line and data_line[0].split()[1] == "0", data_line  # rejected: port 0
+        await pc.close()
+        kurento.result("release", {"object": p})
+        kurento.close()
+
+    asyncio.run(run())
+
+
+def test_data_flows_from_one_endpoint_to_another(server):
+    """A → B connected (DATA included): what A's peer sends reaches B's peer on
+    B's channel of the same label."""
+    async def run():
+        kurento = Client(server.url)
+        p = kurento.result("create", {"type": "MediaPipeline"})["value"]
+        a, b = create_endpoint(kurento, p), create_endpoint(kurento, p)
+        kurento.result("invoke", {"object": a, "operation": "connect", "operationParams": {"sink": b, "mediaType": "DATA"}})
+        pa, pb = peer_connection(), peer_connection()
+        ca, cb = pa.createDataChannel("room"), pb.createDataChannel("room")
+        got = []
+        cb.on("message", lambda m: got.append(m))
+        await negotiate(kurento, a, pa)
+        await negotiate(kurento, b, pb)
+        assert await wait_for(lambda: ca.readyState == "open" and cb.readyState == "open", 15)
+        for i in range(5):
+            ca.send(f"hello {i}")
+        assert await wait_for(lambda: len(got) == 5, 10), got
+        assert got == [f"hello {i}" for i in range(5)]
+        # Nothing goes back the other way: B is not connected to A.
+        back = []
+        ca.on("message", lambda m: back.append(m))
+        cb.send("unheard")
+        await asyncio.sleep(1)
+        assert back == []
+        await pa.close()
+        await pb.close()
+        kurento.result("release", {"object": p})
+        kurento.close()
+
+    asyncio.run(run())
