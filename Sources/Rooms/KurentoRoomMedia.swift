@@ -50,7 +50,13 @@ public final class KurentoRoomMedia: RoomMedia {
     }
 
     public func createWebRtcEndpoint(pipeline: String) async throws(RoomMediaError) -> String {
-        let id = try await create("WebRtcEndpoint", ["mediaPipeline": .string(pipeline)])
+        try await createWebRtcEndpoint(pipeline: pipeline, dataChannels: false)
+    }
+
+    public func createWebRtcEndpoint(pipeline: String, dataChannels: Bool) async throws(RoomMediaError) -> String {
+        var params: [String: JSONValue] = ["mediaPipeline": .string(pipeline)]
+        if dataChannels { params["useDataChannels"] = true }
+        let id = try await create("WebRtcEndpoint", .object(params))
         for event in Self.endpointEvents {
             _ = try await call("subscribe", ["object": .string(id), "type": .string(event)])
         }

@@ -3,6 +3,8 @@ public import JSONRPC
 /// Audio, video or both: the media a connection between elements carries.
 public enum RoomMediaKind: String, Sendable {
     case audio = "AUDIO", video = "VIDEO"
+    /// Data channel messages (Kurento's DATA), between endpoints with data channels.
+    case data = "DATA"
 }
 
 /// An event of a media object the room layer created.
@@ -37,6 +39,8 @@ public struct RoomMediaError: Error, Sendable, CustomStringConvertible {
 public protocol RoomMedia: Sendable {
     func createPipeline() async throws(RoomMediaError) -> String
     func createWebRtcEndpoint(pipeline: String) async throws(RoomMediaError) -> String
+    /// The same, with data channels (Kurento's `useDataChannels`) when asked for.
+    func createWebRtcEndpoint(pipeline: String, dataChannels: Bool) async throws(RoomMediaError) -> String
     func createComposite(pipeline: String) async throws(RoomMediaError) -> String
     func createHubPort(hub: String) async throws(RoomMediaError) -> String
     /// Answers `offer` and starts gathering candidates (trickled as IceCandidateFound events).
@@ -67,4 +71,11 @@ public protocol RoomMedia: Sendable {
     func release(_ object: String) async
     /// Events of every object made through this interface, in order.
     var events: AsyncStream<RoomMediaEvent> { get }
+}
+
+extension RoomMedia {
+    /// Media layers without data channels make plain endpoints.
+    public func createWebRtcEndpoint(pipeline: String, dataChannels: Bool) async throws(RoomMediaError) -> String {
+        try await createWebRtcEndpoint(pipeline: pipeline)
+    }
 }

@@ -37,6 +37,9 @@ final class Participant {
     /// What its token allows (everything on an open server).
     var grant: RoomToken.Claims
     var extensions: Set<String>
+    /// `joinRoom`'s `dataChannels`: its endpoints take data channels, and its
+    /// publisher's messages reach subscribers that have them too.
+    var dataChannels = false
     /// The endpoint this participant publishes on, once it did.
     var publisher: String?
     var publishing: Bool { publisher != nil }

@@ -57,6 +57,7 @@ extension RoomService {
             rooms[roomName] = room
         }
         let p = Participant(name: user, session: session.id, role: role, extensions: extensions)
+        p.dataChannels = params["dataChannels"]?.boolValue ?? false
         p.grant = grant
         room.add(p)
         session.room = roomName
@@ -126,7 +127,7 @@ extension RoomService {
     func newEndpoint(_ room: Room, owner p: Participant, name: String) async throws(RoomError) -> String {
         guard let pipeline = room.pipeline else { throw RoomError(.mediaEndpoint, "The room has no pipeline") }
         let endpoint: String
-        do { endpoint = try await media.createWebRtcEndpoint(pipeline: pipeline) } catch {
+        do { endpoint = try await media.createWebRtcEndpoint(pipeline: pipeline, dataChannels: p.dataChannels) } catch {
             throw RoomError(.mediaEndpoint, "Endpoint creation failed: \(error.message)")
         }
         endpointOwners[endpoint] = (room.name, p.name, name)

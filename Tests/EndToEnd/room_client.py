@@ -85,8 +85,13 @@ class RoomSocket:
 
 class Participant:
     def __init__(self, url, name, room, colour=None, hz=None, extensions=(), mode=None, token=None, amplitude=0.25,
-                 network=None):
+                 network=None, data_channels=False):
         self.url, self.name, self.room = url, name, room
+        # As KurentoRoom.js with `dataChannels: true`: joinRoom says so, and every
+        # PeerConnection carries a data channel labelled "chat".
+        self.data_channels = data_channels
+        self.chat = None  # the publisher's channel
+        self.chat_received = {}  # sender user -> messages that came on the subscription to it
         self.colour, self.hz, self.amplitude = colour, hz, amplitude
         self.extensions, self.mode, self.token = list(extensions), mode, token
         self.socket = None
@@ -109,6 +114,8 @@ class Participant:
             params["mode"] = self.mode
         if self.token:
             params["token"] = self.token
+        if self.data_channels:
+            params["dataChannels"] = True
         result = await asyncio.to_thread(self.socket.result, "joinRoom", params)
         self.join_result = result
         self.pump_task = asyncio.ensure_future(self._pump())
@@ -137,6 +144,8 @@ class Participant:
         pc = peer_connection()
         pc.addTrack(ColourTrack(self.colour))
         pc.addTrack(ToneTrack(self.hz, amplitude=self.amplitude))
+        if self.data_channels:
+            self.chat = pc.createDataChannel("chat")
         await pc.setLocalDescription(await pc.createOffer())
         offer = self._route(self.name, pc.localDescription.sdp)
         result = await asyncio.to_thread(self.socket.result, "publishVideo", {"sdpOffer": offer, "doLoopback": False})
@@ -181,6 +190,9 @@ class Participant:
             pc.addTransceiver("video", direction="recvonly")
         if stream.get("recvAudio", True):
             pc.addTransceiver("audio", direction="recvonly")
+        if self.data_channels:
+            received = self.chat_received.setdefault(user, [])
+            pc.createDataChannel("chat").on("message", received.append)
         await pc.setLocalDescription(await pc.createOffer())
         old = self.subscriptions.get(user)
         self.subscriptions[user] = (pc, rec, stream["id"])

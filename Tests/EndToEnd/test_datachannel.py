@@ -6,7 +6,7 @@ reliability, closing works from both sides, with DataChannelOpened/Closed
 events, and a message bigger than a datagram crosses intact."""
 import asyncio
 
-from conftest import Client
+from conftest import Client, Server
 from media import negotiate, peer_connection, wait_for, ToneTrack
 
 
@@ -156,3 +156,41 @@ def test_data_flows_from_one_endpoint_to_another(server):
         kurento.close()
 
     asyncio.run(run())
+
+
+def test_room_data_channels_reach_every_subscriber_that_has_them():
+    """joinRoom with dataChannels (KurentoRoom.js's option): a publisher's
+    messages on its data channel reach each subscriber's PeerConnection to it
+    that has one; a participant who joined without data channels is served as
+    before."""
+    from room_client import Participant
+    from test_rooms import room_url
+    server = Server()
+    try:
+        async def run():
+            url = room_url(server)
+            alice = Participant(url, "alice", "chat-room", (200, 40, 40), 440, data_channels=True)
+            bob = Participant(url, "bob", "chat-room", (40, 200, 40), 550, data_channels=True)
+            dave = Participant(url, "dave", "chat-room", (40, 40, 200), 660)
+            for p in (alice, bob, dave):
+                await p.join()
+                await p.publish()
+            assert await wait_for(lambda: alice.chat.readyState == "open" and bob.chat.readyState == "open", 15)
+            assert await wait_for(lambda: "alice" in bob.subscriptions and "bob" in alice.subscriptions, 15)
+            # Each subscription's own channel must be open before messages can be forwarded to it.
+            await asyncio.sleep(2)
+            for i in range(5):
+                alice.chat.send(f"alice says {i}")
+                bob.chat.send(f"bob says {i}")
+            assert await wait_for(lambda: len(bob.chat_received.get("alice", [])) == 5 and len(alice.chat_received.get("bob", [])) == 5, 10), \
+                (bob.chat_received, alice.chat_received)
+            assert bob.chat_received["alice"] == [f"alice says {i}" for i in range(5)]
+            assert alice.chat_received["bob"] == [f"bob says {i}" for i in range(5)]
+            # dave has no data channels, yet sees and is seen as usual.
+            assert await wait_for(lambda: "alice" in dave.subscriptions and dave.recorder("alice").video_frames > 10, 15)
+            assert await wait_for(lambda: "dave" in bob.subscriptions and bob.recorder("dave").video_frames > 10, 15)
+            for p in (alice, bob, dave):
+                await p.close()
+        asyncio.run(run())
+    finally:
+        server.stop()
