@@ -63,7 +63,7 @@ test-e2e-full:
 # SwiftPM gives each executable its own main (so `-sanitize=fuzzer`, which links libFuzzer's main,
 # cannot link): the targets are instrumented for libFuzzer's coverage and call its driver
 # from their main, linked from the toolchain's libclang_rt.fuzzer_no_main.
-FUZZ_TARGETS := FuzzJSON FuzzSDP FuzzRTP FuzzKurento FuzzSRTP FuzzSTUN FuzzRooms FuzzDTLS FuzzDepacketize
+FUZZ_TARGETS := FuzzJSON FuzzSDP FuzzRTP FuzzKurento FuzzSRTP FuzzSTUN FuzzRooms FuzzDTLS FuzzDepacketize FuzzDataChannel
 FUZZ_SECONDS ?= 60
 FUZZ_LIB = $(firstword $(wildcard $(dir $(realpath $(shell which swiftc)))../lib/clang/*/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a))
 FUZZ_FLAGS = -Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp \

@@ -268,7 +268,7 @@ if withFuzzers {
         ("FuzzJSON", ["JSONRPC"]), ("FuzzSDP", ["SDP"]), ("FuzzRTP", ["RTP", "STUN"]),
         ("FuzzKurento", ["Elements", "JSONRPC", "TestSupport"]), ("FuzzSRTP", ["Transport"]),
         ("FuzzSTUN", ["STUN", "Transport"]), ("FuzzRooms", ["Rooms", "JSONRPC", "TestSupport"]),
-        ("FuzzDTLS", ["Transport"]), ("FuzzDepacketize", ["Mixer"]),
+        ("FuzzDTLS", ["Transport"]), ("FuzzDepacketize", ["Mixer"]), ("FuzzDataChannel", ["Transport"]),
     ] {
         package.targets.append(
             .executableTarget(

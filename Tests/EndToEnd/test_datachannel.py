@@ -194,3 +194,51 @@ def test_room_data_channels_reach_every_subscriber_that_has_them():
         asyncio.run(run())
     finally:
         server.stop()
+
+
+def test_chromium_datachannel_loopback_and_server_channel(server, tmp_path):
+    """The same with Chromium's SCTP stack (dcsctp): echo on its channel, a
+    64 KiB binary message intact, a server channel opened and closed."""
+    import functools
+    import http.server
+    import json
+    import os
+    import re
+    import subprocess
+    import threading
+    import time
+    from conftest import free_port
+    from test_chromium import CHROME, FLAGS, WEB
+    assert os.path.exists(CHROME), "chromium is installed by `make test` (apt package chromium)"
+    port = free_port()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=WEB)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{port}/datachannel.html?ws=ws://127.0.0.1:{server.port}/kurento"
+    proc = subprocess.Popen([CHROME, *FLAGS, f"--user-data-dir={tmp_path}/profile", url],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace")
+    result = None
+    deadline = time.time() + 60
+    try:
+        for line in proc.stderr:
+            m = re.search(r'"RESULT (\{.*\})"', line)
+            if m:
+                result = json.loads(m.group(1).encode().decode("unicode_escape"))
+                break
+            if time.time() > deadline:
+                break
+    finally:
+        proc.kill()
+        proc.wait()
+        httpd.shutdown()
+    assert result is not None, "the page reported nothing"
+    print("chromium:", result)
+    assert "error" not in result, result
+    assert result["sctp"] == "connected" and result["chatState"] == "open", result
+    assert result["texts"] and result["echoed"] == 21 and result["binaryOk"], result
+    channel = result["serverChannel"]
+    assert channel and channel["label"] == "server" and channel["ordered"] is False and channel["maxRetransmits"] == 2, result
+    assert channel["id"] % 2 == 1 and channel["closedState"] == "closed", result
+    events = [tuple(e) for e in result["events"]]
+    assert ("DataChannelOpened", result["chatId"]) in events and ("DataChannelOpened", channel["id"]) in events, events
+    assert ("DataChannelClosed", channel["id"]) in events, events

@@ -95,6 +95,8 @@ public final class DataChannelSet {
     public var onClose: ((UInt16) -> Void)?
     /// A message on an open channel: channel id, binary (or text), bytes.
     public var onMessage: ((UInt16, Bool, [UInt8]) -> Void)?
+    /// Streams each way (what our SCTP INIT asks for; usrsctp refuses data beyond what both agreed).
+    public static let maxStreams: UInt16 = 1024
     /// Channels asked for before the association came up.
     private var pendingOpen: [UInt16] = []
     private var nextLocalID: UInt16
@@ -115,10 +117,8 @@ public final class DataChannelSet {
     /// Opens a channel of ours (Kurento's `createDataChannel`); its id, or nil when none is free.
     @discardableResult
     public func create(label: String, ordered: Bool, reliability: SCTPAssociation.Reliability, protocol proto: String) -> UInt16? {
-        while channels[nextLocalID] != nil {
-            guard nextLocalID < 1_022 else { return nil }
-            nextLocalID += 2
-        }
+        while nextLocalID < Self.maxStreams, channels[nextLocalID] != nil { nextLocalID += 2 }
+        guard nextLocalID < Self.maxStreams else { return nil }
         let id = nextLocalID
         nextLocalID += 2
         channels[id] = DataChannelInfo(id: id, label: label, protocol: proto, ordered: ordered, reliability: reliability, open: false)
@@ -158,7 +158,7 @@ public final class DataChannelSet {
         _ = open.bytes.withUnsafeBytes { sctp.send(stream: id, ppid: DCEPMessage.ppidDCEP, unordered: false, reliability: .reliable, $0) }
     }
 
-    private func event(_ event: SCTPAssociation.Event) {
+    package func event(_ event: SCTPAssociation.Event) {
         switch event {
         case .up:
             let pending = pendingOpen
@@ -183,13 +183,13 @@ public final class DataChannelSet {
         onClose?(id)
     }
 
-    private func received(stream id: UInt16, ppid: UInt32, _ bytes: [UInt8]) {
+    package func received(stream id: UInt16, ppid: UInt32, _ bytes: [UInt8]) {
         if ppid == DCEPMessage.ppidDCEP {
             guard let message = DCEPMessage(bytes) else { return }
             switch message {
             case .open(let type, _, let parameter, let label, let proto):
                 // A peer's channel on a stream of its parity; a clash with one of ours loses (dropped).
-                guard channels[id] == nil else { return }
+                guard channels[id] == nil, id < Self.maxStreams else { return }
                 let (ordered, reliability) = DCEPMessage.reliability(channelType: type, parameter: parameter)
                 let c = DataChannelInfo(id: id, label: label, protocol: proto, ordered: ordered, reliability: reliability, open: true)
                 channels[id] = c
