@@ -116,12 +116,21 @@ package class MediaNode {
     /// Hands a video packet of simulcast layer `layer` to the consumers that
     /// take that layer now (or switch to it at this keyframe start).
     package func forward(
-        _ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, ext: ExtensionMap, layer: Int, keyframeStart: Bool
+        _ packet: UnsafeMutableRawBufferPointer, header: RTPHeader, ext: ExtensionMap, layer: Int, keyframeStart: Bool,
+        temporal: LayerSelection.Temporal? = nil
     ) {
-        for c in consumers[MediaKindKey.video.rawValue] where c.layerSelection.admit(layer: layer, keyframeStart: keyframeStart) {
-            c.consume(packet, header: header, kind: .video, ext: ext, from: self)
+        for c in consumers[MediaKindKey.video.rawValue] {
+            switch c.layerSelection.admit(layer: layer, keyframeStart: keyframeStart, temporal: temporal) {
+            case .forward: c.consume(packet, header: header, kind: .video, ext: ext, from: self)
+            case .dropTemporal: c.droppedTemporal(header, frameStart: temporal?.frameStart ?? false)
+            case .skip: break
+            }
         }
     }
+
+    /// A packet of this consumer's layer left out by its temporal cap: a
+    /// consumer that rewrites sequence numbers closes the gap. Sinks override.
+    package func droppedTemporal(_ header: RTPHeader, frameStart: Bool) {}
 
     /// Sink entry point: an RTP packet from `source`, whose header extension
     /// ids are described by `ext`. Subclasses override.

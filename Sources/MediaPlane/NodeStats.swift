@@ -31,6 +31,8 @@ package struct InboundStreamStats: Sendable {
     package var width = 0
     package var height = 0
     package var bitrate: UInt64 = 0
+    /// Simulcast layer: VP8 temporal layers seen in it (0: its packets carry no TID).
+    package var temporalLayers = 0
 }
 
 /// One RTP stream we send.
@@ -57,4 +59,7 @@ package struct OutboundStreamStats: Sendable {
     package var targetBitrate: UInt64 = 0
     /// Simulcast layer switches done for this viewer.
     package var layerSwitches = 0
+    /// The temporal cap this consumer forwards under (3: none) and the packets it left out.
+    package var temporalLayerCap = 3
+    package var temporalDropped: UInt64 = 0
 }

@@ -71,17 +71,39 @@ extension RtpSession {
         countIn(.video, bytes: packet.count)
         var keyframeStart = false
         var size: (width: Int, height: Int)?
+        var temporal: LayerSelection.Temporal?
         if videoIsVP8, header.payloadLength > 0,
             let d = try? VP8PayloadDescriptor.parse(
-                raw.assumingMemoryBound(to: UInt8.self).span, payloadOffset: header.payloadOffset, payloadLength: header.payloadLength),
-            d.isKeyframeStart
+                raw.assumingMemoryBound(to: UInt8.self).span, payloadOffset: header.payloadOffset, payloadLength: header.payloadLength)
         {
-            keyframeStart = true
-            let end = header.payloadOffset + header.payloadLength
-            size = vp8KeyframeSize(UnsafeRawBufferPointer(rebasing: raw[d.payloadHeaderOffset..<end])) ?? (0, 0)
+            if d.isKeyframeStart {
+                keyframeStart = true
+                let end = header.payloadOffset + header.payloadLength
+                size = vp8KeyframeSize(UnsafeRawBufferPointer(rebasing: raw[d.payloadHeaderOffset..<end])) ?? (0, 0)
+            }
+            if let tid = d.temporalLayer {
+                temporal = LayerSelection.Temporal(layer: tid, sync: d.layerSync, frameStart: d.startOfPartition && d.partitionIndex == 0)
+            }
         }
-        simulcast?.received(layer: layer, bytes: packet.count, keyframe: size, at: now)
-        forward(packet, header: header, ext: incomingExtensions, layer: layer, keyframeStart: keyframeStart)
+        simulcast?.received(layer: layer, bytes: packet.count, keyframe: size, temporal: temporal?.layer, at: now)
+        forward(packet, header: header, ext: incomingExtensions, layer: layer, keyframeStart: keyframeStart, temporal: temporal)
+    }
+
+    /// A packet of our current source left out by the temporal cap: the
+    /// packets after it move down one sequence number (and the pictures after
+    /// a dropped picture one PictureID), so the viewer sees no gap. Only a
+    /// packet newer than any seen from the source counts: a retransmission
+    /// of a dropped packet was already counted.
+    package func closeTemporalGap(_ header: RTPHeader, frameStart: Bool) {
+        var stream = outStream(.video)
+        guard stream.sourceSSRC == header.ssrc, let highest = stream.highestSourceSeq,
+            Int16(bitPattern: header.sequenceNumber &- highest) > 0
+        else { return }
+        stream.highestSourceSeq = header.sequenceNumber
+        stream.seqDelta &-= 1
+        if frameStart, stream.pictureSynced { stream.pictureIDDelta &-= 1 }
+        stream.temporalDropped &+= 1
+        setOutStream(stream, .video)
     }
 
     /// Raises `SpeakingChanged` (a Tessera extension): on every edge, and once a
@@ -135,6 +157,10 @@ extension RtpSession {
             stream.sourceSSRC = header.ssrc
             stream.pictureSynced = false
             stream.sourceStartSeq = stream.lastSeq &+ 1
+            stream.highestSourceSeq = header.sequenceNumber
+        }
+        if let highest = stream.highestSourceSeq, Int16(bitPattern: header.sequenceNumber &- highest) > 0 {
+            stream.highestSourceSeq = header.sequenceNumber
         }
         // VP8: PictureID and TL0PICIDX continue across sources too (a simulcast
         // layer switch, a dispatcher's new source), or the decoder sees a jump.

@@ -196,7 +196,8 @@ extension RtpSession {
                     nacksReceived: video ? rtcp.nacksReceived : 0, remb: rtcp.remoteREMB ?? 0,
                     packetsLost: rtcp.remoteLost[i], fractionLost: rtcp.remoteFraction[i], roundTripTime: rtcp.roundTripTime,
                     retransmitted: video ? rtcp.retransmitted : 0, rtxSent: video ? rtcp.rtxSent : 0,
-                    targetBitrate: video ? viewerBitrateEstimate ?? 0 : 0, layerSwitches: video ? layerSelection.switches : 0))
+                    targetBitrate: video ? viewerBitrateEstimate ?? 0 : 0, layerSwitches: video ? layerSelection.switches : 0,
+                    temporalLayerCap: video ? Int(layerSelection.temporalCurrent) : 3, temporalDropped: video ? s.temporalDropped : 0))
             }
         }
     }

@@ -52,6 +52,15 @@ extension RtpSession {
             let estimate = (c as? RtpSession)?.viewerBitrateEstimate
             let from = c.layerSelection.target
             let layer = ingress.choose(for: &c.layerSelection, estimate: estimate, at: t)
+            let temporal = layer.map { ingress.temporalCap(layer: $0, estimate: estimate, current: c.layerSelection.temporalTarget, at: t) }
+                ?? LayerSelection.allTemporal
+            if temporal != c.layerSelection.temporalTarget {
+                logger.debug("simulcast temporal cap", metadata: [
+                    "consumer": "\(c.objectID.suffix(36))", "from": "\(c.layerSelection.temporalTarget)", "to": "\(temporal)",
+                    "estimate": "\(estimate.map { "\($0 / 1000)k" } ?? "none")",
+                ])
+                c.layerSelection.temporalTarget = temporal
+            }
             let needsKeyframe = c.layerSelection.retarget(layer)
             if needsKeyframe, let layer { wanted.insert(layer) }
             if let layer, layer != from {
@@ -136,7 +145,7 @@ extension RtpSession {
                 packetsLost: Int64(st.cumulativeLost), fractionLost: Double(st.fractionLostSinceLastReport) / 256,
                 jitter: Double(st.jitter) / 90000, plisSent: rtcp.plisSent, nacksSent: rtcp.nacksSent,
                 rembSent: rtcp.rembSent, transportFeedbackSent: rtcp.transportFeedbackSent,
-                rid: l.rid, width: l.width, height: l.height, bitrate: l.bitrate))
+                rid: l.rid, width: l.width, height: l.height, bitrate: l.bitrate, temporalLayers: l.temporalLayers))
         }
     }
 }

@@ -51,6 +51,10 @@ package class RtpSession: MediaNode {
         /// packets before it are not resent (the viewer starts over at that
         /// keyframe; resending the old source would only fill its link).
         var sourceStartSeq: UInt16?
+        /// The newest sequence number seen from the current source (forwarded
+        /// or dropped by the temporal cap), and packets dropped by that cap.
+        var highestSourceSeq: UInt16?
+        var temporalDropped: UInt64 = 0
     }
 
     package let context: MediaContext
@@ -305,6 +309,10 @@ package class RtpSession: MediaNode {
     /// Counters for getStats and the tests.
     package var counters: (inPackets: [UInt64], inBytes: [UInt64], outPackets: [UInt64], outBytes: [UInt64]) {
         (inPackets, inBytes, out.map(\.packets), out.map(\.bytes))
+    }
+
+    package override func droppedTemporal(_ header: RTPHeader, frameStart: Bool) {
+        closeTemporalGap(header, frameStart: frameStart)
     }
 
     package override func consume(

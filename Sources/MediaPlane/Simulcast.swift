@@ -30,16 +30,65 @@ package struct LayerSelection: Sendable {
     /// A fall this soon after a move up counts as that try failing.
     package static let failedTryWithin: Duration = .seconds(10)
 
+    /// VP8 temporal layers (RFC 7741 §4.2, TID): the highest this consumer
+    /// should get, and the highest it gets now. Lowered at the next frame
+    /// start, raised only where the decoder can follow: a layer sync frame
+    /// (Y bit) or a keyframe. `allTemporal`: no cap.
+    package var temporalTarget: UInt8 = LayerSelection.allTemporal
+    package private(set) var temporalCurrent: UInt8 = LayerSelection.allTemporal
+    package static let allTemporal: UInt8 = 3
+
     package init() {}
+
+    /// What a consumer does with one packet.
+    package enum Admission: Equatable {
+        /// Forward it.
+        case forward
+        /// Of the current layer but above the temporal cap: dropped, and the
+        /// consumer's sequence numbers (and PictureIDs) must close the gap.
+        case dropTemporal
+        /// Not for this consumer (another layer).
+        case skip
+    }
+
+    /// A packet's temporal information (VP8 descriptor T, Y; S with partition 0 for a frame start).
+    package struct Temporal: Equatable {
+        package var layer: UInt8
+        package var sync: Bool
+        package var frameStart: Bool
+        package init(layer: UInt8, sync: Bool, frameStart: Bool) {
+            self.layer = layer
+            self.sync = sync
+            self.frameStart = frameStart
+        }
+    }
 
     /// Whether a packet of `layer` goes to this consumer; a keyframe start
     /// of the target layer switches to it.
     package mutating func admit(layer: Int, keyframeStart: Bool) -> Bool {
-        if layer == current { return true }
-        guard layer == target, keyframeStart else { return false }
-        if current != nil { switches += 1 }
-        current = layer
-        return true
+        admit(layer: layer, keyframeStart: keyframeStart, temporal: nil) == .forward
+    }
+
+    /// `admit` with the temporal cap applied to packets that carry a TID.
+    package mutating func admit(layer: Int, keyframeStart: Bool, temporal: Temporal?) -> Admission {
+        if layer != current {
+            guard layer == target, keyframeStart else { return .skip }
+            if current != nil { switches += 1 }
+            current = layer
+            temporalCurrent = temporalTarget  // a keyframe: every temporal layer can start here
+            return .forward
+        }
+        guard let temporal else { return .forward }
+        if keyframeStart {
+            temporalCurrent = temporalTarget
+        } else if temporal.frameStart {
+            if temporalTarget < temporalCurrent {
+                temporalCurrent = temporalTarget
+            } else if temporalTarget > temporalCurrent, temporal.sync, temporal.layer > temporalCurrent, temporal.layer <= temporalTarget {
+                temporalCurrent = temporal.layer
+            }
+        }
+        return temporal.layer <= temporalCurrent ? .forward : .dropTemporal
     }
 
     /// Sets the layer to move to; returns true when that needs a keyframe
@@ -82,6 +131,16 @@ package struct IncomingLayer {
     package var lastKeyframeRequest: Duration?
     package var keyframes: UInt64 = 0
     package var bytes: UInt64 = 0
+    /// Temporal layers seen (highest TID + 1; 0 when its packets carry none),
+    /// and each one's own bitrate (smoothed as `bitrate`).
+    package var temporalLayers = 0
+    package var temporalBitrate: [UInt64] = [0, 0, 0, 0]
+    package var temporalBytesInWindow: [Int] = [0, 0, 0, 0]
+
+    /// Bits per second of temporal layers 0...k together.
+    package func bitrate(upToTemporal k: Int) -> UInt64 {
+        temporalBitrate.prefix(k + 1).reduce(0, +)
+    }
 
     package init(rid: String? = nil, ssrc: UInt32? = nil) {
         self.rid = rid
@@ -161,10 +220,14 @@ package struct SimulcastIngress {
     package func layer(ofSSRC ssrc: UInt32) -> Int? { layerBySSRC[ssrc] }
 
     /// Counts a packet of layer `i`; a keyframe start tells the picture size.
-    package mutating func received(layer i: Int, bytes: Int, keyframe: (width: Int, height: Int)?, at t: Duration) {
+    package mutating func received(layer i: Int, bytes: Int, keyframe: (width: Int, height: Int)?, temporal: UInt8? = nil, at t: Duration) {
         layers[i].lastPacket = t
         layers[i].bytesInWindow += bytes
         layers[i].bytes &+= UInt64(bytes)
+        if let tid = temporal.map({ Int($0 & 3) }) {
+            layers[i].temporalBytesInWindow[tid] += bytes
+            if tid + 1 > layers[i].temporalLayers { layers[i].temporalLayers = tid + 1 }
+        }
         if let keyframe {
             layers[i].keyframes += 1
             if keyframe.width > 0, keyframe.width != layers[i].width {
@@ -185,6 +248,12 @@ package struct SimulcastIngress {
             // Smoothed, so that one keyframe does not make a layer look twice as expensive.
             layers[i].bitrate = layers[i].bitrate == 0 ? now : (layers[i].bitrate * 2 + now) / 3
             layers[i].bytesInWindow = 0
+            for k in 0..<4 {
+                let tidNow = UInt64(Double(layers[i].temporalBytesInWindow[k] * 8) / seconds)
+                let old = layers[i].temporalBitrate[k]
+                layers[i].temporalBitrate[k] = old == 0 ? tidNow : (old * 2 + tidNow) / 3
+                layers[i].temporalBytesInWindow[k] = 0
+            }
             if !isActive(i, at: t) { layers[i].bitrate = 0 }
         }
         windowStart = t
@@ -266,6 +335,27 @@ package struct SimulcastIngress {
             selection.estimateAtUp = estimate
         }
         return layer
+    }
+
+    /// The temporal cap for a consumer on `layer`: below the lowest spatial
+    /// layer, bandwidth is saved by dropping temporal layers (frame rate)
+    /// instead: the most temporal layers whose bitrate fits the estimate
+    /// (with headroom to raise it), at least the base layer. No cap on
+    /// higher spatial layers (a lower spatial layer is the better saving),
+    /// without an estimate, or when the layer carries no TIDs.
+    package func temporalCap(layer: Int, estimate: UInt64?, current: UInt8, at t: Duration) -> UInt8 {
+        let l = layers[layer]
+        guard let estimate, l.temporalLayers > 1, ranked.first(where: { isActive($0, at: t) }) == layer else { return LayerSelection.allTemporal }
+        if Double(l.bitrate) <= Double(estimate) * (current >= LayerSelection.allTemporal ? 1 : Self.headroom) {
+            return LayerSelection.allTemporal
+        }
+        var k = l.temporalLayers - 2
+        while k > 0 {
+            let budget = UInt8(k) <= current ? Double(estimate) : Double(estimate) * Self.headroom
+            if Double(l.bitrate(upToTemporal: k)) <= budget { break }
+            k -= 1
+        }
+        return UInt8(k)
     }
 
     /// Every SSRC of the layers, for REMB and reports.

@@ -80,7 +80,8 @@ def viewer_stats(kurento, endpoint):
     stats = kurento.result("invoke", {"object": endpoint, "operation": "getStats", "operationParams": {"mediaType": "VIDEO"}})["value"]
     for s in stats.values():
         if s.get("__type__") == "RTCOutboundRTPStreamStats":
-            return {k: s.get(k) for k in ("targetBitrate", "layerSwitches", "fractionLost", "bytesSent", "nackCount", "pliCount")}
+            return {k: s.get(k) for k in ("targetBitrate", "layerSwitches", "fractionLost", "bytesSent", "nackCount", "pliCount",
+                                          "temporalLayerCap", "temporalPacketsDropped")}
     return None
 
 
@@ -144,7 +145,7 @@ async def simulcast_scenario(server, tmp_path):
         for row in timeline:
             print("  ", row)
         layers = layer_stats(kurento, publisher_endpoint)
-        print("server's layers:", {rid: (s["frameWidth"], s["frameHeight"], s["bitrate"]) for rid, s in layers.items()})
+        print("server's layers:", {rid: (s["frameWidth"], s["frameHeight"], s["bitrate"], s["temporalLayers"]) for rid, s in layers.items()})
         print("chromium's layers:", publisher.last("LAYERS"))
         print("viewer estimates:", [viewer_stats(kurento, e) for e in endpoints])
         assert sorted(s["frameWidth"] for s in layers.values()) == [320, 640, 1280], layers

@@ -97,4 +97,88 @@ import Transport
     }
 
     static let retry = RtpSession.keyframeRetry + .milliseconds(10)
+
+    /// A viewer that keeps what it sends.
+    final class Capture: RtpSession {
+        var sent: [[UInt8]] = []
+        override func sendDatagram(_ bytes: UnsafeRawBufferPointer, kind: MediaKindKey) { sent.append(Array(bytes)) }
+        override func sendRTCPDatagram(_ bytes: UnsafeRawBufferPointer, kind: MediaKindKey?) {}
+    }
+
+    func onCapture<T: Sendable>(_ ref: NodeRef, _ body: @escaping @Sendable (Capture) throws -> T) throws -> T {
+        try ref.sync { node in Result { try body(node as! Capture) } }.get()  // capture() makes one
+    }
+
+    func capture() -> NodeRef {
+        let context = Self.context, loop = context.loops.loops[0]
+        let ref = context.nodeRef("capture-\(UInt32.random(in: 0...UInt32.max))", on: loop)
+        let id = ref.id
+        ref.install { _ in
+            let s = Capture(loop: loop, objectID: id, context: context, allowSend: true, allowReceive: true)
+            s.apply([NegotiatedMedia(mid: "0", kind: .video, index: 0, accepted: true, direction: .sendrecv,
+                                     codec: Codec(payloadType: 96, name: "VP8", clockRate: 90000), nack: true)])
+            s.protection = NoProtection()
+            return s
+        }
+        return ref
+    }
+
+    /// A VP8 packet of layer 0 (one packet per frame) with a full descriptor:
+    /// 15-bit PictureID, TL0PICIDX, TID and the layer sync bit.
+    static func temporalPacket(sequence: UInt16, picture: UInt16, tl0: UInt8, tid: UInt8, sync: Bool, keyframe: Bool) throws -> [UInt8] {
+        var payload: [UInt8] = [0x90, 0xE0, 0x80 | UInt8(picture >> 8 & 0x7F), UInt8(picture & 0xFF), tl0, tid << 6 | (sync ? 0x20 : 0)]
+        payload += keyframe ? [0x50, 0x42, 0x00, 0x9D, 0x01, 0x2A, 0x40, 0x01, 0xB4, 0x00] : [0x51]
+        payload += [UInt8](repeating: 0xAB, count: 100)
+        return try RTPPacketBuilder(payloadType: 96, sequenceNumber: sequence, timestamp: UInt32(sequence) * 3000, ssrc: layers[0].ssrc, marker: true)
+            .build(payload: payload)
+    }
+
+    /// What a viewer got: (sequence number, PictureID, TID) per packet.
+    static func decoded(_ packets: [[UInt8]]) throws -> [(UInt16, UInt16, UInt8)] {
+        try packets.map { p in
+            let h = try RTPHeader.parse(p)
+            let d = try VP8PayloadDescriptor.parse(packet: p, header: h)
+            return (h.sequenceNumber, d.pictureID ?? 0, d.temporalLayer ?? 9)
+        }
+    }
+
+    @Test func aTemporalCapDropsUpperLayersWithoutGaps() throws {
+        let publisher = session(simulcast: true), viewer = capture()
+        publisher.post(with: viewer) { p, v in p.addConsumer(v, kind: .video) }
+        // L1T3 as libwebrtc sends it: TIDs 0 2 1 2 0 2 1 2 ..., TL0PICIDX counting the TID 0 frames.
+        let pattern: [UInt8] = [0, 2, 1, 2]
+        @Sendable func frames(_ range: Range<Int>, keyframes: Set<Int> = [], syncAt: Set<Int> = []) throws -> [[UInt8]] {
+            try range.map { i in
+                try Self.temporalPacket(sequence: UInt16(100 + i), picture: UInt16(500 + i), tl0: UInt8(i / 4), tid: pattern[i % 4],
+                                        sync: syncAt.contains(i), keyframe: keyframes.contains(i))
+            }
+        }
+        func sent() throws -> [(UInt16, UInt16, UInt8)] { try Self.decoded(try onCapture(viewer) { $0.sent }) }
+        try on(publisher) { p in
+            p.simulcast!.measure(at: p.now)
+            Self.receive(p, try frames(0..<4, keyframes: [0]))
+            p.simulcast!.measure(at: p.now + .milliseconds(500))
+            p.chooseLayers(at: p.now)  // the only layer flowing, every temporal layer
+            Self.receive(p, try frames(4..<12, keyframes: [4]))
+        }
+        #expect(try sent().map(\.2) == [0, 2, 1, 2, 0, 2, 1, 2])
+        // Cap at the base layer: only TID 0 goes out.
+        publisher.post(with: viewer) { _, v in v.layerSelection.temporalTarget = 0 }
+        try on(publisher) { p in Self.receive(p, try frames(12..<20)) }
+        #expect(try sent().dropFirst(8).map(\.2) == [0, 0])
+        // Raising the cap waits for layer sync frames: 21 (TID 2, no sync) stays out,
+        // 22 (TID 1, sync) raises it to 1, 23 (TID 2, sync) to 2.
+        publisher.post(with: viewer) { _, v in v.layerSelection.temporalTarget = LayerSelection.allTemporal }
+        try on(publisher) { p in Self.receive(p, try frames(20..<28, syncAt: [22, 23])) }
+        let all = try sent()
+        #expect(all.dropFirst(10).map(\.2) == [0, 1, 2, 0, 2, 1, 2])
+        // Sequence numbers and PictureIDs run on without a gap through every drop.
+        for (a, b) in zip(all, all.dropFirst()) {
+            #expect(b.0 == a.0 &+ 1 && b.1 == (a.1 &+ 1) & 0x7FFF, "\(all)")
+        }
+        // The viewer's stats say what happened.
+        let dropped = try onCapture(viewer) { $0.outStream(.video).temporalDropped }
+        #expect(dropped == 7)
+        publisher.post(with: viewer) { p, v in p.removeConsumer(v, kind: .video) }
+    }
 }

@@ -106,6 +106,31 @@ import Testing
         #expect(s.upBlockedUntil <= t2)
     }
 
+    @Test func belowTheLowestLayerTemporalLayersAreCapped() {
+        let t = Duration.seconds(1)
+        var i = SimulcastIngress(rids: ["q", "h"], ridExtension: nil, repairedRidExtension: nil)
+        i.measure(at: t - .milliseconds(500))
+        // q: 150 kbit/s as TL0 60 + TL1 40 + TL2 50; h: 500 kbit/s, no TIDs.
+        for (tid, bitrate) in [(UInt8(0), 60_000), (1, 40_000), (2, 50_000)] {
+            i.received(layer: 0, bytes: bitrate / 16, keyframe: tid == 0 ? (320, 180) : nil, temporal: tid, at: t - .milliseconds(10))
+        }
+        i.received(layer: 1, bytes: 500_000 / 16, keyframe: (640, 360), at: t - .milliseconds(10))
+        i.measure(at: t, window: .milliseconds(500))
+        #expect(i.layers[0].temporalLayers == 3 && i.layers[1].temporalLayers == 0)
+        #expect(i.layers[0].bitrate(upToTemporal: 1) == 100_000)
+        let all = LayerSelection.allTemporal
+        #expect(i.temporalCap(layer: 0, estimate: 200_000, current: all, at: t) == all)
+        #expect(i.temporalCap(layer: 0, estimate: 100_000, current: all, at: t) == 1)
+        #expect(i.temporalCap(layer: 0, estimate: 70_000, current: all, at: t) == 0)
+        #expect(i.temporalCap(layer: 0, estimate: 10_000, current: all, at: t) == 0)  // the base layer is always kept
+        // Raising needs headroom: at 1, 160 kbit/s is not enough for all three (150 / 0.85).
+        #expect(i.temporalCap(layer: 0, estimate: 160_000, current: 1, at: t) == 1)
+        #expect(i.temporalCap(layer: 0, estimate: 180_000, current: 1, at: t) == all)
+        // No cap on a higher layer, nor without an estimate.
+        #expect(i.temporalCap(layer: 1, estimate: 10_000, current: all, at: t) == all)
+        #expect(i.temporalCap(layer: 0, estimate: nil, current: all, at: t) == all)
+    }
+
     @Test func aLayerNotMeasuredYetIsNotTakenOnTrust() {
         let t = Duration.seconds(1)
         var i = SimulcastIngress(rids: ["q", "h"], ridExtension: nil, repairedRidExtension: nil)

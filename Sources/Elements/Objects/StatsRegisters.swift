@@ -25,7 +25,7 @@ enum StatsRegisters {
             if let rid = s.rid {
                 // Beyond Kurento's register: a simulcast layer's rid, picture size and bitrate.
                 layer = ["rid": .string(rid), "frameWidth": .int(Int64(s.width)), "frameHeight": .int(Int64(s.height)),
-                         "bitrate": .int(Int64(s.bitrate))]
+                         "bitrate": .int(Int64(s.bitrate)), "temporalLayers": .int(Int64(s.temporalLayers))]
             }
             out[id] = .object(common.merging(layer) { a, _ in a }.merging([
                 "firCount": 0, "pliCount": .int(Int64(s.plisSent)), "nackCount": .int(Int64(s.nacksSent)), "sliCount": 0,
@@ -45,6 +45,8 @@ enum StatsRegisters {
                 "remb": .int(Int64(s.remb)), "packetsLost": .int(s.packetsLost),
                 "fractionLost": .double(s.fractionLost), "packetsSent": .int(Int64(s.packetsSent)),
                 "bytesSent": .int(Int64(s.bytesSent)), "targetBitrate": .int(Int64(s.targetBitrate)), "layerSwitches": .int(Int64(s.layerSwitches)), "roundTripTime": .double(s.roundTripTime),
+                // Tessera: the VP8 temporal cap this viewer is under (3: none) and the packets it left out.
+                "temporalLayerCap": .int(Int64(s.temporalLayerCap)), "temporalPacketsDropped": .int(Int64(s.temporalDropped)),
                 // Beyond Kurento's register (names from W3C webrtc-stats): resends, and how many as RTX.
                 "retransmittedPacketsSent": .int(Int64(s.retransmitted)), "rtxPacketsSent": .int(Int64(s.rtxSent)),
             ]) { a, _ in a })
