@@ -5,8 +5,22 @@ package struct NodeStats: Sendable {
     package var isEndpoint = false
     package var inbound: [InboundStreamStats] = []
     package var outbound: [OutboundStreamStats] = []
+    /// Open data channels (WebRtcEndpoint with useDataChannels).
+    package var dataChannels: [DataChannelStats] = []
 
     package init() {}
+}
+
+/// One data channel's counters (Kurento's RTCDataChannelStats).
+package struct DataChannelStats: Sendable {
+    package var id: UInt16
+    package var label: String
+    package var `protocol`: String
+    package var state: String
+    package var messagesSent: UInt64
+    package var bytesSent: UInt64
+    package var messagesReceived: UInt64
+    package var bytesReceived: UInt64
 }
 
 /// One RTP stream we receive.

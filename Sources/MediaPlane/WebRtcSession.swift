@@ -327,6 +327,17 @@ package final class WebRtcSession: RtpSession {
 
     // MARK: Data channels (RFC 8831/8832)
 
+    package override func stats(kind: MediaKindKey?) -> NodeStats {
+        var s = super.stats(kind: kind)
+        guard kind == nil, let set = dataChannels else { return s }
+        s.dataChannels = set.channels.values.sorted { $0.id < $1.id }.map { c in
+            DataChannelStats(id: c.id, label: c.label, protocol: c.protocol, state: c.open ? "open" : "connecting",
+                             messagesSent: c.messagesSent, bytesSent: c.bytesSent,
+                             messagesReceived: c.messagesReceived, bytesReceived: c.bytesReceived)
+        }
+        return s
+    }
+
     private func noteDataMedia(_ media: [NegotiatedMedia]) {
         if let m = media.first(where: { $0.kind == .application && $0.accepted }) {
             sctpRemote = (m.sctpPort ?? Negotiation.sctpPort, m.maxMessageSize ?? 65_536)

@@ -65,6 +65,16 @@ def test_loopback_echoes_messages_and_server_channels_open_and_close(server):
         assert await wait_for(lambda: len(echoes["fast"]) == 10, 10), echoes["fast"]
         assert sorted(echoes["fast"]) == sorted(f"fast {i}" for i in range(10))
 
+        # getStats for DATA: one RTCDataChannelStats per open channel, counting both ways.
+        stats = kurento.result("invoke", {"object": w, "operation": "getStats", "operationParams": {"mediaType": "DATA"}})["value"]
+        channels = {s["label"]: s for s in stats.values() if s["__type__"] == "RTCDataChannelStats"}
+        assert set(channels) == {"chat", "fast"}, stats
+        assert not [s for s in stats.values() if "RTPStreamStats" in s["__type__"]], stats
+        chat_stats = channels["chat"]
+        assert chat_stats["datachannelid"] == chat.id and chat_stats["state"] == "open" and chat_stats["type"] == "datachannel"
+        assert chat_stats["messagesReceived"] == len(texts) + 2 == chat_stats["messagesSent"], chat_stats
+        assert chat_stats["bytesReceived"] == sum(len(t) for t in texts) + len(blob) == chat_stats["bytesSent"], chat_stats
+
         # A channel the server opens reaches the peer with what was asked for.
         r = invoke(kurento, w, "createDataChannel", label="server", ordered=False, maxRetransmits=3, protocol="json")
         assert "result" in r, r

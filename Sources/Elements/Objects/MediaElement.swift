@@ -197,12 +197,15 @@ extension MediaElement {
             },
             "getStats": { obj, args, set throws(KurentoError) in
                 let type = args.string("mediaType")
-                if type == "DATA" { throw KurentoError(.mediaObjectIllegalParamError, "Stats for DATA are not supported") }
+                // DATA: the element register and its data channels only.
+                let dataOnly = type == "DATA"
                 let kind = type.flatMap(MediaKindKey.init(kurento:))
                 let millis = set.clock.wallClockMillis
                 let id = obj.id
                 return element(obj).loopCall { node in
-                    .success(.object(StatsRegisters.json(node.stats(kind: kind), objectID: id, timestampMillis: millis)))
+                    var stats = node.stats(kind: kind)
+                    if dataOnly { (stats.inbound, stats.outbound) = ([], []) }
+                    return .success(.object(StatsRegisters.json(stats, objectID: id, timestampMillis: millis)))
                 }
             },
         ] as [String: ClassBinding.Method]).merging(MediaPipeline.graphMethods) { own, _ in own },

@@ -51,6 +51,16 @@ enum StatsRegisters {
                 "retransmittedPacketsSent": .int(Int64(s.retransmitted)), "rtxPacketsSent": .int(Int64(s.rtxSent)),
             ]) { a, _ in a })
         }
+        for c in stats.dataChannels {
+            let id = "datachannel-\(c.id)"
+            out[id] = [
+                "__module__": "kurento", "__type__": "RTCDataChannelStats", "id": .string(id), "type": "datachannel",
+                "timestampMillis": .int(timestampMillis), "label": .string(c.label), "protocol": .string(c.protocol),
+                "datachannelid": .int(Int64(c.id)), "state": .string(c.state),
+                "messagesSent": .int(Int64(c.messagesSent)), "bytesSent": .int(Int64(c.bytesSent)),
+                "messagesReceived": .int(Int64(c.messagesReceived)), "bytesReceived": .int(Int64(c.bytesReceived)),
+            ]
+        }
         return out
     }
 
