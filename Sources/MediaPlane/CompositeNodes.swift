@@ -1,4 +1,5 @@
 package import Mixer
+import Logging
 package import RTP
 package import Transport
 
@@ -105,20 +106,116 @@ package final class CompositeHubNode: HubNode {
         }
     }
 
-    package func deliverVideo(_ packets: [[UInt8]]) {
-        guard let loop = ports.first?.loop, let mux = context.mux(for: loop) else { return fanOutVideo(packets) }
-        mux.batch { fanOutVideo(packets) }
+    /// One composed frame: its packets in each quality, the main one first.
+    package func deliverVideo(_ byQuality: [[[UInt8]]]) {
+        guard let loop = ports.first?.loop, let mux = context.mux(for: loop) else { return fanOutVideo(byQuality) }
+        mux.batch { fanOutVideo(byQuality) }
     }
 
-    private func fanOutVideo(_ packets: [[UInt8]]) {
-        var packets = packets
-        for i in packets.indices {
-            packets[i].withUnsafeMutableBytes { buf in
-                guard let header = try? RTPHeader.parse(UnsafeRawBufferPointer(buf)) else { return }
-                for port in ports { port.forward(buf, header: header, kind: .video, ext: noExtensions) }
+    private func fanOutVideo(_ byQuality: [[[UInt8]]]) {
+        guard byQuality.count > 1 else {
+            var packets = byQuality.first ?? []
+            for i in packets.indices {
+                packets[i].withUnsafeMutableBytes { buf in
+                    guard let header = try? RTPHeader.parse(UnsafeRawBufferPointer(buf)) else { return }
+                    for port in ports { port.forward(buf, header: header, kind: .video, ext: noExtensions) }
+                }
+            }
+            return
+        }
+        fanOutQualities(byQuality)
+    }
+
+    // MARK: Several qualities (mixer.qualities)
+
+    /// The composite's qualities seen as simulcast layers (docs/mixer.md,
+    /// "Several qualities"): sizes from their keyframes, bitrates measured,
+    /// and each viewer's quality chosen from its bandwidth estimate exactly
+    /// as for a simulcast publisher's layers.
+    private var qualities: SimulcastIngress?
+    private var lastQualityChoice: Duration = .zero
+    private var lastQualityKeyframeRequest: [Int: Duration] = [:]
+
+    private func fanOutQualities(_ byQuality: [[[UInt8]]]) {
+        let t = loop.clock.now
+        typealias Parsed = (header: RTPHeader, keyframe: (width: Int, height: Int)?)
+        var parsed: [[Parsed?]] = []
+        var ssrcs: [UInt32] = []
+        for packets in byQuality {
+            let list = packets.map { p in
+                p.withUnsafeBytes { raw -> Parsed? in
+                    guard let header = try? RTPHeader.parse(raw) else { return nil }
+                    guard let d = try? VP8PayloadDescriptor.parse(
+                        raw.assumingMemoryBound(to: UInt8.self).span, payloadOffset: header.payloadOffset, payloadLength: header.payloadLength),
+                        d.isKeyframeStart
+                    else { return (header, nil) }
+                    let end = header.payloadOffset + header.payloadLength
+                    return (header, vp8KeyframeSize(UnsafeRawBufferPointer(rebasing: raw[d.payloadHeaderOffset..<end])) ?? (0, 0))
+                }
+            }
+            ssrcs.append(list.compactMap { $0 }.first?.header.ssrc ?? 0)
+            parsed.append(list)
+        }
+        if qualities == nil || qualities!.layers.count != byQuality.count {
+            // The first frame in every quality (each starts with a keyframe) sets up the table.
+            guard !ssrcs.contains(0) else { return }
+            qualities = SimulcastIngress(ssrcs: ssrcs, rtxPairs: [:])
+        }
+        for (q, list) in parsed.enumerated() {
+            for (i, info) in list.enumerated() {
+                guard let info else { continue }
+                qualities!.received(layer: q, bytes: byQuality[q][i].count, keyframe: info.keyframe, at: t)
+            }
+        }
+        qualities!.measure(at: t)
+        let unplaced = ports.contains { $0.consumersOf(.video).contains { $0.layerSelection.target == nil } }
+        if unplaced || t - lastQualityChoice >= RtpSession.layerChoiceInterval {
+            lastQualityChoice = t
+            chooseQualities(at: t)
+        }
+        var all = byQuality
+        for q in all.indices {
+            for i in all[q].indices {
+                guard let info = parsed[q][i] else { continue }
+                all[q][i].withUnsafeMutableBytes { buf in
+                    for port in ports {
+                        port.forward(buf, header: info.header, ext: noExtensions, layer: q, keyframeStart: info.keyframe != nil)
+                    }
+                }
             }
         }
     }
+
+    /// Each viewer's quality: the best its estimate allows (the main one for
+    /// a consumer without an estimate, such as a recorder); a keyframe of a
+    /// quality a viewer moves to, asked again if it has not come in 700 ms.
+    private func chooseQualities(at t: Duration) {
+        guard let ingress = qualities else { return }
+        var wanted = Set<Int>()
+        for port in ports {
+            for c in port.consumersOf(.video) {
+                let estimate = (c as? RtpSession)?.viewerBitrateEstimate
+                let from = c.layerSelection.target
+                let layer = ingress.choose(for: &c.layerSelection, estimate: estimate, at: t)
+                if layer != from {
+                    context.logger.debug("composite quality", metadata: [
+                        "consumer": "\(c.objectID.suffix(36))", "from": "\(from.map(String.init) ?? "-")", "to": "\(layer.map(String.init) ?? "-")",
+                        "estimate": "\(estimate.map { "\($0 / 1000)k" } ?? "none")",
+                        "qualities": "\(ingress.ranked.map { "\(ingress.layers[$0].width)x\(ingress.layers[$0].height)@\(ingress.layers[$0].bitrate / 1000)k" })",
+                    ])
+                }
+                if c.layerSelection.retarget(layer), let layer { wanted.insert(layer) }
+                if let pending = c.layerSelection.target, pending != c.layerSelection.current { wanted.insert(pending) }
+            }
+        }
+        for q in wanted where lastQualityKeyframeRequest[q].map({ t - $0 >= RtpSession.keyframeRetry }) ?? true {
+            lastQualityKeyframeRequest[q] = t
+            onEngine { $0.requestKeyframe(quality: q) }
+        }
+    }
+
+    /// The quality each viewer of `port` takes now, by SSRC (for stats and tests).
+    package func qualityTaken(by consumer: MediaNode) -> Int? { consumer.layerSelection.current }
 
     package func requestKeyframeFromInput(_ id: Int) {
         portsByID[id]?.requestKeyframeFromInput()
@@ -257,6 +354,10 @@ package final class CompositeEngine {
         video.requestKeyframe()
     }
 
+    package func requestKeyframe(quality: Int) {
+        video.requestKeyframe(quality: quality)
+    }
+
     /// Whether any port's output goes anywhere as video.
     private var videoWanted = false
 
@@ -352,11 +453,12 @@ package final class CompositeEngine {
         let started = ContinuousClock.now
         drain()
         let now = nowMillis
-        let packets = videoWanted ? video.tick(nowMillis: now) : []
+        let packets = videoWanted ? video.tickAll(nowMillis: now) : []
         if videoWanted {
-            metrics?.mixerTick(kind: 1, took: ContinuousClock.now - started, encoding: video.lastEncodeTime, late: now - nextVideo > 500 / fps)
+            metrics?.mixerTick(kind: 1, took: ContinuousClock.now - started, encoding: video.lastEncodeTime + video.lastExtraEncodeTime,
+                               late: now - nextVideo > 500 / fps)
         }
-        if let hub, !packets.isEmpty {
+        if let hub, packets.contains(where: { !$0.isEmpty }) {
             hub.post { ($0 as? CompositeHubNode)?.deliverVideo(packets) }
         }
         // Frame n is due at start + n/fps: no drift from rounding 1000/fps.

@@ -16,8 +16,17 @@ public struct MixerSettings: Sendable, Equatable {
     public var cpuUsed = -8
     /// Canvas background, as 0xRRGGBB.
     public var background: UInt32 = 0x101010
+    /// Lower qualities encoded beside the main one (`mixer.qualities`); empty: one quality.
+    public var qualities: [VideoQuality] = []
 
     public init() {}
+
+    /// Adds a quality written `WxH@kbps`; false when it is not one.
+    public mutating func addQuality(_ text: String) -> Bool {
+        guard let q = VideoQuality(text) else { return false }
+        qualities.append(q)
+        return true
+    }
 
     package func audioConfiguration() -> AudioMixerConfiguration {
         var c = AudioMixerConfiguration()
@@ -35,6 +44,8 @@ public struct MixerSettings: Sendable, Equatable {
         c.bitrate = videoBitrate
         c.threads = encoderThreads
         c.cpuUsed = cpuUsed
+        // Only qualities smaller than the canvas.
+        c.extraQualities = qualities.filter { $0.width < c.width && $0.height <= c.height || $0.height < c.height && $0.width <= c.width }
         c.background = YUVColor(
             red: UInt8(background >> 16 & 0xFF), green: UInt8(background >> 8 & 0xFF), blue: UInt8(background & 0xFF))
         return c

@@ -240,6 +240,15 @@ package struct SimulcastIngress {
 
     /// Closes the bitrate window when it is `window` old (called from the session's tick).
     package mutating func measure(at t: Duration, window: Duration = .milliseconds(500)) {
+        guard windowStart != .zero else {
+            // The first call opens the first window: bytes counted before it have no start time.
+            windowStart = t
+            for i in layers.indices {
+                layers[i].bytesInWindow = 0
+                layers[i].temporalBytesInWindow = [0, 0, 0, 0]
+            }
+            return
+        }
         let elapsed = t - windowStart
         guard elapsed >= window, elapsed > .zero else { return }
         let seconds = elapsed / .seconds(1)

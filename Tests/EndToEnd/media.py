@@ -27,12 +27,19 @@ def peer_connection():
 
 
 class ColourTrack(MediaStreamTrack):
-    """Solid-colour 320x240 video at 30 fps."""
+    """Solid-colour 320x240 video at 30 fps; with `noise`, each frame has
+    moving noise of that amplitude around the colour (hard to compress, so
+    encoders run at their bitrate ceiling; its mean colour is unchanged)."""
     kind = "video"
 
-    def __init__(self, rgb, width=320, height=240):
+    def __init__(self, rgb, width=320, height=240, noise=0):
         super().__init__()
         self.image = np.full((height, width, 3), rgb, dtype=np.uint8)
+        self.frames = [self.image]
+        if noise:
+            rng = np.random.default_rng(1)
+            base = self.image.astype(np.int16)
+            self.frames = [np.clip(base + rng.integers(-noise, noise + 1, base.shape), 0, 255).astype(np.uint8) for _ in range(7)]
         self.start = None
         self.count = 0
 
@@ -43,7 +50,7 @@ class ColourTrack(MediaStreamTrack):
         wait = self.start + self.count / 30 - time.time()
         if wait > 0:
             await asyncio.sleep(wait)
-        frame = av.VideoFrame.from_ndarray(self.image, format="rgb24")
+        frame = av.VideoFrame.from_ndarray(self.frames[self.count % len(self.frames)], format="rgb24")
         frame.pts = self.count * 3000
         frame.time_base = fractions.Fraction(1, 90000)
         return frame
@@ -207,7 +214,7 @@ async def receive_only(kurento, endpoint, kinds=("video", "audio")):
     return pc, rec, answer
 
 
-async def join_hub(kurento, pipeline, hub, colour, hz):
+async def join_hub(kurento, pipeline, hub, colour, hz, noise=0):
     """A peer sending `colour` and a tone of `hz` into its own HubPort of `hub`
     and receiving that port's output; returns (endpoint, port, pc, recorder)."""
     w = make_endpoint(kurento, pipeline)
@@ -217,7 +224,7 @@ async def join_hub(kurento, pipeline, hub, colour, hz):
     pc = peer_connection()
     rec = Recorder()
     pc.on("track", rec.attach)
-    pc.addTrack(ColourTrack(colour))
+    pc.addTrack(ColourTrack(colour, noise=noise))
     pc.addTrack(ToneTrack(hz))
     await negotiate(kurento, w, pc)
     return w, port, pc, rec

@@ -235,3 +235,48 @@ private func center(_ r: PixelRect) -> (Int, Int) { (r.x + r.width / 2, r.y + r.
     _ = compositor.tick(nowMillis: 66)
     #expect(close(compositor.composedFrame.pixel(x: 320, y: 240), red, tolerance: 20))
 }
+
+/// Several qualities (mixer.qualities): each extra one is the same canvas
+/// scaled down, encoded with its own encoder into its own RTP stream, and
+/// asks for keyframes on its own.
+@Test func compositorEncodesEveryQualityFromOneCanvas() throws {
+    var c = config()
+    c.extraQualities = [VideoQuality(width: 640, height: 360, bitrate: 500_000), try #require(VideoQuality("320x180@150"))]
+    #expect(VideoQuality("320x180") == nil && VideoQuality("axb@100") == nil && VideoQuality("320x180@1") == nil)
+    let compositor = try VideoCompositor(configuration: c)
+    #expect(Set(compositor.qualitySSRCs).count == 3 && compositor.qualitySSRCs[0] == c.ssrc)
+    let sender = try Sender(width: 320, height: 240, color: red, ssrc: 11)
+    compositor.addPort(1)
+    let viewers = try (0..<3).map { _ in try Viewer() }
+    var now: Int64 = 0
+    for frameIndex in 0..<8 {
+        for p in try sender.packets(nowMillis: now, keyframe: frameIndex == 0) { _ = compositor.push(port: 1, packet: p, nowMillis: now) }
+        let all = compositor.tickAll(nowMillis: now)
+        #expect(all.count == 3)
+        for (q, packets) in all.enumerated() {
+            let headers = try packets.map { try RTPHeader.parse($0) }
+            #expect(Set(headers.map(\.ssrc)) == [compositor.qualitySSRCs[q]])
+            if let first = headers.first, let main = try all[0].first.map({ try RTPHeader.parse($0) }) {
+                #expect(first.timestamp == main.timestamp)  // one composed frame, one timestamp
+            }
+            viewers[q].receive(packets)
+        }
+        now += 33
+    }
+    let sizes = viewers.map { ($0.last?.width ?? 0, $0.last?.height ?? 0) }
+    #expect(sizes[0] == (1280, 720) && sizes[1] == (640, 360) && sizes[2] == (320, 180), "\(sizes)")
+    // The one tile (red) is at the centre of every quality.
+    for v in viewers {
+        let f = try #require(v.last)
+        let y = f.y[(f.height / 2) * f.strideY + f.width / 2]
+        #expect(abs(Int(y) - Int(red.y)) < 20, "luma \(y) at the centre of \(f.width)x\(f.height)")
+    }
+    // A keyframe asked for one quality comes in that one.
+    let before = viewers.map(\.keyframes.count)
+    compositor.requestKeyframe(quality: 2)
+    now += 600
+    let next = compositor.tickAll(nowMillis: now)
+    for (q, packets) in next.enumerated() { viewers[q].receive(packets) }
+    #expect(viewers[2].keyframes.last == true)
+    #expect(viewers[1].keyframes.last == false && viewers[1].keyframes.count == before[1] + 1)
+}

@@ -23,8 +23,34 @@ public struct VideoCompositorConfiguration: Sendable {
     /// Forced keyframes (output) and keyframe requests (inputs) at most this often.
     public var keyframeIntervalMillis: Int64 = 500
     public var keyframeMaxDistance = 3_000
+    /// Lower qualities encoded beside the main one, each from the same composed
+    /// canvas scaled down (a composite "simulcast", media quality issue):
+    /// viewers get the one their bandwidth allows. Empty: one quality.
+    public var extraQualities: [VideoQuality] = []
 
     public init() {}
+}
+
+/// One extra output quality of the composite.
+public struct VideoQuality: Sendable, Equatable {
+    public var width: Int
+    public var height: Int
+    public var bitrate: Int
+
+    public init(width: Int, height: Int, bitrate: Int) {
+        self.width = width & ~1
+        self.height = height & ~1
+        self.bitrate = bitrate
+    }
+
+    /// `WxH@kbps`, e.g. `640x360@500` (the `mixer.qualities` config form).
+    public init?(_ text: String) {
+        let parts = text.split(separator: "@")
+        guard parts.count == 2, let kbps = Int(parts[1]), (50...20_000).contains(kbps) else { return nil }
+        let size = parts[0].split(separator: "x")
+        guard size.count == 2, let w = Int(size[0]), let h = Int(size[1]), (16...3840).contains(w), (16...2160).contains(h) else { return nil }
+        self.init(width: w, height: h, bitrate: kbps * 1000)
+    }
 }
 
 public final class VideoCompositor {
@@ -49,6 +75,29 @@ public final class VideoCompositor {
 
     private let encoder: VP8Encoder
     private var packetizer: VP8Packetizer
+
+    /// An extra quality's own canvas (scaled from the main one), encoder and RTP stream.
+    private final class Output {
+        let frame: I420Frame
+        let encoder: VP8Encoder
+        var packetizer: VP8Packetizer
+        let ssrc: UInt32
+        var keyframePending = true
+        var lastForcedKeyframe: Int64?
+        var framesSent = 0
+        init(_ q: VideoQuality, base: VideoCompositorConfiguration, ssrc: UInt32) throws {
+            frame = I420Frame(width: q.width, height: q.height)
+            encoder = try VP8Encoder(configuration: VP8EncoderConfiguration(
+                width: q.width, height: q.height, fps: base.fps, bitrate: q.bitrate, cpuUsed: base.cpuUsed,
+                threads: 1, keyframeMaxDistance: base.keyframeMaxDistance))
+            packetizer = VP8Packetizer(ssrc: ssrc, payloadType: base.payloadType, mtu: base.mtu,
+                                       sequenceNumber: UInt16(truncatingIfNeeded: ssrc >> 7), pictureID: UInt16(truncatingIfNeeded: ssrc >> 3))
+            self.ssrc = ssrc
+        }
+    }
+    private var outputs: [Output] = []
+    /// SSRC of each quality, the main one first.
+    public var qualitySSRCs: [UInt32] { [configuration.ssrc] + outputs.map(\.ssrc) }
     private let pool = FramePool()
     private let canvas: I420Frame
     private var ports: [Int: Port] = [:]
@@ -83,6 +132,9 @@ public final class VideoCompositor {
         timestampOffset = c.ssrc &* 2_654_435_761
         canvas = I420Frame(width: c.width, height: c.height)
         canvas.fill(c.background)
+        for (i, q) in c.extraQualities.enumerated() {
+            outputs.append(try Output(q, base: c, ssrc: c.ssrc &+ UInt32(i + 1) &* 0x9E37_79B9))
+        }
     }
 
     public func addPort(_ id: Int) {
@@ -153,9 +205,47 @@ public final class VideoCompositor {
         packet.withUnsafeBytes { push(port: id, packet: $0, nowMillis: nowMillis) }
     }
 
-    /// Any output asked for a keyframe (PLI/FIR, a new viewer).
+    /// Any output asked for a keyframe (PLI/FIR, a new viewer): every quality.
     public func requestKeyframe() {
         keyframePending = true
+        for o in outputs { o.keyframePending = true }
+    }
+
+    /// A keyframe of one quality (0: the main one).
+    public func requestKeyframe(quality: Int) {
+        if quality == 0 { keyframePending = true } else if quality - 1 < outputs.count { outputs[quality - 1].keyframePending = true }
+    }
+
+    /// How long the last tick's extra qualities took to scale and encode.
+    public private(set) var lastExtraEncodeTime: Duration = .zero
+
+    /// One output frame in every quality: the main one's packets first, then
+    /// each extra quality's, all with the same RTP timestamp.
+    public func tickAll(nowMillis: Int64) -> [[[UInt8]]] {
+        let main = tick(nowMillis: nowMillis)
+        guard !outputs.isEmpty else { return [main] }
+        let start = ContinuousClock.now
+        var all = [main]
+        let timestamp = UInt32(truncatingIfNeeded: nowMillis &* 90) &+ timestampOffset
+        for o in outputs {
+            o.frame.draw(canvas, into: PixelRect(x: 0, y: 0, width: o.frame.width, height: o.frame.height))
+            var force = false
+            if o.keyframePending, o.framesSent == 0 || o.lastForcedKeyframe.map({ nowMillis - $0 >= configuration.keyframeIntervalMillis }) ?? true {
+                force = true
+                o.keyframePending = false
+                o.lastForcedKeyframe = nowMillis
+            }
+            guard let encoded = try? o.encoder.encode(o.frame, forceKeyframe: force) else {
+                all.append([])
+                continue
+            }
+            o.framesSent += 1
+            var packets: [[UInt8]] = []
+            o.packetizer.packetize(encoded.data, timestamp: timestamp, into: &packets)
+            all.append(packets)
+        }
+        lastExtraEncodeTime = ContinuousClock.now - start
+        return all
     }
 
     /// How long the last frame's VP8 encode took.

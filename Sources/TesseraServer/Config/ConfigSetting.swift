@@ -87,6 +87,8 @@ public struct ConfigSetting: Sendable {
               summary: "libvpx realtime speed of the composite encoder (negative: fixed speed; -16 fastest)."),
         .init(key: "mixer.background", env: "TESSERA_MIXER_BACKGROUND", flag: nil, kind: .colour, defaultValue: "#101010",
               summary: "Canvas background colour as #RRGGBB."),
+        .init(key: "mixer.qualities", env: "TESSERA_MIXER_QUALITIES", flag: nil, kind: .stringList, defaultValue: [],
+              summary: "Lower qualities of every composite, each WIDTHxHEIGHT@KBPS (e.g. 640x360@500, 320x180@150), encoded beside the main one; each viewer gets the one its bandwidth allows. Empty: one quality."),
     ]
 
     private static let rooms: [ConfigSetting] = [

@@ -257,6 +257,12 @@ public struct ConfigLoader {
         mixer.encoderThreads = int("mixer.encoderThreads")
         mixer.cpuUsed = int("mixer.cpuUsed")
         mixer.background = Self.colour(str("mixer.background")) ?? 0x101010
+        for text in list("mixer.qualities") {
+            guard mixer.addQuality(text) else {
+                throw ConfigError(source: sources["mixer.qualities"] ?? "defaults", key: "mixer.qualities",
+                                  problem: "'\(text)' is not WIDTHxHEIGHT@KBPS (16-3840 x 16-2160, 50-20000 kbit/s)")
+            }
+        }
         var rooms = RoomOptions()
         rooms.defaultMode = RoomMode(rawValue: str("rooms.defaultMode")) ?? .sfu
         rooms.reconnectGrace = .seconds(int("rooms.reconnectGraceSeconds"))
