@@ -126,20 +126,26 @@ private final class TickState {
     var now: Int64 = 0
 
     let fresh: Bool
+    let severalQualities: Bool
 
-    init(grid: Int, width: Int, height: Int, fresh: Bool = true) {
+    /// `qualities`: also 640x360@500 and 320x180@150 (mixer.qualities), encoded by `tickAll`.
+    init(grid: Int, width: Int, height: Int, fresh: Bool = true, qualities: Bool = false) {
         self.fresh = fresh
+        severalQualities = qualities
         var configuration = VideoCompositorConfiguration()
         configuration.width = width
         configuration.height = height
         configuration.bitrate = width >= 1280 ? 1_500_000 : 800_000
+        if qualities {
+            configuration.extraQualities = [VideoQuality(width: 640, height: 360, bitrate: 500_000), VideoQuality(width: 320, height: 180, bitrate: 150_000)]
+        }
         compositor = try! VideoCompositor(configuration: configuration)
         for port in 0..<(grid * grid) { compositor.addPort(port) }
         feeder = Feeder(count: grid * grid)
         // Warm up: rate control settles, pools fill (always with fresh frames).
         for _ in 0..<90 {
             feeder.push(into: compositor, nowMillis: now)
-            _ = compositor.tick(nowMillis: now)
+            _ = compositor.tickAll(nowMillis: now)
             now += 33
         }
     }
@@ -147,7 +153,7 @@ private final class TickState {
     func step(measure benchmark: Benchmark?) {
         if fresh { feeder.push(into: compositor, nowMillis: now) }
         benchmark?.startMeasurement()
-        measured(benchmark) { blackHole(compositor.tick(nowMillis: now)) }
+        measured(benchmark) { blackHole(severalQualities ? compositor.tickAll(nowMillis: now) : [compositor.tick(nowMillis: now)]) }
         benchmark?.stopMeasurement()
         now += 33
     }
@@ -299,6 +305,19 @@ func videoBenchmarks() {
                 setup: { floor = FloorState(grid: grid, width: width, height: height) },
                 teardown: { floor = nil })
         }
+    }
+
+    // The same 2x2 and 3x3 720p grids also encoded at 640x360 and 320x180
+    // (mixer.qualities): next to Video.tick.NxN.720p, what the extra qualities cost.
+    for grid in [2, 3] {
+        nonisolated(unsafe) var several: TickState?
+        Benchmark(
+            "Video.tickAll.3qualities.\(grid)x\(grid).720p", configuration: videoConfiguration(),
+            closure: { benchmark in
+                for _ in benchmark.scaledIterations { several!.step(measure: benchmark) }
+            },
+            setup: { several = TickState(grid: grid, width: 1280, height: 720, qualities: true) },
+            teardown: { several = nil })
     }
 
     // No input changed: the compositor skips every tile and only encodes.
