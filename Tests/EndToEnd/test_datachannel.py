@@ -252,3 +252,55 @@ def test_chromium_datachannel_loopback_and_server_channel(server, tmp_path):
     events = [tuple(e) for e in result["events"]]
     assert ("DataChannelOpened", result["chatId"]) in events and ("DataChannelOpened", channel["id"]) in events, events
     assert ("DataChannelClosed", channel["id"]) in events, events
+
+
+def test_server_offers_a_data_channel_line_and_opens_a_channel(server):
+    """generateOffer on a useDataChannels endpoint carries the data m-line;
+    aiortc answers (it becomes the DTLS client), the server opens a channel,
+    the peer echoes on it through the loopback and both ends see it close."""
+    from aiortc import RTCSessionDescription
+    from media import add_remote_candidate
+
+    async def run():
+        kurento = Client(server.url)
+        p = kurento.result("create", {"type": "MediaPipeline"})["value"]
+        w = create_endpoint(kurento, p)
+        kurento.result("invoke", {"object": w, "operation": "connect", "operationParams": {"sink": w}})
+        offer = kurento.result("invoke", {"object": w, "operation": "generateOffer"})["value"]
+        import re
+        assert re.search(r"m=application \d+ UDP/DTLS/SCTP webrtc-datachannel", offer) and "a=sctp-port:5000" in offer, offer
+        pc = peer_connection()
+        channels = []
+        pc.on("datachannel", channels.append)
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
+        await pc.setLocalDescription(await pc.createAnswer())
+        kurento.result("invoke", {"object": w, "operation": "processAnswer", "operationParams": {"answer": pc.localDescription.sdp}})
+        kurento.result("invoke", {"object": w, "operation": "gatherCandidates"})
+        while True:
+            event = await asyncio.to_thread(kurento.wait_event, None, 10, w, ["IceCandidateFound", "IceGatheringDone"])
+            value = event["params"]["value"]
+            if value["type"] == "IceGatheringDone":
+                break
+            await add_remote_candidate(pc, value["data"]["candidate"])
+        # Opened before the association is up: it opens once SCTP connects.
+        for _ in range(50):
+            r = invoke(kurento, w, "createDataChannel", label="from-offer")
+            if "result" in r:
+                break
+            await asyncio.sleep(0.1)  # until DTLS is up
+        assert "result" in r, r
+        assert await wait_for(lambda: len(channels) == 1 and channels[0].readyState == "open", 15), channels
+        c = channels[0]
+        assert c.label == "from-offer" and c.id % 2 == 1  # aiortc answered active: the server is the DTLS server
+        got = []
+        c.on("message", got.append)
+        c.send("round trip")
+        assert await wait_for(lambda: got == ["round trip"], 10), got
+        c.close()
+        event = await asyncio.to_thread(kurento.wait_event, "DataChannelClosed", 10, w)
+        assert event["params"]["value"]["data"]["channelId"] == c.id
+        await pc.close()
+        kurento.result("release", {"object": p})
+        kurento.close()
+
+    asyncio.run(asyncio.wait_for(run(), 60))
