@@ -193,6 +193,10 @@ package final class WebRtcSession: RtpSession {
                     self.protection = try SRTPSession(keys: keys)
                     self.lastAuthenticatedReceive = self.now
                     self.startRTCP()
+                    // From now on we can send: a keyframe asked for when this viewer was
+                    // connected (before its transport was up) went nowhere, so ask again.
+                    // The source's own rate limit keeps this from doubling keyframes.
+                    if self.canSend(.video) { self.source(of: .video)?.requestKeyframe() }
                 } catch {
                     self.logger.error("SRTP setup failed: \(error)")
                 }
