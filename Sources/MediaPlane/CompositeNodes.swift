@@ -82,8 +82,8 @@ package final class CompositeHubNode: HubNode {
     }
 
     /// Any viewer of any port wants a keyframe: the next composed frame is one.
-    package override func requestKeyframe(for output: HubPortNode) {
-        onEngine { $0.requestKeyframe() }
+    package override func requestKeyframe(for output: HubPortNode, start: Bool = false) {
+        onEngine { $0.requestKeyframe(forNewViewer: start) }
     }
 
     // MARK: From the engine (posted to this node's loop)
@@ -350,8 +350,8 @@ package final class CompositeEngine {
         }
     }
 
-    package func requestKeyframe() {
-        video.requestKeyframe()
+    package func requestKeyframe(forNewViewer: Bool = false) {
+        video.requestKeyframe(forNewViewer: forNewViewer)
     }
 
     package func requestKeyframe(quality: Int) {

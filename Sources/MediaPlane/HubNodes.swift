@@ -49,9 +49,13 @@ package final class HubPortNode: MediaNode {
         hub?.requestKeyframe(for: self)
     }
 
+    package override func requestStartKeyframe() {
+        hub?.requestKeyframe(for: self, start: true)
+    }
+
     /// This port's publisher: the element connected into the port.
-    package func requestKeyframeFromInput() {
-        source(of: .video)?.requestKeyframe()
+    package func requestKeyframeFromInput(start: Bool = false) {
+        if start { source(of: .video)?.requestStartKeyframe() } else { source(of: .video)?.requestKeyframe() }
     }
 
     package override func close() {
@@ -101,13 +105,13 @@ package class HubNode: MediaNode {
     /// Elements fed by `port` changed.
     package func portConsumersDidChange(_ port: HubPortNode) {}
 
-    package func requestKeyframe(for output: HubPortNode) {
+    package func requestKeyframe(for output: HubPortNode, start: Bool = false) {
         switch mode {
         case .oneToMany:
-            broadcastSource?.requestKeyframeFromInput()
+            broadcastSource?.requestKeyframeFromInput(start: start)
         case .dispatcher:
             for (input, outputs) in routes where outputs.contains(where: { $0 === output }) {
-                ports.first { ObjectIdentifier($0) == input }?.requestKeyframeFromInput()
+                ports.first { ObjectIdentifier($0) == input }?.requestKeyframeFromInput(start: start)
             }
         case .composite:
             break

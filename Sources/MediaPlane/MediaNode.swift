@@ -68,7 +68,7 @@ package class MediaNode {
         if kind == .video { sink.layerSelection.reset() }
         sink.sourceDidChange(kind: kind)
         // A new viewer needs a keyframe to start decoding.
-        if kind == .video { requestKeyframe() }
+        if kind == .video { requestStartKeyframe() }
     }
 
     package func removeConsumer(_ sink: MediaNode, kind: MediaKindKey) {
@@ -141,6 +141,13 @@ package class MediaNode {
     /// A consumer needs a keyframe. Endpoints send PLI upstream; others pass it on.
     package func requestKeyframe() {
         sources[MediaKindKey.video.rawValue]?.requestKeyframe()
+    }
+
+    /// A consumer that can receive from now on (just connected, or its
+    /// transport just came up) needs a keyframe to start: sources answer it
+    /// sooner than a repair request (a viewer waits on it to show anything).
+    package func requestStartKeyframe() {
+        sources[MediaKindKey.video.rawValue]?.requestStartKeyframe()
     }
 
     /// The source of `kind` changed; forwarders reset their rewriting state.

@@ -153,7 +153,7 @@ package final class PlainRtpSession: RtpSession {
             protection = NoProtection()
         }
         // What we forward starts mid-stream: the peer needs a keyframe first.
-        if canSend(.video) { source(of: .video)?.requestKeyframe() }
+        if canSend(.video) { source(of: .video)?.requestStartKeyframe() }
         startRTCP()
         setConnectionState(connected: true)
     }

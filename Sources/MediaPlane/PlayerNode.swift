@@ -75,4 +75,5 @@ package final class PlayerNode: MediaNode {
 
     /// Nothing upstream to ask: the file's keyframes come when they come.
     package override func requestKeyframe() {}
+    package override func requestStartKeyframe() {}
 }

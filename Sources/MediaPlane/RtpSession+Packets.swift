@@ -279,10 +279,12 @@ extension RtpSession {
     /// Sends a PLI to the peer for the video it sends us (RFC 4585 §6.3.1),
     /// at most every 300 ms however many viewers ask. A simulcast publisher
     /// is asked for the layers its consumers take or are moving to.
-    package func sendPLI() {
-        if simulcast != nil { return requestSimulcastKeyframes() }
+    /// PLI to our peer. `start`: for a viewer that is starting, allowed
+    /// sooner after the previous one (100 ms rather than 300 ms).
+    package func sendPLI(start: Bool = false) {
+        if simulcast != nil { return requestSimulcastKeyframes(start: start) }
         guard protection != nil, let media = remoteVideoSSRC else { return }
-        sendPLI(mediaSSRC: media, last: &lastKeyframeRequest, at: loop.clock.now)
+        sendPLI(mediaSSRC: media, last: &lastKeyframeRequest, at: loop.clock.now, minInterval: start ? .milliseconds(100) : .milliseconds(300))
     }
 
     package func resetOutStream(_ kind: MediaKindKey) {

@@ -80,7 +80,7 @@ extension RtpSession {
 
     /// A consumer asked for a keyframe (a new viewer, a PLI from a viewer):
     /// ask for the layers consumers take now and those they wait to switch to.
-    package func requestSimulcastKeyframes() {
+    package func requestSimulcastKeyframes(start: Bool = false) {
         guard simulcast != nil else { return }
         var layers = Set<Int>()
         var unplaced = false
@@ -90,13 +90,13 @@ extension RtpSession {
         }
         // A consumer without a layer yet gets one now (its first keyframe is on its way).
         if unplaced { chooseLayers(at: now) }
-        for layer in layers.sorted() { sendLayerPLI(layer) }
+        for layer in layers.sorted() { sendLayerPLI(layer, minInterval: start ? .milliseconds(100) : .milliseconds(300)) }
     }
 
     /// PLI for one layer (RFC 4585 §6.3.1, media SSRC of that layer), at most every 300 ms each.
-    package func sendLayerPLI(_ layer: Int, at t: Duration? = nil) {
+    package func sendLayerPLI(_ layer: Int, at t: Duration? = nil, minInterval: Duration = .milliseconds(300)) {
         guard protection != nil, var ingress = simulcast, let ssrc = ingress.layers[layer].ssrc else { return }
-        sendPLI(mediaSSRC: ssrc, last: &ingress.layers[layer].lastKeyframeRequest, at: t ?? now)
+        sendPLI(mediaSSRC: ssrc, last: &ingress.layers[layer].lastKeyframeRequest, at: t ?? now, minInterval: minInterval)
         simulcast = ingress
     }
 

@@ -322,6 +322,7 @@ package class RtpSession: MediaNode {
     }
 
     package override func requestKeyframe() { sendPLI() }
+    package override func requestStartKeyframe() { sendPLI(start: true) }
 
     package override func stats(kind: MediaKindKey?) -> NodeStats {
         var stats = NodeStats()

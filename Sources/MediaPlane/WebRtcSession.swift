@@ -196,7 +196,7 @@ package final class WebRtcSession: RtpSession {
                     // From now on we can send: a keyframe asked for when this viewer was
                     // connected (before its transport was up) went nowhere, so ask again.
                     // The source's own rate limit keeps this from doubling keyframes.
-                    if self.canSend(.video) { self.source(of: .video)?.requestKeyframe() }
+                    if self.canSend(.video) { self.source(of: .video)?.requestStartKeyframe() }
                 } catch {
                     self.logger.error("SRTP setup failed: \(error)")
                 }

@@ -280,3 +280,24 @@ private func center(_ r: PixelRect) -> (Int, Int) { (r.x + r.width / 2, r.y + r.
     #expect(viewers[2].keyframes.last == true)
     #expect(viewers[1].keyframes.last == false && viewers[1].keyframes.count == before[1] + 1)
 }
+
+/// A new viewer's keyframe request is honoured 150 ms after the last forced
+/// keyframe; a repair request (PLI) waits 500 ms.
+@Test func newViewersGetTheirKeyframeSooner() throws {
+    let compositor = try VideoCompositor(configuration: config())
+    compositor.addPort(1)
+    let viewer = try Viewer()
+    viewer.receive(compositor.tick(nowMillis: 0))  // the first frame: a keyframe
+    #expect(viewer.keyframes == [true])
+    compositor.requestKeyframe()
+    viewer.receive(compositor.tick(nowMillis: 200))
+    #expect(viewer.keyframes.last == false)  // a repair request: not before 500 ms
+    compositor.requestKeyframe(forNewViewer: true)
+    viewer.receive(compositor.tick(nowMillis: 233))
+    #expect(viewer.keyframes.last == true)  // a new viewer: 150 ms is enough
+    compositor.requestKeyframe()
+    viewer.receive(compositor.tick(nowMillis: 400))
+    #expect(viewer.keyframes.last == false)
+    viewer.receive(compositor.tick(nowMillis: 740))
+    #expect(viewer.keyframes.last == true)  // kept, and honoured once 500 ms passed
+}

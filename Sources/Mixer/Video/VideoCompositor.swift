@@ -22,6 +22,8 @@ public struct VideoCompositorConfiguration: Sendable {
     public var ssrc: UInt32 = UInt32.random(in: 1...UInt32.max)
     /// Forced keyframes (output) and keyframe requests (inputs) at most this often.
     public var keyframeIntervalMillis: Int64 = 500
+    /// The same for a keyframe a new viewer waits on (it shows nothing until then).
+    public var newViewerKeyframeIntervalMillis: Int64 = 150
     public var keyframeMaxDistance = 3_000
     /// Lower qualities encoded beside the main one, each from the same composed
     /// canvas scaled down (a composite "simulcast", media quality issue):
@@ -83,6 +85,7 @@ public final class VideoCompositor {
         var packetizer: VP8Packetizer
         let ssrc: UInt32
         var keyframePending = true
+        var newViewerWaiting = false
         var lastForcedKeyframe: Int64?
         var framesSent = 0
         init(_ q: VideoQuality, base: VideoCompositorConfiguration, ssrc: UInt32) throws {
@@ -206,14 +209,32 @@ public final class VideoCompositor {
     }
 
     /// Any output asked for a keyframe (PLI/FIR, a new viewer): every quality.
-    public func requestKeyframe() {
+    /// A new viewer's request may come `newViewerKeyframeIntervalMillis` after
+    /// the last forced keyframe; a repair request `keyframeIntervalMillis`.
+    public func requestKeyframe(forNewViewer: Bool = false) {
         keyframePending = true
-        for o in outputs { o.keyframePending = true }
+        if forNewViewer { newViewerWaiting = true }
+        for o in outputs {
+            o.keyframePending = true
+            if forNewViewer { o.newViewerWaiting = true }
+        }
+    }
+
+    private var newViewerWaiting = false
+    private var pendingInterval: Int64 {
+        newViewerWaiting ? configuration.newViewerKeyframeIntervalMillis : configuration.keyframeIntervalMillis
     }
 
     /// A keyframe of one quality (0: the main one).
+    /// A viewer switching to that quality waits on it: the new-viewer interval applies.
     public func requestKeyframe(quality: Int) {
-        if quality == 0 { keyframePending = true } else if quality - 1 < outputs.count { outputs[quality - 1].keyframePending = true }
+        if quality == 0 {
+            keyframePending = true
+            newViewerWaiting = true
+        } else if quality - 1 < outputs.count {
+            outputs[quality - 1].keyframePending = true
+            outputs[quality - 1].newViewerWaiting = true
+        }
     }
 
     /// How long the last tick's extra qualities took to scale and encode.
@@ -230,9 +251,11 @@ public final class VideoCompositor {
         for o in outputs {
             o.frame.draw(canvas, into: PixelRect(x: 0, y: 0, width: o.frame.width, height: o.frame.height))
             var force = false
-            if o.keyframePending, o.framesSent == 0 || o.lastForcedKeyframe.map({ nowMillis - $0 >= configuration.keyframeIntervalMillis }) ?? true {
+            let interval = o.newViewerWaiting ? configuration.newViewerKeyframeIntervalMillis : configuration.keyframeIntervalMillis
+            if o.keyframePending, o.framesSent == 0 || o.lastForcedKeyframe.map({ nowMillis - $0 >= interval }) ?? true {
                 force = true
                 o.keyframePending = false
+                o.newViewerWaiting = false
                 o.lastForcedKeyframe = nowMillis
             }
             guard let encoded = try? o.encoder.encode(o.frame, forceKeyframe: force) else {
@@ -256,9 +279,10 @@ public final class VideoCompositor {
         compose(nowMillis: nowMillis)
         var force = false
         if keyframePending {
-            if framesSent == 0 || lastForcedKeyframe.map({ nowMillis - $0 >= configuration.keyframeIntervalMillis }) ?? true {
+            if framesSent == 0 || lastForcedKeyframe.map({ nowMillis - $0 >= pendingInterval }) ?? true {
                 force = true
                 keyframePending = false
+                newViewerWaiting = false
                 lastForcedKeyframe = nowMillis
             }
         }
