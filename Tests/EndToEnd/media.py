@@ -191,6 +191,12 @@ async def negotiate(kurento, endpoint, pc):
     answer = await asyncio.to_thread(kurento.result, "invoke", {
         "object": endpoint, "operation": "processOffer", "operationParams": {"offer": pc.localDescription.sdp}})
     await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["value"], type="answer"))
+    await trickle_from_server(kurento, endpoint, pc)
+    return answer["value"]
+
+
+async def trickle_from_server(kurento, endpoint, pc):
+    """gatherCandidates, then every IceCandidateFound to `pc` until IceGatheringDone."""
     await asyncio.to_thread(kurento.result, "invoke", {"object": endpoint, "operation": "gatherCandidates"})
     while True:
         event = await asyncio.to_thread(
@@ -199,7 +205,6 @@ async def negotiate(kurento, endpoint, pc):
         if value["type"] == "IceGatheringDone":
             break
         await add_remote_candidate(pc, value["data"]["candidate"])
-    return answer["value"]
 
 
 async def receive_only(kurento, endpoint, kinds=("video", "audio")):

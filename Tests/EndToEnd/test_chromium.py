@@ -37,32 +37,37 @@ def make_inputs(folder, rgb, hz):
     return video, audio
 
 
-def test_chromium_loopback(server, tmp_path):
-    assert os.path.exists(CHROME), "chromium is installed by `make test` (apt package chromium)"
-    video, audio = make_inputs(str(tmp_path), (30, 60, 220), 440)
+def run_page(page, query, tmp_path, extra_flags=(), timeout=60):
+    """Serves web/ on loopback, opens `page?query` in headless Chromium and
+    returns the JSON of the page's console line "RESULT {...}" (None if none
+    came within `timeout` seconds)."""
     port = free_port()
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=WEB)
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{port}/loopback.html?ws=ws://127.0.0.1:{server.port}/kurento"
-    proc = subprocess.Popen(
-        [CHROME, *FLAGS, f"--user-data-dir={tmp_path}/profile", f"--use-file-for-fake-video-capture={video}",
-         f"--use-file-for-fake-audio-capture={audio}", url],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace")
-    result = None
-    deadline = time.time() + 60
+    url = f"http://127.0.0.1:{port}/{page}?{query}"
+    proc = subprocess.Popen([CHROME, *FLAGS, f"--user-data-dir={tmp_path}/profile", *extra_flags, url],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace")
+    deadline = time.time() + timeout
     try:
         for line in proc.stderr:
             m = re.search(r'"RESULT (\{.*\})"', line)
             if m:
-                result = json.loads(m.group(1).encode().decode("unicode_escape"))
-                break
+                return json.loads(m.group(1).encode().decode("unicode_escape"))
             if time.time() > deadline:
-                break
+                return None
     finally:
         proc.kill()
         proc.wait()
         httpd.shutdown()
+    return None
+
+
+def test_chromium_loopback(server, tmp_path):
+    assert os.path.exists(CHROME), "chromium is installed by `make test` (apt package chromium)"
+    video, audio = make_inputs(str(tmp_path), (30, 60, 220), 440)
+    result = run_page("loopback.html", f"ws=ws://127.0.0.1:{server.port}/kurento", tmp_path,
+                      [f"--use-file-for-fake-video-capture={video}", f"--use-file-for-fake-audio-capture={audio}"])
     assert result is not None, "the page reported nothing"
     assert "error" not in result, result
     print("chromium:", result)

@@ -209,38 +209,10 @@ def test_room_data_channels_reach_every_subscriber_that_has_them():
 def test_chromium_datachannel_loopback_and_server_channel(server, tmp_path):
     """The same with Chromium's SCTP stack (dcsctp): echo on its channel, a
     64 KiB binary message intact, a server channel opened and closed."""
-    import functools
-    import http.server
-    import json
     import os
-    import re
-    import subprocess
-    import threading
-    import time
-    from conftest import free_port
-    from test_chromium import CHROME, FLAGS, WEB
+    from test_chromium import CHROME, run_page
     assert os.path.exists(CHROME), "chromium is installed by `make test` (apt package chromium)"
-    port = free_port()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=WEB)
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{port}/datachannel.html?ws=ws://127.0.0.1:{server.port}/kurento"
-    proc = subprocess.Popen([CHROME, *FLAGS, f"--user-data-dir={tmp_path}/profile", url],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace")
-    result = None
-    deadline = time.time() + 60
-    try:
-        for line in proc.stderr:
-            m = re.search(r'"RESULT (\{.*\})"', line)
-            if m:
-                result = json.loads(m.group(1).encode().decode("unicode_escape"))
-                break
-            if time.time() > deadline:
-                break
-    finally:
-        proc.kill()
-        proc.wait()
-        httpd.shutdown()
+    result = run_page("datachannel.html", f"ws=ws://127.0.0.1:{server.port}/kurento", tmp_path)
     assert result is not None, "the page reported nothing"
     print("chromium:", result)
     assert "error" not in result, result
@@ -259,7 +231,7 @@ def test_server_offers_a_data_channel_line_and_opens_a_channel(server):
     aiortc answers (it becomes the DTLS client), the server opens a channel,
     the peer echoes on it through the loopback and both ends see it close."""
     from aiortc import RTCSessionDescription
-    from media import add_remote_candidate
+    from media import trickle_from_server
 
     async def run():
         kurento = Client(server.url)
@@ -275,13 +247,7 @@ def test_server_offers_a_data_channel_line_and_opens_a_channel(server):
         await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
         await pc.setLocalDescription(await pc.createAnswer())
         kurento.result("invoke", {"object": w, "operation": "processAnswer", "operationParams": {"answer": pc.localDescription.sdp}})
-        kurento.result("invoke", {"object": w, "operation": "gatherCandidates"})
-        while True:
-            event = await asyncio.to_thread(kurento.wait_event, None, 10, w, ["IceCandidateFound", "IceGatheringDone"])
-            value = event["params"]["value"]
-            if value["type"] == "IceGatheringDone":
-                break
-            await add_remote_candidate(pc, value["data"]["candidate"])
+        await trickle_from_server(kurento, w, pc)
         # Opened before the association is up: it opens once SCTP connects.
         for _ in range(50):
             r = invoke(kurento, w, "createDataChannel", label="from-offer")

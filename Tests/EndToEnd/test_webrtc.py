@@ -5,7 +5,7 @@ import asyncio
 from aiortc import RTCSessionDescription
 
 from conftest import Client
-from media import (ColourTrack, Recorder, ToneTrack, add_remote_candidate, centre_colour, colour_close,
+from media import (ColourTrack, trickle_from_server, Recorder, ToneTrack, add_remote_candidate, centre_colour, colour_close,
                    dominant_frequency, make_endpoint, negotiate, peer_connection, receive_only, tone_level, wait_for)
 
 
@@ -220,13 +220,7 @@ def test_server_offers_and_peer_answers(server):
         local = await asyncio.to_thread(kurento.result, "invoke", {
             "object": w, "operation": "processAnswer", "operationParams": {"answer": pc.localDescription.sdp}})
         assert local["value"] == offer
-        await asyncio.to_thread(kurento.result, "invoke", {"object": w, "operation": "gatherCandidates"})
-        while True:
-            event = await asyncio.to_thread(kurento.wait_event, None, 10, w, ["IceCandidateFound", "IceGatheringDone"])
-            value = event["params"]["value"]
-            if value["type"] == "IceGatheringDone":
-                break
-            await add_remote_candidate(pc, value["data"]["candidate"])
+        await trickle_from_server(kurento, w, pc)
         assert await wait_for(lambda: rec.video_frames >= 30 and len(rec.audio) >= 48000, 15), rec.video_frames
         assert colour_close(centre_colour(rec.last_rgb), (10, 180, 180)), centre_colour(rec.last_rgb)
         assert abs(dominant_frequency(rec.audio) - 770) < 10
