@@ -28,6 +28,8 @@ package final class WebRtcSession: RtpSession {
     /// The peer's SCTP port and largest message, from the negotiated data m-line.
     private var sctpRemote: (port: UInt16, maxMessageSize: Int)?
     private var dtlsRole: DTLSRole = .server
+    /// createDataChannel calls made before DTLS was up.
+    private var pendingDataChannels: [(label: String, ordered: Bool, reliability: SCTPAssociation.Reliability, proto: String)] = []
     /// Messages from a DATA source that found no channel of the same id or label.
     package private(set) var dataMessagesDropped: UInt64 = 0
 
@@ -365,6 +367,8 @@ package final class WebRtcSession: RtpSession {
         if !set.sctp.start(localPort: Negotiation.sctpPort, remotePort: remote.port) {
             logger.error("SCTP association could not start")
         }
+        for c in pendingDataChannels { set.create(label: c.label, ordered: c.ordered, reliability: c.reliability, protocol: c.proto) }
+        pendingDataChannels.removeAll()
     }
 
     /// Kurento's createDataChannel: needs useDataChannels and a negotiated data m-line.
@@ -378,9 +382,10 @@ package final class WebRtcSession: RtpSession {
         let reliability: SCTPAssociation.Reliability =
             maxPacketLifeTime >= 0 ? .maxLifetime(milliseconds: UInt32(clamping: maxPacketLifeTime))
             : maxRetransmits >= 0 ? .maxRetransmits(UInt32(clamping: maxRetransmits)) : .reliable
-        if dataChannels == nil { startDataChannels() }
         guard let set = dataChannels else {
-            throw NegotiationError(.dataChannel, "the DTLS transport is not up yet")
+            // DTLS is not up yet: opened as soon as the association starts.
+            pendingDataChannels.append((label, ordered, reliability, proto))
+            return
         }
         guard set.create(label: label, ordered: ordered, reliability: reliability, protocol: proto) != nil else {
             throw NegotiationError(.dataChannel, "no free SCTP stream for another data channel")
