@@ -165,6 +165,12 @@ async def simulcast_scenario(server, tmp_path):
         print("viewer estimates:", [viewer_stats(kurento, e) for e in endpoints])
         print("phase 2 widths, was fast:", widths(after, fast), "was slow:", widths(after, slow))
         print("phase 2:", after[-1])
+        # Switch times (printed, a benchmark figure, not a pass/fail criterion): seconds
+        # (one sample a second) until the newly limited viewer is on the low layer and
+        # the freed one is back on the top one.
+        down = next((i + 1 for i, r in enumerate(after) if 0 < r[fast]["width"] <= 320), None)
+        up = next((i + 1 for i, r in enumerate(after) if r[slow]["width"] >= 1280), None)
+        print(f"switch times: limited viewer down to 320 after {down} s, freed viewer up to 1280 after {up} s")
         assert sum(1 for r in after[-10:] if 0 < r[fast]["width"] <= 320) >= 7, widths(after, fast)
         assert max(r[slow]["width"] for r in after[-3:]) >= 640, widths(after, slow)
         # Frames kept being decoded through the change on both (a second
