@@ -266,3 +266,44 @@ def test_server_offers_a_data_channel_line_and_opens_a_channel(server):
         kurento.close()
 
     asyncio.run(asyncio.wait_for(run(), 60))
+
+
+def test_data_channel_endpoints_leave_nothing_behind():
+    """30 cycles of an endpoint with data channels: negotiated, a channel
+    opened both ways and used, released. Objects, fds and threads come back
+    (usrsctp's own threads start once and stay)."""
+    import os
+    server = Server()
+    try:
+        async def cycle(kurento):
+            p = kurento.result("create", {"type": "MediaPipeline"})["value"]
+            w = create_endpoint(kurento, p)
+            kurento.result("invoke", {"object": w, "operation": "connect", "operationParams": {"sink": w}})
+            pc = peer_connection()
+            chat = pc.createDataChannel("chat")
+            got = []
+            chat.on("message", got.append)
+            await negotiate(kurento, w, pc)
+            assert await wait_for(lambda: chat.readyState == "open", 10)
+            assert "result" in invoke(kurento, w, "createDataChannel", label="server")
+            chat.send("ping")
+            assert await wait_for(lambda: got == ["ping"], 10), got
+            await pc.close()
+            kurento.result("release", {"object": p})
+
+        async def run():
+            kurento = Client(server.url)
+            await cycle(kurento)  # warm-up: usrsctp's threads, pools
+            pid = server.proc.pid
+            fds, threads = len(os.listdir(f"/proc/{pid}/fd")), len(os.listdir(f"/proc/{pid}/task"))
+            for _ in range(30):
+                await cycle(kurento)
+            assert await wait_for(lambda: server.health()["objects"] == 0, 10), server.health()
+            await asyncio.sleep(1)
+            fds_after, threads_after = len(os.listdir(f"/proc/{pid}/fd")), len(os.listdir(f"/proc/{pid}/task"))
+            print("fds", fds, "->", fds_after, "threads", threads, "->", threads_after)
+            assert fds_after <= fds + 2 and threads_after <= threads, (fds, fds_after, threads, threads_after)
+            kurento.close()
+        asyncio.run(run())
+    finally:
+        server.stop()

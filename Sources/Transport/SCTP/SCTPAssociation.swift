@@ -55,6 +55,7 @@ public final class SCTPAssociation {
     /// to the peer's `remotePort` (both sides connect; SCTP joins the two).
     @discardableResult
     public func start(localPort: UInt16, remotePort: UInt16) -> Bool {
+        guard !closed else { return false }
         guard handle == nil else { return true }
         handle = tessera_sctp_open(UInt(id), localPort, remotePort, Self.mtu)
         return handle != nil
@@ -86,17 +87,17 @@ public final class SCTPAssociation {
         _ = tessera_sctp_reset_stream(handle, stream)
     }
 
+    /// Ends the association (an ABORT if it was up) and forgets its id; idempotent.
     public func close() {
+        guard !closed else { return }
+        closed = true
         SCTPRouter.shared.remove(id)
-        if handle != nil || isUp {
-            tessera_sctp_close(handle, UInt(id))
-        } else {
-            tessera_sctp_close(nil, UInt(id))
-        }
+        tessera_sctp_close(handle, UInt(id))
         handle = nil
         isUp = false
         partial.removeAll()
     }
+    private var closed = false
 
     // Called on the loop by the router.
 
