@@ -1,5 +1,4 @@
 package import Mixer
-import Logging
 package import RTP
 package import Transport
 
@@ -145,12 +144,7 @@ package final class CompositeHubNode: HubNode {
             let list = packets.map { p in
                 p.withUnsafeBytes { raw -> Parsed? in
                     guard let header = try? RTPHeader.parse(raw) else { return nil }
-                    guard let d = try? VP8PayloadDescriptor.parse(
-                        raw.assumingMemoryBound(to: UInt8.self).span, payloadOffset: header.payloadOffset, payloadLength: header.payloadLength),
-                        d.isKeyframeStart
-                    else { return (header, nil) }
-                    let end = header.payloadOffset + header.payloadLength
-                    return (header, vp8KeyframeSize(UnsafeRawBufferPointer(rebasing: raw[d.payloadHeaderOffset..<end])) ?? (0, 0))
+                    return (header, vp8Descriptor(raw, header: header)?.keyframe)
                 }
             }
             ssrcs.append(list.compactMap { $0 }.first?.header.ssrc ?? 0)
@@ -187,35 +181,17 @@ package final class CompositeHubNode: HubNode {
     }
 
     /// Each viewer's quality: the best its estimate allows (the main one for
-    /// a consumer without an estimate, such as a recorder); a keyframe of a
-    /// quality a viewer moves to, asked again if it has not come in 700 ms.
+    /// a consumer without an estimate, such as a recorder), placed as a
+    /// simulcast publisher places its viewers; a keyframe of a quality a
+    /// viewer moves to, asked again if it has not come in 700 ms.
     private func chooseQualities(at t: Duration) {
         guard let ingress = qualities else { return }
-        var wanted = Set<Int>()
-        for port in ports {
-            for c in port.consumersOf(.video) {
-                let estimate = (c as? RtpSession)?.viewerBitrateEstimate
-                let from = c.layerSelection.target
-                let layer = ingress.choose(for: &c.layerSelection, estimate: estimate, at: t)
-                if layer != from {
-                    context.logger.debug("composite quality", metadata: [
-                        "consumer": "\(c.objectID.suffix(36))", "from": "\(from.map(String.init) ?? "-")", "to": "\(layer.map(String.init) ?? "-")",
-                        "estimate": "\(estimate.map { "\($0 / 1000)k" } ?? "none")",
-                        "qualities": "\(ingress.ranked.map { "\(ingress.layers[$0].width)x\(ingress.layers[$0].height)@\(ingress.layers[$0].bitrate / 1000)k" })",
-                    ])
-                }
-                if c.layerSelection.retarget(layer), let layer { wanted.insert(layer) }
-                if let pending = c.layerSelection.target, pending != c.layerSelection.current { wanted.insert(pending) }
-            }
-        }
-        for q in wanted where lastQualityKeyframeRequest[q].map({ t - $0 >= RtpSession.keyframeRetry }) ?? true {
+        let (moved, waiting) = ingress.place(ports.flatMap { $0.consumersOf(.video) }, at: t, logger: context.logger)
+        for q in moved.union(waiting) where lastQualityKeyframeRequest[q].map({ t - $0 >= RtpSession.keyframeRetry }) ?? true {
             lastQualityKeyframeRequest[q] = t
             onEngine { $0.requestKeyframe(quality: q) }
         }
     }
-
-    /// The quality each viewer of `port` takes now, by SSRC (for stats and tests).
-    package func qualityTaken(by consumer: MediaNode) -> Int? { consumer.layerSelection.current }
 
     package func requestKeyframeFromInput(_ id: Int) {
         portsByID[id]?.requestKeyframeFromInput()

@@ -69,24 +69,16 @@ extension RtpSession {
             context.raise(.flowingIn(.video), on: objectID)
         }
         countIn(.video, bytes: packet.count)
-        var keyframeStart = false
         var size: (width: Int, height: Int)?
         var temporal: LayerSelection.Temporal?
-        if videoIsVP8, header.payloadLength > 0,
-            let d = try? VP8PayloadDescriptor.parse(
-                raw.assumingMemoryBound(to: UInt8.self).span, payloadOffset: header.payloadOffset, payloadLength: header.payloadLength)
-        {
-            if d.isKeyframeStart {
-                keyframeStart = true
-                let end = header.payloadOffset + header.payloadLength
-                size = vp8KeyframeSize(UnsafeRawBufferPointer(rebasing: raw[d.payloadHeaderOffset..<end])) ?? (0, 0)
-            }
+        if videoIsVP8, let (d, keyframe) = vp8Descriptor(raw, header: header) {
+            size = keyframe
             if let tid = d.temporalLayer {
                 temporal = LayerSelection.Temporal(layer: tid, sync: d.layerSync, frameStart: d.startOfPartition && d.partitionIndex == 0)
             }
         }
         simulcast?.received(layer: layer, bytes: packet.count, keyframe: size, temporal: temporal?.layer, at: now)
-        forward(packet, header: header, ext: incomingExtensions, layer: layer, keyframeStart: keyframeStart, temporal: temporal)
+        forward(packet, header: header, ext: incomingExtensions, layer: layer, keyframeStart: size != nil, temporal: temporal)
     }
 
     /// A packet of our current source left out by the temporal cap: the

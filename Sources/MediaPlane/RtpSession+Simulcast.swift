@@ -47,35 +47,9 @@ extension RtpSession {
     /// does not have yet needs a keyframe of that layer, asked for until it comes.
     package func chooseLayers(at t: Duration) {
         guard let ingress = simulcast else { return }
-        var wanted = Set<Int>()
-        for c in consumersOf(.video) {
-            let estimate = (c as? RtpSession)?.viewerBitrateEstimate
-            let from = c.layerSelection.target
-            let layer = ingress.choose(for: &c.layerSelection, estimate: estimate, at: t)
-            let temporal = layer.map { ingress.temporalCap(layer: $0, estimate: estimate, current: c.layerSelection.temporalTarget, at: t) }
-                ?? LayerSelection.allTemporal
-            if temporal != c.layerSelection.temporalTarget {
-                logger.debug("simulcast temporal cap", metadata: [
-                    "consumer": "\(c.objectID.suffix(36))", "from": "\(c.layerSelection.temporalTarget)", "to": "\(temporal)",
-                    "estimate": "\(estimate.map { "\($0 / 1000)k" } ?? "none")",
-                ])
-                c.layerSelection.temporalTarget = temporal
-            }
-            let needsKeyframe = c.layerSelection.retarget(layer)
-            if needsKeyframe, let layer { wanted.insert(layer) }
-            if let layer, layer != from {
-                logger.debug("simulcast layer", metadata: [
-                    "consumer": "\(c.objectID.suffix(36))", "from": "\(from.map { ingress.layers[$0].rid ?? "\($0)" } ?? "-")",
-                    "to": "\(ingress.layers[layer].rid ?? "\(layer)")", "estimate": "\(estimate.map { "\($0 / 1000)k" } ?? "none")",
-                    "upBlocked": "\(max(0, (c.layerSelection.upBlockedUntil - t) / .seconds(1)))s",
-                ])
-            }
-            if !needsKeyframe, let pending = c.layerSelection.target, pending != c.layerSelection.current,
-                ingress.layers[pending].lastKeyframeRequest.map({ t - $0 >= Self.keyframeRetry }) ?? true {
-                wanted.insert(pending)
-            }
-        }
-        for layer in wanted.sorted() { sendLayerPLI(layer, at: t) }
+        let (moved, waiting) = ingress.place(consumersOf(.video), at: t, logger: logger)
+        let overdue = waiting.filter { ingress.layers[$0].lastKeyframeRequest.map { t - $0 >= Self.keyframeRetry } ?? true }
+        for layer in moved.union(overdue).sorted() { sendLayerPLI(layer, at: t) }
     }
 
     /// A consumer asked for a keyframe (a new viewer, a PLI from a viewer):
@@ -148,4 +122,47 @@ extension RtpSession {
                 rid: l.rid, width: l.width, height: l.height, bitrate: l.bitrate, temporalLayers: l.temporalLayers))
         }
     }
+}
+
+extension SimulcastIngress {
+    /// Places each consumer on a layer (and under a temporal cap) from the
+    /// quality it asked for and its peer's bandwidth estimate: the shared
+    /// step of a simulcast publisher's layers and a composite's qualities.
+    /// Returns the layers consumers just moved to (their keyframes are needed
+    /// now) and those consumers are still waiting on, for the caller to ask
+    /// again once its last request is `RtpSession.keyframeRetry` old.
+    func place(_ consumers: [MediaNode], at t: Duration, logger: Logger) -> (moved: Set<Int>, waiting: Set<Int>) {
+        var moved = Set<Int>(), waiting = Set<Int>()
+        for c in consumers {
+            let estimate = (c as? RtpSession)?.viewerBitrateEstimate
+            let from = c.layerSelection.target
+            let layer = choose(for: &c.layerSelection, estimate: estimate, at: t)
+            let temporal = layer.map { temporalCap(layer: $0, estimate: estimate, current: c.layerSelection.temporalTarget, at: t) }
+                ?? LayerSelection.allTemporal
+            if temporal != c.layerSelection.temporalTarget {
+                logger.debug("simulcast temporal cap", metadata: [
+                    "consumer": "\(c.objectID.suffix(36))", "from": "\(c.layerSelection.temporalTarget)", "to": "\(temporal)",
+                    "estimate": "\(estimate.map { "\($0 / 1000)k" } ?? "none")",
+                ])
+                c.layerSelection.temporalTarget = temporal
+            }
+            if c.layerSelection.retarget(layer), let layer {
+                moved.insert(layer)
+            } else if let pending = c.layerSelection.target, pending != c.layerSelection.current {
+                waiting.insert(pending)
+            }
+            if let layer, layer != from {
+                logger.debug("simulcast layer", metadata: [
+                    "consumer": "\(c.objectID.suffix(36))", "from": "\(from.map(name) ?? "-")", "to": "\(name(layer))",
+                    "estimate": "\(estimate.map { "\($0 / 1000)k" } ?? "none")",
+                    "upBlocked": "\(max(0, (c.layerSelection.upBlockedUntil - t) / .seconds(1)))s",
+                    "layers": "\(ranked.map { "\(name($0)) \(layers[$0].width)x\(layers[$0].height)@\(layers[$0].bitrate / 1000)k" })",
+                ])
+            }
+        }
+        return (moved, waiting)
+    }
+
+    /// A layer's rid, or its index for SSRC-group simulcast and composite qualities.
+    func name(_ layer: Int) -> String { layers[layer].rid ?? "\(layer)" }
 }

@@ -380,6 +380,21 @@ package func vp8KeyframeSize(_ payload: UnsafeRawBufferPointer) -> (width: Int, 
     return (width, height)
 }
 
+/// A VP8 packet's payload descriptor (RFC 7741 §4.2), and its picture size when
+/// it starts a keyframe ((0, 0) when the frame header cannot be read); nil when
+/// the payload is no VP8 descriptor.
+package func vp8Descriptor(_ packet: UnsafeRawBufferPointer, header: RTPHeader)
+    -> (descriptor: VP8PayloadDescriptor, keyframe: (width: Int, height: Int)?)?
+{
+    guard header.payloadLength > 0,
+        let d = try? VP8PayloadDescriptor.parse(
+            packet.assumingMemoryBound(to: UInt8.self).span, payloadOffset: header.payloadOffset, payloadLength: header.payloadLength)
+    else { return nil }
+    guard d.isKeyframeStart else { return (d, nil) }
+    let end = header.payloadOffset + header.payloadLength
+    return (d, vp8KeyframeSize(UnsafeRawBufferPointer(rebasing: packet[d.payloadHeaderOffset..<end])) ?? (0, 0))
+}
+
 /// A viewer's available bandwidth as far as its feedback tells (the loss-based
 /// half of Google's congestion control, draft-ietf-rmcat-gcc-02 §6, plus the
 /// viewer's own REMB when it falls well below what we send). A new viewer

@@ -21,11 +21,12 @@ import Testing
         do { let r = s.retarget(0); #expect(!r) }  // no change, no keyframe needed
     }
 
-    /// Three active layers q (320 wide, 150 kbit/s), h (640, 500), f (1280, 1500),
-    /// listed in the offer as f, q, h so that ranking must come from the pictures.
-    func ingress(at t: Duration) -> SimulcastIngress {
+    /// Three active layers q (320 wide, 150 kbit/s), h (640, `h` bit/s, 500 k
+    /// unless given), f (1280, 1500), listed in the offer as f, q, h so that
+    /// ranking must come from the pictures.
+    func ingress(at t: Duration, h: Int = 500_000) -> SimulcastIngress {
         var i = SimulcastIngress(rids: ["f", "q", "h"], ridExtension: nil, repairedRidExtension: nil)
-        let layers: [(Int, Int, Int)] = [(0, 1280, 1_500_000), (1, 320, 150_000), (2, 640, 500_000)]
+        let layers: [(Int, Int, Int)] = [(0, 1280, 1_500_000), (1, 320, 150_000), (2, 640, h)]
         i.measure(at: t - .milliseconds(500))  // opens a half-second window
         for (index, width, bitrate) in layers {
             i.received(layer: index, bytes: bitrate / 16, keyframe: (width, width * 9 / 16), at: t - .milliseconds(10))
@@ -94,14 +95,8 @@ import Testing
         _ = s.admit(layer: 2, keyframeStart: true)
         // The estimate holds but h now costs 800 kbit/s (a browser raising it): back to q,
         // still forwarding h until q's keyframe, and free to move up once the estimate allows.
-        var dearer = SimulcastIngress(rids: ["f", "q", "h"], ridExtension: nil, repairedRidExtension: nil)
         let t2 = t + .seconds(1)
-        dearer.measure(at: t2 - .milliseconds(500))
-        for (index, width, bitrate) in [(0, 1280, 1_500_000), (1, 320, 150_000), (2, 640, 800_000)] {
-            dearer.received(layer: index, bytes: bitrate / 16, keyframe: (width, width * 9 / 16), at: t2 - .milliseconds(10))
-        }
-        dearer.measure(at: t2, window: .milliseconds(500))
-        do { let r = dearer.choose(for: &s, estimate: 700_000, at: t2); #expect(r == 1) }
+        do { let r = ingress(at: t2, h: 800_000).choose(for: &s, estimate: 700_000, at: t2); #expect(r == 1) }
         #expect(s.current == 2)
         #expect(s.upBlockedUntil <= t2)
     }
