@@ -88,10 +88,7 @@ extension RtpSession {
     /// of a dropped packet was already counted.
     package func closeTemporalGap(_ header: RTPHeader, frameStart: Bool) {
         var stream = outStream(.video)
-        guard stream.sourceSSRC == header.ssrc, let highest = stream.highestSourceSeq,
-            Int16(bitPattern: header.sequenceNumber &- highest) > 0
-        else { return }
-        stream.highestSourceSeq = header.sequenceNumber
+        guard stream.sourceSSRC == header.ssrc, stream.noteSourceSequence(header.sequenceNumber) else { return }
         stream.seqDelta &-= 1
         if frameStart, stream.pictureSynced { stream.pictureIDDelta &-= 1 }
         stream.temporalDropped &+= 1
@@ -151,9 +148,7 @@ extension RtpSession {
             stream.sourceStartSeq = stream.lastSeq &+ 1
             stream.highestSourceSeq = header.sequenceNumber
         }
-        if let highest = stream.highestSourceSeq, Int16(bitPattern: header.sequenceNumber &- highest) > 0 {
-            stream.highestSourceSeq = header.sequenceNumber
-        }
+        _ = stream.noteSourceSequence(header.sequenceNumber)
         // VP8: PictureID and TL0PICIDX continue across sources too (a simulcast
         // layer switch, a dispatcher's new source), or the decoder sees a jump.
         var vp8: VP8PayloadDescriptor?
@@ -269,15 +264,18 @@ extension RtpSession {
     }
 
     /// Sends a PLI to the peer for the video it sends us (RFC 4585 §6.3.1),
-    /// at most every 300 ms however many viewers ask. A simulcast publisher
-    /// is asked for the layers its consumers take or are moving to.
-    /// PLI to our peer. `start`: for a viewer that is starting, allowed
-    /// sooner after the previous one (100 ms rather than 300 ms).
+    /// at most every `pliInterval` however many viewers ask (`startPLIInterval`
+    /// when a viewer is `start`ing). A simulcast publisher is asked for the
+    /// layers its consumers take or are moving to.
     package func sendPLI(start: Bool = false) {
         if simulcast != nil { return requestSimulcastKeyframes(start: start) }
         guard protection != nil, let media = remoteVideoSSRC else { return }
-        sendPLI(mediaSSRC: media, last: &lastKeyframeRequest, at: loop.clock.now, minInterval: start ? .milliseconds(100) : .milliseconds(300))
+        sendPLI(mediaSSRC: media, last: &lastKeyframeRequest, at: loop.clock.now, minInterval: Self.pliInterval(start: start))
     }
+
+    /// The least time between two PLIs for the same stream: a repair request
+    /// 300 ms, a starting viewer's 100 ms (it shows nothing until its keyframe).
+    package static func pliInterval(start: Bool) -> Duration { start ? .milliseconds(100) : .milliseconds(300) }
 
     package func resetOutStream(_ kind: MediaKindKey) {
         var s = outStream(kind)

@@ -92,8 +92,8 @@ extension RtpSession {
     }
 
     /// A PLI (RFC 4585 §6.3.1) for `mediaSSRC`, unless one went out less than
-    /// 300 ms before (`last`, updated), however many viewers ask.
-    package func sendPLI(mediaSSRC: UInt32, last: inout Duration?, at t: Duration, minInterval: Duration = .milliseconds(300)) {
+    /// `minInterval` before (`last`, updated), however many viewers ask.
+    package func sendPLI(mediaSSRC: UInt32, last: inout Duration?, at t: Duration, minInterval: Duration = RtpSession.pliInterval(start: false)) {
         if let last, t - last < minInterval { return }
         last = t
         rtcp.plisSent &+= 1

@@ -64,11 +64,11 @@ extension RtpSession {
         }
         // A consumer without a layer yet gets one now (its first keyframe is on its way).
         if unplaced { chooseLayers(at: now) }
-        for layer in layers.sorted() { sendLayerPLI(layer, minInterval: start ? .milliseconds(100) : .milliseconds(300)) }
+        for layer in layers.sorted() { sendLayerPLI(layer, minInterval: Self.pliInterval(start: start)) }
     }
 
-    /// PLI for one layer (RFC 4585 §6.3.1, media SSRC of that layer), at most every 300 ms each.
-    package func sendLayerPLI(_ layer: Int, at t: Duration? = nil, minInterval: Duration = .milliseconds(300)) {
+    /// PLI for one layer (RFC 4585 §6.3.1, media SSRC of that layer), at most every `minInterval` each.
+    package func sendLayerPLI(_ layer: Int, at t: Duration? = nil, minInterval: Duration = RtpSession.pliInterval(start: false)) {
         guard protection != nil, var ingress = simulcast, let ssrc = ingress.layers[layer].ssrc else { return }
         sendPLI(mediaSSRC: ssrc, last: &ingress.layers[layer].lastKeyframeRequest, at: t ?? now, minInterval: minInterval)
         simulcast = ingress

@@ -55,6 +55,13 @@ package class RtpSession: MediaNode {
         /// or dropped by the temporal cap), and packets dropped by that cap.
         var highestSourceSeq: UInt16?
         var temporalDropped: UInt64 = 0
+
+        /// Notes a sequence number of the current source; true when it is the newest yet.
+        mutating func noteSourceSequence(_ seq: UInt16) -> Bool {
+            guard let highest = highestSourceSeq, Int16(bitPattern: seq &- highest) > 0 else { return false }
+            highestSourceSeq = seq
+            return true
+        }
     }
 
     package let context: MediaContext

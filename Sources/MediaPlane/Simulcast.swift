@@ -252,15 +252,16 @@ package struct SimulcastIngress {
         let elapsed = t - windowStart
         guard elapsed >= window, elapsed > .zero else { return }
         let seconds = elapsed / .seconds(1)
+        // Smoothed, so that one keyframe does not make a layer look twice as expensive.
+        func smoothed(_ old: UInt64, _ bytes: Int) -> UInt64 {
+            let now = UInt64(Double(bytes * 8) / seconds)
+            return old == 0 ? now : (old * 2 + now) / 3
+        }
         for i in layers.indices {
-            let now = UInt64(Double(layers[i].bytesInWindow * 8) / seconds)
-            // Smoothed, so that one keyframe does not make a layer look twice as expensive.
-            layers[i].bitrate = layers[i].bitrate == 0 ? now : (layers[i].bitrate * 2 + now) / 3
+            layers[i].bitrate = smoothed(layers[i].bitrate, layers[i].bytesInWindow)
             layers[i].bytesInWindow = 0
             for k in 0..<4 {
-                let tidNow = UInt64(Double(layers[i].temporalBytesInWindow[k] * 8) / seconds)
-                let old = layers[i].temporalBitrate[k]
-                layers[i].temporalBitrate[k] = old == 0 ? tidNow : (old * 2 + tidNow) / 3
+                layers[i].temporalBitrate[k] = smoothed(layers[i].temporalBitrate[k], layers[i].temporalBytesInWindow[k])
                 layers[i].temporalBytesInWindow[k] = 0
             }
             if !isActive(i, at: t) { layers[i].bitrate = 0 }
