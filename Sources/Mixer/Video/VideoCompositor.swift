@@ -84,10 +84,7 @@ public final class VideoCompositor {
         let encoder: VP8Encoder
         var packetizer: VP8Packetizer
         let ssrc: UInt32
-        var keyframePending = true
-        var newViewerWaiting = false
-        var lastForcedKeyframe: Int64?
-        var framesSent = 0
+        var keyframes = KeyframePacing()
         init(_ q: VideoQuality, base: VideoCompositorConfiguration, ssrc: UInt32) throws {
             frame = I420Frame(width: q.width, height: q.height)
             encoder = try VP8Encoder(configuration: VP8EncoderConfiguration(
@@ -107,9 +104,8 @@ public final class VideoCompositor {
     private var order: [Int] = []
     private var rects: [PixelRect] = []
     private var layoutDirty = true
-    private var framesSent = 0
-    private var keyframePending = true
-    private var lastForcedKeyframe: Int64?
+    /// When the main quality's next keyframe may be forced.
+    private var keyframes = KeyframePacing()
     private let timestampOffset: UInt32
 
     public var layout: LayoutKind = .grid {
@@ -212,28 +208,17 @@ public final class VideoCompositor {
     /// A new viewer's request may come `newViewerKeyframeIntervalMillis` after
     /// the last forced keyframe; a repair request `keyframeIntervalMillis`.
     public func requestKeyframe(forNewViewer: Bool = false) {
-        keyframePending = true
-        if forNewViewer { newViewerWaiting = true }
-        for o in outputs {
-            o.keyframePending = true
-            if forNewViewer { o.newViewerWaiting = true }
-        }
-    }
-
-    private var newViewerWaiting = false
-    private var pendingInterval: Int64 {
-        newViewerWaiting ? configuration.newViewerKeyframeIntervalMillis : configuration.keyframeIntervalMillis
+        keyframes.request(forNewViewer: forNewViewer)
+        for o in outputs { o.keyframes.request(forNewViewer: forNewViewer) }
     }
 
     /// A keyframe of one quality (0: the main one).
     /// A viewer switching to that quality waits on it: the new-viewer interval applies.
     public func requestKeyframe(quality: Int) {
         if quality == 0 {
-            keyframePending = true
-            newViewerWaiting = true
+            keyframes.request(forNewViewer: true)
         } else if quality - 1 < outputs.count {
-            outputs[quality - 1].keyframePending = true
-            outputs[quality - 1].newViewerWaiting = true
+            outputs[quality - 1].keyframes.request(forNewViewer: true)
         }
     }
 
@@ -250,19 +235,12 @@ public final class VideoCompositor {
         let timestamp = UInt32(truncatingIfNeeded: nowMillis &* 90) &+ timestampOffset
         for o in outputs {
             o.frame.draw(canvas, into: PixelRect(x: 0, y: 0, width: o.frame.width, height: o.frame.height))
-            var force = false
-            let interval = o.newViewerWaiting ? configuration.newViewerKeyframeIntervalMillis : configuration.keyframeIntervalMillis
-            if o.keyframePending, o.framesSent == 0 || o.lastForcedKeyframe.map({ nowMillis - $0 >= interval }) ?? true {
-                force = true
-                o.keyframePending = false
-                o.newViewerWaiting = false
-                o.lastForcedKeyframe = nowMillis
-            }
+            let force = o.keyframes.forcesKeyframe(at: nowMillis, configuration)
             guard let encoded = try? o.encoder.encode(o.frame, forceKeyframe: force) else {
                 all.append([])
                 continue
             }
-            o.framesSent += 1
+            o.keyframes.framesSent += 1
             var packets: [[UInt8]] = []
             o.packetizer.packetize(encoded.data, timestamp: timestamp, into: &packets)
             all.append(packets)
@@ -277,21 +255,13 @@ public final class VideoCompositor {
     /// One output frame: compose, encode, packetize (RFC 7741). Empty if nothing to send.
     public func tick(nowMillis: Int64) -> [[UInt8]] {
         compose(nowMillis: nowMillis)
-        var force = false
-        if keyframePending {
-            if framesSent == 0 || lastForcedKeyframe.map({ nowMillis - $0 >= pendingInterval }) ?? true {
-                force = true
-                keyframePending = false
-                newViewerWaiting = false
-                lastForcedKeyframe = nowMillis
-            }
-        }
+        let force = keyframes.forcesKeyframe(at: nowMillis, configuration)
         let encodeStart = ContinuousClock.now
         let frame = try? encoder.encode(canvas, forceKeyframe: force)
         lastEncodeTime = ContinuousClock.now - encodeStart
         guard let encoded = frame else { return [] }
-        framesSent += 1
-        if encoded.isKeyframe && !force { lastForcedKeyframe = lastForcedKeyframe ?? nowMillis }
+        keyframes.framesSent += 1
+        if encoded.isKeyframe && !force { keyframes.lastForced = keyframes.lastForced ?? nowMillis }
         var packets: [[UInt8]] = []
         packets.reserveCapacity(packetizer.packetCount(frameSize: encoded.data.count))
         let timestamp = UInt32(truncatingIfNeeded: nowMillis &* 90) &+ timestampOffset
@@ -361,4 +331,31 @@ public final class VideoCompositor {
     }
 
     private var orderCache: [Int] = []
+}
+
+/// When one output stream's next keyframe may be forced: requests are kept
+/// until `keyframeIntervalMillis` after the last forced keyframe, or
+/// `newViewerKeyframeIntervalMillis` when a new viewer waits on it; the first
+/// frame is always one.
+private struct KeyframePacing {
+    var pending = true
+    var newViewerWaiting = false
+    var lastForced: Int64?
+    var framesSent = 0
+
+    mutating func request(forNewViewer: Bool) {
+        pending = true
+        if forNewViewer { newViewerWaiting = true }
+    }
+
+    /// Whether the frame encoded at `now` is to be a forced keyframe (taking the request).
+    mutating func forcesKeyframe(at now: Int64, _ c: VideoCompositorConfiguration) -> Bool {
+        guard pending else { return false }
+        let interval = newViewerWaiting ? c.newViewerKeyframeIntervalMillis : c.keyframeIntervalMillis
+        guard framesSent == 0 || lastForced.map({ now - $0 >= interval }) ?? true else { return false }
+        pending = false
+        newViewerWaiting = false
+        lastForced = now
+        return true
+    }
 }
