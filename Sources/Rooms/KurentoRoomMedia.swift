@@ -49,10 +49,6 @@ public final class KurentoRoomMedia: RoomMedia {
         try await create("MediaPipeline", [:])
     }
 
-    public func createWebRtcEndpoint(pipeline: String) async throws(RoomMediaError) -> String {
-        try await createWebRtcEndpoint(pipeline: pipeline, dataChannels: false)
-    }
-
     public func createWebRtcEndpoint(pipeline: String, dataChannels: Bool) async throws(RoomMediaError) -> String {
         var params: [String: JSONValue] = ["mediaPipeline": .string(pipeline)]
         if dataChannels { params["useDataChannels"] = true }

@@ -38,8 +38,7 @@ public struct RoomMediaError: Error, Sendable, CustomStringConvertible {
 /// protocol to the server's own element layer; tests use a double.
 public protocol RoomMedia: Sendable {
     func createPipeline() async throws(RoomMediaError) -> String
-    func createWebRtcEndpoint(pipeline: String) async throws(RoomMediaError) -> String
-    /// The same, with data channels (Kurento's `useDataChannels`) when asked for.
+    /// A WebRtcEndpoint, with data channels (Kurento's `useDataChannels`) when asked for.
     func createWebRtcEndpoint(pipeline: String, dataChannels: Bool) async throws(RoomMediaError) -> String
     func createComposite(pipeline: String) async throws(RoomMediaError) -> String
     func createHubPort(hub: String) async throws(RoomMediaError) -> String
@@ -71,11 +70,4 @@ public protocol RoomMedia: Sendable {
     func release(_ object: String) async
     /// Events of every object made through this interface, in order.
     var events: AsyncStream<RoomMediaEvent> { get }
-}
-
-extension RoomMedia {
-    /// Media layers without data channels make plain endpoints.
-    public func createWebRtcEndpoint(pipeline: String, dataChannels: Bool) async throws(RoomMediaError) -> String {
-        try await createWebRtcEndpoint(pipeline: pipeline)
-    }
 }

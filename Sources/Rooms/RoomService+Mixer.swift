@@ -73,9 +73,12 @@ extension RoomService {
     func connectSubscription(_ room: Room, from source: Participant, to viewer: Participant, endpoint: String) async throws(RoomMediaError) {
         guard let publisher = source.publisher else { return }
         let kinds = forwardedKinds(room, from: source, to: viewer)
-        // The publisher's data channel messages, when both ends have data channels (as in Kurento Room).
+        // Both kinds: one connect for all media, data included (an endpoint without
+        // data channels drops what it cannot send). Otherwise kind by kind, with
+        // the publisher's data channel messages when both ends have data channels.
+        if kinds.count == 2 { return try await media.connect(publisher, endpoint, kind: nil) }
         if source.dataChannels, viewer.dataChannels { try await media.connect(publisher, endpoint, kind: .data) }
-        for kind in [RoomMediaKind.audio, .video] where kinds.contains(kind) { try await media.connect(publisher, endpoint, kind: kind) }
+        for kind in kinds { try await media.connect(publisher, endpoint, kind: kind) }
     }
 
     /// Wires `viewer`'s current subscription to `source` again: connects what

@@ -41,7 +41,9 @@ public final class FakeRoomMedia: RoomMedia {
     public func takeCalls() -> [String] { state.withLock { s in defer { s.calls = [] }; return s.calls } }
 
     public func createPipeline() async throws(RoomMediaError) -> String { make("pipeline", "createPipeline") }
-    public func createWebRtcEndpoint(pipeline: String) async throws(RoomMediaError) -> String { make("webrtc", "createWebRtcEndpoint(\(pipeline))") }
+    public func createWebRtcEndpoint(pipeline: String, dataChannels: Bool) async throws(RoomMediaError) -> String {
+        make("webrtc", "createWebRtcEndpoint(\(pipeline)\(dataChannels ? ", data" : ""))")
+    }
     public func createComposite(pipeline: String) async throws(RoomMediaError) -> String {
         if let hook = duringCreateComposite.withLock({ $0 }) { await hook() }
         return make("composite", "createComposite(\(pipeline))")
