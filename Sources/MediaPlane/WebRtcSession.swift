@@ -30,8 +30,6 @@ package final class WebRtcSession: RtpSession {
     private var dtlsRole: DTLSRole = .server
     /// createDataChannel calls made before DTLS was up.
     private var pendingDataChannels: [(label: String, ordered: Bool, reliability: SCTPAssociation.Reliability, proto: String)] = []
-    /// Messages from a DATA source that found no channel of the same id or label.
-    package private(set) var dataMessagesDropped: UInt64 = 0
 
     package let options: Options
     private let certificate: DTLSCertificate
@@ -399,15 +397,13 @@ package final class WebRtcSession: RtpSession {
     }
 
     /// A message from a DATA source (itself when connected to itself): sent on
-    /// our channel with the same id, else the same label; dropped otherwise.
+    /// our open channel with the same id and label, else the same label, else
+    /// the same id; dropped when there is none (or no data channels at all).
     package override func consumeData(_ message: DataMessage, from source: MediaNode) {
-        guard let set = dataChannels else { dataMessagesDropped += 1; return }
+        guard let set = dataChannels else { return }
         let channel = set.channels[message.channel].flatMap { $0.open && $0.label == message.label ? $0.id : nil }
             ?? set.channels.values.filter { $0.open && $0.label == message.label }.map(\.id).min()
             ?? set.channels[message.channel].flatMap { $0.open ? $0.id : nil }
-        guard let channel, set.send(channel: channel, binary: message.binary, message.bytes) == 0 else {
-            dataMessagesDropped += 1
-            return
-        }
+        if let channel { set.send(channel: channel, binary: message.binary, message.bytes) }
     }
 }
