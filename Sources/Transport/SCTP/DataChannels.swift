@@ -154,8 +154,12 @@ public final class DataChannelSet {
         guard let c = channels[id] else { return }
         let (type, parameter) = DCEPMessage.channelType(ordered: c.ordered, reliability: c.reliability)
         let open = DCEPMessage.open(channelType: type, priority: 256, reliabilityParameter: parameter, label: c.label, protocol: c.protocol)
-        // DCEP messages go ordered and reliable (RFC 8832 §6).
-        _ = open.bytes.withUnsafeBytes { sctp.send(stream: id, ppid: DCEPMessage.ppidDCEP, unordered: false, reliability: .reliable, $0) }
+        sendDCEP(open, on: id)
+    }
+
+    /// DCEP messages go ordered and reliable (RFC 8832 §6).
+    private func sendDCEP(_ message: DCEPMessage, on id: UInt16) {
+        _ = message.bytes.withUnsafeBytes { sctp.send(stream: id, ppid: DCEPMessage.ppidDCEP, unordered: false, reliability: .reliable, $0) }
     }
 
     package func event(_ event: SCTPAssociation.Event) {
@@ -193,7 +197,7 @@ public final class DataChannelSet {
                 let (ordered, reliability) = DCEPMessage.reliability(channelType: type, parameter: parameter)
                 let c = DataChannelInfo(id: id, label: label, protocol: proto, ordered: ordered, reliability: reliability, open: true)
                 channels[id] = c
-                _ = DCEPMessage.ack.bytes.withUnsafeBytes { sctp.send(stream: id, ppid: DCEPMessage.ppidDCEP, unordered: false, reliability: .reliable, $0) }
+                sendDCEP(.ack, on: id)
                 onOpen?(c)
             case .ack:
                 guard var c = channels[id], !c.open else { return }
