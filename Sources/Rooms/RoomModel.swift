@@ -30,6 +30,25 @@ struct Subscription {
     var flowing = false
 }
 
+/// A stream a participant publishes beside its first one (extension `streams`):
+/// a shared screen, a second camera, extra audio. Its own WebRtcEndpoint (one
+/// PeerConnection per stream, §10.1) and, while the room mixes, its own HubPort.
+final class ExtraStream {
+    /// The stream id, unique within its participant (`screen`, `camera2`).
+    let id: String
+    /// What it carries: `camera`, `screen`, `audio` or `custom`.
+    let source: String
+    let endpoint: String
+    /// Its input port on the room's composite while the room mixes.
+    var hubPort: String?
+
+    init(id: String, source: String, endpoint: String) {
+        self.id = id
+        self.source = source
+        self.endpoint = endpoint
+    }
+}
+
 final class Participant {
     let name: String
     var session: String
@@ -40,12 +59,28 @@ final class Participant {
     /// `joinRoom`'s `dataChannels`: its endpoints take data channels, and its
     /// publisher's messages reach subscribers that have them too.
     var dataChannels = false
-    /// The endpoint this participant publishes on, once it did.
+    /// The endpoint of this participant's first stream (the one every client
+    /// sees, legacy ones included), once it published.
     var publisher: String?
     var publishing: Bool { publisher != nil }
+    /// The first stream's id (`webcam` unless `publishVideo` named it) and source.
+    var primaryStream = "webcam"
+    var primarySource = "camera"
+    /// Streams published beside the first one, in publishing order.
+    var extras: [ExtraStream] = []
+    /// Publishes any stream at all (the first one may be gone while others stay).
+    var publishesAnything: Bool { publisher != nil || !extras.isEmpty }
+
+    /// The extra stream `id`, if this participant publishes it.
+    func extra(_ id: String) -> ExtraStream? { extras.first { $0.id == id } }
+
+    /// The key of `stream`'s subscriptions and endpoint name: the user name for
+    /// the first stream (as Kurento Room names it), `user_stream` for the others.
+    func key(of stream: ExtraStream) -> String { "\(name)_\(stream.id)" }
     /// Its port on the room's composite (input when publishing, output for `$mcu`).
     var hubPort: String?
-    /// By endpoint name: the sender's user name, or `$mcu`.
+    /// By endpoint name: the sender's user name (its first stream), `user_stream`
+    /// (its other streams), or `$mcu`.
     var subscriptions: [String: Subscription] = [:]
     /// Old endpoints kept until their replacement flows (make-before-break).
     var retiring: [String: [String]] = [:]
@@ -94,6 +129,9 @@ final class Room {
     var switchFrom: RoomMode = .sfu
     var switchStartedAt: Duration = .zero
     var layout = "grid"
+    /// Whether a moderator chose the layout: until then a shared screen turns
+    /// the default grid into `presentation` by itself.
+    var layoutChosen = false
     var layoutRevision = 0
     /// `custom` layouts: the tile of each named participant, normalised (x, y, w, h) and z order.
     var customTiles: [(id: String, rect: [Double], z: Int)] = []
@@ -125,14 +163,22 @@ final class Room {
         order.removeAll { $0 == name }
     }
 
-    /// Stream descriptors of `p` as the others see them in this mode.
-    func streams(of p: Participant) -> [JSONValue]? {
-        guard p.publishing else { return nil }
-        switch mode {
-        case .sfu: return [["id": "webcam"]]
-        case .mcu: return nil
-        case .hybrid: return [["id": "webcam", "recvAudio": false]]
+    /// Stream descriptors of `p` as `viewer` sees them in this mode: its first
+    /// stream for every client, each other stream (with `source`) for clients
+    /// of the `streams` extension. Nil when there is nothing to subscribe to.
+    func streams(of p: Participant, for viewer: Participant? = nil) -> [JSONValue]? {
+        guard mode != .mcu else { return nil }
+        let aware = viewer?.wants("streams") ?? false
+        var out: [JSONValue] = []
+        func descriptor(_ id: String, _ source: String) -> JSONValue {
+            var d: [String: JSONValue] = ["id": .string(id)]
+            if mode == .hybrid { d["recvAudio"] = false }
+            if aware { d["source"] = .string(source) }
+            return .object(d)
         }
+        if p.publishing { out.append(descriptor(p.primaryStream, p.primarySource)) }
+        if aware { out += p.extras.map { descriptor($0.id, $0.source) } }
+        return out.isEmpty ? nil : out
     }
 
     /// The `$mcu` pseudo-participant's streams in this mode, if it is present.
@@ -155,7 +201,10 @@ final class Room {
         var out: [String] = []
         if mcuStreams != nil { out.append(mcuName) }
         if mode != .mcu {
-            out += members.filter { $0.name != p.name && $0.publishing }.map(\.name)
+            for other in members where other.name != p.name {
+                if other.publishing { out.append(other.name) }
+                if p.wants("streams") { out += other.extras.map { other.key(of: $0) } }
+            }
         }
         return out
     }

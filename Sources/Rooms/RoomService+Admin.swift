@@ -47,7 +47,7 @@ extension RoomService {
         .array(rooms.values.sorted { $0.name < $1.name }.map { r in
             [
                 "name": .string(r.name), "mode": .string(r.mode.rawValue), "participants": .int(Int64(r.members.count)),
-                "publishers": .int(Int64(r.members.filter(\.publishing).count)), "recording": .bool(r.recording != nil),
+                "publishers": .int(Int64(r.members.filter(\.publishesAnything).count)), "recording": .bool(r.recording != nil),
             ]
         })
     }
@@ -69,7 +69,10 @@ extension RoomService {
             "participants": .array(r.members.map { p in
                 [
                     "name": .string(p.name), "role": .string(p.role.rawValue), "connected": .bool(sessions[p.session]?.connection != nil),
-                    "publishing": .bool(p.publishing), "audioActive": .bool(p.audioActive), "videoActive": .bool(p.videoActive),
+                    "publishing": .bool(p.publishing),
+                    "streams": .array((p.publishing ? [["id": .string(p.primaryStream), "source": .string(p.primarySource)]] : [])
+                        + p.extras.map { ["id": .string($0.id), "source": .string($0.source)] }),
+                    "audioActive": .bool(p.audioActive), "videoActive": .bool(p.videoActive),
                     "forceMuted": .array(p.forceMuted.sorted().map { .string($0) }),
                     "speaking": .bool(r.speakers.speaking.contains(p.name)),
                     "subscriptions": .array(p.subscriptions.keys.sorted().map { .string($0) }),
@@ -87,6 +90,7 @@ extension RoomService {
         var owners: [(user: String, endpoint: String, publisher: Bool)] = []
         for p in room.members {
             if let e = p.publisher { owners.append((p.name, e, true)) }
+            for x in p.extras { owners.append((p.key(of: x), x.endpoint, true)) }
             for s in p.subscriptions.values { owners.append((p.name, s.endpoint, false)) }
         }
         var total = MediaTotals()

@@ -6,7 +6,17 @@ import JSONRPC
 extension RoomService {
     // MARK: §10.4 layout
 
-    static let layouts = ["grid", "speaker", "pip", "custom"]
+    static let layouts = ["grid", "speaker", "pip", "presentation", "custom"]
+
+    /// One tile of the composite: a participant's first stream or one of its extra streams.
+    struct Tile {
+        let owner: Participant
+        let stream: String
+        let source: String
+        let port: String
+        /// What a custom layout names it by: the user (first stream) or `user_stream`.
+        let id: String
+    }
 
     func setLayout(_ params: [String: JSONValue], session: Session) async throws(RoomError) -> JSONValue {
         let layout = try string(params, "layout")
@@ -36,6 +46,7 @@ extension RoomService {
             }
         }
         room.layout = layout
+        room.layoutChosen = true
         room.customTiles = tiles
         room.appliedLayout = ""
         await applyLayout(room, force: true)
@@ -46,38 +57,56 @@ extension RoomService {
     /// clients that asked for `layout` the geometry, when anything changed.
     func applyLayout(_ room: Room, force: Bool = false) async {
         guard let composite = room.composite, room.mixerMode == .mcu else { return }
-        var shown = room.members.filter { $0.publishing && $0.hubPort != nil && $0.videoActive }
-        if room.layout == "speaker" || room.layout == "pip", let d = room.speakers.dominant, let i = shown.firstIndex(where: { $0.name == d }) {
+        var shown: [Tile] = []
+        for p in room.members {
+            if p.publishing, p.videoActive, let port = p.hubPort {
+                shown.append(Tile(owner: p, stream: p.primaryStream, source: p.primarySource, port: port, id: p.name))
+            }
+            for extra in p.extras {
+                if let port = extra.hubPort { shown.append(Tile(owner: p, stream: extra.id, source: extra.source, port: port, id: p.key(of: extra))) }
+            }
+        }
+        // What is drawn: `presentation` (chosen, or by itself over the default grid
+        // while someone shares a screen) puts the screens first, the first one large;
+        // without a screen it is a grid.
+        var layout = room.layout
+        let sharing = shown.contains { $0.source == "screen" }
+        if layout == "presentation" || (layout == "grid" && !room.layoutChosen && sharing) {
+            layout = sharing ? "presentation" : "grid"
+            shown = shown.filter { $0.source == "screen" } + shown.filter { $0.source != "screen" }
+        }
+        if layout == "speaker" || layout == "pip", let d = room.speakers.dominant, let i = shown.firstIndex(where: { $0.owner.name == d }) {
             shown.insert(shown.remove(at: i), at: 0)
         }
         var rects: [[Double]] = []
         var z: [Int] = []
-        if room.layout == "custom" {
-            let byName = Dictionary(uniqueKeysWithValues: shown.map { ($0.name, $0) })
-            shown = room.customTiles.compactMap { byName[$0.id] }
-            rects = room.customTiles.filter { byName[$0.id] != nil }.map(\.rect)
-            z = room.customTiles.filter { byName[$0.id] != nil }.map(\.z)
+        if layout == "custom" {
+            let byID = Dictionary(shown.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            shown = room.customTiles.compactMap { byID[$0.id] }
+            rects = room.customTiles.filter { byID[$0.id] != nil }.map(\.rect)
+            z = room.customTiles.filter { byID[$0.id] != nil }.map(\.z)
         }
-        let order = shown.compactMap(\.hubPort)
-        let signature = "\(room.layout)|\(order)|\(rects)"
+        let order = shown.map(\.port)
+        let signature = "\(layout)|\(order)|\(rects)"
         guard force || signature != room.appliedLayout else { return }
         room.appliedLayout = signature
-        try? await media.setLayout(composite: composite, layout: room.layout, order: order, rects: rects)
+        try? await media.setLayout(composite: composite, layout: layout, order: order, rects: rects)
         room.layoutRevision += 1
         let geometry = TileGeometry.tiles(
-            layout: room.layout, count: shown.count, custom: rects, width: options.canvasWidth, height: options.canvasHeight)
+            layout: layout, count: shown.count, custom: rects, width: options.canvasWidth, height: options.canvasHeight)
         var tiles: [JSONValue] = []
-        for (i, p) in shown.enumerated() where i < geometry.count {
+        for (i, t) in shown.enumerated() where i < geometry.count {
             let g = geometry[i]
             var tile: [String: JSONValue] = [
-                "id": .string(p.name), "streamId": "webcam", "x": .double(g[0]), "y": .double(g[1]), "w": .double(g[2]), "h": .double(g[3]),
-                "z": .int(Int64(i < z.count ? z[i] : (room.layout == "pip" && i > 0 ? 1 : 0))), "label": .string(p.name),
+                "id": .string(t.owner.name), "streamId": .string(t.stream), "x": .double(g[0]), "y": .double(g[1]), "w": .double(g[2]), "h": .double(g[3]),
+                "z": .int(Int64(i < z.count ? z[i] : (layout == "pip" && i > 0 ? 1 : 0))), "label": .string(t.owner.name),
             ]
-            if room.speakers.speaking.contains(p.name) { tile["speaking"] = true }
+            if t.source != "camera" { tile["source"] = .string(t.source) }
+            if room.speakers.speaking.contains(t.owner.name), t.source != "screen" { tile["speaking"] = true }
             tiles.append(.object(tile))
         }
         broadcast("layoutChanged", [
-            "layout": .string(room.layout), "revision": .int(Int64(room.layoutRevision)),
+            "layout": .string(layout), "revision": .int(Int64(room.layoutRevision)),
             "canvas": ["width": .int(Int64(options.canvasWidth)), "height": .int(Int64(options.canvasHeight)), "frameRate": .int(Int64(options.canvasFPS))],
             "tiles": .array(tiles),
         ], in: room, feature: "layout")

@@ -29,65 +29,125 @@ extension RoomService {
         }
     }
 
-    /// Feeds `p`'s published media into its composite port as `mode` wants.
+    /// Feeds `p`'s published media into its composite ports as `mode` wants:
+    /// the first stream into the participant's own port, each extra stream
+    /// into a port of its own (made here when missing).
     func wireIntoMixer(_ room: Room, _ p: Participant, mode: RoomMode) async throws(RoomError) {
-        guard let publisher = p.publisher else { return }
+        guard mode != .sfu else { return }
+        if let publisher = p.publisher {
+            let port = try await ensureHubPort(room, p)
+            await feed(publisher, into: port, mode: mode, audio: p.audioActive, video: p.videoActive)
+        }
+        for extra in p.extras {
+            let port = try await ensureHubPort(room, extra)
+            // A participant's video mute is its camera's; its audio mute silences every stream.
+            await feed(extra.endpoint, into: port, mode: mode, audio: p.audioActive, video: true)
+        }
+    }
+
+    /// Connects `endpoint` to `port`: both kinds in MCU mode, audio only in
+    /// hybrid mode (video is forwarded there); a kind turned off stays off.
+    private func feed(_ endpoint: String, into port: String, mode: RoomMode, audio: Bool, video: Bool) async {
         switch mode {
         case .sfu:
             return
         case .mcu:
-            let port = try await ensureHubPort(room, p)
-            try? await media.connect(publisher, port, kind: p.audioActive ? nil : .video)
-            if !p.audioActive { try? await media.disconnect(publisher, port, kind: .audio) }
-            if !p.videoActive { try? await media.disconnect(publisher, port, kind: .video) }
+            try? await media.connect(endpoint, port, kind: audio ? nil : .video)
+            if !audio { try? await media.disconnect(endpoint, port, kind: .audio) }
+            if !video { try? await media.disconnect(endpoint, port, kind: .video) }
         case .hybrid:
-            let port = try await ensureHubPort(room, p)
-            if p.audioActive { try? await media.connect(publisher, port, kind: .audio) } else { try? await media.disconnect(publisher, port, kind: .audio) }
-            try? await media.disconnect(publisher, port, kind: .video)
+            if audio { try? await media.connect(endpoint, port, kind: .audio) } else { try? await media.disconnect(endpoint, port, kind: .audio) }
+            try? await media.disconnect(endpoint, port, kind: .video)
         }
     }
 
-    /// Tells the mixer which senders `p` muted for itself (their current ports).
+    /// The input port of one of `p`'s extra streams, made on first use.
+    func ensureHubPort(_ room: Room, _ extra: ExtraStream) async throws(RoomError) -> String {
+        if let port = extra.hubPort { return port }
+        try await ensureComposite(room)
+        guard let composite = room.composite else { throw RoomError(.mediaMixer, "The room has no mixer") }
+        do {
+            let port = try await media.createHubPort(hub: composite)
+            if let existing = extra.hubPort { await media.release(port); return existing }
+            extra.hubPort = port
+            await applyAllMixExclusions(room)  // its owner does not hear it, nor do listeners who muted its owner
+            return port
+        } catch {
+            throw RoomError(.mediaMixer, "The mixer could not add a port: \(error.message)")
+        }
+    }
+
+    /// Releases the ports of `p`'s extra streams (the room stopped mixing, or they stopped).
+    func releaseExtraPorts(of p: Participant) async {
+        for extra in p.extras {
+            if let port = extra.hubPort {
+                extra.hubPort = nil
+                await media.release(port)
+            }
+        }
+    }
+
+    /// Tells the mixer which ports `p` does not hear: those of the senders it
+    /// muted for itself (all their streams), and its own extra streams (a
+    /// shared screen's sound is not played back to the one sharing it).
     func applyMixExclusions(_ room: Room, for p: Participant) async {
         guard room.mode != .sfu, let composite = room.composite, let port = p.hubPort else { return }
-        let exclude = p.mutedInMix.sorted().compactMap { room.participants[$0]?.hubPort }
+        var exclude: [String] = []
+        for sender in p.mutedInMix.sorted() {
+            guard let s = room.participants[sender] else { continue }
+            if let port = s.hubPort { exclude.append(port) }
+            exclude += s.extras.compactMap(\.hubPort)
+        }
+        exclude += p.extras.compactMap(\.hubPort)
         try? await media.setMixExclusions(composite: composite, port: port, exclude: exclude)
     }
 
     /// After ports were made (a join, a publish, a switch to a mixing mode): every listener's exclusions again.
     func applyAllMixExclusions(_ room: Room) async {
-        for p in room.members where !p.mutedInMix.isEmpty { await applyMixExclusions(room, for: p) }
+        for p in room.members where !p.mutedInMix.isEmpty || p.extras.contains(where: { $0.hubPort != nil }) {
+            await applyMixExclusions(room, for: p)
+        }
     }
 
-    /// What a subscription of `viewer` to `source` carries: each kind the source
-    /// sends (not turned off by itself or a moderator) and the viewer did not mute
-    /// for itself; no audio in hybrid mode, where the audio is in the room's mix.
-    func forwardedKinds(_ room: Room, from source: Participant, to viewer: Participant) -> Set<RoomMediaKind> {
+    /// What a subscription of `viewer` to `source` (its first stream, or
+    /// `extra`) carries: each kind the source sends (not turned off by itself or
+    /// a moderator) and the viewer did not mute for itself; no audio in hybrid
+    /// mode, where the audio is in the room's mix. A participant's video mute
+    /// is its first stream's: a shared screen stays on with the camera off.
+    func forwardedKinds(_ room: Room, from source: Participant, _ extra: ExtraStream? = nil, to viewer: Participant) -> Set<RoomMediaKind> {
         var kinds: Set<RoomMediaKind> = []
         if source.audioActive, room.mode != .hybrid, !viewer.mutedInMix.contains(source.name) { kinds.insert(.audio) }
-        if source.videoActive, !viewer.mutedVideo.contains(source.name) { kinds.insert(.video) }
+        if source.videoActive || extra != nil, !viewer.mutedVideo.contains(source.name) { kinds.insert(.video) }
         return kinds
     }
 
     /// Connects a new subscription endpoint to its source for `forwardedKinds`.
-    func connectSubscription(_ room: Room, from source: Participant, to viewer: Participant, endpoint: String) async throws(RoomMediaError) {
-        guard let publisher = source.publisher else { return }
-        let kinds = forwardedKinds(room, from: source, to: viewer)
+    func connectSubscription(
+        _ room: Room, from source: Participant, _ extra: ExtraStream? = nil, to viewer: Participant, endpoint: String
+    ) async throws(RoomMediaError) {
+        guard let publisher = extra?.endpoint ?? source.publisher else { return }
+        let kinds = forwardedKinds(room, from: source, extra, to: viewer)
         // Both kinds: one connect for all media, data included (an endpoint without
         // data channels drops what it cannot send). Otherwise kind by kind, with
         // the publisher's data channel messages when both ends have data channels.
         if kinds.count == 2 { return try await media.connect(publisher, endpoint, kind: nil) }
-        if source.dataChannels, viewer.dataChannels { try await media.connect(publisher, endpoint, kind: .data) }
+        if extra == nil, source.dataChannels, viewer.dataChannels { try await media.connect(publisher, endpoint, kind: .data) }
         for kind in kinds { try await media.connect(publisher, endpoint, kind: kind) }
     }
 
-    /// Wires `viewer`'s current subscription to `source` again: connects what
-    /// `forwardedKinds` says, disconnects the rest.
+    /// Wires each of `viewer`'s current subscriptions to `source`'s streams
+    /// again: connects what `forwardedKinds` says, disconnects the rest.
     func rewire(_ room: Room, from source: Participant, to viewer: Participant) async throws(RoomMediaError) {
-        guard let publisher = source.publisher, let sink = viewer.subscriptions[source.name]?.endpoint else { return }
-        let kinds = forwardedKinds(room, from: source, to: viewer)
-        for kind in [RoomMediaKind.audio, .video] {
-            if kinds.contains(kind) { try await media.connect(publisher, sink, kind: kind) } else { try? await media.disconnect(publisher, sink, kind: kind) }
+        var pairs: [(publisher: String, sink: String, extra: ExtraStream?)] = []
+        if let publisher = source.publisher, let sink = viewer.subscriptions[source.name]?.endpoint { pairs.append((publisher, sink, nil)) }
+        for extra in source.extras {
+            if let sink = viewer.subscriptions[source.key(of: extra)]?.endpoint { pairs.append((extra.endpoint, sink, extra)) }
+        }
+        for (publisher, sink, extra) in pairs {
+            let kinds = forwardedKinds(room, from: source, extra, to: viewer)
+            for kind in [RoomMediaKind.audio, .video] {
+                if kinds.contains(kind) { try await media.connect(publisher, sink, kind: kind) } else { try? await media.disconnect(publisher, sink, kind: kind) }
+            }
         }
     }
 }

@@ -45,7 +45,7 @@ extension RoomService {
                 throw error
             }
         }
-        for p in room.members where p.publishing { try? await wireIntoMixer(room, p, mode: room.mixerMode) }
+        for p in room.members where p.publishesAnything { try? await wireIntoMixer(room, p, mode: room.mixerMode) }
         room.appliedLayout = ""
         await applyLayout(room)
         var started: [String: JSONValue] = [
@@ -58,15 +58,21 @@ extension RoomService {
             broadcast("participantPublished", Room.peer(mcuName, streams), in: room)
         }
         if mode != .mcu {
-            for publisher in room.members where publisher.publishing {
-                broadcast("participantPublished", Room.peer(publisher.name, room.streams(of: publisher)), in: room, except: publisher.name)
-            }
+            for publisher in room.members where publisher.publishesAnything { announce(publisher, in: room) }
         }
         for p in room.members { p.switchPending = true }
         room.switchAdvertised = true
         room.switchStartedAt = clock.monotonicNow
         await progressSwitch(room)
         return id
+    }
+
+    /// `participantUnpublished` params for a subscription key: `{name}` for a
+    /// first stream or the mixer, `{name, streamId}` for an extra stream.
+    static func unpublishedNote(key: String) -> JSONValue {
+        let parts = key.split(separator: "_", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { return ["name": .string(key)] }
+        return ["name": .string(parts[0]), "streamId": .string(parts[1])]
     }
 
     /// Completes the switch for every participant whose new streams flow
@@ -85,7 +91,7 @@ extension RoomService {
             // Old streams that the new mode does not carry go away.
             for (sender, s) in p.subscriptions where !expected.contains(sender) {
                 p.subscriptions[sender] = nil
-                send("participantUnpublished", ["name": .string(sender)], to: p)
+                send("participantUnpublished", Self.unpublishedNote(key: sender), to: p)
                 await releaseEndpoint(s.endpoint)
             }
             for (sender, olds) in p.retiring {
@@ -102,6 +108,7 @@ extension RoomService {
                     p.hubPort = nil
                     await media.release(port)
                 }
+                await releaseExtraPorts(of: p)
             }
         }
         room.switchID = nil

@@ -10,7 +10,7 @@ extension RoomService {
         let property = try string(params, "property")
         guard let value = params["newValue"]?.boolValue else { throw .missing("newValue") }
         let (room, p) = try member(session)
-        guard p.publishing else { throw RoomError(.userNotStreaming, "User '\(p.name)' is not publishing") }
+        guard p.publishesAnything else { throw RoomError(.userNotStreaming, "User '\(p.name)' is not publishing") }
         let kind: String
         switch property {
         case "audioActive": kind = "audio"
@@ -36,7 +36,7 @@ extension RoomService {
     func forceMute(in room: Room, target: String, kind: String, muted: Bool) async throws(RoomError) {
         guard kind == "audio" || kind == "video" else { throw RoomError(.invalidParams, "kind must be audio or video") }
         guard let t = room.participants[target] else { throw RoomError(.userNotFound, "User '\(target)' not found") }
-        guard t.publishing else { throw RoomError(.userNotStreaming, "User '\(target)' is not publishing") }
+        guard t.publishesAnything else { throw RoomError(.userNotStreaming, "User '\(target)' is not publishing") }
         await setForceMuted(room, t, kind: kind, muted: muted)
     }
 
@@ -55,7 +55,7 @@ extension RoomService {
         guard p.role == .moderator else { throw RoomError(.unauthorized, "Only a moderator may mute the room") }
         guard kind == "audio" || kind == "video" else { throw RoomError(.invalidParams, "kind must be audio or video") }
         var affected: [JSONValue] = []
-        for t in room.members where t.publishing && !(exceptModerators && t.role == .moderator) {
+        for t in room.members where t.publishesAnything && !(exceptModerators && t.role == .moderator) {
             await setForceMuted(room, t, kind: kind, muted: muted)
             affected.append(.string(t.name))
         }
@@ -79,7 +79,7 @@ extension RoomService {
             throw RoomError(.mediaMute, "Mute the senders inside '\(sender)' by name (muteSubscribedMedia {sender: \"bob\"}); the composite itself is unsubscribed with unsubscribeFromVideo")
         }
         let target = room.participants[user]
-        let sub = p.subscriptions[user]
+        let sub = p.subscriptions[Self.subscriptionKey(sender, in: room)] ?? p.subscriptions[user]
         guard target != nil, sub != nil || room.mixerMode != .sfu else {
             throw RoomError(.userNotFound, "User '\(p.name)' is not subscribed to '\(sender)'")
         }
@@ -112,14 +112,14 @@ extension RoomService {
     /// its viewer's own mutes and the room's mode allow.
     func setActive(_ room: Room, _ p: Participant, kind: String, active: Bool, reason: String) async {
         if kind == "audio" { p.audioActive = active } else { p.videoActive = active }
-        if p.publisher != nil {
-            for viewer in room.members where viewer.subscriptions[p.name] != nil {
-                try? await rewire(room, from: p, to: viewer)
-            }
-            if p.hubPort != nil { try? await wireIntoMixer(room, p, mode: room.mixerMode) }
-            // Its own file of a participants recording: muted audio is written as silence.
-            if kind == "audio", let file = room.recording?.files.first(where: { $0.user == p.name && $0.endedAt == nil }) {
-                try? await media.setRecorderAudioMuted(file.recorder, muted: !active)
+        if p.publishesAnything {
+            for viewer in room.members where viewer !== p { try? await rewire(room, from: p, to: viewer) }
+            if p.hubPort != nil || p.extras.contains(where: { $0.hubPort != nil }) { try? await wireIntoMixer(room, p, mode: room.mixerMode) }
+            // Its own files of a participants recording: muted audio is written as silence.
+            if kind == "audio" {
+                for file in room.recording?.files ?? [] where file.user == p.name && file.endedAt == nil {
+                    try? await media.setRecorderAudioMuted(file.recorder, muted: !active)
+                }
             }
         }
         broadcast("streamPropertyChanged", Self.propertyNote(p, kind: kind, active: active, reason: reason), in: room)
@@ -131,7 +131,7 @@ extension RoomService {
     /// `streamPropertyChanged` params: `p`'s `kind` (audio or video) is now `active`.
     static func propertyNote(_ p: Participant, kind: String, active: Bool, reason: String) -> JSONValue {
         [
-            "id": .string(p.name), "streamId": "webcam", "property": .string(kind == "audio" ? "audioActive" : "videoActive"),
+            "id": .string(p.name), "streamId": .string(p.primaryStream), "property": .string(kind == "audio" ? "audioActive" : "videoActive"),
             "newValue": .bool(active), "reason": .string(reason),
         ]
     }

@@ -76,7 +76,7 @@ extension RoomService {
         }
         if room.mode != .sfu, room.composite == nil { try await ensureComposite(room) }
         broadcast("participantJoined", ["id": .string(user)], in: room, except: user)
-        var peers: [JSONValue] = room.members.filter { $0.name != user }.map { Room.peer($0.name, room.streams(of: $0)) }
+        var peers: [JSONValue] = room.members.filter { $0.name != user }.map { Room.peer($0.name, room.streams(of: $0, for: p)) }
         if let s = room.mcuStreams { peers.insert(Room.peer(mcuName, s), at: 0) }
         if options.autoMCUThreshold > 0, room.mode == .sfu, room.switchID == nil, room.members.count >= options.autoMCUThreshold {
             // Automatic policy: big rooms mix. Runs after the answer is built.
@@ -95,7 +95,7 @@ extension RoomService {
 
     /// Throws when `p` holds as many streams (published and subscribed) as a participant may.
     func checkStreams(of p: Participant) throws(RoomError) {
-        let held = p.subscriptions.count + (p.publishing ? 1 : 0)
+        let held = p.subscriptions.count + (p.publishing ? 1 : 0) + p.extras.count
         guard held < options.maxStreamsPerParticipant else {
             throw .limit("limits.maxStreamsPerParticipant", options.maxStreamsPerParticipant, "Too many streams", options: options)
         }
@@ -122,16 +122,20 @@ extension RoomService {
         return nil
     }
 
-    static let extensions: Set<String> = ["mode", "composite", "layout", "mute", "speaking", "recording", "admin", "simulcast"]
+    static let extensions: Set<String> = ["mode", "composite", "layout", "mute", "speaking", "recording", "admin", "simulcast", "streams"]
 
-    func newEndpoint(_ room: Room, owner p: Participant, name: String) async throws(RoomError) -> String {
+    /// A WebRtcEndpoint of `p` called `name` (the `endpointName` of its ICE
+    /// candidates); candidates that came early under `name` or `alias` are added.
+    func newEndpoint(_ room: Room, owner p: Participant, name: String, alias: String? = nil) async throws(RoomError) -> String {
         guard let pipeline = room.pipeline else { throw RoomError(.mediaEndpoint, "The room has no pipeline") }
         let endpoint: String
         do { endpoint = try await media.createWebRtcEndpoint(pipeline: pipeline, dataChannels: p.dataChannels) } catch {
             throw RoomError(.mediaEndpoint, "Endpoint creation failed: \(error.message)")
         }
         endpointOwners[endpoint] = (room.name, p.name, name)
-        for c in p.pendingCandidates.removeValue(forKey: name) ?? [] {
+        var early = p.pendingCandidates.removeValue(forKey: name) ?? []
+        if let alias, alias != name { early += p.pendingCandidates.removeValue(forKey: alias) ?? [] }
+        for c in early {
             try? await media.addIceCandidate(endpoint, candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.index)
         }
         return endpoint
@@ -144,49 +148,145 @@ extension RoomService {
 
     // MARK: §4.2 publishVideo, §4.3 unpublishVideo
 
+    /// Stream sources a `publishVideo` may name (extension `streams`).
+    static let sources: Set<String> = ["camera", "screen", "audio", "custom"]
+    /// Longest stream id, in characters.
+    static let maxStreamIDLength = 32
+
+    /// `publishVideo`'s `streamId` and `source` (extension `streams`): `webcam`
+    /// and `camera` when absent; a stream called `screen` is a screen by default.
+    static func streamParams(_ params: [String: JSONValue]) throws(RoomError) -> (id: String, source: String) {
+        var id = "webcam"
+        if let v = params["streamId"] {
+            guard let s = v.stringValue else { throw RoomError(.invalidParams, "Request element 'streamId' must be a string") }
+            guard !s.isEmpty, s.count <= maxStreamIDLength, !s.contains("_"), !s.hasPrefix("$"), nameProblem(s) == nil else {
+                throw RoomError(.invalidParams, "streamId '\(s)' is not allowed: 1-\(maxStreamIDLength) characters, no '_', no leading '$', no markup")
+            }
+            id = s
+        }
+        var source = id == "screen" ? "screen" : "camera"
+        if let v = params["source"] {
+            guard let s = v.stringValue, sources.contains(s) else {
+                throw RoomError(.invalidParams, "'source' must be one of \(sources.sorted().joined(separator: ", "))")
+            }
+            source = s
+        }
+        return (id, source)
+    }
+
     func publishVideo(_ params: [String: JSONValue], session: Session) async throws(RoomError) -> JSONValue {
         let offer = try string(params, "sdpOffer")
         let loopback = params["doLoopback"]?.boolValue ?? false
+        let stream = try Self.streamParams(params)
         let (room, p) = try member(session)
         guard p.grant.canPublish else { throw RoomError(.unauthorized, "This participant's token does not allow publishing") }
-        guard !p.publishing else { throw RoomError(.mediaSDP, "User '\(p.name)' is already publishing: unpublishVideo first") }
+        guard !(p.publishing && p.primaryStream == stream.id), p.extra(stream.id) == nil else {
+            throw RoomError(.mediaSDP, "User '\(p.name)' is already publishing stream '\(stream.id)': unpublishVideo first")
+        }
+        // The first stream keeps Kurento Room's names; any other is an extra stream.
+        let first = !p.publishing
+        guard first || params["streamId"] != nil else {
+            throw RoomError(.mediaSDP, "User '\(p.name)' is already publishing: unpublishVideo first, or name another stream with 'streamId'")
+        }
         try checkStreams(of: p)
-        let endpoint = try await newEndpoint(room, owner: p, name: p.name)
+        let endpointName = first ? p.name : "\(p.name)_\(stream.id)"
+        let endpoint = try await newEndpoint(room, owner: p, name: endpointName, alias: "\(p.name)_\(stream.id)")
         let answer: String
         do { answer = try await media.processOffer(endpoint, offer: offer) } catch {
             await releaseEndpoint(endpoint)
             throw mediaError(error)
         }
-        guard room.participants[p.name] === p, !p.publishing else {
+        guard room.participants[p.name] === p, !(p.publishing && p.primaryStream == stream.id), p.extra(stream.id) == nil else {
             await releaseEndpoint(endpoint)
             throw RoomError(.userClosed, "User '\(p.name)' left while publishing")
         }
-        p.publisher = endpoint
         if loopback { try? await media.connect(endpoint, endpoint, kind: nil) }
-        try await wireIntoMixer(room, p, mode: room.mixerMode)
-        do { try await startParticipantFile(room, p) } catch {
-            send("mediaError", ["error": .string(error.message)], to: p)
-        }
-        if let streams = room.streams(of: p) {
-            broadcast("participantPublished", Room.peer(p.name, streams), in: room, except: p.name)
+        if first {
+            p.publisher = endpoint
+            p.primaryStream = stream.id
+            p.primarySource = stream.source
+            try await wireIntoMixer(room, p, mode: room.mixerMode)
+            do { try await startParticipantFile(room, p) } catch {
+                send("mediaError", ["error": .string(error.message)], to: p)
+            }
+            announce(p, in: room)
+        } else {
+            let extra = ExtraStream(id: stream.id, source: stream.source, endpoint: endpoint)
+            p.extras.append(extra)
+            try await wireIntoMixer(room, p, mode: room.mixerMode)
+            do { try await startParticipantFile(room, p, stream: extra) } catch {
+                send("mediaError", ["error": .string(error.message)], to: p)
+            }
+            announce(p, in: room, onlyAware: true)
         }
         await applyLayout(room)
-        return ["sdpAnswer": .string(answer)]
+        return ["sdpAnswer": .string(answer), "streamId": .string(stream.id)]
     }
 
-    func unpublishVideo(session: Session) async throws(RoomError) -> JSONValue {
+    /// `participantPublished` for `p`, to each other participant as it sees
+    /// `p`'s streams (legacy clients: the first stream only); `onlyAware` when
+    /// only an extra stream changed, which legacy clients never see.
+    func announce(_ p: Participant, in room: Room, onlyAware: Bool = false) {
+        for viewer in room.members where viewer !== p {
+            if onlyAware, !viewer.wants("streams") { continue }
+            if let streams = room.streams(of: p, for: viewer) { send("participantPublished", Room.peer(p.name, streams), to: viewer) }
+        }
+    }
+
+    /// `unpublishVideo {streamId}`: that stream; without `streamId`, every stream of the caller.
+    func unpublishVideo(_ params: [String: JSONValue], session: Session) async throws(RoomError) -> JSONValue {
         let (room, p) = try member(session)
-        guard let endpoint = p.publisher else { throw RoomError(.userNotStreaming, "User '\(p.name)' is not publishing") }
+        guard p.publishesAnything else { throw RoomError(.userNotStreaming, "User '\(p.name)' is not publishing") }
+        if let v = params["streamId"] {
+            guard let id = v.stringValue else { throw RoomError(.invalidParams, "Request element 'streamId' must be a string") }
+            if let extra = p.extra(id) {
+                await unpublish(extra, of: p, in: room)
+            } else if p.publishing, p.primaryStream == id {
+                await unpublishFirst(p, in: room)
+            } else {
+                throw RoomError(.userNotStreaming, "User '\(p.name)' is not publishing stream '\(id)'")
+            }
+        } else {
+            for extra in p.extras { await unpublish(extra, of: p, in: room) }
+            if p.publishing { await unpublishFirst(p, in: room) }
+        }
+        await applyLayout(room)
+        return [:]
+    }
+
+    /// Stops `p`'s first stream: its file, its subscribers, its endpoint.
+    func unpublishFirst(_ p: Participant, in room: Room) async {
+        guard let endpoint = p.publisher else { return }
         await finishParticipantFile(room, user: p.name)
         p.publisher = nil
         await dropSubscriptions(to: p.name, in: room)
         await releaseEndpoint(endpoint)
         await voiceChanged(room, user: p.name, speaking: false, level: nil)
         if room.mode == .sfu || room.mode == .hybrid {
-            broadcast("participantUnpublished", ["name": .string(p.name)], in: room, except: p.name)
+            for viewer in room.members where viewer !== p {
+                var note: [String: JSONValue] = ["name": .string(p.name)]
+                if viewer.wants("streams") { note["streamId"] = .string(p.primaryStream) }
+                send("participantUnpublished", .object(note), to: viewer)
+            }
         }
-        await applyLayout(room)
-        return [:]
+        p.primaryStream = "webcam"
+        p.primarySource = "camera"
+    }
+
+    /// Stops one of `p`'s extra streams: its file, its subscribers, its endpoint and port.
+    func unpublish(_ extra: ExtraStream, of p: Participant, in room: Room) async {
+        let key = p.key(of: extra)
+        p.extras.removeAll { $0 === extra }
+        await finishParticipantFile(room, user: key)
+        await dropSubscriptions(to: key, in: room)
+        await releaseEndpoint(extra.endpoint)
+        if let port = extra.hubPort {
+            extra.hubPort = nil
+            await media.release(port)
+        }
+        if room.mode == .sfu || room.mode == .hybrid {
+            broadcast("participantUnpublished", ["name": .string(p.name), "streamId": .string(extra.id)], in: room, except: p.name, feature: "streams")
+        }
     }
 
     /// Releases every subscription to `sender` in `room`.
@@ -206,7 +306,11 @@ extension RoomService {
         guard p.grant.canSubscribe else { throw RoomError(.unauthorized, "This participant's token does not allow subscribing") }
         let parts = sender.split(separator: "_", maxSplits: 1).map(String.init)
         let user = parts.first ?? "", stream = parts.count > 1 ? parts[1] : "webcam"
-        if p.subscriptions[user] == nil { try checkStreams(of: p) }  // a replacement does not add one
+        // The subscription's key: `user` for a first stream (whatever stream id a legacy
+        // client names) or the mixer, `user_stream` for another stream of `user`.
+        let extra = room.participants[user]?.extra(stream)
+        let key = extra.map { _ in "\(user)_\(stream)" } ?? user
+        if p.subscriptions[key] == nil { try checkStreams(of: p) }  // a replacement does not add one
         let endpoint: String
         if user == mcuName {
             guard room.mode != .sfu || room.switchID != nil || room.composite != nil else {
@@ -215,7 +319,7 @@ extension RoomService {
             guard ["composite", "audio", "video"].contains(stream) else {
                 throw RoomError(.userNotStreaming, "The mixer has no stream '\(stream)'")
             }
-            endpoint = try await newEndpoint(room, owner: p, name: mcuName)
+            endpoint = try await newEndpoint(room, owner: p, name: mcuName, alias: sender)
             do {
                 let port = try await ensureHubPort(room, p)
                 let kind: RoomMediaKind? = stream == "audio" ? .audio : (stream == "video" ? .video : nil)
@@ -231,13 +335,13 @@ extension RoomService {
             guard source.name != p.name else {
                 throw RoomError(.userNotStreaming, "Can loopback only when publishing media: use doLoopback in publishVideo")
             }
-            guard source.publishing else {
+            guard extra != nil || source.publishing else {
                 throw RoomError(.userNotStreaming, "User '\(user)' is not publishing media")
             }
-            endpoint = try await newEndpoint(room, owner: p, name: user)
+            endpoint = try await newEndpoint(room, owner: p, name: key, alias: sender)
             if quality != "auto" { try? await media.setReceiveQuality(endpoint, quality: quality) }
             // Only what the sender sends now and this subscriber did not mute (hybrid: the audio is in the mix).
-            do { try await connectSubscription(room, from: source, to: p, endpoint: endpoint) } catch {
+            do { try await connectSubscription(room, from: source, extra, to: p, endpoint: endpoint) } catch {
                 await releaseEndpoint(endpoint)
                 throw RoomError(.mediaEndpoint, "Cannot connect to '\(user)': \(error.message)")
             }
@@ -251,9 +355,14 @@ extension RoomService {
             await releaseEndpoint(endpoint)
             throw RoomError(.userClosed, "User '\(p.name)' left")
         }
+        // The extra stream may have stopped while the offer was processed.
+        if let extra, room.participants[user]?.extra(stream) !== extra {
+            await releaseEndpoint(endpoint)
+            throw RoomError(.userNotStreaming, "User '\(user)' stopped publishing stream '\(stream)'")
+        }
         // A repeated subscription replaces the old one, which stays until the new one flows (§10.8).
-        if let old = p.subscriptions[user] { p.retiring[user, default: []].append(old.endpoint) }
-        p.subscriptions[user] = Subscription(endpoint: endpoint, stream: stream, epoch: room.switchEpoch, quality: quality)
+        if let old = p.subscriptions[key] { p.retiring[key, default: []].append(old.endpoint) }
+        p.subscriptions[key] = Subscription(endpoint: endpoint, stream: stream, epoch: room.switchEpoch, quality: quality)
         return ["sdpAnswer": .string(answer)]
     }
 
@@ -272,29 +381,39 @@ extension RoomService {
         let sender = try string(params, "sender")
         guard params["quality"] != nil else { throw .missing("quality") }
         let quality = try Self.quality(params)
-        let (_, p) = try member(session)
-        let user = String(sender.prefix { $0 != "_" })
-        guard var s = p.subscriptions[user] else {
+        let (room, p) = try member(session)
+        let key = Self.subscriptionKey(sender, in: room)
+        guard var s = p.subscriptions[key] else {
             throw RoomError(.userNotFound, "User '\(p.name)' is not subscribed to '\(sender)'")
         }
         do { try await media.setReceiveQuality(s.endpoint, quality: quality) } catch {
             throw RoomError(.mediaEndpoint, "Cannot set the quality: \(error.message)")
         }
         s.quality = quality
-        p.subscriptions[user] = s
+        p.subscriptions[key] = s
         return [:]
     }
 
     func unsubscribeFromVideo(_ params: [String: JSONValue], session: Session) async throws(RoomError) -> JSONValue {
         let sender = try string(params, "sender")
-        let (_, p) = try member(session)
-        let user = String(sender.prefix { $0 != "_" })
-        guard let s = p.subscriptions.removeValue(forKey: user) else {
+        let (room, p) = try member(session)
+        let key = Self.subscriptionKey(sender, in: room)
+        guard let s = p.subscriptions.removeValue(forKey: key) else {
             throw RoomError(.userNotFound, "User '\(p.name)' is not subscribed to '\(sender)'")
         }
         await releaseEndpoint(s.endpoint)
-        for old in p.retiring.removeValue(forKey: user) ?? [] { await releaseEndpoint(old) }
+        for old in p.retiring.removeValue(forKey: key) ?? [] { await releaseEndpoint(old) }
         return [:]
+    }
+
+    /// The subscription key `sender` (`user_stream`) names: `user_stream` when
+    /// `user` publishes `stream` beside its first stream, else `user` (its first
+    /// stream under whatever id a legacy client gives it, or the mixer).
+    static func subscriptionKey(_ sender: String, in room: Room) -> String {
+        let parts = sender.split(separator: "_", maxSplits: 1).map(String.init)
+        let user = parts.first ?? ""
+        guard parts.count > 1, room.participants[user]?.extra(parts[1]) != nil else { return user }
+        return sender
     }
 
     // MARK: §4.6 onIceCandidate
@@ -304,8 +423,18 @@ extension RoomService {
         guard params["sdpMLineIndex"] != nil else { throw .missing("sdpMLineIndex") }
         let mid = params["sdpMid"]?.stringValue ?? params["sdpMid"]?.intValue.map { String($0) } ?? "0"
         let index = Int(params["sdpMLineIndex"]?.intValue ?? 0)
-        let (_, p) = try member(session)
-        let endpoint = name == p.name ? p.publisher : p.subscriptions[name]?.endpoint
+        let (room, p) = try member(session)
+        // Its own streams: `user` (the first), `user_stream` (that stream, the first one included).
+        // Subscriptions: `sender` or `sender_stream` as subscriptionKey resolves it.
+        let endpoint: String?
+        if name == p.name {
+            endpoint = p.publisher
+        } else if name.hasPrefix(p.name + "_") {
+            let stream = String(name.dropFirst(p.name.count + 1))
+            endpoint = p.extra(stream)?.endpoint ?? (stream == p.primaryStream ? p.publisher : nil)
+        } else {
+            endpoint = p.subscriptions[name]?.endpoint ?? p.subscriptions[Self.subscriptionKey(name, in: room)]?.endpoint
+        }
         guard let endpoint else {
             // The endpoint is being made (the client trickles right after its offer): keep it for later.
             p.pendingCandidates[name, default: []].append((candidate, mid, index))

@@ -4,12 +4,18 @@ import JSONRPC
 
 /// One file of a `participants` recording: one publisher's stream as sent (no re-encode).
 struct ParticipantFile {
+    /// The publisher's name.
     var user: String
+    /// Which of its streams: nil for the first one, else an extra stream's id.
+    var stream: String?
     var recorder: String
     var uri: String
     var path: String
     var startedAt: Duration
     var endedAt: Duration?
+
+    /// The subscription-style key of the stream written: `user` or `user_stream`.
+    var key: String { stream.map { "\(user)_\($0)" } ?? user }
 }
 
 struct Recording {
@@ -66,8 +72,11 @@ extension RoomService {
             room.recording = Recording(
                 id: id, name: rawName, target: target, uri: "file://\(options.recordingDirectory)/", path: base,
                 startedAt: clock.monotonicNow, createdAt: created, format: format, profile: profile)
-            for other in room.members where other.publishing {
-                do { try await startParticipantFile(room, other) } catch {
+            for other in room.members where other.publishesAnything {
+                do {
+                    if other.publishing { try await startParticipantFile(room, other) }
+                    for extra in other.extras { try await startParticipantFile(room, other, stream: extra) }
+                } catch {
                     await finishRecording(room, reason: "mediaError", notify: false)
                     throw error
                 }
@@ -102,7 +111,7 @@ extension RoomService {
         room.recording = Recording(id: id, name: rawName, recorder: recorder, port: port, uri: uri, path: path,
                                    startedAt: clock.monotonicNow, createdAt: created)
         // An SFU room now mixes for the recorder: feed the publishers in and lay out the grid.
-        for other in room.members where other.publishing { try? await wireIntoMixer(room, other, mode: room.mixerMode) }
+        for other in room.members where other.publishesAnything { try? await wireIntoMixer(room, other, mode: room.mixerMode) }
         room.appliedLayout = ""
         await applyLayout(room)
         broadcast("recordingStarted", ["id": .string(id), "name": .string(rawName)], in: room, feature: "recording")
@@ -115,11 +124,15 @@ extension RoomService {
 
     /// A `participants` recording: a file for `p`'s published stream (a second
     /// publish in the same recording gets a numbered file).
-    func startParticipantFile(_ room: Room, _ p: Participant) async throws(RoomError) {
-        guard var rec = room.recording, !rec.isComposite, let publisher = p.publisher, let pipeline = room.pipeline else { return }
-        guard !rec.files.contains(where: { $0.user == p.name && $0.endedAt == nil }) else { return }
-        let earlier = rec.files.filter { $0.user == p.name }.count
-        let path = "\(rec.path)-\(Self.fileSafe(p.name))\(earlier == 0 ? "" : "-\(earlier + 1)").\(rec.format)"
+    /// Starts the file of `p`'s first stream, or of `stream`, in the room's
+    /// `participants` recording: `<base>-<user>[-<stream>][-<n>].<format>`.
+    func startParticipantFile(_ room: Room, _ p: Participant, stream: ExtraStream? = nil) async throws(RoomError) {
+        guard var rec = room.recording, !rec.isComposite, let publisher = stream?.endpoint ?? p.publisher, let pipeline = room.pipeline else { return }
+        let key = stream.map { p.key(of: $0) } ?? p.name
+        guard !rec.files.contains(where: { $0.key == key && $0.endedAt == nil }) else { return }
+        let earlier = rec.files.filter { $0.key == key }.count
+        let label = Self.fileSafe(p.name) + (stream.map { "-" + Self.fileSafe($0.id) } ?? "")
+        let path = "\(rec.path)-\(label)\(earlier == 0 ? "" : "-\(earlier + 1)").\(rec.format)"
         let uri = "file://\(path)"
         let kind: RoomMediaKind? = rec.profile.hasSuffix("_AUDIO_ONLY") ? .audio : rec.profile.hasSuffix("_VIDEO_ONLY") ? .video : nil
         var recorder: String?
@@ -131,21 +144,22 @@ extension RoomService {
             try await media.record(r)
         } catch {
             if let recorder { await media.release(recorder) }
-            throw RoomError(.recordingStart, "The recorder for '\(p.name)' could not start: \(error.message)")
+            throw RoomError(.recordingStart, "The recorder for '\(key)' could not start: \(error.message)")
         }
         guard let recorder, room.recording?.id == rec.id else {
             if let recorder { await media.release(recorder) }
             return
         }
         rec = room.recording!
-        rec.files.append(ParticipantFile(user: p.name, recorder: recorder, uri: uri, path: path, startedAt: clock.monotonicNow))
+        rec.files.append(ParticipantFile(user: p.name, stream: stream?.id, recorder: recorder, uri: uri, path: path, startedAt: clock.monotonicNow))
         room.recording = rec
     }
 
-    /// Ends `user`'s open file of a `participants` recording (complete when this returns).
+    /// Ends the open file of a `participants` recording whose key (`user` or
+    /// `user_stream`) is `user` (complete when this returns).
     @discardableResult
     func finishParticipantFile(_ room: Room, user: String) async -> Bool {
-        guard var rec = room.recording, let i = rec.files.firstIndex(where: { $0.user == user && $0.endedAt == nil }) else { return true }
+        guard var rec = room.recording, let i = rec.files.firstIndex(where: { $0.key == user && $0.endedAt == nil }) else { return true }
         rec.files[i].endedAt = clock.monotonicNow
         room.recording = rec
         let recorder = rec.files[i].recorder
@@ -196,7 +210,7 @@ extension RoomService {
             if let recorder = rec.recorder { await media.release(recorder) }
         } else {
             for file in rec.files where file.endedAt == nil {
-                if !(await finishParticipantFile(room, user: file.user)) { ok = false }
+                if !(await finishParticipantFile(room, user: file.key)) { ok = false }
             }
         }
         let final = room.recording ?? rec
@@ -211,6 +225,7 @@ extension RoomService {
                     p.hubPort = nil
                     await media.release(port)
                 }
+                await releaseExtraPorts(of: p)
             }
         }
         guard ok else { return nil }
@@ -221,10 +236,12 @@ extension RoomService {
             ]
         }
         let files: [JSONValue] = final.files.map { f in
-            [
+            var entry: [String: JSONValue] = [
                 "user": .string(f.user), "uri": .string(f.uri), "size": .int(Int64(fileSize(f.path))),
                 "duration": .double(seconds((f.endedAt ?? now) - f.startedAt)),
             ]
+            if let stream = f.stream { entry["streamId"] = .string(stream) }
+            return .object(entry)
         }
         let total = final.files.reduce(0) { $0 + fileSize($1.path) }
         return [

@@ -10,7 +10,12 @@ extension RoomService {
     /// levels in dBov. The source of speaking events while the room mixes audio.
     func speakersChanged(_ room: Room, _ data: [String: JSONValue]) async {
         guard room.mode != .sfu else { return }  // an SFU room being recorded: its publishers report themselves
-        let userOfPort = Dictionary(room.members.compactMap { p in p.hubPort.map { ($0, p.name) } }, uniquingKeysWith: { a, _ in a })
+        // A participant's extra streams (a shared screen's sound) speak for it too.
+        var userOfPort: [String: String] = [:]
+        for p in room.members {
+            if let port = p.hubPort { userOfPort[port] = p.name }
+            for extra in p.extras { if let port = extra.hubPort { userOfPort[port] = p.name } }
+        }
         let speaking = Set((data["speaking"]?.arrayValue ?? []).compactMap { $0.stringValue.flatMap { userOfPort[$0] } })
         let levels = data["levels"]?.objectValue ?? [:]
         let dominant = data["dominant"]?.stringValue.flatMap { userOfPort[$0] }

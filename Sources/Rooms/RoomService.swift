@@ -126,6 +126,7 @@ public actor RoomService {
             "mode": .string(r.mode.rawValue), "pipeline": r.pipeline.map { .string($0) } ?? .null,
             "participants": .array(r.members.map { p in
                 ["name": .string(p.name), "publishing": .bool(p.publishing),
+                 "streams": .array((p.publishing ? [p.primaryStream] : []).map { .string($0) } + p.extras.map { .string($0.id) }),
                  "subscriptions": .array(p.subscriptions.keys.sorted().map { .string($0) })]
             }),
         ]
@@ -179,7 +180,7 @@ public actor RoomService {
     /// turned off (by themselves or a moderator), as the others learned it when it happened.
     func tellMutes(to session: Session) {
         guard let roomName = session.room, let user = session.user, let room = rooms[roomName], let me = room.participants[user] else { return }
-        for p in room.members where p !== me && p.publishing {
+        for p in room.members where p !== me && p.publishesAnything {
             for (kind, active) in [("audio", p.audioActive), ("video", p.videoActive)] where !active {
                 let reason = p.forceMuted.contains(kind) ? "forceMute" : Self.ownMuteReason(kind)
                 send("streamPropertyChanged", Self.propertyNote(p, kind: kind, active: false, reason: reason), to: me)
@@ -220,7 +221,7 @@ public actor RoomService {
             return "bye"
         case "joinRoom": return try await joinRoom(params, session: session)
         case "publishVideo": return try await publishVideo(params, session: session)
-        case "unpublishVideo": return try await unpublishVideo(session: session)
+        case "unpublishVideo": return try await unpublishVideo(params, session: session)
         case "receiveVideoFrom": return try await receiveVideoFrom(params, session: session)
         case "unsubscribeFromVideo": return try await unsubscribeFromVideo(params, session: session)
         case "setSubscriptionQuality": return try await setSubscriptionQuality(params, session: session)
@@ -313,10 +314,21 @@ public actor RoomService {
         switch event.type {
         case "IceCandidateFound":
             guard let c = event.data["candidate"] else { return }
-            send("iceCandidate", [
+            var note: [String: JSONValue] = [
                 "endpointName": .string(owner.name), "candidate": c["candidate"] ?? "",
                 "sdpMid": c["sdpMid"] ?? "0", "sdpMLineIndex": c["sdpMLineIndex"] ?? 0,
-            ], to: p)
+            ]
+            // Extension `streams`: which stream the endpoint carries, so that a client
+            // holding several PeerConnections per participant finds the right one.
+            if p.wants("streams") {
+                let stream: String? =
+                    if owner.name == p.name { p.primaryStream }
+                    else if let s = p.subscriptions[owner.name], s.endpoint == event.objectID { s.stream }
+                    else if let i = owner.name.firstIndex(of: "_") { String(owner.name[owner.name.index(after: i)...]) }
+                    else { room.participants[owner.name]?.primaryStream }
+                if let stream { note["streamId"] = .string(stream) }
+            }
+            send("iceCandidate", .object(note), to: p)
         case "MediaFlowOutStateChanged":
             guard event.data["state"]?.stringValue == "FLOWING" else { return }
             guard var s = p.subscriptions[owner.name], s.endpoint == event.objectID else { return }
@@ -337,7 +349,8 @@ public actor RoomService {
             // A peer silent past the consent window (RFC 7675) is gone: the
             // room lets it go as if its grace period had ended.
             guard event.data["reason"]?.stringValue == "consentExpired",
-                p.publisher == event.objectID || p.subscriptions.values.contains(where: { $0.endpoint == event.objectID })
+                p.publisher == event.objectID || p.extras.contains(where: { $0.endpoint == event.objectID })
+                    || p.subscriptions.values.contains(where: { $0.endpoint == event.objectID })
             else { return }
             await evict(room: room.name, user: p.name, notifyEvicted: true)
         case "Error":
@@ -392,6 +405,13 @@ public actor RoomService {
         broadcast("participantLeft", ["name": .string(user)], in: room)
         await finishParticipantFile(room, user: user)
         await dropSubscriptions(to: user, in: room)
+        for extra in p.extras {
+            await finishParticipantFile(room, user: p.key(of: extra))
+            await dropSubscriptions(to: p.key(of: extra), in: room)
+            await releaseEndpoint(extra.endpoint)
+        }
+        await releaseExtraPorts(of: p)
+        p.extras = []
         for s in p.subscriptions.values { await releaseEndpoint(s.endpoint) }
         for olds in p.retiring.values { for o in olds { await releaseEndpoint(o) } }
         if let e = p.publisher { await releaseEndpoint(e) }

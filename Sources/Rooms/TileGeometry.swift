@@ -7,6 +7,7 @@ enum TileGeometry {
         switch layout {
         case "speaker": return .speaker
         case "pip": return .pictureInPicture
+        case "presentation": return .presentation
         case "custom": return .custom(custom.map { NormalizedRect(x: $0[0], y: $0[1], width: $0[2], height: $0[3]) })
         default: return .grid
         }

@@ -143,6 +143,7 @@ final class Composite: Hub {
         case "grid": kind = .grid
         case "speaker": kind = .speaker
         case "pip": kind = .pictureInPicture
+        case "presentation": kind = .presentation
         case "custom":
             var rects: [NormalizedRect] = []
             for r in args["rects"]?.arrayValue ?? [] {
@@ -154,7 +155,7 @@ final class Composite: Hub {
             }
             kind = .custom(rects)
         case let other:
-            throw KurentoError(.mediaObjectIllegalParamError, "unknown layout '\(other)': grid, speaker, pip or custom")
+            throw KurentoError(.mediaObjectIllegalParamError, "unknown layout '\(other)': grid, speaker, pip, presentation or custom")
         }
         var order: [String] = []
         for v in args["order"]?.arrayValue ?? [] {

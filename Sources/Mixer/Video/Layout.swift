@@ -34,6 +34,9 @@ public enum LayoutKind: Sendable, Equatable, Hashable {
     case speaker
     /// The first input over the whole canvas, the others small in the bottom-right corner.
     case pictureInPicture
+    /// The first input (a shared screen) over the left four fifths at full
+    /// height, the others stacked in a column along the right fifth.
+    case presentation
     /// One rectangle per input, in input order; inputs past the end are not shown.
     case custom([NormalizedRect])
 }
@@ -50,6 +53,8 @@ public enum Layout {
             return speaker(count: count, canvas: canvas)
         case .pictureInPicture:
             return pictureInPicture(count: count, canvas: canvas)
+        case .presentation:
+            return presentation(count: count, canvas: canvas)
         case .custom(let normalized):
             return (0..<count).map { index in
                 index < normalized.count ? scale(normalized[index], to: canvas) : .zero
@@ -129,6 +134,26 @@ public enum Layout {
                 PixelRect(x: shift + column * cellWidth, y: main.maxY + row * cellHeight, width: cellWidth, height: cellHeight))
         }
         return rects
+    }
+
+    /// The first input over the left 4/5 of the canvas; the others in the
+    /// right 1/5, one per row while their tiles keep the canvas aspect, more
+    /// columns of the same strip (a grid) when they do not fit.
+    static func presentation(count: Int, canvas: PixelSize) -> [PixelRect] {
+        let full = PixelRect(x: 0, y: 0, width: even(canvas.width), height: even(canvas.height))
+        guard count > 1 else { return [full] }
+        let stripWidth = even(canvas.width / 5)
+        let main = PixelRect(x: 0, y: 0, width: canvas.width - stripWidth, height: even(canvas.height))
+        let strip = PixelRect(x: main.maxX, y: 0, width: stripWidth, height: even(canvas.height))
+        let others = count - 1
+        // Rows of canvas-aspect tiles that fit the strip's height; past that, a grid inside the strip.
+        let tileHeight = even(stripWidth * canvas.height / max(canvas.width, 1))
+        let fitRows = max(1, tileHeight > 0 ? strip.height / tileHeight : 1)
+        guard others > fitRows else {
+            let y0 = even((strip.height - others * tileHeight) / 2)
+            return [main] + (0..<others).map { PixelRect(x: strip.x, y: y0 + $0 * tileHeight, width: stripWidth, height: tileHeight) }
+        }
+        return [main] + grid(count: others, in: strip)
     }
 
     /// The first input over the whole canvas, the others in a corner grid
