@@ -1,3 +1,4 @@
+import Logging
 import Mixer
 package import RTP
 import STUN
@@ -147,6 +148,9 @@ extension RtpSession {
             stream.pictureSynced = false
             stream.sourceStartSeq = stream.lastSeq &+ 1
             stream.highestSourceSeq = header.sequenceNumber
+            // Connecting the source asked it for a keyframe already.
+            stream.keyframeSent = false
+            stream.lastKeyframeAsk = now
         }
         _ = stream.noteSourceSequence(header.sequenceNumber)
         // VP8: PictureID and TL0PICIDX continue across sources too (a simulcast
@@ -160,6 +164,20 @@ extension RtpSession {
                 if let pid = d.pictureID { stream.pictureIDDelta = (stream.lastPictureID &+ 1) &- pid }
                 if let tl0 = d.tl0PicIdx { stream.tl0Delta = (stream.lastTL0 &+ 1) &- tl0 }
                 stream.pictureSynced = true
+            }
+            // A viewer cannot decode before a keyframe. The request made when it was
+            // connected can be lost (sent while the publisher's transport was not up
+            // at both ends, or unanswered), and a still picture (a shared screen) may
+            // send no other keyframe for minutes: ask again until one goes out.
+            if let d = vp8, d.isKeyframeStart {
+                stream.keyframeSent = true
+            } else if !stream.keyframeSent {
+                let t = now
+                if stream.lastKeyframeAsk.map({ t - $0 >= Self.keyframeRetry }) ?? true {
+                    stream.lastKeyframeAsk = t
+                    logger.debug("no keyframe yet for this viewer: asking the source again", metadata: ["endpoint": "\(objectID)"])
+                    source(of: .video)?.requestStartKeyframe()
+                }
             }
         }
         // Header extensions: abs-send-time and audio level are carried over with

@@ -55,6 +55,10 @@ package class RtpSession: MediaNode {
         /// or dropped by the temporal cap), and packets dropped by that cap.
         var highestSourceSeq: UInt16?
         var temporalDropped: UInt64 = 0
+        /// VP8: whether a keyframe of the current source has reached this viewer,
+        /// and when we last asked the source for one while it had not.
+        var keyframeSent = false
+        var lastKeyframeAsk: Duration?
 
         /// Notes a sequence number of the current source; true when it is the newest yet.
         mutating func noteSourceSequence(_ seq: UInt16) -> Bool {

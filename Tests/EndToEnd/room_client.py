@@ -94,9 +94,14 @@ class Participant:
         self.chat_received = {}  # sender user -> messages that came on the subscription to it
         self.colour, self.hz, self.amplitude = colour, hz, amplitude
         self.extensions, self.mode, self.token = list(extensions), mode, token
+        self.aware = "streams" in self.extensions
         self.socket = None
         self.publisher = None
-        self.subscriptions = {}  # sender user -> (pc, recorder, stream)
+        # Extension `streams`: each stream of a participant is a PeerConnection of its own;
+        # subscriptions are then keyed `user_stream`, and extra published streams by id.
+        self.aware = "streams" in self.extensions
+        self.extra_publishers = {}  # stream id -> pc
+        self.subscriptions = {}  # sender user (or user_stream when aware) -> (pc, recorder, stream)
         self.notes = []  # every notification seen, in order
         self.pump_task = None
         self.keepalive_task = None
@@ -153,6 +158,34 @@ class Participant:
         self.publisher = pc
         await self._routed(self.name, pc)
 
+    async def publish_stream(self, stream_id, colour, source=None, size=(640, 360), hz=None):
+        """Extension `streams`: another stream beside the first (a screen share:
+        `colour` video of `size`, and a tone when `hz` is given), on a PeerConnection of its own."""
+        pc = peer_connection()
+        pc.addTrack(ColourTrack(colour, width=size[0], height=size[1]))
+        if hz:
+            pc.addTrack(ToneTrack(hz, amplitude=self.amplitude))
+        await pc.setLocalDescription(await pc.createOffer())
+        name = f"{self.name}_{stream_id}"
+        offer = self._route(name, pc.localDescription.sdp)
+        params = {"sdpOffer": offer, "doLoopback": False, "streamId": stream_id}
+        if source:
+            params["source"] = source
+        result = await asyncio.to_thread(self.socket.result, "publishVideo", params)
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=self._answer(result["sdpAnswer"]), type="answer"))
+        self.extra_publishers[stream_id] = pc
+        await self._routed(name, pc)
+        return result
+
+    async def unpublish_stream(self, stream_id):
+        await asyncio.to_thread(self.socket.result, "unpublishVideo", {"streamId": stream_id})
+        pc = self.extra_publishers.pop(stream_id, None)
+        if pc:
+            await pc.close()
+
+    def _key(self, user, stream_id):
+        return f"{user}_{stream_id}" if self.aware else user
+
     def _route(self, endpoint, offer):
         """Through the faulty network: a new relay path for `endpoint`, and an
         offer without the peer's own candidates (the relay is its only one)."""
@@ -194,17 +227,18 @@ class Participant:
             received = self.chat_received.setdefault(user, [])
             pc.createDataChannel("chat").on("message", received.append)
         await pc.setLocalDescription(await pc.createOffer())
-        old = self.subscriptions.get(user)
-        self.subscriptions[user] = (pc, rec, stream["id"])
-        offer = self._route(user, pc.localDescription.sdp)
+        key = self._key(user, stream["id"])
+        old = self.subscriptions.get(key)
+        self.subscriptions[key] = (pc, rec, stream["id"])
+        offer = self._route(key, pc.localDescription.sdp)
         response = await asyncio.to_thread(self.socket.request, "receiveVideoFrom", {
             "sender": f"{user}_{stream['id']}", "sdpOffer": offer})
         if "result" not in response:
-            self.subscriptions.pop(user, None) if self.subscriptions.get(user, (None,))[0] is pc else None
+            self.subscriptions.pop(key, None) if self.subscriptions.get(key, (None,))[0] is pc else None
             await pc.close()
             return
         await pc.setRemoteDescription(RTCSessionDescription(sdp=self._answer(response["result"]["sdpAnswer"]), type="answer"))
-        await self._routed(user, pc)
+        await self._routed(key, pc)
         if old:
             old[1].stop()
             await old[0].close()
@@ -224,21 +258,46 @@ class Participant:
             method, params = msg.get("method"), msg.get("params", {})
             if method == "participantPublished":
                 for stream in params.get("streams", []):
+                    # A stream-aware client is told every stream again when one is added.
+                    if self.aware and self._key(params["id"], stream["id"]) in self.subscriptions:
+                        continue
                     self._spawn(self.subscribe(params["id"], stream))
+            elif method == "participantUnpublished" and self.aware and "streamId" in params:
+                self._spawn(self._drop(self._key(params["name"], params["streamId"])))
             elif method in ("participantUnpublished", "participantLeft"):
-                self._spawn(self._drop(params["name"]))
+                for key in [k for k in self.subscriptions if k == params["name"] or k.startswith(params["name"] + "_")]:
+                    self._spawn(self._drop(key))
             elif method == "iceCandidate" and self.network is not None:
-                path = self.paths.get(params["endpointName"])
+                path = self.paths.get(self._candidate_key(params))
                 if path is not None:
                     path.learn_server_candidate(params["candidate"])
             elif method == "iceCandidate":
-                name = params["endpointName"]
-                pc = self.publisher if name == self.name else (self.subscriptions.get(name) or (None,))[0]
+                name = self._candidate_key(params)
+                if name == self.name or (self.aware and name == f"{self.name}_{self.publisher_stream}"):
+                    pc = self.publisher
+                elif name.startswith(self.name + "_"):
+                    pc = self.extra_publishers.get(name[len(self.name) + 1:])
+                else:
+                    pc = (self.subscriptions.get(name) or (None,))[0]
+                    if pc is None and self.aware and "_" not in name:
+                        # Sent before the server knew which stream: the only subscription to that sender.
+                        mine = [v for k, v in self.subscriptions.items() if k.startswith(name + "_")]
+                        pc = mine[0][0] if len(mine) == 1 else None
                 if pc is not None:
                     try:
                         await add_remote_candidate(pc, params)
                     except Exception:
                         pass
+
+    publisher_stream = "webcam"
+
+    def _candidate_key(self, params):
+        """Which of our PeerConnections an iceCandidate is for: its endpointName,
+        made `user_stream` with the `streamId` the server adds for stream-aware clients."""
+        name = params["endpointName"]
+        if self.aware and "_" not in name and "streamId" in params and name != self.name:
+            return f"{name}_{params['streamId']}"
+        return name
 
     def recorder(self, user):
         sub = self.subscriptions.get(user)
@@ -259,6 +318,8 @@ class Participant:
             await self._drop(user)
         if self.publisher:
             await self.publisher.close()
+        for pc in self.extra_publishers.values():
+            await pc.close()
         if self.socket:
             self.socket.close()
         if self.pump_task:

@@ -98,6 +98,29 @@ import Transport
 
     static let retry = RtpSession.keyframeRetry + .milliseconds(10)
 
+    /// Without simulcast too: a viewer that was forwarded no keyframe since its
+    /// source was connected asks again every `keyframeRetry` until one passes
+    /// (a lost request, or a still screen share that sends no other keyframe).
+    @Test func aViewerWithoutAKeyframeKeepsAsking() async throws {
+        let publisher = session(simulcast: false), viewer = capture()
+        publisher.post(with: viewer) { p, v in p.addConsumer(v, kind: .video) }
+        @Sendable func delta(_ s: UInt16) throws -> [UInt8] { try Self.packet(layer: 0, sequence: s, keyframe: false) }
+        try on(publisher) { p in Self.receive(p, [try delta(1)]) }
+        let first = try on(publisher) { $0.rtcp.plisSent }
+        try on(publisher) { p in Self.receive(p, [try delta(2)]) }
+        #expect(try on(publisher) { $0.rtcp.plisSent } == first)  // not at once
+        try await Task.sleep(for: Self.retry)
+        try on(publisher) { p in Self.receive(p, [try delta(3)]) }
+        #expect(try on(publisher) { $0.rtcp.plisSent } == first + 1)
+        // A keyframe reaches the viewer: no more requests.
+        try on(publisher) { p in Self.receive(p, [try Self.packet(layer: 0, sequence: 4, keyframe: true)]) }
+        try await Task.sleep(for: Self.retry)
+        try on(publisher) { p in Self.receive(p, [try delta(5)]) }
+        #expect(try on(publisher) { $0.rtcp.plisSent } == first + 1)
+        #expect(try onCapture(viewer) { $0.sent.count } == 5)
+        publisher.post(with: viewer) { p, v in p.removeConsumer(v, kind: .video) }
+    }
+
     /// A viewer that keeps what it sends.
     final class Capture: RtpSession {
         var sent: [[UInt8]] = []

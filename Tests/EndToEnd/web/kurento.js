@@ -4,10 +4,12 @@ export async function connect(url) {
   const ws = new WebSocket(url);
   const pending = new Map();
   const listeners = [];
+  const notified = [];
   let nextId = 0;
   ws.onmessage = (e) => {
     const m = JSON.parse(e.data);
     if (m.method === "onEvent") { listeners.forEach((f) => f(m.params.value)); return; }
+    if (m.method) { notified.forEach((f) => f(m.method, m.params)); return; }  // the room protocol's notifications
     const p = pending.get(m.id);
     if (!p) return;
     pending.delete(m.id);
@@ -23,6 +25,7 @@ export async function connect(url) {
       });
     },
     onEvent(f) { listeners.push(f); },
+    onNotification(f) { notified.push(f); },
   };
 }
 
