@@ -76,4 +76,12 @@ package struct OutboundStreamStats: Sendable {
     /// The temporal cap this consumer forwards under (3: none) and the packets it left out.
     package var temporalLayerCap = 3
     package var temporalDropped: UInt64 = 0
+    /// Send-side estimation (video; transport-cc): feedback messages taken,
+    /// overuse episodes the delay detector saw, and the estimate cuts they made.
+    package var transportFeedbackReceived: UInt64 = 0
+    package var delayOveruses: UInt64 = 0
+    package var delayDecreases: UInt64 = 0
+    /// Video packets the pacer held back, and the longest any waited (seconds).
+    package var pacedPackets: UInt64 = 0
+    package var pacerLongestWait: Double = 0
 }

@@ -194,7 +194,9 @@ extension RtpSession {
                 let e = header.extensionElement(id: theirs, in: src), e.length == 1
             { audioLevel = (mine, e.offset) }
         }
-        let extensionBody = (absSendTime == nil ? 0 : 4) + (audioLevel == nil ? 0 : 2)
+        // Transport-wide sequence number: on every packet, when the peer gives feedback on them.
+        let transportID = sendSide == nil ? nil : outgoingExtensions.transportSequence
+        let extensionBody = (absSendTime == nil ? 0 : 4) + (audioLevel == nil ? 0 : 2) + (transportID == nil ? 0 : 3)
         let hasExtensions = extensionBody > 0
         let extensionBytes = hasExtensions ? 4 + (extensionBody + 3) / 4 * 4 : 0
         let csrcBytes = header.csrcCount * 4
@@ -205,6 +207,7 @@ extension RtpSession {
         guard length + SRTPSession.maxTrailer <= scratchCapacity else { return }
         let seq = header.sequenceNumber &+ stream.seqDelta
         let ts = header.timestamp &+ stream.timestampDelta
+        var transportOffset: Int?
         let sent: Int? = withScratch { buf in
             buf[0] = 0x80 | (hasExtensions ? 0x10 : 0) | UInt8(header.csrcCount)  // V=2, no padding
             buf[1] = (header.marker ? 0x80 : 0) | stream.payloadType
@@ -233,6 +236,13 @@ extension RtpSession {
                     buf[at + 1] = src[e.offset]
                     at += 2
                 }
+                if let id = transportID {
+                    // The number itself is written as the packet leaves (it may wait for the pacer).
+                    buf[at] = id << 4 | 1  // length 2 is coded as 1
+                    buf[at + 1] = 0; buf[at + 2] = 0
+                    transportOffset = at + 1
+                    at += 3
+                }
                 while at < 12 + csrcBytes + extensionBytes { buf[at] = 0; at += 1 }  // padding
             }
             UnsafeMutableRawBufferPointer(rebasing: buf[newHeaderLength..<length]).copyMemory(from: UnsafeRawBufferPointer(rebasing: src[payloadStart..<payloadEnd]))
@@ -255,10 +265,13 @@ extension RtpSession {
                     stream.lastTL0 = out
                 }
             }
-            recordSent(UnsafeRawBufferPointer(rebasing: buf[0..<length]), kind: kind)
-            guard let n = protection.protectRTP(buf, length: length) else { return nil }
-            sendDatagram(UnsafeRawBufferPointer(rebasing: buf[0..<n]), kind: kind)
-            return n
+            // Video to a viewer with a send-side estimate leaves at the pacing rate.
+            if kind == .video, transportOffset != nil, !pacer.admit(size: length, at: now) {
+                pacer.enqueue(Array(UnsafeRawBufferPointer(rebasing: buf[0..<length])), transportOffset: transportOffset, at: now)
+                schedulePacer()
+                return length
+            }
+            return leave(buf, length: length, kind: kind, transportOffset: transportOffset, protection: protection)
         }
         guard sent != nil else { return }
         stream.lastSeq = seq
@@ -270,6 +283,65 @@ extension RtpSession {
             setFlowing(out: kind)
             context.raise(.flowingOut(kind), on: objectID)
         }
+    }
+
+    /// Sends a finished packet (header rewritten, in `buf[0..<length]`): its
+    /// transport-wide number (now: the detector needs the time it really left),
+    /// the resend buffer, SRTP, the wire. The protected length, or nil.
+    func leave(_ buf: UnsafeMutableRawBufferPointer, length: Int, kind: MediaKindKey, transportOffset: Int?, protection: any PacketProtection) -> Int? {
+        if let at = transportOffset, let number = sendSide?.sent(size: length, atMicros: nowMicros) {
+            buf[at] = UInt8(number >> 8)
+            buf[at + 1] = UInt8(number & 0xFF)
+        }
+        recordSent(UnsafeRawBufferPointer(rebasing: buf[0..<length]), kind: kind)
+        guard let n = protection.protectRTP(buf, length: length) else { return nil }
+        sendDatagram(UnsafeRawBufferPointer(rebasing: buf[0..<n]), kind: kind)
+        return n
+    }
+
+    /// Drains the pacer again in `Pacer.interval` while it holds anything.
+    func schedulePacer() {
+        guard !pacerArmed, !pacer.isEmpty else { return }
+        pacerArmed = true
+        // Replaced from its own callback, as the compositor's timers are; close() cancels it.
+        pacerTimer = LoopTimer(loop: loop, after: Pacer.interval) { [unowned self] in
+            pacerArmed = false
+            drainPacer()
+        }
+    }
+
+    /// Sends what the pacer lets go now.
+    func drainPacer() {
+        guard !isClosed, let protection else { return pacer.clear() }
+        let run = { [self] in
+            for w in pacer.due(at: now) {
+                withScratch { buf in
+                    guard w.bytes.count + SRTPSession.maxTrailer <= buf.count else { return }
+                    UnsafeMutableRawBufferPointer(rebasing: buf[0..<w.bytes.count]).copyBytes(from: w.bytes)
+                    _ = leave(buf, length: w.bytes.count, kind: .video, transportOffset: w.transportOffset, protection: protection)
+                }
+            }
+        }
+        if let mux = context.mux(for: loop) { mux.batch(run) } else { run() }
+        schedulePacer()
+    }
+
+    /// The loop clock in microseconds (send times of the transport-wide history).
+    var nowMicros: Int64 {
+        let c = loop.clock.now.components
+        return c.seconds * 1_000_000 + c.attoseconds / 1_000_000_000_000
+    }
+
+    /// A packet we send again (a NACK's answer) gets a new transport-wide
+    /// number: under its old one, its late arrival would read as queuing delay.
+    func restampTransportSequence(_ buf: UnsafeMutableRawBufferPointer, length: Int) {
+        guard sendSide != nil, let id = outgoingExtensions.transportSequence,
+            let header = try? RTPHeader.parse(UnsafeRawBufferPointer(rebasing: buf[0..<length])), header.hasExtension,
+            let e = header.extensionElement(id: id, in: UnsafeRawBufferPointer(rebasing: buf[0..<length])), e.length == 2,
+            let number = sendSide?.sent(size: length, atMicros: nowMicros)
+        else { return }
+        buf[e.offset] = UInt8(number >> 8)
+        buf[e.offset + 1] = UInt8(number & 0xFF)
     }
 
     /// abs-send-time now (http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time):

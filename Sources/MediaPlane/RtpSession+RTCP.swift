@@ -48,6 +48,9 @@ extension RtpSession {
             let video = outStream(.video)
             viewerBandwidth.tick(packetsSent: video.packets, bytesSent: video.bytes, at: t)
         }
+        if sendSide != nil, canSend(.video) {
+            pacer.update(estimate: viewerBandwidth.estimate, videoBytesSent: outStream(.video).bytes, at: t)
+        }
         if rtcp.transportCCEnabled, t - rtcp.lastTransportFeedback >= Self.transportFeedbackInterval {
             rtcp.lastTransportFeedback = t
             sendTransportFeedback()
@@ -151,6 +154,11 @@ extension RtpSession {
             case .remb(let remb):
                 rtcp.remoteREMB = remb.bitrate
                 viewerBandwidth.remb(remb.bitrate)
+            case .transportCC(let feedback) where sendSide != nil:
+                // The peer's arrival times of what we sent: the delay-based detector's input.
+                if let reading = sendSide?.feedback(feedback, atMicros: nowMicros) {
+                    viewerBandwidth.transportFeedback(reading, at: t)
+                }
             default:
                 break
             }
@@ -197,7 +205,10 @@ extension RtpSession {
                     packetsLost: rtcp.remoteLost[i], fractionLost: rtcp.remoteFraction[i], roundTripTime: rtcp.roundTripTime,
                     retransmitted: video ? rtcp.retransmitted : 0, rtxSent: video ? rtcp.rtxSent : 0,
                     targetBitrate: video ? viewerBitrateEstimate ?? 0 : 0, layerSwitches: video ? layerSelection.switches : 0,
-                    temporalLayerCap: video ? Int(layerSelection.temporalCurrent) : 3, temporalDropped: video ? s.temporalDropped : 0))
+                    temporalLayerCap: video ? Int(layerSelection.temporalCurrent) : 3, temporalDropped: video ? s.temporalDropped : 0,
+                    transportFeedbackReceived: video ? sendSide?.feedbackReceived ?? 0 : 0,
+                    delayOveruses: video ? sendSide?.overuses ?? 0 : 0, delayDecreases: video ? viewerBandwidth.delayDecreases : 0,
+                    pacedPackets: video ? pacer.packetsDelayed : 0, pacerLongestWait: video ? pacer.longestWait / .seconds(1) : 0))
             }
         }
     }
@@ -263,6 +274,7 @@ extension RtpSession {
             guard packet.count + SRTPSession.maxTrailer <= scratchCapacity else { continue }
             withScratch { buf in
                 UnsafeMutableRawBufferPointer(rebasing: buf[0..<packet.count]).copyBytes(from: packet)
+                restampTransportSequence(buf, length: packet.count)
                 if let n = protection.protectRTP(buf, length: packet.count) {
                     sendDatagram(UnsafeRawBufferPointer(rebasing: buf[0..<n]), kind: .video)
                     rtcp.retransmitted &+= 1

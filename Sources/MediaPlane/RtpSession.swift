@@ -89,6 +89,13 @@ package class RtpSession: MediaNode {
     package var videoIsVP8 = false
     /// What this peer can take as a viewer, from its reports (Simulcast.swift).
     package var viewerBandwidth = ViewerBandwidth()
+    /// Transport-wide numbering of what we send and the delay-based detector
+    /// reading the peer's feedback about it; nil unless transport-cc was negotiated.
+    package var sendSide: SendSideEstimator?
+    /// Video waiting to leave at the pacing rate (viewers with a send-side estimate).
+    package var pacer = Pacer()
+    var pacerTimer: LoopTimer?
+    var pacerArmed = false
     /// Extension ids in the packets this peer sends us, and in those we send it.
     package let incomingExtensions = ExtensionMap()
     package let outgoingExtensions = ExtensionMap()
@@ -226,6 +233,11 @@ package class RtpSession: MediaNode {
             if m.transportCC, let id = m.extensions[HeaderExtensionURI.transportWideCC] {
                 incomingExtensions.transportSequence = id
                 rtcp.transportCCEnabled = true
+                // Send side too: what we send carries the numbers the peer's feedback is about.
+                if allowSend {
+                    outgoingExtensions.transportSequence = id
+                    if sendSide == nil { sendSide = SendSideEstimator() }
+                }
             }
             guard let kind: MediaKindKey = m.kind == .audio ? .audio : (m.kind == .video ? .video : nil), let codec = m.codec else { continue }
             kindByPayloadType[codec.payloadType] = kind
@@ -349,6 +361,9 @@ package class RtpSession: MediaNode {
         super.close()
         flushMetrics()
         stopRTCP()
+        pacerTimer?.cancel()
+        pacerTimer = nil
+        pacer.clear()
         protection = nil
     }
 }

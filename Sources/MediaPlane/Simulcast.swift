@@ -459,7 +459,7 @@ package struct ViewerBandwidth: Sendable {
         lastBytes = bytesSent
         guard sendRate > 0 else { return }
         apply(loss: fractionLost, rate: sendRate, at: t)
-        if fractionLost < 0.02 {
+        if fractionLost < 0.02, usage == .normal {
             // A share of the second's growth for the time since the last report, at most a second's.
             let seconds = min(1, max(0, elapsed / .seconds(1)))
             let slowStart = lastLoss.map { t - $0 >= Self.slowStartAgainAfter } ?? true
@@ -510,6 +510,35 @@ package struct ViewerBandwidth: Sendable {
     private var windowPackets: UInt64 = 0
     private var windowBytes: UInt64 = 0
     private var windowNacked = 0
+
+    /// Transport-wide feedback read by the delay-based detector (`SendSideEstimator`).
+    /// Overuse (the queue towards the viewer grows) lowers the estimate to 85 %
+    /// of what the viewer acknowledged over the last half second, at most every
+    /// 300 ms, and counts as a loss for the growth that follows; while the
+    /// detector reads anything but normal the estimate does not grow. The loss
+    /// the feedback shows is taken as a receiver report's would be, at once.
+    package mutating func transportFeedback(_ reading: SendSideEstimator.Reading, at t: Duration) {
+        feedback = true
+        usage = reading.usage
+        let total = reading.lost + reading.received
+        if total >= 10, let rate = reading.ackedBitrate.map({ Double($0) / max(0.01, 1 - Double(reading.lost) / Double(total)) }) {
+            apply(loss: Double(reading.lost) / Double(total), rate: UInt64(rate), at: t)
+        }
+        guard reading.usage == .overusing, let acked = reading.ackedBitrate,
+            lastDelayDecrease.map({ t - $0 >= Self.delayDecreaseInterval }) ?? true
+        else { return }
+        lastDelayDecrease = t
+        lastLoss = t
+        delayDecreases &+= 1
+        lower(to: Double(acked) * Self.delayBackOff)
+    }
+    /// GCC's decrease on overuse: to this share of the acknowledged rate.
+    package static let delayBackOff = 0.85
+    package static let delayDecreaseInterval: Duration = .milliseconds(300)
+    private var usage: SendSideEstimator.Usage = .normal
+    private var lastDelayDecrease: Duration?
+    /// Decreases the delay-based detector caused (for getStats).
+    package private(set) var delayDecreases: UInt64 = 0
 
     /// The viewer's REMB. A receive-side estimate grows slowly behind what
     /// arrives (it is no sign of congestion when we just moved up a layer);

@@ -158,11 +158,10 @@ def test_chromium_shares_a_screen_beside_its_camera(tmp_path):
                     for k in viewer.subscriptions}
             print("viewer decoded (frames, colour):", seen)
             if not ok:
-                info = {}
+                # What each subscription's PeerConnection got, for the failure message.
                 for k, (pc, rec, sid) in viewer.subscriptions.items():
                     st = await pc.getStats()
-                    info[k] = (pc.connectionState, pc.iceConnectionState, [(s.type, getattr(s, "packetsReceived", None), getattr(s, "kind", None)) for s in st.values() if s.type == "inbound-rtp"])
-                open("/tmp/screen-fail.log", "w").write(repr(info) + "\n" + server.log_text())
+                    seen[k] = (seen[k], pc.connectionState, [getattr(s, "packetsReceived", None) for s in st.values() if s.type == "inbound-rtp"])
             assert ok, (seen, viewer.note_methods(), await page)
             assert viewer.recorder("chrome_screen").video_sizes[-1] == (640, 360)
             assert viewer.recorder("chrome_webcam").video_sizes[-1] == (320, 240)

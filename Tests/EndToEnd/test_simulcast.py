@@ -81,7 +81,8 @@ def viewer_stats(kurento, endpoint):
     for s in stats.values():
         if s.get("__type__") == "RTCOutboundRTPStreamStats":
             return {k: s.get(k) for k in ("targetBitrate", "layerSwitches", "fractionLost", "bytesSent", "nackCount", "pliCount",
-                                          "temporalLayerCap", "temporalPacketsDropped")}
+                                          "temporalLayerCap", "temporalPacketsDropped", "transportFeedbackReceived", "delayOveruses",
+                                          "delayBasedDecreases", "pacedPackets", "pacerLongestWait")}
     return None
 
 

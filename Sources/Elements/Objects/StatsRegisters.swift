@@ -47,6 +47,10 @@ enum StatsRegisters {
                 "bytesSent": .int(Int64(s.bytesSent)), "targetBitrate": .int(Int64(s.targetBitrate)), "layerSwitches": .int(Int64(s.layerSwitches)), "roundTripTime": .double(s.roundTripTime),
                 // Tessera: the VP8 temporal cap this viewer is under (3: none) and the packets it left out.
                 "temporalLayerCap": .int(Int64(s.temporalLayerCap)), "temporalPacketsDropped": .int(Int64(s.temporalDropped)),
+                // Tessera: send-side estimation from transport-wide feedback (docs/simulcast.md).
+                "transportFeedbackReceived": .int(Int64(s.transportFeedbackReceived)),
+                "delayOveruses": .int(Int64(s.delayOveruses)), "delayBasedDecreases": .int(Int64(s.delayDecreases)),
+                "pacedPackets": .int(Int64(s.pacedPackets)), "pacerLongestWait": .double(s.pacerLongestWait),
                 // Beyond Kurento's register (names from W3C webrtc-stats): resends, and how many as RTX.
                 "retransmittedPacketsSent": .int(Int64(s.retransmitted)), "rtxPacketsSent": .int(Int64(s.rtxSent)),
             ]) { a, _ in a })
