@@ -63,13 +63,15 @@ private final class InputRing {
     let frames: [[UInt8]]
     let decoded: [I420Frame]
 
-    init(seed: Int) {
+    /// `still`: the same picture in every frame (a participant who does not move; after
+    /// the keyframe the sender's encoder codes little but skips).
+    init(seed: Int, still: Bool = false) {
         let encoder = try! VP8Encoder(
             configuration: VP8EncoderConfiguration(width: inputWidth, height: inputHeight, bitrate: 500_000, cpuUsed: -6))
         var frames: [[UInt8]] = []
         var decoded: [I420Frame] = []
         for index in 0..<ringLength {
-            let picture = makeContent(width: inputWidth, height: inputHeight, index: index, seed: seed)
+            let picture = makeContent(width: inputWidth, height: inputHeight, index: still ? 0 : index, seed: seed)
             frames.append(try! encoder.encode(picture, forceKeyframe: index == 0)!.data)
             decoded.append(picture)
         }
@@ -92,8 +94,10 @@ private final class Feeder {
     var index = 0
     var packets: [[[UInt8]]]
 
-    init(count: Int) {
-        rings = inputRings(count)
+    /// `moving`: how many of the inputs move (the others are still), all when nil.
+    init(count: Int, moving: Int? = nil) {
+        let moving = moving ?? count
+        rings = inputRings(moving) + (moving..<count).map { InputRing(seed: $0, still: true) }
         packetizers = (0..<count).map { VP8Packetizer(ssrc: UInt32(100 + $0), payloadType: 96, mtu: 1_200) }
         packets = Array(repeating: [], count: count)
     }
@@ -129,7 +133,9 @@ private final class TickState {
     let severalQualities: Bool
 
     /// `qualities`: also 640x360@500 and 320x180@150 (mixer.qualities), encoded by `tickAll`.
-    init(grid: Int, width: Int, height: Int, fresh: Bool = true, qualities: Bool = false) {
+    /// `moving`: inputs that move (the others send a still picture); `activeMaps`
+    /// false: every macroblock encoded every frame, as before the active maps.
+    init(grid: Int, width: Int, height: Int, fresh: Bool = true, qualities: Bool = false, moving: Int? = nil, activeMaps: Bool = true) {
         self.fresh = fresh
         severalQualities = qualities
         var configuration = VideoCompositorConfiguration()
@@ -140,8 +146,9 @@ private final class TickState {
             configuration.extraQualities = [VideoQuality(width: 640, height: 360, bitrate: 500_000), VideoQuality(width: 320, height: 180, bitrate: 150_000)]
         }
         compositor = try! VideoCompositor(configuration: configuration)
+        compositor.encodeOnlyChanges = activeMaps
         for port in 0..<(grid * grid) { compositor.addPort(port) }
-        feeder = Feeder(count: grid * grid)
+        feeder = Feeder(count: grid * grid, moving: moving)
         // Warm up: rate control settles, pools fill (always with fresh frames).
         for _ in 0..<90 {
             feeder.push(into: compositor, nowMillis: now)
@@ -318,6 +325,20 @@ func videoBenchmarks() {
             },
             setup: { several = TickState(grid: grid, width: 1280, height: 720, qualities: true) },
             teardown: { several = nil })
+    }
+
+    // A 2x2 720p meeting where one person moves and three sit still (their
+    // cameras still send frames), with and without the encoder's active map;
+    // next to Video.tick.2x2.720p, where all four move.
+    for activeMaps in [true, false] {
+        nonisolated(unsafe) var one: TickState?
+        Benchmark(
+            "Video.tick.oneMoving.2x2.720p\(activeMaps ? "" : ".noActiveMap")", configuration: videoConfiguration(),
+            closure: { benchmark in
+                for _ in benchmark.scaledIterations { one!.step(measure: benchmark) }
+            },
+            setup: { one = TickState(grid: 2, width: 1280, height: 720, moving: 1, activeMaps: activeMaps) },
+            teardown: { one = nil })
     }
 
     // No input changed: the compositor skips every tile and only encodes.

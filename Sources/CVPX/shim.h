@@ -18,6 +18,12 @@ static inline vpx_codec_err_t tessera_vpx_dec_init(vpx_codec_ctx_t *ctx, const v
 static inline vpx_codec_err_t tessera_vpx_control_int(vpx_codec_ctx_t *ctx, int id, int value) {
     return vpx_codec_control_(ctx, id, value);
 }
+// VP8E_SET_ACTIVEMAP: one byte per 16x16 macroblock (1 encode, 0 keep the previous
+// frame's); a NULL map turns the active map off.
+static inline vpx_codec_err_t tessera_vpx_set_active_map(vpx_codec_ctx_t *ctx, unsigned char *map, unsigned int rows, unsigned int cols) {
+    vpx_active_map_t active = { map, rows, cols };
+    return vpx_codec_control_(ctx, VP8E_SET_ACTIVEMAP, &active);
+}
 // Controls that take a pointer (VP8D_GET_FRAME_CORRUPTED, VP8D_GET_LAST_REF_UPDATES).
 static inline vpx_codec_err_t tessera_vpx_control_intptr(vpx_codec_ctx_t *ctx, int id, int *value) {
     return vpx_codec_control_(ctx, id, value);

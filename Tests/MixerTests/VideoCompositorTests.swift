@@ -301,3 +301,39 @@ private func center(_ r: PixelRect) -> (Int, Int) { (r.x + r.width / 2, r.y + r.
     viewer.receive(compositor.tick(nowMillis: 740))
     #expect(viewer.keyframes.last == true)  // kept, and honoured once 500 ms passed
 }
+
+/// The encoder's active map: macroblocks whose pixels did not change since the
+/// last frame are not coded (still participants cost almost nothing), and
+/// what the viewer decodes stays the picture composed.
+@Test func onlyChangedMacroblocksAreCoded() throws {
+    let compositor = try VideoCompositor(configuration: config())
+    let senders = [try Sender(width: 320, height: 240, color: red, ssrc: 21), try Sender(width: 320, height: 240, color: green, ssrc: 22)]
+    for id in 0..<2 { compositor.addPort(id) }
+    let viewer = try Viewer()
+    var now: Int64 = 0
+    func step() throws {
+        for (id, s) in senders.enumerated() {
+            for packet in try s.packets(nowMillis: now) { _ = compositor.push(port: id, packet: packet, nowMillis: now) }
+        }
+        viewer.receive(compositor.tick(nowMillis: now))
+        now += 33
+    }
+    for _ in 0..<15 { try step() }
+    let settled = compositor.macroblocks
+    for _ in 0..<15 { try step() }
+    let still = (coded: compositor.macroblocks.coded - settled.coded, kept: compositor.macroblocks.kept - settled.kept)
+    // Two still pictures: after the senders' encoders settle, nearly nothing is coded.
+    #expect(still.kept > 15 * 3600 * 9 / 10, "coded \(still.coded), kept \(still.kept) macroblocks in 15 frames")
+    // Port 0 turns blue: its tile is coded, port 1's is not, and the viewer sees both right.
+    senders[0].frame.fill(blue)
+    let before = compositor.macroblocks
+    for _ in 0..<10 { try step() }
+    let moved = compositor.macroblocks.coded - before.coded
+    #expect(moved > 0 && moved < 10 * 3600 / 2, "coded \(moved) macroblocks in 10 frames")
+    let rects = Layout.rects(kind: .grid, count: 2, canvas: PixelSize(width: 1280, height: 720))
+    let picture = try #require(viewer.last)
+    for (rect, color) in zip(rects, [blue, green]) {
+        let (x, y) = center(rect)
+        #expect(close(picture.pixel(x: x, y: y), color, tolerance: 16), "\(picture.pixel(x: x, y: y)) vs \(color)")
+    }
+}

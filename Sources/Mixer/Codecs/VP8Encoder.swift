@@ -123,12 +123,39 @@ public final class VP8Encoder {
 
     public var bitrate: Int { Int(config.rc_target_bitrate) * 1000 }
 
+    private var activeMapOn = false
+    /// Macroblocks coded, and kept from the previous frame by the active map, over every frame so far.
+    public private(set) var macroblocksActive = 0
+    public private(set) var macroblocksKept = 0
+
+    /// Sets libvpx's active map for the next frame; nil turns it off (every macroblock coded).
+    private func applyActiveMap(_ map: MacroblockMap?) {
+        let cols = (configuration.width + 15) / 16, rows = (configuration.height + 15) / 16
+        guard var map, map.cols == cols, map.rows == rows else {
+            macroblocksActive += cols * rows
+            if activeMapOn {
+                _ = tessera_vpx_set_active_map(&context, nil, UInt32(rows), UInt32(cols))
+                activeMapOn = false
+            }
+            return
+        }
+        let active = map.count
+        macroblocksActive += active
+        macroblocksKept += rows * cols - active
+        map.withFlags { _ = tessera_vpx_set_active_map(&context, $0, UInt32(rows), UInt32(cols)) }
+        activeMapOn = true
+    }
+
     /// Encodes one frame (its size must be the configured size). Returns nil
     /// when libvpx produced no frame (never with the frame dropper off).
-    public func encode(_ frame: I420Frame, forceKeyframe: Bool = false) throws(VP8Error) -> VP8EncodedFrame? {
+    /// `active`: the macroblocks that differ from the previous frame given; only
+    /// they are coded (the rest keep the previous frame's pixels at almost no
+    /// cost). nil: every one. A keyframe codes everything.
+    public func encode(_ frame: I420Frame, forceKeyframe: Bool = false, active: MacroblockMap? = nil) throws(VP8Error) -> VP8EncodedFrame? {
         guard frame.width == configuration.width, frame.height == configuration.height else {
             throw .wrongFrameSize
         }
+        applyActiveMap(forceKeyframe ? nil : active)
         vpx_img_wrap(&image, VPX_IMG_FMT_I420, UInt32(frame.width), UInt32(frame.height), 1, frame.base)
         image.stride.0 = Int32(frame.strideY)
         image.stride.1 = Int32(frame.strideUV)

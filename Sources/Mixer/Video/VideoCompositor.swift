@@ -85,6 +85,8 @@ public final class VideoCompositor {
         var packetizer: VP8Packetizer
         let ssrc: UInt32
         var keyframes = KeyframePacing()
+        /// Macroblocks changed since this quality's last encode (nil: all of them).
+        var changed: MacroblockMap? = nil
         init(_ q: VideoQuality, base: VideoCompositorConfiguration, ssrc: UInt32) throws {
             frame = I420Frame(width: q.width, height: q.height)
             encoder = try VP8Encoder(configuration: VP8EncoderConfiguration(
@@ -106,6 +108,22 @@ public final class VideoCompositor {
     private var layoutDirty = true
     /// When the main quality's next keyframe may be forced.
     private var keyframes = KeyframePacing()
+    /// Macroblocks whose pixels changed since the main quality's last encode
+    /// (nil: all of them): the encoder's active map, so a tile whose picture
+    /// did not change (a still participant, a placeholder, a slide) costs
+    /// almost nothing to encode, and one that moves costs its own area.
+    private var changed: MacroblockMap? = nil
+    /// Canvas regions the last compose redrew (nil: everything).
+    private var composed: [PixelRect]? = []
+    /// The macroblocks the last compose really changed (nil: all).
+    private var composedMap: MacroblockMap? = nil
+    /// The canvas as last given to the main encoder, to tell which redrawn macroblocks changed.
+    private let reference: I420Frame
+    /// Turns the active maps off (every macroblock encoded every frame), for comparison.
+    public var encodeOnlyChanges = true
+
+    /// Macroblocks the main encoder coded and kept (skipped by the active map), so far.
+    public var macroblocks: (coded: Int, kept: Int) { (encoder.macroblocksActive, encoder.macroblocksKept) }
     private let timestampOffset: UInt32
 
     public var layout: LayoutKind = .grid {
@@ -131,6 +149,8 @@ public final class VideoCompositor {
         timestampOffset = c.ssrc &* 2_654_435_761
         canvas = I420Frame(width: c.width, height: c.height)
         canvas.fill(c.background)
+        reference = I420Frame(width: c.width, height: c.height)
+        canvas.copy(into: reference)
         for (i, q) in c.extraQualities.enumerated() {
             outputs.append(try Output(q, base: c, ssrc: c.ssrc &+ UInt32(i + 1) &* 0x9E37_79B9))
         }
@@ -234,12 +254,19 @@ public final class VideoCompositor {
         var all = [main]
         let timestamp = UInt32(truncatingIfNeeded: nowMillis &* 90) &+ timestampOffset
         for o in outputs {
-            o.frame.draw(canvas, into: PixelRect(x: 0, y: 0, width: o.frame.width, height: o.frame.height))
+            // The canvas's changes on this quality's grid (a little wider, for the
+            // scaling filter's reach); nothing changed, nothing to scale.
+            let scaled = composedMap.map { $0.scaled(from: canvas.width, canvas.height, to: o.frame.width, o.frame.height) }
+            if scaled.map({ !$0.isEmpty }) ?? true {
+                o.frame.draw(canvas, into: PixelRect(x: 0, y: 0, width: o.frame.width, height: o.frame.height))
+            }
+            o.changed = Self.merge(o.changed, scaled)
             let force = o.keyframes.forcesKeyframe(at: nowMillis, configuration)
-            guard let encoded = try? o.encoder.encode(o.frame, forceKeyframe: force) else {
+            guard let encoded = try? o.encoder.encode(o.frame, forceKeyframe: force, active: encodeOnlyChanges ? o.changed : nil) else {
                 all.append([])
                 continue
             }
+            o.changed = MacroblockMap(width: o.frame.width, height: o.frame.height)
             o.keyframes.framesSent += 1
             var packets: [[UInt8]] = []
             o.packetizer.packetize(encoded.data, timestamp: timestamp, into: &packets)
@@ -255,11 +282,23 @@ public final class VideoCompositor {
     /// One output frame: compose, encode, packetize (RFC 7741). Empty if nothing to send.
     public func tick(nowMillis: Int64) -> [[UInt8]] {
         compose(nowMillis: nowMillis)
+        // Of what was redrawn, the macroblocks whose pixels really differ (a still
+        // camera's decoded picture is the same, byte for byte, where its encoder skipped).
+        if let rects = composed {
+            var map = MacroblockMap(width: canvas.width, height: canvas.height)
+            for r in rects { canvas.markChanges(in: r, against: reference, into: &map) }
+            composedMap = map
+        } else {
+            canvas.copy(into: reference)
+            composedMap = nil
+        }
+        changed = Self.merge(changed, composedMap)
         let force = keyframes.forcesKeyframe(at: nowMillis, configuration)
         let encodeStart = ContinuousClock.now
-        let frame = try? encoder.encode(canvas, forceKeyframe: force)
+        let frame = try? encoder.encode(canvas, forceKeyframe: force, active: encodeOnlyChanges ? changed : nil)
         lastEncodeTime = ContinuousClock.now - encodeStart
         guard let encoded = frame else { return [] }
+        changed = MacroblockMap(width: canvas.width, height: canvas.height)
         keyframes.framesSent += 1
         if encoded.isKeyframe && !force { keyframes.lastForced = keyframes.lastForced ?? nowMillis }
         var packets: [[UInt8]] = []
@@ -292,9 +331,17 @@ public final class VideoCompositor {
         }
     }
 
+    /// Changes so far plus new ones; nil (everything) absorbs the rest.
+    private static func merge(_ a: MacroblockMap?, _ b: MacroblockMap?) -> MacroblockMap? {
+        guard var a, let b else { return nil }
+        a.formUnion(b)
+        return a
+    }
+
     private func compose(nowMillis: Int64) {
         let c = configuration
         let fullRedraw = layoutDirty
+        composed = fullRedraw ? nil : []
         if layoutDirty {
             layoutDirty = false
             rects = Layout.rects(kind: layout, count: order.count, canvas: PixelSize(width: c.width, height: c.height))
@@ -315,6 +362,9 @@ public final class VideoCompositor {
                 let fit = Layout.fit(PixelSize(width: frame.width, height: frame.height), into: inner)
                 if fullRedraw || port.drawnPlaceholder || fit != port.drawnFit {
                     canvas.fill(inner, with: c.background)
+                    composed?.append(inner)
+                } else {
+                    composed?.append(fit)
                 }
                 canvas.draw(frame, into: fit)
                 port.drawnFit = fit
@@ -323,6 +373,7 @@ public final class VideoCompositor {
             } else {
                 if !fullRedraw && port.drawnPlaceholder { continue }
                 canvas.fill(inner, with: c.placeholder)
+                composed?.append(inner)
                 port.drawnPlaceholder = true
                 port.drawnFit = .zero
                 port.drawnVersion = -1
