@@ -338,7 +338,7 @@ func videoBenchmarks() {
                 for _ in benchmark.scaledIterations { one!.step(measure: benchmark) }
             },
             setup: { one = TickState(grid: 2, width: 1280, height: 720, moving: 1, activeMaps: activeMaps) },
-            teardown: { one = nil })
+            teardown: { print("oneMoving\(activeMaps ? "" : ".noActiveMap") macroblocks (coded, kept):", one!.compositor.macroblocks); one = nil })
     }
 
     // No input changed: the compositor skips every tile and only encodes.

@@ -41,10 +41,13 @@ def gst(pipeline):
     return user + system, wall
 
 
-def make_input(index):
-    path = os.path.join(TMP, f"in{index}_{FRAMES}.webm")
+def make_input(index, still=False):
+    path = os.path.join(TMP, f"in{index}_{FRAMES}{'_still' if still else ''}.webm")
     if not os.path.exists(path):
-        if index % 2 == 0:
+        if still:
+            # A participant who does not move: the same picture in every frame.
+            source = f"videotestsrc num-buffers={FRAMES} pattern=smpte"
+        elif index % 2 == 0:
             source = f"videotestsrc num-buffers={FRAMES} pattern=ball background-color=0xff{index * 0x151515 & 0xffffff:06x}"
         else:
             source = f"videotestsrc num-buffers={FRAMES} pattern=zone-plate kx2={10 + index} ky2={12 + index} kt={index}"
@@ -53,8 +56,10 @@ def make_input(index):
     return path
 
 
-def decoders(n, sink="mix.sink_{i}"):
-    return " ".join(f"filesrc location={make_input(i)} ! matroskademux ! vp8dec threads=1 ! " + sink.format(i=i)
+def decoders(n, sink="mix.sink_{i}", moving=None):
+    """`moving`: how many inputs move (the others are still), all when None."""
+    moving = n if moving is None else moving
+    return " ".join(f"filesrc location={make_input(i, still=i >= moving)} ! matroskademux ! vp8dec threads=1 ! " + sink.format(i=i)
                     for i in range(n))
 
 
@@ -82,11 +87,17 @@ def main():
             full_cpu, full_wall = median_cpu(
                 f"{decoders(n)} {mixer(n, width, height)} ! {ENC.format(bitrate=bitrate)} ! fakesink sync=false")
             rows.append((n, f"{width}x{height}", full_cpu, full_wall, decode_cpu, compose_cpu))
+    # A 2x2 720p meeting where one person moves and three sit still.
+    decode_cpu, _ = median_cpu(decoders(4, sink="fakesink sync=false", moving=1))
+    compose_cpu, _ = median_cpu(f"{decoders(4, moving=1)} {mixer(4, 1280, 720)} ! fakesink sync=false")
+    full_cpu, full_wall = median_cpu(
+        f"{decoders(4, moving=1)} {mixer(4, 1280, 720)} ! {ENC.format(bitrate=1500000)} ! fakesink sync=false")
+    rows.append(("4 (1 moving)", "1280x720", full_cpu, full_wall, decode_cpu, compose_cpu))
     print(f"GStreamer composite, {FRAMES} output frames, median of {REPS} runs, CPU ms per output frame")
     print(f"{'inputs':>6} {'output':>9} {'total':>8} {'decode':>8} {'compose':>8} {'encode':>8} {'wall':>8}")
     for n, out, full, wall, dec, comp in rows:
         per = 1000.0 / FRAMES
-        print(f"{n:>6} {out:>9} {full * per:8.2f} {dec * per:8.2f} {(comp - dec) * per:8.2f} "
+        print(f"{n!s:>6} {out:>9} {full * per:8.2f} {dec * per:8.2f} {(comp - dec) * per:8.2f} "
               f"{(full - comp) * per:8.2f} {wall * per:8.2f}")
     print("decode = N inputs demuxed and decoded into fakesinks; compose = the grid "
           "compositor minus that; encode = vp8enc minus the compose pipeline; wall = ms per frame of the full pipeline")

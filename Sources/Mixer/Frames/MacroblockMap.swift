@@ -1,3 +1,4 @@
+import CYUV
 import Foundation
 
 /// One flag per 16x16 macroblock of a picture: whether the encoder must code
@@ -60,8 +61,9 @@ public struct MacroblockMap: Sendable, Equatable {
 
 extension I420Frame {
     /// Compares `reference` with this frame (same size) in the macroblocks
-    /// `rect` touches; each one that differs is marked in `map` and copied
-    /// into `reference`, which so follows what the encoder was given.
+    /// `rect` touches; each one that differs (more than `unchangedMeanSquare`)
+    /// is marked in `map` and copied into `reference`, which so follows what
+    /// the encoder was given.
     public func markChanges(in rect: PixelRect, against reference: I420Frame, into map: inout MacroblockMap) {
         guard reference.width == width, reference.height == height, !rect.isEmpty else { return }
         let c0 = max(0, rect.x / 16), c1 = min(map.cols - 1, (rect.maxX - 1) / 16)
@@ -82,15 +84,26 @@ extension I420Frame {
         return (x, y0, min(height, y0 + 16), min(16, width - x))
     }
 
+    /// Mean squared difference per sample below which a macroblock counts as
+    /// unchanged: about 2 levels RMS, far below what the eye sees, and what a
+    /// still camera's decoded picture varies by from frame to frame (its
+    /// sender's encoder refining the same picture). Since the reference keeps
+    /// the pixels last given to the encoder, the difference a kept macroblock
+    /// may show never grows past this: it is coded again once it does.
+    public static let unchangedMeanSquare: UInt64 = 4
+
     private func sameMacroblock(col: Int, row: Int, as other: I420Frame) -> Bool {
         let l = lumaSpan(col: col, row: row)
-        for y in l.y0..<l.y1 where memcmp(self.y + y * strideY + l.x, other.y + y * other.strideY + l.x, l.w) != 0 { return false }
-        let cx = l.x / 2, cw = (l.w + 1) / 2
-        for y in (l.y0 / 2)..<((l.y1 + 1) / 2) {
-            if memcmp(u + y * strideUV + cx, other.u + y * other.strideUV + cx, cw) != 0 { return false }
-            if memcmp(v + y * strideUV + cx, other.v + y * other.strideUV + cx, cw) != 0 { return false }
-        }
-        return true
+        let rows = l.y1 - l.y0
+        let luma = ComputeSumSquareErrorPlane(
+            self.y + l.y0 * strideY + l.x, Int32(strideY), other.y + l.y0 * other.strideY + l.x, Int32(other.strideY), Int32(l.w), Int32(rows))
+        guard luma <= Self.unchangedMeanSquare * UInt64(l.w * rows) else { return false }
+        let cx = l.x / 2, cw = (l.w + 1) / 2, cy = l.y0 / 2, ch = (rows + 1) / 2
+        let limit = Self.unchangedMeanSquare * UInt64(cw * ch)
+        let cu = ComputeSumSquareErrorPlane(u + cy * strideUV + cx, Int32(strideUV), other.u + cy * other.strideUV + cx, Int32(other.strideUV), Int32(cw), Int32(ch))
+        guard cu <= limit else { return false }
+        let cv = ComputeSumSquareErrorPlane(v + cy * strideUV + cx, Int32(strideUV), other.v + cy * other.strideUV + cx, Int32(other.strideUV), Int32(cw), Int32(ch))
+        return cv <= limit
     }
 
     private func copyMacroblock(col: Int, row: Int, into other: I420Frame) {
