@@ -14,15 +14,29 @@ extension RoomService {
         }
     }
 
+    /// The participant's own port: its first stream's input, and its mix-minus output.
     func ensureHubPort(_ room: Room, _ p: Participant) async throws(RoomError) -> String {
-        if let port = p.hubPort { return port }
+        try await ensurePort(room, current: { p.hubPort }, store: { p.hubPort = $0 })
+    }
+
+    /// The input port of one of `p`'s extra streams.
+    func ensureHubPort(_ room: Room, _ extra: ExtraStream) async throws(RoomError) -> String {
+        try await ensurePort(room, current: { extra.hubPort }, store: { extra.hubPort = $0 })
+    }
+
+    /// A HubPort of the room's composite, made on first use and kept where
+    /// `current` reads it and `store` writes it; one made while another call
+    /// already made one (the awaits let it in) is released.
+    private func ensurePort(_ room: Room, current: () -> String?, store: (String) -> Void) async throws(RoomError) -> String {
+        if let port = current() { return port }
         try await ensureComposite(room)
         guard let composite = room.composite else { throw RoomError(.mediaMixer, "The room has no mixer") }
         do {
             let port = try await media.createHubPort(hub: composite)
-            if let existing = p.hubPort { await media.release(port); return existing }
-            p.hubPort = port
-            await applyAllMixExclusions(room)  // this port may be someone's muted sender, or a listener with mutes
+            if let existing = current() { await media.release(port); return existing }
+            store(port)
+            // The new port may be a muted sender's, an extra stream its owner must not hear, or a listener's with mutes.
+            await applyAllMixExclusions(room)
             return port
         } catch {
             throw RoomError(.mediaMixer, "The mixer could not add a port: \(error.message)")
@@ -58,22 +72,6 @@ extension RoomService {
         case .hybrid:
             if audio { try? await media.connect(endpoint, port, kind: .audio) } else { try? await media.disconnect(endpoint, port, kind: .audio) }
             try? await media.disconnect(endpoint, port, kind: .video)
-        }
-    }
-
-    /// The input port of one of `p`'s extra streams, made on first use.
-    func ensureHubPort(_ room: Room, _ extra: ExtraStream) async throws(RoomError) -> String {
-        if let port = extra.hubPort { return port }
-        try await ensureComposite(room)
-        guard let composite = room.composite else { throw RoomError(.mediaMixer, "The room has no mixer") }
-        do {
-            let port = try await media.createHubPort(hub: composite)
-            if let existing = extra.hubPort { await media.release(port); return existing }
-            extra.hubPort = port
-            await applyAllMixExclusions(room)  // its owner does not hear it, nor do listeners who muted its owner
-            return port
-        } catch {
-            throw RoomError(.mediaMixer, "The mixer could not add a port: \(error.message)")
         }
     }
 
