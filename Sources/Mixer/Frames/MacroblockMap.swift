@@ -1,4 +1,3 @@
-import CYUV
 import Foundation
 
 /// One flag per 16x16 macroblock of a picture: whether the encoder must code
@@ -60,6 +59,14 @@ public struct MacroblockMap: Sendable, Equatable {
 }
 
 extension I420Frame {
+    /// Mean squared difference per sample below which a macroblock counts as
+    /// unchanged: about 2 levels RMS, far below what the eye sees, and what a
+    /// still camera's decoded picture varies by from frame to frame (its
+    /// sender's encoder refining the same picture). Since the reference keeps
+    /// the pixels last given to the encoder, the difference a kept macroblock
+    /// may show never grows past this: it is coded again once it does.
+    public static let unchangedMeanSquare = 4
+
     /// Compares `reference` with this frame (same size) in the macroblocks
     /// `rect` touches; each one that differs (more than `unchangedMeanSquare`)
     /// is marked in `map` and copied into `reference`, which so follows what
@@ -70,47 +77,55 @@ extension I420Frame {
         let r0 = max(0, rect.y / 16), r1 = min(map.rows - 1, (rect.maxY - 1) / 16)
         guard c0 <= c1, r0 <= r1 else { return }
         for row in r0...r1 {
-            for col in c0...c1 where !map[col, row] {
-                if !sameMacroblock(col: col, row: row, as: reference) {
-                    map[col, row] = true
-                    copyMacroblock(col: col, row: row, into: reference)
+            // Compare the row's macroblocks, then copy each run of changed ones in
+            // one piece per line (a moving tile changes whole rows: one copy each).
+            var runStart: Int?
+            for col in c0...(c1 + 1) {
+                let changed = col <= c1 && (map[col, row] || differs(col: col, row: row, from: reference))
+                if col <= c1, changed, !map[col, row] { map[col, row] = true }
+                if changed, runStart == nil { runStart = col }
+                if !changed, let start = runStart {
+                    copy(cols: start..<col, row: row, into: reference)
+                    runStart = nil
                 }
             }
         }
     }
 
-    private func lumaSpan(col: Int, row: Int) -> (x: Int, y0: Int, y1: Int, w: Int) {
-        let x = col * 16, y0 = row * 16
-        return (x, y0, min(height, y0 + 16), min(16, width - x))
+    /// Adds the squared differences of `n` samples to `sum`.
+    @inline(__always)
+    private static func squaredDifference(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int, _ sum: inout Int) {
+        for i in 0..<n {
+            let d = Int(a[i]) &- Int(b[i])
+            sum &+= d &* d
+        }
     }
 
-    /// Mean squared difference per sample below which a macroblock counts as
-    /// unchanged: about 2 levels RMS, far below what the eye sees, and what a
-    /// still camera's decoded picture varies by from frame to frame (its
-    /// sender's encoder refining the same picture). Since the reference keeps
-    /// the pixels last given to the encoder, the difference a kept macroblock
-    /// may show never grows past this: it is coded again once it does.
-    public static let unchangedMeanSquare: UInt64 = 4
-
-    private func sameMacroblock(col: Int, row: Int, as other: I420Frame) -> Bool {
-        let l = lumaSpan(col: col, row: row)
-        let rows = l.y1 - l.y0
-        let luma = ComputeSumSquareErrorPlane(
-            self.y + l.y0 * strideY + l.x, Int32(strideY), other.y + l.y0 * other.strideY + l.x, Int32(other.strideY), Int32(l.w), Int32(rows))
-        guard luma <= Self.unchangedMeanSquare * UInt64(l.w * rows) else { return false }
-        let cx = l.x / 2, cw = (l.w + 1) / 2, cy = l.y0 / 2, ch = (rows + 1) / 2
-        let limit = Self.unchangedMeanSquare * UInt64(cw * ch)
-        let cu = ComputeSumSquareErrorPlane(u + cy * strideUV + cx, Int32(strideUV), other.u + cy * other.strideUV + cx, Int32(other.strideUV), Int32(cw), Int32(ch))
-        guard cu <= limit else { return false }
-        let cv = ComputeSumSquareErrorPlane(v + cy * strideUV + cx, Int32(strideUV), other.v + cy * other.strideUV + cx, Int32(other.strideUV), Int32(cw), Int32(ch))
-        return cv <= limit
+    /// Whether macroblock (`col`, `row`) differs from `other`'s by more than the
+    /// threshold; stops at the first line that puts it over (a moving picture: the first).
+    private func differs(col: Int, row: Int, from other: I420Frame) -> Bool {
+        let x = col * 16, y0 = row * 16, y1 = min(height, y0 + 16), w = min(16, width - x)
+        let cx = x / 2, cw = (w + 1) / 2
+        let limit = Self.unchangedMeanSquare * (w * (y1 - y0) + 2 * cw * ((y1 - y0 + 1) / 2))
+        var sum = 0
+        for y in y0..<y1 {
+            Self.squaredDifference(self.y + y * strideY + x, other.y + y * other.strideY + x, w, &sum)
+            if sum > limit { return true }
+        }
+        for y in (y0 / 2)..<((y1 + 1) / 2) {
+            Self.squaredDifference(u + y * strideUV + cx, other.u + y * other.strideUV + cx, cw, &sum)
+            Self.squaredDifference(v + y * strideUV + cx, other.v + y * other.strideUV + cx, cw, &sum)
+            if sum > limit { return true }
+        }
+        return false
     }
 
-    private func copyMacroblock(col: Int, row: Int, into other: I420Frame) {
-        let l = lumaSpan(col: col, row: row)
-        for y in l.y0..<l.y1 { memcpy(other.y + y * other.strideY + l.x, self.y + y * strideY + l.x, l.w) }
-        let cx = l.x / 2, cw = (l.w + 1) / 2
-        for y in (l.y0 / 2)..<((l.y1 + 1) / 2) {
+    /// Copies macroblocks `cols` of `row` into `other` (same size), a line at a time.
+    private func copy(cols: Range<Int>, row: Int, into other: I420Frame) {
+        let x = cols.lowerBound * 16, y0 = row * 16, y1 = min(height, y0 + 16), w = min(cols.count * 16, width - x)
+        for y in y0..<y1 { memcpy(other.y + y * other.strideY + x, self.y + y * strideY + x, w) }
+        let cx = x / 2, cw = (w + 1) / 2
+        for y in (y0 / 2)..<((y1 + 1) / 2) {
             memcpy(other.u + y * other.strideUV + cx, u + y * strideUV + cx, cw)
             memcpy(other.v + y * other.strideUV + cx, v + y * strideUV + cx, cw)
         }
