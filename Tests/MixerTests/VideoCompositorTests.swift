@@ -281,7 +281,7 @@ private func center(_ r: PixelRect) -> (Int, Int) { (r.x + r.width / 2, r.y + r.
     #expect(viewers[1].keyframes.last == false && viewers[1].keyframes.count == before[1] + 1)
 }
 
-/// A new viewer's keyframe request is honoured 150 ms after the last forced
+/// A new viewer's keyframe request is honoured 70 ms after the last forced
 /// keyframe; a repair request (PLI) waits 500 ms.
 @Test func newViewersGetTheirKeyframeSooner() throws {
     let compositor = try VideoCompositor(configuration: config())
@@ -294,7 +294,7 @@ private func center(_ r: PixelRect) -> (Int, Int) { (r.x + r.width / 2, r.y + r.
     #expect(viewer.keyframes.last == false)  // a repair request: not before 500 ms
     compositor.requestKeyframe(forNewViewer: true)
     viewer.receive(compositor.tick(nowMillis: 233))
-    #expect(viewer.keyframes.last == true)  // a new viewer: 150 ms is enough
+    #expect(viewer.keyframes.last == true)  // a new viewer: 70 ms is enough
     compositor.requestKeyframe()
     viewer.receive(compositor.tick(nowMillis: 400))
     #expect(viewer.keyframes.last == false)

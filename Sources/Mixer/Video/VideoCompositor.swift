@@ -23,7 +23,7 @@ public struct VideoCompositorConfiguration: Sendable {
     /// Forced keyframes (output) and keyframe requests (inputs) at most this often.
     public var keyframeIntervalMillis: Int64 = 500
     /// The same for a keyframe a new viewer waits on (it shows nothing until then).
-    public var newViewerKeyframeIntervalMillis: Int64 = 150
+    public var newViewerKeyframeIntervalMillis: Int64 = 70
     public var keyframeMaxDistance = 3_000
     /// Lower qualities encoded beside the main one, each from the same composed
     /// canvas scaled down (a composite "simulcast", media quality issue):
