@@ -307,3 +307,72 @@ def test_data_channel_endpoints_leave_nothing_behind():
         asyncio.run(run())
     finally:
         server.stop()
+
+
+def test_two_chromium_peers_and_aiortc_talk_through_the_server(server, tmp_path):
+    """Messages both ways between two Chromium participants (each its own
+    browser, its own endpoint, the endpoints connected to each other for
+    DATA), and both ways between aiortc and Chromium."""
+    import os
+    import threading
+    from test_chromium import CHROME, run_page
+    assert os.path.exists(CHROME), "chromium is installed by `make test` (apt package chromium)"
+    kurento = Client(server.url)
+    p = kurento.result("create", {"type": "MediaPipeline"})["value"]
+    ws = f"ws://127.0.0.1:{server.port}/kurento"
+
+    def link(x, y):
+        for a, b in ((x, y), (y, x)):
+            kurento.result("invoke", {"object": a, "operation": "connect", "operationParams": {"sink": b, "mediaType": "DATA"}})
+
+    # Two Chromium browsers.
+    a, b = create_endpoint(kurento, p), create_endpoint(kurento, p)
+    link(a, b)
+    results = {}
+
+    def page(name, endpoint):
+        os.makedirs(tmp_path / name, exist_ok=True)
+        results[name] = run_page("datachannel-peer.html", f"ws={ws}&endpoint={endpoint}&name={name}&seconds=6", tmp_path / name)
+    threads = [threading.Thread(target=page, args=(n, e)) for n, e in (("ann", a), ("ben", b))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    print("chromium to chromium:", results)
+    for me, other in (("ann", "ben"), ("ben", "ann")):
+        r = results[me]
+        assert r and "error" not in r and r["opened"] == "open", results
+        heard = [m for m in r["received"] if m.startswith(other + " ")]
+        # In order, none missing from the first one heard (the other side may have opened later).
+        assert len(heard) >= 5, results
+        numbers = [int(m.split()[1]) for m in heard]
+        assert numbers == list(range(numbers[0], numbers[0] + len(numbers))), results
+
+    # aiortc and Chromium.
+    c, d = create_endpoint(kurento, p), create_endpoint(kurento, p)
+    link(c, d)
+
+    async def run():
+        pc = peer_connection()
+        chat = pc.createDataChannel("chat")
+        got = []
+        chat.on("message", got.append)
+        await negotiate(kurento, d, pc)
+        page_result = asyncio.ensure_future(asyncio.to_thread(
+            run_page, "datachannel-peer.html", f"ws={ws}&endpoint={c}&name=cara&seconds=6", tmp_path / "cara"))
+        assert await wait_for(lambda: chat.readyState == "open", 15)
+        sent = 0
+        while not page_result.done():
+            chat.send(f"dan {sent}")
+            sent += 1
+            await asyncio.sleep(0.5)
+        r = await page_result
+        print("chromium and aiortc:", r, "aiortc got", got)
+        assert r and "error" not in r and r["opened"] == "open", r
+        assert len([m for m in r["received"] if m.startswith("dan ")]) >= 5, r
+        assert len([m for m in got if m.startswith("cara ")]) >= 5, got
+        await pc.close()
+    os.makedirs(tmp_path / "cara", exist_ok=True)
+    asyncio.run(run())
+    kurento.result("release", {"object": p})
+    kurento.close()
