@@ -120,6 +120,16 @@ extension I420Frame {
         return false
     }
 
+    /// Whether any macroblock differs from `other`'s (same size) by more than
+    /// the threshold; stops at the first that does (a moving picture: at once).
+    public func differs(from other: I420Frame) -> Bool {
+        guard other.width == width, other.height == height else { return true }
+        for row in 0..<((height + 15) / 16) {
+            for col in 0..<((width + 15) / 16) where differs(col: col, row: row, from: other) { return true }
+        }
+        return false
+    }
+
     /// Copies macroblocks `cols` of `row` into `other` (same size), a line at a time.
     private func copy(cols: Range<Int>, row: Int, into other: I420Frame) {
         let x = cols.lowerBound * 16, y0 = row * 16, y1 = min(height, y0 + 16), w = min(cols.count * 16, width - x)

@@ -69,6 +69,9 @@ public final class VideoCompositor {
         var drawnVersion = -1
         var drawnPlaceholder = false
         var drawnFit = PixelRect.zero
+        /// A copy of the input picture last drawn: a new picture that matches it
+        /// (a still participant) is not scaled into its tile again.
+        var drawnInput: I420Frame?
         var lastKeyframeRequest: Int64?
         var decodeErrors = 0
 
@@ -360,6 +363,14 @@ public final class VideoCompositor {
             if let frame = port.frame, live {
                 if !fullRedraw && !port.drawnPlaceholder && port.drawnVersion == port.version { continue }
                 let fit = Layout.fit(PixelSize(width: frame.width, height: frame.height), into: inner)
+                // A new picture that matches the one drawn (within the encoder's change threshold,
+                // measured against what was drawn, so it cannot drift): the tile stays as it is.
+                if encodeOnlyChanges, !fullRedraw, !port.drawnPlaceholder, fit == port.drawnFit, let drawn = port.drawnInput,
+                    !frame.differs(from: drawn)
+                {
+                    port.drawnVersion = port.version
+                    continue
+                }
                 if fullRedraw || port.drawnPlaceholder || fit != port.drawnFit {
                     canvas.fill(inner, with: c.background)
                     composed?.append(inner)
@@ -367,6 +378,12 @@ public final class VideoCompositor {
                     composed?.append(fit)
                 }
                 canvas.draw(frame, into: fit)
+                if encodeOnlyChanges {
+                    if port.drawnInput?.width != frame.width || port.drawnInput?.height != frame.height {
+                        port.drawnInput = I420Frame(width: frame.width, height: frame.height)
+                    }
+                    frame.copy(into: port.drawnInput!)  // made just above when missing
+                }
                 port.drawnFit = fit
                 port.drawnVersion = port.version
                 port.drawnPlaceholder = false
