@@ -42,6 +42,7 @@ public final class MediaMetrics: Sendable {
     private let running = Atomic<Int>(0)
     private let recordingBytes: Counter
     private let recordingFailures: Counter
+    private let dataDropped: Counter
 
     public init(factory: any MetricsFactory = MetricsSystem.factory) {
         func counters(_ label: String) -> [[Counter]] {
@@ -80,7 +81,11 @@ public final class MediaMetrics: Sendable {
         recordingsRunning = Gauge(label: "tessera_recordings", dimensions: [], factory: factory)
         recordingBytes = Counter(label: "tessera_recording_bytes_total", dimensions: [], factory: factory)
         recordingFailures = Counter(label: "tessera_recording_failures_total", dimensions: [], factory: factory)
+        dataDropped = Counter(label: "tessera_datachannel_messages_dropped_total", dimensions: [], factory: factory)
     }
+
+    /// A data channel message passed to an endpoint that had no open channel to send it on.
+    package func dataMessageDropped() { dataDropped.increment() }
 
     package func recordingStarted() {
         recordingsRunning.record(running.add(1, ordering: .relaxed).newValue)

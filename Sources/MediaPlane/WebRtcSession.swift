@@ -404,6 +404,6 @@ package final class WebRtcSession: RtpSession {
         let channel = set.channels[message.channel].flatMap { $0.open && $0.label == message.label ? $0.id : nil }
             ?? set.channels.values.filter { $0.open && $0.label == message.label }.map(\.id).min()
             ?? set.channels[message.channel].flatMap { $0.open ? $0.id : nil }
-        if let channel { set.send(channel: channel, binary: message.binary, message.bytes) }
+        if let channel { set.send(channel: channel, binary: message.binary, message.bytes) } else { context.metrics.dataMessageDropped() }
     }
 }

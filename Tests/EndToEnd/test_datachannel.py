@@ -154,6 +154,17 @@ def test_data_flows_from_one_endpoint_to_another(server):
             ca.send(f"hello {i}")
         assert await wait_for(lambda: len(got) == 5, 10), got
         assert got == [f"hello {i}" for i in range(5)]
+        # A channel B's peer has no counterpart for (another label, another id): dropped, and counted.
+        def dropped():
+            line = [l for l in server.metrics().splitlines() if l.startswith("tessera_datachannel_messages_dropped_total")]
+            return float(line[0].split()[-1]) if line else 0.0
+        before = dropped()
+        other = pa.createDataChannel("elsewhere")
+        assert await wait_for(lambda: other.readyState == "open", 10)
+        for i in range(3):
+            other.send(f"nowhere {i}")
+        assert await wait_for(lambda: dropped() >= before + 3, 10), (before, dropped())
+        assert got == [f"hello {i}" for i in range(5)]
         # Nothing goes back the other way: B is not connected to A.
         back = []
         ca.on("message", lambda m: back.append(m))
