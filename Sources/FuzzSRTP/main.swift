@@ -8,19 +8,28 @@ import FuzzDriver
 import Transport
 
 let profiles: [SRTPProfile] = [.aes128CmSha1_80, .aeadAes128Gcm, .aes128CmSha1_32]
-nonisolated(unsafe) let sessions: [(sender: SRTPSession, receiver: SRTPSession)] = profiles.map { profile in
-    let a = [UInt8](repeating: 0x11, count: profile.keyLength + profile.saltLength)
-    let b = [UInt8](repeating: 0x22, count: profile.keyLength + profile.saltLength)
-    // Each key is the other side's: what one protects the other unprotects.
-    let sender = try! SRTPSession(keys: SRTPKeys(profile: profile, localKeyAndSalt: a, remoteKeyAndSalt: b))  // fixed keys
-    let receiver = try! SRTPSession(keys: SRTPKeys(profile: profile, localKeyAndSalt: b, remoteKeyAndSalt: a))  // fixed keys
-    return (sender, receiver)
+func makeSessions() -> [(sender: SRTPSession, receiver: SRTPSession)] {
+    profiles.map { profile in
+        let a = [UInt8](repeating: 0x11, count: profile.keyLength + profile.saltLength)
+        let b = [UInt8](repeating: 0x22, count: profile.keyLength + profile.saltLength)
+        // Each key is the other side's: what one protects the other unprotects.
+        let sender = try! SRTPSession(keys: SRTPKeys(profile: profile, localKeyAndSalt: a, remoteKeyAndSalt: b))  // fixed keys
+        let receiver = try! SRTPSession(keys: SRTPKeys(profile: profile, localKeyAndSalt: b, remoteKeyAndSalt: a))  // fixed keys
+        return (sender, receiver)
+    }
 }
+// Every round trip with a new SSRC adds a stream to both sessions (libsrtp keeps
+// them in a list): fresh sessions every 256 inputs keep the fuzzer's speed and
+// memory flat (before, 550 inputs a second and 525 MB after 600,000 inputs).
+nonisolated(unsafe) var sessions = makeSessions()
+nonisolated(unsafe) var inputs = 0
 nonisolated(unsafe) let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 16)
 
 func fuzzOne(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     guard let data, count <= 2048 else { return 0 }
     let input = UnsafeRawBufferPointer(start: data, count: count)
+    inputs += 1
+    if inputs % 256 == 0 { sessions = makeSessions() }
     for pair in sessions {
         // A stranger's datagram, as RTP and as RTCP.
         UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]).copyMemory(from: input)

@@ -40,6 +40,8 @@ package struct InboundStreamStats: Sendable {
     /// Our last REMB estimate, in bit/s (video only).
     package var rembSent: UInt64 = 0
     package var transportFeedbackSent: UInt64 = 0
+    /// Retransmitted copies of packets we already had, not passed on (video only).
+    package var packetsDuplicated: UInt64 = 0
     /// Simulcast layers: the rid, the picture size of its last keyframe and its bitrate.
     package var rid: String? = nil
     package var width = 0

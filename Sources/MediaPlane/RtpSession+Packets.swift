@@ -28,6 +28,13 @@ extension RtpSession {
         droppedDatagrams &+= 1
     }
 
+    private func countRedundantRetransmission() {
+        if rtcp.packetsDuplicated == 0 {
+            logger.debug("the peer resends packets we already have (RTX probes): not passed on", metadata: ["endpoint": "\(objectID)"])
+        }
+        rtcp.packetsDuplicated &+= 1
+    }
+
     private func receiveRTP(_ packet: UnsafeMutableRawBufferPointer) {
         guard let header = try? RTPHeader.parse(UnsafeRawBufferPointer(packet)) else { return countDrop() }
         // Every packet with a transport-wide sequence number counts for the
@@ -124,11 +131,15 @@ extension RtpSession {
         else { return }
         original.withUnsafeMutableBytes { buf in
             guard let header = try? RTPHeader.parse(UnsafeRawBufferPointer(buf)) else { return }
+            // A copy of a packet we already have is not passed on. Browsers send
+            // such copies as bandwidth probes (RTX "redundant payloads"); handed to a
+            // viewer connected a moment ago, an old packet would start its stream
+            // and the packets in between would look lost to it, unrepairable.
             if let layer {
-                recordReceived(header, layer: layer)
+                guard recordReceived(header, layer: layer) else { return countRedundantRetransmission() }
                 forward(buf, header: header, ext: incomingExtensions, layer: layer, keyframeStart: false)
             } else {
-                recordReceived(header, kind: .video)
+                guard recordReceived(header, kind: .video) else { return countRedundantRetransmission() }
                 forward(buf, header: header, kind: .video, ext: incomingExtensions)
             }
         }
@@ -153,6 +164,12 @@ extension RtpSession {
             stream.lastKeyframeAsk = now
         }
         _ = stream.noteSourceSequence(header.sequenceNumber)
+        // Older than the first packet this peer got from the source (reordered, or
+        // a late retransmission): it cannot use it, and it would read as a jump back.
+        if let start = stream.sourceStartSeq, Int16(bitPattern: (header.sequenceNumber &+ stream.seqDelta) &- start) < 0 {
+            setOutStream(stream, kind)
+            return
+        }
         // VP8: PictureID and TL0PICIDX continue across sources too (a simulcast
         // layer switch, a dispatcher's new source), or the decoder sees a jump.
         var vp8: VP8PayloadDescriptor?

@@ -71,20 +71,24 @@ extension RtpSession {
     }
 
     /// Called for every RTP packet received.
-    package func recordReceived(_ header: RTPHeader, kind: MediaKindKey) {
+    /// False for a second copy of a packet (see `noteArrival`).
+    @discardableResult
+    package func recordReceived(_ header: RTPHeader, kind: MediaKindKey) -> Bool {
         // Read the clock before mutating `rtcp`: `now` reads it too (exclusive access).
         let t = now
-        rtcp.noteArrival(header, kind: kind, at: t)
+        return rtcp.noteArrival(header, kind: kind, at: t)
     }
 
     /// One packet into a stream's receive statistics (new ones when its SSRC
-    /// changed) and, when `trackLoss`, its NACK list.
+    /// changed) and, when `trackLoss`, its NACK list. Returns false when the
+    /// NACK list knows the packet for a second copy (neither new nor missing).
+    @discardableResult
     package static func noteArrival(
         _ header: RTPHeader, clockRate: Int, stats: inout ReceiveStatistics?, nack: inout NACKGenerator, trackLoss: Bool, at t: Duration
-    ) {
+    ) -> Bool {
         if stats?.ssrc != header.ssrc { stats = ReceiveStatistics(ssrc: header.ssrc) }
         stats?.received(sequenceNumber: header.sequenceNumber, rtpTimestamp: header.timestamp, arrival: t, clockRate: clockRate)
-        if trackLoss { nack.received(header.sequenceNumber, now: t) }
+        return trackLoss ? nack.received(header.sequenceNumber, now: t) : true
     }
 
     /// A NACK (RFC 4585 §6.2.1) for what is missing of `mediaSSRC`, when anything is.
@@ -194,7 +198,8 @@ extension RtpSession {
                     packetsLost: Int64(st.cumulativeLost), fractionLost: Double(st.fractionLostSinceLastReport) / 256,
                     jitter: Double(st.jitter) / clock,
                     plisSent: video ? rtcp.plisSent : 0, nacksSent: video ? rtcp.nacksSent : 0,
-                    rembSent: video ? rtcp.rembSent : 0, transportFeedbackSent: video ? rtcp.transportFeedbackSent : 0))
+                    rembSent: video ? rtcp.rembSent : 0, transportFeedbackSent: video ? rtcp.transportFeedbackSent : 0,
+                    packetsDuplicated: video ? rtcp.packetsDuplicated : 0))
             }
             let s = outStream(kind)
             if s.packets > 0 {
@@ -361,7 +366,8 @@ extension RtpSession {
 extension RTCPState {
     /// One packet of `kind` into its statistics and (video) NACK list. A
     /// mutating method, so both fields are reached through one access to the session's `rtcp`.
-    mutating func noteArrival(_ header: RTPHeader, kind: MediaKindKey, at t: Duration) {
+    @discardableResult
+    mutating func noteArrival(_ header: RTPHeader, kind: MediaKindKey, at t: Duration) -> Bool {
         RtpSession.noteArrival(header, clockRate: kind == .audio ? 48000 : 90000, stats: &stats[kind.rawValue], nack: &nack,
                                trackLoss: kind == .video && nackEnabled, at: t)
     }
@@ -399,6 +405,8 @@ package struct RTCPState {
     /// Packets resent (either form), and how many of them as RTX.
     package var retransmitted: UInt64 = 0
     package var rtxSent: UInt64 = 0
+    /// Retransmissions of packets already received, not forwarded.
+    package var packetsDuplicated: UInt64 = 0
     package var remoteLost: [Int64] = [0, 0]
     package var remoteFraction: [Double] = [0, 0]
     package var roundTripTime: Double = 0

@@ -10,11 +10,13 @@ extension RtpSession {
     package static let layerChoiceInterval: Duration = .milliseconds(200)
 
     /// Receive statistics and NACK state of layer `layer`.
-    package func recordReceived(_ header: RTPHeader, layer: Int) {
+    @discardableResult
+    package func recordReceived(_ header: RTPHeader, layer: Int) -> Bool {
         let t = now
-        guard var l = simulcast?.layers[layer] else { return }
-        Self.noteArrival(header, clockRate: 90000, stats: &l.stats, nack: &l.nack, trackLoss: rtcp.nackEnabled, at: t)
+        guard var l = simulcast?.layers[layer] else { return false }
+        let new = Self.noteArrival(header, clockRate: 90000, stats: &l.stats, nack: &l.nack, trackLoss: rtcp.nackEnabled, at: t)
         simulcast?.layers[layer] = l
+        return new
     }
 
     /// From the RTCP tick: NACKs per layer, bitrates, and the consumers' layers.
@@ -118,7 +120,7 @@ extension RtpSession {
                 kind: .video, ssrc: st.ssrc, packetsReceived: UInt64(st.packetsReceived), bytesReceived: l.bytes,
                 packetsLost: Int64(st.cumulativeLost), fractionLost: Double(st.fractionLostSinceLastReport) / 256,
                 jitter: Double(st.jitter) / 90000, plisSent: rtcp.plisSent, nacksSent: rtcp.nacksSent,
-                rembSent: rtcp.rembSent, transportFeedbackSent: rtcp.transportFeedbackSent,
+                rembSent: rtcp.rembSent, transportFeedbackSent: rtcp.transportFeedbackSent, packetsDuplicated: rtcp.packetsDuplicated,
                 rid: l.rid, width: l.width, height: l.height, bitrate: l.bitrate, temporalLayers: l.temporalLayers))
         }
     }

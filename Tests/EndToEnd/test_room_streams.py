@@ -161,7 +161,11 @@ def test_chromium_shares_a_screen_beside_its_camera(tmp_path):
                 # What each subscription's PeerConnection got, for the failure message.
                 for k, (pc, rec, sid) in viewer.subscriptions.items():
                     st = await pc.getStats()
-                    seen[k] = (seen[k], pc.connectionState, [getattr(s, "packetsReceived", None) for s in st.values() if s.type == "inbound-rtp"])
+                    seen[k] = (seen[k], pc.connectionState,
+                               [(s.kind, s.packetsReceived, s.packetsLost) for s in st.values() if s.type == "inbound-rtp"])
+                log = [line for line in server.log_text().splitlines()
+                       if "keyframe" in line.lower() or "pli" in line.lower() or "screen" in line.lower()]
+                print("server log about keyframes and the screen:\n" + "\n".join(log[-60:]))
             assert ok, (seen, viewer.note_methods(), await page)
             assert viewer.recorder("chrome_screen").video_sizes[-1] == (640, 360)
             assert viewer.recorder("chrome_webcam").video_sizes[-1] == (320, 240)
@@ -170,6 +174,8 @@ def test_chromium_shares_a_screen_beside_its_camera(tmp_path):
             result = await page
             print("chromium:", result)
             print("keyframe requests repeated for viewers that had none:", server.log_text().count("asking the source again"))
+            print("publishers that sent RTX copies of packets already received (not forwarded):",
+                  server.log_text().count("resends packets we already have"))
             assert result is not None and "error" not in result, result
             assert result["streams"] == ["webcam", "screen"] and result["screen"]["frames"] > 50, result
             await close_all([viewer], server)

@@ -121,6 +121,36 @@ import Transport
         publisher.post(with: viewer) { p, v in p.removeConsumer(v, kind: .video) }
     }
 
+    /// A publisher's RTX copy of a packet it already delivered (browsers probe
+    /// bandwidth so) is not passed on; a repair is. A viewer connected
+    /// mid-stream is never sent a packet older than its first: it would read
+    /// the packets in between as lost, and nobody could resend them.
+    @Test func secondCopiesAndPacketsFromBeforeAViewerStartedAreNotForwarded() throws {
+        let publisher = session(simulcast: false), viewer = capture()
+        try on(publisher) { p in p.rtxPayloadType = 97 }
+        @Sendable func delta(_ s: UInt16) throws -> [UInt8] { try Self.packet(layer: 0, sequence: s, keyframe: false) }
+        @Sendable func rtx(_ s: UInt16) throws -> [UInt8] {
+            var out: [UInt8] = []
+            try RTXPacketizer.wrap(try delta(s), payloadType: 97, ssrc: 99, sequenceNumber: 500 &+ s, into: &out)
+            return out
+        }
+        try on(publisher) { p in Self.receive(p, try [1, 2, 3, 5].map(delta)) }  // 4 lost
+        publisher.post(with: viewer) { p, v in p.addConsumer(v, kind: .video) }
+        try on(publisher) { p in
+            Self.receive(p, [try rtx(3)])  // a probe: a copy of 3
+            Self.receive(p, [try delta(6)])  // the viewer's first
+            Self.receive(p, [try rtx(4)])  // a repair, but of a packet before the viewer's first
+            Self.receive(p, [try delta(9)])  // 7 and 8 lost
+            Self.receive(p, [try rtx(8), try rtx(8)])  // repaired, then a copy
+            Self.receive(p, [try delta(7)])  // late
+        }
+        let seqs = try onCapture(viewer) { v in v.sent.map { UInt16($0[2]) << 8 | UInt16($0[3]) } }
+        #expect(seqs.count == 4)
+        if let first = seqs.first { #expect(seqs.map { $0 &- first } == [0, 3, 2, 1]) }
+        #expect(try on(publisher) { $0.rtcp.packetsDuplicated } == 2)
+        publisher.post(with: viewer) { p, v in p.removeConsumer(v, kind: .video) }
+    }
+
     /// A viewer that keeps what it sends.
     final class Capture: RtpSession {
         var sent: [[UInt8]] = []

@@ -117,6 +117,17 @@ struct NACKGeneratorTests {
         #expect(nack.missingSequenceNumbers == [8])
     }
 
+    @Test func tellsNewAndRepairedPacketsFromSecondCopies() {
+        var nack = NACKGenerator()
+        // The first; a newer one (11 and 12 missing); a repair; its second copy;
+        // an old packet sent again as a probe; the newest again.
+        let taken = [10, 13, 12, 12, 10, 13].map { nack.received(UInt16($0), now: ms(0)) }
+        #expect(taken == [true, true, true, false, false, false])
+        #expect(nack.missingSequenceNumbers == [11])
+        let later = [11, 14].map { nack.received(UInt16($0), now: ms(1)) }
+        #expect(later == [true, true])
+    }
+
     @Test func feedsAGenericNACK() throws {
         var nack = NACKGenerator()
         for seq: UInt16 in [10, 12, 13, 20] { nack.received(seq, now: ms(0)) }

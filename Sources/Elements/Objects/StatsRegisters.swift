@@ -32,6 +32,8 @@ enum StatsRegisters {
                 "remb": .int(Int64(s.rembSent)),
                 // Beyond Kurento's register: transport-cc feedback packets sent (transport-wide, on video).
                 "transportFeedbackSent": .int(Int64(s.transportFeedbackSent)),
+                // Beyond Kurento's register: copies of packets already received (a sender's RTX probes), dropped.
+                "packetsDuplicated": .int(Int64(s.packetsDuplicated)),
                 "packetsLost": .int(s.packetsLost), "fractionLost": .double(s.fractionLost),
                 "packetsReceived": .int(Int64(s.packetsReceived)), "bytesReceived": .int(Int64(s.bytesReceived)),
                 "jitter": .double(s.jitter),

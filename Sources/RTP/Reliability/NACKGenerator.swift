@@ -79,16 +79,23 @@ public struct NACKGenerator: Sendable {
     }
 
     /// Feeds a received (or recovered by retransmission) sequence number.
-    public mutating func received(_ sequenceNumber: UInt16, now: Duration) {
+    /// Returns false for a packet that is neither newer than any seen nor
+    /// missing: a second copy (a sender's redundant retransmission used as a
+    /// bandwidth probe, a duplicate on the network), or one given up on.
+    @discardableResult
+    public mutating func received(_ sequenceNumber: UInt16, now: Duration) -> Bool {
         guard let highest = unwrapper.highest else {
             _ = unwrapper.unwrap(sequenceNumber)
-            return
+            return true
         }
         let value = unwrapper.unwrap(sequenceNumber)
         if value <= highest {
             // Late arrival or retransmission: no longer missing.
-            if let index = position(of: value), missing[index].sequence == value { missing.remove(at: index) }
-            return
+            if let index = position(of: value), missing[index].sequence == value {
+                missing.remove(at: index)
+                return true
+            }
+            return false
         }
         let gap = value - highest - 1
         if gap > Int64(configuration.maxListSize) {
@@ -107,6 +114,7 @@ public struct NACKGenerator: Sendable {
             missing.removeFirst(drop)
             keyframeNeeded = true
         }
+        return true
     }
 
     /// Sequence numbers to put in a NACK now, oldest first; each returned
