@@ -12,7 +12,7 @@ CONFIG ?= Config/tessera.json
 APT_BUILD := pkg-config libopus-dev libvpx-dev libnice-dev libsrtp2-dev libssl-dev libusrsctp-dev \
              libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libyuv-dev
 APT_RUNTIME := gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-APT_TEST := ffmpeg iproute2 procps chromium coturn gstreamer1.0-tools gstreamer1.0-plugins-bad openssl hostname
+APT_TEST := ffmpeg iproute2 procps chromium coturn gstreamer1.0-tools gstreamer1.0-plugins-bad openssl hostname postgresql
 
 .PHONY: run test deps-apt deps-apt-test deps-py build build-release test-swift test-e2e test-e2e-full test-e2e-asan bench-rpc bench-sfu bench-rooms bench-mixer bench-recording bench-load bench-churn bench-forwarding fuzz fuzz-smoke test-asan test-tsan soak coverage-page clean
 

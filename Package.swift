@@ -41,6 +41,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ] + (withBenchmarks
         ? [.package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"])]
         : []),
@@ -131,13 +132,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Cluster: nodes, room placement and leases in PostgreSQL (docs/cluster.md)
+        .target(
+            name: "Cluster",
+            dependencies: [
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Server: HTTP, WebSocket, config, metrics
         .target(
             name: "TesseraServer",
             dependencies: [
-                "Elements", "MediaPlane", "JSONRPC", "Transport", "Rooms", "COpenSSL",
+                "Elements", "MediaPlane", "JSONRPC", "Transport", "Rooms", "COpenSSL", "Cluster",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -229,6 +241,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster"], swiftSettings: swiftSettings),
         .testTarget(name: "RoomsTests", dependencies: ["Rooms", "Elements", "JSONRPC", "TestSupport", "FuzzSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "RecordingTests", dependencies: ["Recording", "Mixer", "RTP"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(name: "MixerTests", dependencies: ["Mixer", "RTP", "COpus", "CVPX", "FuzzSupport"], swiftSettings: swiftSettings),

@@ -118,6 +118,10 @@ public actor RoomService {
 
     public var roomNames: [String] { rooms.keys.sorted() }
     public var participantCount: Int { rooms.values.reduce(0) { $0 + $1.members.count } }
+    /// What a cluster heartbeat reports: rooms, participants, and the rooms that run a mixer (MCU or hybrid).
+    public var load: (rooms: [String], participants: Int, mixers: Int) {
+        (roomNames, participantCount, rooms.values.filter { $0.mode != .sfu }.count)
+    }
 
     /// Participants of `room` in join order, with what they publish (for tests and /rooms).
     public func describe(room: String) -> JSONValue? {

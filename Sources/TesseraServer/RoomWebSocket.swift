@@ -1,3 +1,4 @@
+import Cluster
 import Elements
 import HummingbirdWebSocket
 import JSONRPC
@@ -16,13 +17,25 @@ struct RoomSocketSink: RoomConnection {
 
 /// One room protocol WebSocket (`ws://HOST:8888/room`).
 enum RoomWebSocket {
-    static func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, rooms: RoomService, limits: SocketLimits, logger: Logger) async {
+    static func run(
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, rooms: RoomService, cluster: ClusterNode?, limits: SocketLimits,
+        logger: Logger
+    ) async {
         let (stream, continuation) = AsyncStream.makeStream(of: OutboundFrame.self)
         let connection = await rooms.openConnection(RoomSocketSink(continuation: continuation))
+        // In a cluster, requests for rooms other nodes hold go to them (docs/cluster.md).
+        let relay = cluster.map { cluster in
+            RoomRelay(cluster: cluster, client: continuation, maxFrame: limits.limits.hardMessageCap, logger: logger,
+                      onRelay: { await rooms.closeConnection(connection) })
+        }
         await WebSocketServing.serve(
             inbound: inbound, outbound: outbound, stream: stream, continuation: continuation, limits: limits, kurento: false, logger: logger,
-            deliver: { text in await rooms.handle(text, from: connection) },
+            deliver: { text in
+                if let relay, await relay.route(text) { return }
+                await rooms.handle(text, from: connection)
+            },
             refusal: { id, why in RPCResponse(id: id, error: RPCError(code: RoomError.Code.limitReached.rawValue, message: why)).text })
+        await relay?.close()
         await rooms.closeConnection(connection)
     }
 }

@@ -3,6 +3,8 @@ public import MediaPlane
 public import Rooms
 import Transport
 import Foundation
+import JSONRPC
+public import Cluster
 public import Hummingbird
 import HummingbirdWebSocket
 import HummingbirdCore
@@ -21,6 +23,8 @@ public struct TesseraServer {
     public let rooms: RoomService
     public let registry: PrometheusCollectorRegistry
     public let media: MediaContext
+    /// This node's part in a cluster (`cluster.databaseURL` set), else nil.
+    public let cluster: ClusterNode?
     let logger: Logger
     /// Counts a refusal by the limit named (its config key) in /metrics.
     let limitRefused: @Sendable (String) -> Void
@@ -99,7 +103,18 @@ public struct TesseraServer {
                     .record(Int64(count.participants))
             }
         }
-        self.rooms = RoomService(media: KurentoRoomMedia(service: service), options: roomOptions, clock: clock)
+        let rooms = RoomService(media: KurentoRoomMedia(service: service), options: roomOptions, clock: clock)
+        self.rooms = rooms
+        if let settings = config.cluster {
+            let clusterLogger = Logger(label: "tessera.rooms")
+            let store = try PostgresClusterStore(url: settings.databaseURL, logger: clusterLogger)
+            cluster = ClusterNode(settings: settings, store: store, logger: clusterLogger) {
+                let load = await rooms.load
+                return NodeLoad(participants: load.participants, rooms: load.rooms, mixers: load.mixers)
+            }
+        } else {
+            cluster = nil
+        }
     }
 
     /// The Hummingbird application; `onServerRunning` reports the bound port (tests use port 0).
@@ -110,11 +125,14 @@ public struct TesseraServer {
         let rooms = self.rooms
         let service = self.service
         let registry = self.registry
+        let cluster = self.cluster
         router.get("/health") { _, _ -> Response in
             let (sessions, objects, media) = await service.withMediaSet { ($0.sessionIDs.count, $0.objects.count - 1, try? $0.mediaContext()) }
             // Media-plane nodes alive on the loops: 0 again once every element is released.
             let nodes = await media?.nodeCount() ?? 0
-            let body = "{\"status\":\"ok\",\"sessions\":\(sessions),\"objects\":\(objects),\"nodes\":\(nodes)}"
+            var body = "{\"status\":\"ok\",\"sessions\":\(sessions),\"objects\":\(objects),\"nodes\":\(nodes)"
+            if let cluster { body += ",\"cluster\":" + JSONWriter.string(await Self.describe(cluster)) }
+            body += "}"
             return Response(
                 status: .ok, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(string: body)))
@@ -145,7 +163,7 @@ public struct TesseraServer {
             await KurentoWebSocket.run(inbound: inbound, outbound: outbound, service: service, limits: socketLimits, logger: wsLogger)
         }
         wsRouter.ws(RouterPath(stringLiteral: config.roomPath)) { inbound, outbound, _ in
-            await RoomWebSocket.run(inbound: inbound, outbound: outbound, rooms: rooms, limits: socketLimits, logger: wsLogger)
+            await RoomWebSocket.run(inbound: inbound, outbound: outbound, rooms: rooms, cluster: cluster, limits: socketLimits, logger: wsLogger)
         }
         // A plain GET of a WebSocket path: an upgrade the gate refused (401/403 and the
         // reason), or a client that did not ask for a WebSocket (426).
@@ -184,6 +202,7 @@ public struct TesseraServer {
             configuration: .init(address: .hostname(config.address, port: config.port), serverName: "Tessera"),
             // Shut down in reverse order: the HTTP server first, the media last.
             services: [MediaShutdown(service: service), gc, events, RoomClock(rooms: rooms)]
+                + (cluster.map { [ClusterHeartbeat(node: $0)] as [any Service] } ?? [])
                 + (certificates.map { [TLSReloader(certificates: $0, logger: logger)] as [any Service] } ?? []),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger
@@ -232,6 +251,38 @@ struct MediaEventPump: Service {
 
 /// The room layer's timers (ping watchdog, reconnection grace, switch
 /// timeouts) and its media events.
+/// Joins the cluster (schema, first heartbeat: the server does not start
+/// without its database), heartbeats, and leaves it at shutdown.
+struct ClusterHeartbeat: Service {
+    let node: ClusterNode
+
+    func run() async throws {
+        try await node.start()
+        await cancelWhenGracefulShutdown { await node.run() }
+    }
+}
+
+extension TesseraServer {
+    /// The cluster as this node sees it, for /health: its nodes with their load and the rooms each holds.
+    static func describe(_ cluster: ClusterNode) async -> JSONValue {
+        let nodes = await cluster.nodes
+        let rooms = (try? await cluster.rooms()) ?? [:]
+        let error = await cluster.lastError
+        return [
+            "node": .string(cluster.settings.nodeID),
+            "database": .string(error == nil ? "ok" : "failing: \(error!)"),
+            "nodes": .array(nodes.map { n in
+                [
+                    "id": .string(n.id), "url": .string(n.advertiseURL), "participants": .int(Int64(n.participants)),
+                    "rooms": .array(rooms.filter { $0.value == n.id }.keys.sorted().map { .string($0) }),
+                    "cpu": .double(n.cpu), "mixers": .int(Int64(n.mixers)), "draining": .bool(n.draining),
+                    "heartbeatAge": .double((n.heartbeatAge * 1000).rounded() / 1000),
+                ]
+            }),
+        ]
+    }
+}
+
 struct RoomClock: Service {
     let rooms: RoomService
 

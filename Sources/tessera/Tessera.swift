@@ -40,6 +40,9 @@ struct Tessera: AsyncParsableCommand {
     @Option(help: "Request cache lifetime in seconds (sessions.requestCacheSeconds).") var requestCacheSeconds: String?
     @Option(help: "Default log level (logging.level).") var logLevel: String?
     @Option(help: "Area log level as area=level, repeatable (logging.areas).") var logArea: [String] = []
+    @Option(help: "PostgreSQL of the cluster, postgres://user:pass@host:port/db (cluster.databaseURL).") var clusterDatabaseUrl: String?
+    @Option(help: "This node's name in the cluster (cluster.nodeId).") var clusterNodeId: String?
+    @Option(help: "ws:// base other nodes reach this node at (cluster.advertiseURL).") var clusterAdvertiseUrl: String?
 
     func run() async throws {
         let settings: TesseraConfig
@@ -76,7 +79,8 @@ struct Tessera: AsyncParsableCommand {
             ("server.roomPath", roomPath), ("media.loops", mediaLoops), ("media.mixerThreads", mixerThreads), ("rooms.defaultMode", roomMode),
             ("ice.udpPortMin", udpPortMin), ("ice.udpPortMax", udpPortMax), ("recording.directory", recordingDir),
             ("sessions.gracePeriodSeconds", gracePeriod), ("sessions.requestCacheSeconds", requestCacheSeconds),
-            ("logging.level", logLevel),
+            ("logging.level", logLevel), ("cluster.databaseURL", clusterDatabaseUrl), ("cluster.nodeId", clusterNodeId),
+            ("cluster.advertiseURL", clusterAdvertiseUrl),
         ]
         for (key, value) in single {
             if let value { try loader.set(key: key, text: value, source: "command line") }

@@ -38,7 +38,7 @@ public struct ConfigSetting: Sendable {
     /// Every setting. Built from one table per section: a single literal of
     /// this size compiles (in debug builds) to a stack frame too large for the
     /// 512 KiB threads Swift concurrency runs on.
-    public static let all: [ConfigSetting] = server + media + mixer + rooms + ice + recording + sessions + admin + limits + logging + metadata
+    public static let all: [ConfigSetting] = server + media + mixer + rooms + ice + recording + sessions + admin + cluster + limits + logging + metadata
 
     private static let server: [ConfigSetting] = [
         .init(key: "server.address", env: "TESSERA_ADDRESS", flag: "address", kind: .string, defaultValue: "0.0.0.0",
@@ -162,6 +162,21 @@ public struct ConfigSetting: Sendable {
     private static let admin: [ConfigSetting] = [
         .init(key: "admin.key", env: "TESSERA_ADMIN_KEY", flag: nil, kind: .optionalString, defaultValue: "",
               summary: "Bearer key of the HTTP admin API under /admin; empty = no admin API (/admin answers 404)."),
+    ]
+
+    private static let cluster: [ConfigSetting] = [
+        .init(key: "cluster.databaseURL", env: "TESSERA_CLUSTER_DATABASE_URL", flag: "cluster-database-url", kind: .optionalString, defaultValue: "",
+              summary: "PostgreSQL the cluster shares (postgres://user:password@host:port/database); empty = a single node, no cluster."),
+        .init(key: "cluster.nodeId", env: "TESSERA_CLUSTER_NODE_ID", flag: "cluster-node-id", kind: .optionalString, defaultValue: "",
+              summary: "This node's name in the cluster, unique and stable; empty = the host name."),
+        .init(key: "cluster.advertiseURL", env: "TESSERA_CLUSTER_ADVERTISE_URL", flag: "cluster-advertise-url", kind: .optionalString, defaultValue: "",
+              summary: "The ws:// or wss:// base other nodes and clients reach this node at; empty = ws://(first ice.hostAddresses or host name):(server.port)."),
+        .init(key: "cluster.heartbeatMillis", env: "TESSERA_CLUSTER_HEARTBEAT_MS", flag: nil, kind: .int(100...60_000), defaultValue: 1000,
+              summary: "How often the node writes its heartbeat and load and renews its rooms' leases."),
+        .init(key: "cluster.nodeTimeoutSeconds", env: "TESSERA_CLUSTER_NODE_TIMEOUT", flag: nil, kind: .int(1...3600), defaultValue: 5,
+              summary: "A node silent this long is gone, and its rooms may be taken by another (also the length of a room's lease)."),
+        .init(key: "cluster.participantsPerNode", env: "TESSERA_CLUSTER_PARTICIPANTS_PER_NODE", flag: nil, kind: .int(1...1_000_000), defaultValue: 500,
+              summary: "Past this many participants, the node receiving a new room's first join places it on the least loaded node instead."),
     ]
 
     private static let sessions: [ConfigSetting] = [

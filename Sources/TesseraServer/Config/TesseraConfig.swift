@@ -5,6 +5,7 @@ import JSONRPC
 public import Logging
 public import Rooms
 public import Transport
+public import Cluster
 
 /// The server's settings after defaults, config file, environment and flags.
 public struct TesseraConfig: Sendable {
@@ -41,6 +42,8 @@ public struct TesseraConfig: Sendable {
     public var logAreas: [String: Logger.Level]
     /// `metadata` as JSON text.
     public var metadata: String
+    /// Cluster membership (`cluster.*`); nil: a single node.
+    public var cluster: ClusterSettings? = nil
 
     /// Defaults only (what an empty config file gives).
     public static var defaults: TesseraConfig {
@@ -290,6 +293,25 @@ public struct ConfigLoader {
         rooms.canvasWidth = mixer.width
         rooms.canvasHeight = mixer.height
         rooms.canvasFPS = mixer.fps
+        var cluster: ClusterSettings?
+        if let url = optional("cluster.databaseURL") {
+            guard DatabaseAddress(url) != nil else {
+                throw ConfigError(source: sources["cluster.databaseURL"] ?? "defaults", key: "cluster.databaseURL",
+                                  problem: "expected postgres://user[:password]@host[:port][/database]")
+            }
+            let host = ProcessInfo.processInfo.hostName
+            let advertised = optional("cluster.advertiseURL") ?? "ws://\(list("ice.hostAddresses").first ?? host):\(int("server.port"))"
+            guard advertised.hasPrefix("ws://") || advertised.hasPrefix("wss://") else {
+                throw ConfigError(source: sources["cluster.advertiseURL"] ?? "defaults", key: "cluster.advertiseURL",
+                                  problem: "expected a ws:// or wss:// URL, got '\(advertised)'")
+            }
+            var c = ClusterSettings(databaseURL: url, nodeID: optional("cluster.nodeId") ?? host, advertiseURL: advertised)
+            c.roomPath = str("server.roomPath")
+            c.heartbeat = .milliseconds(int("cluster.heartbeatMillis"))
+            c.nodeTimeout = .seconds(int("cluster.nodeTimeoutSeconds"))
+            c.participantsPerNode = int("cluster.participantsPerNode")
+            cluster = c
+        }
         return TesseraConfig(
             address: str("server.address"), port: int("server.port"),
             kurentoPath: str("server.kurentoPath"), roomPath: str("server.roomPath"), access: access,
@@ -304,6 +326,6 @@ public struct ConfigLoader {
             gracePeriod: .seconds(int("sessions.gracePeriodSeconds")),
             requestCacheTTL: .seconds(int("sessions.requestCacheSeconds")),
             logLevel: Logger.Level(rawValue: str("logging.level")) ?? .info, logAreas: areas,
-            metadata: JSONWriter.string(values["metadata"] ?? .object([:])))
+            metadata: JSONWriter.string(values["metadata"] ?? .object([:])), cluster: cluster)
     }
 }

@@ -1,0 +1,164 @@
+import Cluster
+import Foundation
+import HummingbirdWSClient
+import JSONRPC
+import Logging
+import NIOWebSocket
+import Rooms
+
+/// A room client's socket on a node of a cluster (docs/cluster.md,
+/// "Signalling through any node"). Requests go to this node's RoomService
+/// until a `joinRoom` names a room another node holds, or a request carries
+/// the session id of a participant that joined through here and lives on
+/// another node (a reconnect); from then on every frame goes both ways
+/// between the client and that node's room WebSocket. Media goes straight
+/// to the holder: its answers and candidates carry its own addresses.
+actor RoomRelay {
+    let cluster: ClusterNode
+    let client: AsyncStream<OutboundFrame>.Continuation
+    let logger: Logger
+    let maxFrame: Int
+    /// Called once, when the socket starts relaying: the local room session is let go.
+    let onRelay: @Sendable () async -> Void
+    private var link: Link?
+    /// The keep-alive interval the client asked for (`ping {interval}`), replayed to the holder.
+    private var pingInterval: JSONValue?
+
+    final class Link: Sendable {
+        let node: NodeInfo
+        let writer: WebSocketOutboundWriter
+        let task: Task<Void, Never>
+        init(node: NodeInfo, writer: WebSocketOutboundWriter, task: Task<Void, Never>) {
+            self.node = node
+            self.writer = writer
+            self.task = task
+        }
+    }
+
+    init(cluster: ClusterNode, client: AsyncStream<OutboundFrame>.Continuation, maxFrame: Int, logger: Logger,
+         onRelay: @escaping @Sendable () async -> Void) {
+        self.cluster = cluster
+        self.client = client
+        self.maxFrame = maxFrame
+        self.logger = logger
+        self.onRelay = onRelay
+    }
+
+    /// True when the frame went to another node (or was answered here for
+    /// one); false: the local RoomService takes it.
+    func route(_ text: String) async -> Bool {
+        if let link {
+            do { try await link.writer.write(.text(text)) } catch { closeClient("the node holding the room went away") }
+            return true
+        }
+        guard case .request(let request) = RPCCodec.decode(text) else { return false }
+        let params = request.params?.objectValue ?? [:]
+        let target: NodeInfo
+        switch request.method {
+        case "ping":
+            if let interval = params["interval"] { pingInterval = interval }
+            return false
+        case "joinRoom":
+            guard let room = params["room"]?.stringValue else { return false }  // the local handler names the missing param
+            do {
+                switch try await cluster.place(room: room) {
+                case .here: return false
+                case .elsewhere(let node): target = node
+                }
+            } catch {
+                logger.error("cannot place a room", metadata: ["room": "\(room)", "error": "\(error)"])
+                refuse(request.id, "the cluster cannot place room '\(room)' now: \(error)")
+                return true
+            }
+        default:
+            guard let session = params["sessionId"]?.stringValue, let node = await cluster.nodeOfRelayedSession(session) else { return false }
+            target = node
+        }
+        do {
+            let link = try await open(to: target)
+            self.link = link
+            await onRelay()
+            if let pingInterval {
+                // A notification (no id): the holder watches the same interval, and sends no second reply.
+                try await link.writer.write(.text(#"{"jsonrpc":"2.0","method":"ping","params":{"interval":\#(JSONWriter.string(pingInterval))}}"#))
+            }
+            try await link.writer.write(.text(text))
+        } catch {
+            logger.error("cannot reach the node holding a room", metadata: ["node": "\(target.id)", "error": "\(error)"])
+            link?.task.cancel()
+            link = nil
+            refuse(request.id, "the room is held by node '\(target.id)', which cannot be reached now")
+        }
+        return true
+    }
+
+    private func refuse(_ id: JSONValue?, _ message: String) {
+        guard let id else { return }
+        client.yield(.text(RPCResponse(id: id, error: RPCError(code: RoomError.Code.roomCannotBeCreated.rawValue, message: message)).text))
+    }
+
+    private func closeClient(_ why: String) {
+        logger.info("relayed room socket closed", metadata: ["why": "\(why)"])
+        client.yield(.close(.goingAway))
+    }
+
+    /// Connects to `node`'s room WebSocket; returns once it is open.
+    private func open(to node: NodeInfo) async throws -> Link {
+        let url = cluster.settings.roomURL(of: node)
+        let (opened, openedContinuation) = AsyncStream.makeStream(of: WebSocketOutboundWriter?.self)
+        let client = self.client, logger = self.logger, maxFrame = self.maxFrame, cluster = self.cluster
+        let task = Task {
+            do {
+                try await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: maxFrame), logger: logger) { inbound, outbound, _ in
+                    openedContinuation.yield(outbound)
+                    for try await message in inbound.messages(maxSize: maxFrame) {
+                        guard case .text(let text) = message else { continue }
+                        // A response with the session id: a reconnect through this node will find it.
+                        if text.contains("\"sessionId\""), case .response(let r) = RPCCodec.decode(text),
+                            case .result(let result) = r.outcome, let session = result.objectValue?["sessionId"]?.stringValue
+                        {
+                            await cluster.noteRelayedSession(session, on: node.id)
+                        }
+                        client.yield(.text(text))
+                    }
+                }
+            } catch {
+                logger.info("room link to another node failed", metadata: ["url": "\(url)", "error": "\(error)"])
+            }
+            openedContinuation.yield(nil)
+            // The holder closed (or died): the client reconnects and is placed again.
+            client.yield(.close(.goingAway))
+        }
+        let writer = await Self.first(of: opened, within: .seconds(5))
+        guard let writer else {
+            task.cancel()
+            throw ClusterError("no WebSocket to \(url) within 5 s")
+        }
+        logger.info("relaying a room socket", metadata: ["node": "\(node.id)", "url": "\(url)"])
+        return Link(node: node, writer: writer, task: task)
+    }
+
+    /// The client's socket is gone: so is the link (the holder starts its grace period).
+    func close() async {
+        guard let link else { return }
+        self.link = nil
+        try? await link.writer.close(.normalClosure, reason: nil)
+        link.task.cancel()
+    }
+
+    private static func first<T: Sendable>(of stream: AsyncStream<T?>, within timeout: Duration) async -> T? {
+        await withTaskGroup(of: T?.self) { group in
+            group.addTask {
+                for await value in stream { return value }
+                return nil
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+    }
+}

@@ -1,0 +1,157 @@
+"""A cluster of Tessera nodes on one PostgreSQL (docs/cluster.md), with real
+processes: PostgreSQL started here in a temporary directory, three tessera
+nodes, and aiortc participants connected to different nodes. A room lives on
+one node; the others relay its signalling, and media goes straight to the
+room's node."""
+import asyncio
+import subprocess
+import time
+
+import os
+
+from conftest import BIN, REPO, Server, free_port
+from media import wait_for
+from pg import Postgres
+from room_client import Participant
+from test_rooms import check_hybrid_view, check_mcu_view, check_sfu_view, room_url
+
+PEOPLE = [("alice", (220, 40, 40), 300), ("bob", (40, 200, 60), 500), ("carol", (40, 60, 220), 700)]
+SMALL_MIXER = {"TESSERA_MIXER_WIDTH": "640", "TESSERA_MIXER_HEIGHT": "360", "TESSERA_MIXER_FPS": "15"}
+
+
+def start_nodes(pg, count=3, extra=None):
+    nodes = []
+    for i in range(count):
+        env = {"TESSERA_CLUSTER_DATABASE_URL": pg.url, "TESSERA_CLUSTER_NODE_ID": f"n{i + 1}", **SMALL_MIXER, **(extra or {})}
+        # The advertised URL names the node's own port, known before it starts.
+        port = free_port()
+        env["TESSERA_CLUSTER_ADVERTISE_URL"] = f"ws://127.0.0.1:{port}"
+        nodes.append(Server(env_overrides=env, port=port))
+    return nodes
+
+
+def cluster(node):
+    return node.health()["cluster"]
+
+
+def holder(node, room):
+    for n in cluster(node)["nodes"]:
+        if room in n["rooms"]:
+            return n["id"]
+    return None
+
+
+def objects(node):
+    return node.health()["objects"]
+
+
+def stop_all(nodes, pg):
+    for n in nodes:
+        n.stop()
+    pg.stop()
+
+
+def test_three_nodes_one_room_in_sfu_mcu_and_hybrid_modes():
+    pg = Postgres()
+    nodes = []
+    try:
+        nodes = start_nodes(pg)
+        # Every node sees the three, each with its address.
+        assert wait_for_sync(lambda: all(len(cluster(n)["nodes"]) == 3 for n in nodes), 10), [cluster(n) for n in nodes]
+        assert [n["url"] for n in cluster(nodes[2])["nodes"]] == [f"ws://127.0.0.1:{n.port}" for n in nodes]
+
+        async def run():
+            # alice on n1, bob on n2, carol on n3: the room is n1's, where its first join came.
+            people = [Participant(room_url(node), name, "townhall", colour, hz, extensions=["mode", "layout", "speaking"])
+                      for node, (name, colour, hz) in zip(nodes, PEOPLE)]
+            for p in people:
+                await p.join()
+                await p.publish()
+            assert [holder(n, "townhall") for n in nodes] == ["n1", "n1", "n1"]
+            await check_sfu_view(people)
+            # Media is all on the room's node: the others hold no media object.
+            assert objects(nodes[0]) > 0 and objects(nodes[1]) == 0 and objects(nodes[2]) == 0, [objects(n) for n in nodes]
+            print("objects per node while the room runs:", [objects(n) for n in nodes])
+
+            # The mode switches reach everyone, whatever node they came through.
+            moderator = people[1]  # on n2: its requests are relayed
+            for target, check in [("mcu", check_mcu_view), ("hybrid", check_hybrid_view)]:
+                started = time.time()
+                r = await asyncio.to_thread(moderator.socket.result, "setRoomMode", {"mode": target})
+                assert r["mode"] == target, r
+                await check(people)
+                for p in people:
+                    assert await wait_for(lambda: any(n.get("method") == "roomModeChanged" and n["params"]["mode"] == target
+                                                      and n["params"]["phase"] == "completed" for n in p.notes), 10), p.name
+                print(f"{target}: media checked on all three nodes' participants in {time.time() - started:.1f} s")
+            assert cluster(nodes[0])["nodes"][0]["mixers"] == 1
+            for p in people:
+                await p.close()
+            assert await wait_for(lambda: objects(nodes[0]) == 0, 10), objects(nodes[0])
+        asyncio.run(run())
+        # The room is gone: its lease is dropped at n1's next heartbeat.
+        assert wait_for_sync(lambda: holder(nodes[2], "townhall") is None, 10), cluster(nodes[2])
+        rows = pg.sql("SELECT node_id FROM tessera_nodes ORDER BY node_id")
+        assert rows == [["n1"], ["n2"], ["n3"]], rows
+    finally:
+        stop_all(nodes, pg)
+
+
+def test_a_full_node_places_a_new_room_on_the_least_loaded_one():
+    pg = Postgres()
+    nodes = []
+    try:
+        # Each node takes rooms while it holds fewer than one participant.
+        nodes = start_nodes(pg, extra={"TESSERA_CLUSTER_PARTICIPANTS_PER_NODE": "1"})
+        assert wait_for_sync(lambda: all(len(cluster(n)["nodes"]) == 3 for n in nodes), 10)
+
+        async def run():
+            alice = Participant(room_url(nodes[0]), "alice", "first", *PEOPLE[0][1:])
+            await alice.join()
+            await alice.publish()
+            assert holder(nodes[0], "first") == "n1"
+            assert wait_for_sync(lambda: cluster(nodes[0])["nodes"][0]["participants"] == 1, 5)
+            # n1 is full: the next new room asked of it goes to n2 or n3, whichever is least loaded.
+            bob = Participant(room_url(nodes[0]), "bob", "second", *PEOPLE[1][1:])
+            carol = Participant(room_url(nodes[2]), "carol", "second", *PEOPLE[2][1:])
+            await bob.join()
+            await bob.publish()
+            await carol.join()
+            await carol.publish()
+            placed = holder(nodes[1], "second")
+            assert placed in ("n2", "n3"), cluster(nodes[1])
+            await check_sfu_view([bob, carol])
+            print("room 'second', asked of n1, placed on", placed)
+            for p in (alice, bob, carol):
+                await p.close()
+        asyncio.run(run())
+    finally:
+        stop_all(nodes, pg)
+
+
+def test_a_node_without_its_database_does_not_start():
+    """A wrong database URL fails the start with a message, and no half-started node."""
+    env = {"TESSERA_CLUSTER_DATABASE_URL": f"postgres://tessera@127.0.0.1:{free_port()}/postgres",
+           "TESSERA_PORT": str(free_port()), "TESSERA_ADDRESS": "127.0.0.1", "TESSERA_ICE_UDP_PORT": "0"}
+    r = subprocess.run([BIN, "--config", f"{REPO}/Config/tessera.json"], env={**os.environ, **env},
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0, r
+    out = r.stdout + r.stderr
+    print(out[-400:])
+    assert "connection refused" in out.lower() or "cluster" in out.lower(), out[-2000:]
+    # A URL that is not PostgreSQL's is a config error (status 2, naming the key).
+    r = subprocess.run([BIN, "--config", f"{REPO}/Config/tessera.json"], env={**os.environ, **env, "TESSERA_CLUSTER_DATABASE_URL": "mysql://x@y/z"},
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "cluster.databaseURL" in r.stderr, r
+
+
+def wait_for_sync(check, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if check():
+                return True
+        except OSError:
+            pass
+        time.sleep(0.2)
+    return check()
