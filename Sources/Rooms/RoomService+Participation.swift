@@ -122,7 +122,11 @@ extension RoomService {
         return nil
     }
 
-    static let extensions: Set<String> = ["mode", "composite", "layout", "mute", "speaking", "recording", "admin", "simulcast", "streams"]
+    static let extensions: Set<String> = [
+        "mode", "composite", "layout", "mute", "speaking", "recording", "admin", "simulcast", "streams",
+        // Served by the node a client connects to in a cluster (docs/cluster.md): accepted everywhere.
+        "cluster", "redirect",
+    ]
 
     /// A WebRtcEndpoint of `p` called `name` (the `endpointName` of its ICE
     /// candidates); candidates that came early under `name` or `alias` are added.

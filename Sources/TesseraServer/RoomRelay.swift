@@ -23,6 +23,13 @@ actor RoomRelay {
     private var link: Link?
     /// The keep-alive interval the client asked for (`ping {interval}`), replayed to the holder.
     private var pingInterval: JSONValue?
+    /// The relayed room, and whether its client asked for the `cluster` extension
+    /// (it is then told when the room's node is lost, `roomMoved`).
+    private var room: String?
+    private var clusterAware = false
+    /// The client left the room (or closed its session), or its socket is closing:
+    /// the link's end is then no news.
+    private var leaving = false
 
     final class Link: Sendable {
         let node: NodeInfo
@@ -48,7 +55,12 @@ actor RoomRelay {
     /// one); false: the local RoomService takes it.
     func route(_ text: String) async -> Bool {
         if let link {
-            do { try await link.writer.write(.text(text)) } catch { closeClient("the node holding the room went away") }
+            if text.contains("leaveRoom") || text.contains("closeSession"), case .request(let r) = RPCCodec.decode(text),
+                r.method == "leaveRoom" || r.method == "closeSession"
+            {
+                leaving = true
+            }
+            do { try await link.writer.write(.text(text)) } catch { linkEnded(link) }
             return true
         }
         guard case .request(let request) = RPCCodec.decode(text) else { return false }
@@ -60,10 +72,22 @@ actor RoomRelay {
             return false
         case "joinRoom":
             guard let room = params["room"]?.stringValue else { return false }  // the local handler names the missing param
+            let extensions = params["extensions"]?.arrayValue?.compactMap(\.stringValue) ?? []
             do {
                 switch try await cluster.place(room: room) {
                 case .here: return false
-                case .elsewhere(let node): target = node
+                case .elsewhere(let node):
+                    if extensions.contains("redirect") {
+                        // Extension `redirect`: the client goes to the room's node itself.
+                        let url = cluster.settings.roomURL(of: node)
+                        if let id = request.id {
+                            client.yield(.text(RPCResponse(id: id, result: ["redirect": .string(url), "node": .string(node.id), "room": .string(room)]).text))
+                        }
+                        return true
+                    }
+                    target = node
+                    self.room = room
+                    clusterAware = extensions.contains("cluster")
                 }
             } catch {
                 logger.error("cannot place a room", metadata: ["room": "\(room)", "error": "\(error)"])
@@ -97,8 +121,19 @@ actor RoomRelay {
         client.yield(.text(RPCResponse(id: id, error: RPCError(code: RoomError.Code.roomCannotBeCreated.rawValue, message: message)).text))
     }
 
-    private func closeClient(_ why: String) {
-        logger.info("relayed room socket closed", metadata: ["why": "\(why)"])
+    /// The link to the room's node ended without the client leaving: that node
+    /// stopped or died. A client of the `cluster` extension is told
+    /// (`roomMoved`); every client's socket closes (1001), and its rejoin places
+    /// the room again, on a live node, once the old node's lease has run out.
+    func linkEnded(_ ended: Link) {
+        guard link === ended else { return }
+        link = nil
+        guard !leaving else { return }
+        logger.notice("the node holding a relayed room is gone", metadata: ["node": "\(ended.node.id)", "room": "\(room ?? "")"])
+        if clusterAware, let room {
+            let params: JSONValue = ["room": .string(room), "node": .string(ended.node.id), "reason": "nodeLost"]
+            client.yield(.text(RPCCodec.notification(method: "roomMoved", params: params)))
+        }
         client.yield(.close(.goingAway))
     }
 
@@ -107,6 +142,7 @@ actor RoomRelay {
         let url = cluster.settings.roomURL(of: node)
         let (opened, openedContinuation) = AsyncStream.makeStream(of: WebSocketOutboundWriter?.self)
         let client = self.client, logger = self.logger, maxFrame = self.maxFrame, cluster = self.cluster
+        let holder = LinkHolder()
         let task = Task {
             do {
                 try await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: maxFrame), logger: logger) { inbound, outbound, _ in
@@ -123,11 +159,10 @@ actor RoomRelay {
                     }
                 }
             } catch {
-                logger.info("room link to another node failed", metadata: ["url": "\(url)", "error": "\(error)"])
+                logger.info("room link to another node ended", metadata: ["url": "\(url)", "error": "\(error)"])
             }
             openedContinuation.yield(nil)
-            // The holder closed (or died): the client reconnects and is placed again.
-            client.yield(.close(.goingAway))
+            if let link = await holder.value { await self.linkEnded(link) }
         }
         let writer = await Self.first(of: opened, within: .seconds(5))
         guard let writer else {
@@ -135,11 +170,20 @@ actor RoomRelay {
             throw ClusterError("no WebSocket to \(url) within 5 s")
         }
         logger.info("relaying a room socket", metadata: ["node": "\(node.id)", "url": "\(url)"])
-        return Link(node: node, writer: writer, task: task)
+        let link = Link(node: node, writer: writer, task: task)
+        await holder.set(link)
+        return link
+    }
+
+    /// The link, handed to its own task once made (the task starts before the link exists).
+    actor LinkHolder {
+        var value: Link?
+        func set(_ link: Link) { value = link }
     }
 
     /// The client's socket is gone: so is the link (the holder starts its grace period).
     func close() async {
+        leaving = true
         guard let link else { return }
         self.link = nil
         try? await link.writer.close(.normalClosure, reason: nil)

@@ -306,6 +306,37 @@ class Participant:
     def note_methods(self):
         return [n.get("method") for n in self.notes]
 
+    async def rejoin(self, url=None, timeout=30):
+        """What a client does when its room's node is lost (a cluster): drop every
+        PeerConnection, join again on a new socket (to `url`, or the same node),
+        retrying while the cluster still names the lost node, then publish again."""
+        for t in list(self.tasks):
+            t.cancel()
+        for key in list(self.subscriptions):
+            await self._drop(key)
+        if self.publisher:
+            await self.publisher.close()
+            self.publisher = None
+        for task in (self.pump_task, self.keepalive_task):
+            if task:
+                task.cancel()
+        if self.socket:
+            self.socket.close()
+        self.url = url or self.url
+        deadline = asyncio.get_event_loop().time() + timeout
+        while True:
+            try:
+                await self.join()
+                break
+            except (AssertionError, OSError, TimeoutError, websocket.WebSocketException) as e:
+                if self.socket:
+                    self.socket.close()
+                if asyncio.get_event_loop().time() > deadline:
+                    raise AssertionError(f"{self.name} could not rejoin within {timeout} s: {e}")
+                await asyncio.sleep(0.5)
+        if self.colour is not None:
+            await self.publish()
+
     async def close(self, leave=True):
         if leave and self.socket and not self.socket.closed:
             try:

@@ -12,7 +12,7 @@ import os
 from conftest import BIN, REPO, Server, free_port
 from media import wait_for
 from pg import Postgres
-from room_client import Participant
+from room_client import Participant, RoomSocket
 from test_rooms import check_hybrid_view, check_mcu_view, check_sfu_view, room_url
 
 PEOPLE = [("alice", (220, 40, 40), 300), ("bob", (40, 200, 60), 500), ("carol", (40, 60, 220), 700)]
@@ -123,6 +123,78 @@ def test_a_full_node_places_a_new_room_on_the_least_loaded_one():
             await check_sfu_view([bob, carol])
             print("room 'second', asked of n1, placed on", placed)
             for p in (alice, bob, carol):
+                await p.close()
+        asyncio.run(run())
+    finally:
+        stop_all(nodes, pg)
+
+
+def test_the_room_moves_to_a_live_node_when_its_node_dies():
+    """SIGKILL of the room's node: the participants relayed through the other
+    two are told (`roomMoved`, extension `cluster`), rejoin through the same
+    nodes once the dead node's lease has run out, and see each other again."""
+    pg = Postgres()
+    nodes = []
+    try:
+        nodes = start_nodes(pg)
+        assert wait_for_sync(lambda: all(len(cluster(n)["nodes"]) == 3 for n in nodes), 10)
+
+        async def run():
+            # dave's join comes first, to n2: the room is n2's. alice and carol come through n1 and n3.
+            dave = Participant(room_url(nodes[1]), "dave", "moving", (200, 200, 40), 900)
+            alice = Participant(room_url(nodes[0]), "alice", "moving", *PEOPLE[0][1:], extensions=["cluster"])
+            carol = Participant(room_url(nodes[2]), "carol", "moving", *PEOPLE[2][1:], extensions=["cluster"])
+            for p in (dave, alice, carol):
+                await p.join()
+                await p.publish()
+            assert holder(nodes[0], "moving") == "n2"
+            await check_sfu_view([dave, alice, carol])
+
+            nodes[1].proc.kill()
+            killed = time.time()
+            assert await wait_for(lambda: alice.socket.closed and carol.socket.closed, 10)
+            told = time.time() - killed
+            for p in (alice, carol):
+                moved = [n["params"] for n in p.notes if n.get("method") == "roomMoved"]
+                assert moved == [{"room": "moving", "node": "n2", "reason": "nodeLost"}], (p.name, moved)
+            await asyncio.gather(alice.rejoin(), carol.rejoin())
+            rejoined = time.time() - killed
+            await check_sfu_view([alice, carol])
+            seen = time.time() - killed
+            placed = holder(nodes[0], "moving")
+            assert placed in ("n1", "n3"), cluster(nodes[0])
+            assert [n["id"] for n in cluster(nodes[2])["nodes"]] == ["n1", "n3"]
+            print(f"node n2 killed: clients told after {told:.1f} s, rejoined on {placed} after {rejoined:.1f} s, "
+                  f"media checked both ways after {seen:.1f} s")
+            for p in (alice, carol):
+                await p.close()
+        asyncio.run(run())
+    finally:
+        stop_all(nodes, pg)
+
+
+def test_a_client_of_the_redirect_extension_goes_to_the_rooms_node():
+    pg = Postgres()
+    nodes = []
+    try:
+        nodes = start_nodes(pg, count=2)
+        assert wait_for_sync(lambda: all(len(cluster(n)["nodes"]) == 2 for n in nodes), 10)
+
+        async def run():
+            alice = Participant(room_url(nodes[0]), "alice", "direct", *PEOPLE[0][1:])
+            await alice.join()
+            await alice.publish()
+            # bob asks n2, which answers where the room is instead of relaying.
+            probe = RoomSocket(room_url(nodes[1]))
+            r = probe.result("joinRoom", {"user": "bob", "room": "direct", "extensions": ["redirect"]})
+            assert r == {"redirect": room_url(nodes[0]), "node": "n1", "room": "direct"}, r
+            probe.close()
+            bob = Participant(r["redirect"], "bob", "direct", *PEOPLE[1][1:], extensions=["redirect"])
+            await bob.join()
+            await bob.publish()
+            await check_sfu_view([alice, bob])
+            assert "redirect" in bob.join_result.get("extensionsAccepted", []), bob.join_result
+            for p in (alice, bob):
                 await p.close()
         asyncio.run(run())
     finally:
