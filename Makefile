@@ -14,7 +14,7 @@ APT_BUILD := pkg-config libopus-dev libvpx-dev libnice-dev libsrtp2-dev libssl-d
 APT_RUNTIME := gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 APT_TEST := ffmpeg iproute2 procps chromium coturn gstreamer1.0-tools gstreamer1.0-plugins-bad openssl hostname postgresql
 
-.PHONY: run test deps-apt deps-apt-test deps-py build build-release test-swift test-e2e test-e2e-full test-e2e-asan bench-rpc bench-sfu bench-rooms bench-mixer bench-recording bench-load bench-churn bench-forwarding fuzz fuzz-smoke test-asan test-tsan soak coverage-page clean
+.PHONY: run test deps-apt deps-apt-test deps-py build build-release test-swift test-e2e test-e2e-full test-e2e-asan bench-rpc bench-sfu bench-rooms bench-mixer bench-recording bench-load bench-churn bench-forwarding bench-cluster fuzz fuzz-smoke test-asan test-tsan soak coverage-page clean
 
 deps-apt:
 	@./.ci/apt-install $(APT_BUILD) $(APT_RUNTIME)
@@ -162,6 +162,10 @@ bench-load: deps-apt-test
 	swift build -c release --product tessera
 	swift build -c release --product tessera-load
 	$(PYTHON) Benchmarks/load/bench_load.py --sizes $(SIZES)
+
+# Signalling through a cluster's relay against direct (PostgreSQL started by the script; docs/cluster.md).
+bench-cluster: deps-apt-test deps-py build-release
+	$(VENV)/bin/python Benchmarks/cluster/cluster_bench.py --bin $(CURDIR)/.build/release/tessera
 
 # Room timings with real peers: join -> first frame per mode, mode-switch time (not a test).
 bench-rooms: deps-apt-test deps-py build-release
