@@ -110,6 +110,11 @@ public struct AccessPolicy: Sendable {
         if originHost == "localhost" { return nil }
         if let address = IPNetwork.bytes(of: originHost), IPNetwork.loopback.contains(where: { $0.contains(address) }) { return nil }
         if let host {
+            // WebSocket libraries (the cluster's own relay among them) send the URL they
+            // opened, without its port, as their origin: no browser sends a ws(s) origin.
+            if scheme == "ws" || scheme == "wss", url.port == nil,
+                originHost.lowercased() == Self.splitAuthority(host).host.lowercased()
+            { return nil }
             let defaultPort = scheme == "https" || scheme == "wss" ? 443 : 80
             let originAuthority = "\(originHost.lowercased()):\(url.port ?? defaultPort)"
             let hostParts = Self.splitAuthority(host)

@@ -32,25 +32,27 @@ def free_port():
 class Server:
     """A running tessera process."""
 
-    def __init__(self, env_overrides=None, args=(), port=None, tls_ca=None):
+    def __init__(self, env_overrides=None, args=(), port=None, tls_ca=None, host="127.0.0.1", prefix=()):
+        # `host` and `prefix`: a server in a network namespace (`ip netns exec NS`) on its own address.
+        self.host = host
         self.port = port or free_port()
         # With TLS on, the health checks go over https, trusting this CA.
         self.tls_ca = tls_ca
         self.tmp = tempfile.TemporaryDirectory(prefix="tessera-e2e-")
         env = dict(os.environ)
         env.update({
-            "TESSERA_ADDRESS": "127.0.0.1",
+            "TESSERA_ADDRESS": host,
             "TESSERA_PORT": str(self.port),
             "TESSERA_RECORDING_DIR": self.tmp.name,
             "TESSERA_LOG_LEVEL": "warning",
-            "TESSERA_ICE_HOST_ADDRESSES": "127.0.0.1",
+            "TESSERA_ICE_HOST_ADDRESSES": host,
             # Shared media ports chosen by the kernel: servers run side by side here.
             "TESSERA_ICE_UDP_PORT": "0",
         })
         env.update(env_overrides or {})
         self.log = open(os.path.join(self.tmp.name, "server.log"), "w")
         self.proc = subprocess.Popen(
-            [BIN, "--config", os.path.join(REPO, "Config", "tessera.json"), *args],
+            [*prefix, BIN, "--config", os.path.join(REPO, "Config", "tessera.json"), *args],
             env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=self.tmp.name)
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -65,14 +67,14 @@ class Server:
 
     @property
     def url(self):
-        return f"ws://127.0.0.1:{self.port}/kurento"
+        return f"ws://{self.host}:{self.port}/kurento"
 
     def health(self):
         if self.tls_ca:
             context = ssl.create_default_context(cafile=self.tls_ca)
             with urllib.request.urlopen(f"https://127.0.0.1:{self.port}/health", timeout=2, context=context) as r:
                 return json.loads(r.read())
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=2) as r:
+        with urllib.request.urlopen(f"http://{self.host}:{self.port}/health", timeout=2) as r:
             return json.loads(r.read())
 
     def metrics(self):

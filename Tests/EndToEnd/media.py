@@ -18,7 +18,10 @@ RATE = 48000
 SAMPLES_PER_FRAME = 960  # 20 ms
 
 # aiortc gathers on every interface except 127.0.0.1; the tests stay on loopback.
-aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=True: ["127.0.0.1"]
+# The host addresses aiortc peers gather: loopback, unless a test across network
+# namespaces (test_cluster.py) sets its bridge address here for a while.
+HOST_ADDRESSES = ["127.0.0.1"]
+aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=True: list(HOST_ADDRESSES)
 
 
 def peer_connection():

@@ -19,7 +19,8 @@ def _bin(name):
 
 
 class Postgres:
-    def __init__(self):
+    def __init__(self, listen=("127.0.0.1",), clients=()):
+        """`listen`: addresses to serve on; `clients`: further networks (CIDR) allowed in."""
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="tessera-pg-")
         self.data = os.path.join(self.dir, "data")
@@ -29,12 +30,20 @@ class Postgres:
             os.chown(self.dir, user.pw_uid, user.pw_gid)
             self.as_user = ["runuser", "-u", "postgres", "--"]
         self._run(_bin("initdb"), "-D", self.data, "-U", "tessera", "--auth=trust", "-E", "UTF8")
+        if clients:
+            with open(os.path.join(self.data, "pg_hba.conf"), "a") as f:
+                for network in clients:
+                    f.write(f"host all all {network} trust\n")
+        addresses = ",".join(listen)
         self._run(_bin("pg_ctl"), "-D", self.data, "-l", os.path.join(self.dir, "log"), "-w", "-t", "30",
-                  "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+                  "-o", f"-p {self.port} -k {self.dir} -c listen_addresses={addresses} -c fsync=off", "start")
 
     @property
     def url(self):
-        return f"postgres://tessera@127.0.0.1:{self.port}/postgres"
+        return self.url_at("127.0.0.1")
+
+    def url_at(self, address):
+        return f"postgres://tessera@{address}:{self.port}/postgres"
 
     def _run(self, *args):
         r = subprocess.run([*self.as_user, *args], capture_output=True, text=True, timeout=60)

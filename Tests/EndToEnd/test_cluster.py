@@ -201,6 +201,57 @@ def test_a_client_of_the_redirect_extension_goes_to_the_rooms_node():
         stop_all(nodes, pg)
 
 
+def test_three_nodes_on_three_hosts_each_advertising_its_own_address():
+    """The nodes in three network namespaces joined by a bridge (three hosts of
+    one LAN), each listening on and advertising only its own address; the
+    participants, on the bridge's side, connect to different nodes. Every ICE
+    candidate they are given is the room's node's: media goes there only."""
+    assert os.geteuid() == 0, "network namespaces need root (CI runs as root)"
+    import media
+    from netns import Hosts
+    hosts = Hosts(3)
+    pg = None
+    nodes = []
+    saved = list(media.HOST_ADDRESSES)
+    try:
+        pg = Postgres(listen=("127.0.0.1", hosts.address), clients=(hosts.network,))
+        for i in (1, 2, 3):
+            address = hosts.host(i)
+            env = {"TESSERA_CLUSTER_DATABASE_URL": pg.url_at(hosts.address), "TESSERA_CLUSTER_NODE_ID": f"n{i}",
+                   "TESSERA_CLUSTER_ADVERTISE_URL": f"ws://{address}:8888", **SMALL_MIXER}
+            nodes.append(Server(env_overrides=env, port=8888, host=address, prefix=hosts.prefix_command(i)))
+        assert wait_for_sync(lambda: all(len(cluster(n)["nodes"]) == 3 for n in nodes), 10), [cluster(n) for n in nodes]
+        media.HOST_ADDRESSES[:] = [hosts.address]
+
+        async def run():
+            people = [Participant(room_url(node), name, "lan", colour, hz, extensions=["mode"])
+                      for node, (name, colour, hz) in zip(nodes, PEOPLE)]
+            for p in people:
+                await p.join()
+                await p.publish()
+            assert holder(nodes[2], "lan") == "n1"
+            await check_sfu_view(people)
+            r = await asyncio.to_thread(people[2].socket.result, "setRoomMode", {"mode": "mcu"})
+            assert r["mode"] == "mcu", r
+            await check_mcu_view(people)
+            for p in people:
+                candidates = [n["params"]["candidate"] for n in p.notes if n.get("method") == "iceCandidate"]
+                addresses = {c.split()[4] for c in candidates}
+                assert candidates and addresses == {hosts.host(1)}, (p.name, addresses)
+            print("candidates given to the participants of n1, n2, n3: all", hosts.host(1))
+            assert [objects(n) > 0 for n in nodes] == [True, False, False]
+            for p in people:
+                await p.close()
+        asyncio.run(run())
+    finally:
+        media.HOST_ADDRESSES[:] = saved
+        for n in nodes:
+            n.stop()
+        if pg:
+            pg.stop()
+        hosts.close()
+
+
 def test_a_node_without_its_database_does_not_start():
     """A wrong database URL fails the start with a message, and no half-started node."""
     env = {"TESSERA_CLUSTER_DATABASE_URL": f"postgres://tessera@127.0.0.1:{free_port()}/postgres",

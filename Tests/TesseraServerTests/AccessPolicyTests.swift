@@ -48,6 +48,9 @@ import Testing
         #expect(p.checkOrigin("http://meet.example.com:8889", host: "meet.example.com:8888")?.status == 403)
         #expect(p.checkOrigin("https://evil.example", host: "meet.example.com")?.status == 403)
         #expect(p.checkOrigin("null", host: "meet.example.com")?.status == 403)
+        // A WebSocket library's origin: its URL's scheme and host, no port (a cluster node's relay).
+        #expect(p.checkOrigin("ws://10.77.0.1", host: "10.77.0.1:8888") == nil)
+        #expect(p.checkOrigin("ws://10.77.0.9", host: "10.77.0.1:8888")?.status == 403)
         p.allowedOrigins = ["https://app.example.org"]
         #expect(p.checkOrigin("https://app.example.org", host: "meet.example.com") == nil)
         #expect(p.checkOrigin("https://evil.example", host: "meet.example.com") != nil)
