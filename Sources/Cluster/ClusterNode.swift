@@ -64,7 +64,15 @@ public actor ClusterNode {
                 lastError = "\(error)"
             }
         }
-        do { try await store.leave(node: settings.nodeID) } catch { logger.warning("could not leave the cluster: \(error)") }
+        // The shutdown cancelled this task: leave from one that is not cancelled.
+        let store = self.store, node = settings.nodeID, logger = self.logger
+        await Task {
+            do {
+                try await withDeadline(Self.requestTimeout, "the cluster database did not answer") { try await store.leave(node: node) }
+            } catch {
+                logger.warning("could not leave the cluster: \(error)")
+            }
+        }.value
     }
 
     /// One heartbeat: load out, live nodes back (abandoned after a node timeout).
@@ -84,8 +92,25 @@ public actor ClusterNode {
         relayedSessions = relayedSessions.filter { $0.value.at > cutoff }
     }
 
-    /// Takes no new rooms from now on (SIGTERM with cluster.drain).
-    public func drain() { draining = true }
+    /// Drains (SIGTERM with `cluster.drainSeconds`): from now on the node takes
+    /// no new room, says so at once, and lets its rooms go, so that their next
+    /// join places them on another node. Returns the node its participants are
+    /// best sent to (the one placement would choose), if any.
+    public func drain() async -> NodeInfo? {
+        draining = true
+        do {
+            try await beat()
+            try await withDeadline(Self.requestTimeout, "the cluster database did not answer") { [store, settings] in
+                try await store.release(roomsOf: settings.nodeID)
+            }
+        } catch {
+            logger.error("draining: the cluster database did not answer (\(error)); rooms move when this node's leases run out")
+        }
+        let others = nodes.filter { $0.id != settings.nodeID }
+        let target = Placement.choose(receivedBy: "", nodes: others, participantsPerNode: settings.participantsPerNode)
+        logger.notice("draining: no new rooms here", metadata: ["node": "\(settings.nodeID)", "sendTo": "\(target?.id ?? "none")"])
+        return target
+    }
 
     /// Where `room` is, placing it if no node holds it (the placement rule of
     /// docs/cluster.md). Throws when the store cannot be reached: a join must

@@ -19,6 +19,9 @@ public struct ClusterSettings: Sendable, Equatable {
     /// Participants past which the node that received a room's first join
     /// gives the room to the least loaded node instead of taking it.
     public var participantsPerNode = 500
+    /// On SIGTERM: how long a draining node keeps its media for participants
+    /// moving to other nodes; zero: no drain, the node stops at once.
+    public var drain: Duration = .seconds(10)
 
     public init(databaseURL: String, nodeID: String, advertiseURL: String) {
         self.databaseURL = databaseURL

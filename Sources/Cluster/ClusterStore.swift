@@ -17,6 +17,8 @@ public protocol ClusterStore: Sendable {
     func rooms(settings: ClusterSettings) async throws -> [String: String]
     /// This node leaves: its row and its rooms go (a drain, or a clean stop).
     func leave(node: String) async throws
+    /// The node lets its rooms go (it drains): their next join places them anew.
+    func release(roomsOf node: String) async throws
 }
 
 /// An in-process store: the same rules as PostgreSQL's, for unit tests and
@@ -85,6 +87,10 @@ public actor MemoryClusterStore: ClusterStore {
 
     public func leave(node: String) async throws {
         nodes[node] = nil
+        leases = leases.filter { $0.value.node != node }
+    }
+
+    public func release(roomsOf node: String) async throws {
         leases = leases.filter { $0.value.node != node }
     }
 }

@@ -161,6 +161,10 @@ public final class PostgresClusterStore: ClusterStore {
         return out
     }
 
+    public func release(roomsOf node: String) async throws {
+        try await client.query("DELETE FROM tessera_rooms WHERE node_id = \(node)", logger: logger)
+    }
+
     public func leave(node: String) async throws {
         try await client.query("DELETE FROM tessera_rooms WHERE node_id = \(node)", logger: logger)
         try await client.query("DELETE FROM tessera_nodes WHERE node_id = \(node)", logger: logger)

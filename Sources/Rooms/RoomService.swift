@@ -280,6 +280,25 @@ public actor RoomService {
         }
     }
 
+    /// The node is leaving a cluster (docs/cluster.md, "Draining"): every
+    /// participant with a socket here is told where to go (`roomMoved`, to
+    /// clients of the `cluster` extension, with `params(room)`), and its socket
+    /// closes. Rooms and media stay for the reconnect grace, so a client may
+    /// keep its old media until the new room plays. Returns the sockets closed.
+    public func evacuate(_ params: (String) -> JSONValue) -> Int {
+        var closed = 0
+        for room in rooms.values {
+            let notice = params(room.name)
+            for p in room.members {
+                guard let c = sessions[p.session]?.connection, let sink = connections[c]?.sink else { continue }
+                if p.wants("cluster") { sink.send(RPCCodec.notification(method: "roomMoved", params: notice)) }
+                sink.close()
+                closed += 1
+            }
+        }
+        return closed
+    }
+
     func mediaError(_ e: RoomMediaError, _ code: RoomError.Code = .mediaSDP) -> RoomError {
         RoomError(code, e.message)
     }

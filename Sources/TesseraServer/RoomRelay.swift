@@ -27,9 +27,11 @@ actor RoomRelay {
     /// (it is then told when the room's node is lost, `roomMoved`).
     private var room: String?
     private var clusterAware = false
-    /// The client left the room (or closed its session), or its socket is closing:
-    /// the link's end is then no news.
+    /// The client left the room (or closed its session), or the room's node told
+    /// it to move (`roomMoved`, a drain): the link's end then needs no notice.
     private var leaving = false
+    /// The client's own socket is closing: nothing more to send it.
+    private var closing = false
 
     final class Link: Sendable {
         let node: NodeInfo
@@ -121,6 +123,8 @@ actor RoomRelay {
         client.yield(.text(RPCResponse(id: id, error: RPCError(code: RoomError.Code.roomCannotBeCreated.rawValue, message: message)).text))
     }
 
+    func noteMoved() { leaving = true }
+
     /// The link to the room's node ended without the client leaving: that node
     /// stopped or died. A client of the `cluster` extension is told
     /// (`roomMoved`); every client's socket closes (1001), and its rejoin places
@@ -128,9 +132,11 @@ actor RoomRelay {
     func linkEnded(_ ended: Link) {
         guard link === ended else { return }
         link = nil
-        guard !leaving else { return }
-        logger.notice("the node holding a relayed room is gone", metadata: ["node": "\(ended.node.id)", "room": "\(room ?? "")"])
-        if clusterAware, let room {
+        guard !closing else { return }
+        if !leaving {
+            logger.notice("the node holding a relayed room is gone", metadata: ["node": "\(ended.node.id)", "room": "\(room ?? "")"])
+        }
+        if !leaving, clusterAware, let room {
             let params: JSONValue = ["room": .string(room), "node": .string(ended.node.id), "reason": "nodeLost"]
             client.yield(.text(RPCCodec.notification(method: "roomMoved", params: params)))
         }
@@ -149,6 +155,8 @@ actor RoomRelay {
                     openedContinuation.yield(outbound)
                     for try await message in inbound.messages(maxSize: maxFrame) {
                         guard case .text(let text) = message else { continue }
+                        // The room's node sends its participants away itself (it drains): no second notice.
+                        if text.contains("\"roomMoved\"") { await self.noteMoved() }
                         // A response with the session id: a reconnect through this node will find it.
                         if text.contains("\"sessionId\""), case .response(let r) = RPCCodec.decode(text),
                             case .result(let result) = r.outcome, let session = result.objectValue?["sessionId"]?.stringValue
@@ -183,7 +191,7 @@ actor RoomRelay {
 
     /// The client's socket is gone: so is the link (the holder starts its grace period).
     func close() async {
-        leaving = true
+        closing = true
         guard let link else { return }
         self.link = nil
         try? await link.writer.close(.normalClosure, reason: nil)

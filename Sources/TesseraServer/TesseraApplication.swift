@@ -14,6 +14,7 @@ import Metrics
 import CoreMetrics
 public import Prometheus
 import ServiceLifecycle
+import UnixSignals
 
 /// Builds the HTTP/WebSocket application: `/kurento` (Kurento protocol),
 /// `GET /health`, `GET /metrics`, plus the garbage-collection service.
@@ -213,9 +214,17 @@ public struct TesseraServer {
         Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 
-    /// Runs the server until SIGINT or SIGTERM, then shuts down gracefully.
+    /// Runs the server until SIGINT or SIGTERM, then shuts down gracefully (in a
+    /// cluster, after draining: `ClusterDrain`).
     public func run(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        try await makeApplication(onServerRunning: onServerRunning).runService()
+        let app = makeApplication(onServerRunning: onServerRunning)
+        // Services stop in reverse order: the drain, listed last, runs before the server stops.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)]
+        if let cluster, cluster.settings.drain > .zero {
+            services.append(.init(service: ClusterDrain(node: cluster, rooms: rooms, logger: logger)))
+        }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
     }
 
     /// Sessions are checked several times per grace period, at most every 10 s.
@@ -259,6 +268,30 @@ struct ClusterHeartbeat: Service {
     func run() async throws {
         try await node.start()
         await cancelWhenGracefulShutdown { await node.run() }
+    }
+}
+
+/// Draining (docs/cluster.md): waits for the shutdown signal, then takes the
+/// node out of placement, sends its participants to another node and keeps
+/// their media for `cluster.drainSeconds`, before the server itself stops.
+struct ClusterDrain: Service {
+    let node: ClusterNode
+    let rooms: RoomService
+    let logger: Logger
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        let target = await node.drain()
+        let url = target.map { node.settings.roomURL(of: $0) }
+        let me = node.settings.nodeID
+        let closed = await rooms.evacuate { room in
+            var params: [String: JSONValue] = ["room": .string(room), "node": .string(me), "reason": "draining"]
+            if let url { params["url"] = .string(url) }
+            return .object(params)
+        }
+        logger.notice("draining: participants sent away, media kept meanwhile", metadata: [
+            "sockets": "\(closed)", "seconds": "\(node.settings.drain)"])
+        if closed > 0 { try? await Task.sleep(for: node.settings.drain) }
     }
 }
 

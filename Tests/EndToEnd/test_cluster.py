@@ -173,6 +173,56 @@ def test_the_room_moves_to_a_live_node_when_its_node_dies():
         stop_all(nodes, pg)
 
 
+def test_a_draining_node_sends_its_participants_to_another_node():
+    """SIGTERM of the room's node with cluster.drainSeconds: it takes no new
+    room, lets its room go and tells everyone (`roomMoved`, reason draining,
+    with another node's URL); its participants rejoin at once, the one that
+    was connected to it at the URL given, and the node then stops cleanly."""
+    pg = Postgres()
+    nodes = []
+    try:
+        nodes = start_nodes(pg, extra={"TESSERA_CLUSTER_DRAIN_SECONDS": "4"})
+        assert wait_for_sync(lambda: all(len(cluster(n)["nodes"]) == 3 for n in nodes), 10)
+
+        async def run():
+            dave = Participant(room_url(nodes[1]), "dave", "upkeep", (200, 200, 40), 900, extensions=["cluster"])
+            alice = Participant(room_url(nodes[0]), "alice", "upkeep", *PEOPLE[0][1:], extensions=["cluster"])
+            carol = Participant(room_url(nodes[2]), "carol", "upkeep", *PEOPLE[2][1:], extensions=["cluster"])
+            for p in (dave, alice, carol):
+                await p.join()
+                await p.publish()
+            assert holder(nodes[0], "upkeep") == "n2"
+            await check_sfu_view([dave, alice, carol])
+
+            nodes[1].proc.terminate()
+            started = time.time()
+            people = (dave, alice, carol)
+            assert await wait_for(lambda: all(p.socket.closed for p in people), 10)
+            moved = {p.name: [n["params"] for n in p.notes if n.get("method") == "roomMoved"] for p in people}
+            for name, notices in moved.items():
+                assert len(notices) == 1 and notices[0]["reason"] == "draining" and notices[0]["node"] == "n2", (name, notices)
+            url = moved["dave"][0]["url"]
+            assert url in (room_url(nodes[0]), room_url(nodes[2])), url
+            assert wait_for_sync(lambda: [n["draining"] for n in cluster(nodes[0])["nodes"] if n["id"] == "n2"] in ([True], []), 5)
+            # Nobody waits for a lease: the draining node let the room go.
+            await asyncio.gather(alice.rejoin(), carol.rejoin(), dave.rejoin(url))
+            rejoined = time.time() - started
+            await check_sfu_view([dave, alice, carol])
+            seen = time.time() - started
+            placed = holder(nodes[0], "upkeep")
+            assert placed in ("n1", "n3"), cluster(nodes[0])
+            print(f"n2 drained: everyone rejoined on {placed} {rejoined:.1f} s after SIGTERM, media checked after {seen:.1f} s")
+            for p in people:
+                await p.close()
+        asyncio.run(run())
+        # The drained node stops by itself, cleanly, once its drain time is over.
+        assert nodes[1].proc.wait(timeout=30) == 0
+        # It left the cluster on its way out (its row is gone at once, not after a timeout).
+        assert pg.sql("SELECT node_id FROM tessera_nodes ORDER BY node_id") == [["n1"], ["n3"]]
+    finally:
+        stop_all(nodes, pg)
+
+
 def test_a_client_of_the_redirect_extension_goes_to_the_rooms_node():
     pg = Postgres()
     nodes = []
