@@ -49,11 +49,22 @@ public actor ClusterNode {
         let message = "the cluster database\(address) did not answer within \(timeout) (cluster.databaseURL)"
         try await withDeadline(timeout, message) { try await store.migrate() }
         try await withDeadline(timeout, message) { try await self.beat() }
+        try? await store.announce("joined", from: settings.nodeID)
         logger.notice("joined the cluster", metadata: ["node": "\(settings.nodeID)", "nodes": "\(nodes.map(\.id))"])
     }
 
     /// Heartbeats until cancelled, then leaves the cluster (its rooms' rows go with it).
+    /// Meanwhile it listens to the other nodes: one that joins, drains or
+    /// leaves is seen at once, not at the next heartbeat.
     public func run() async {
+        let listener = Task { [store, settings] in
+            for await text in store.announcements() {
+                let parts = text.split(separator: " ", maxSplits: 1)
+                guard parts.count == 2, parts[1] != settings.nodeID else { continue }
+                await self.heard(String(parts[0]), from: String(parts[1]))
+            }
+        }
+        defer { listener.cancel() }
         while !Task.isCancelled {
             try? await Task.sleep(for: settings.heartbeat)
             if Task.isCancelled { break }
@@ -68,11 +79,24 @@ public actor ClusterNode {
         let store = self.store, node = settings.nodeID, logger = self.logger
         await Task {
             do {
-                try await withDeadline(Self.requestTimeout, "the cluster database did not answer") { try await store.leave(node: node) }
+                try await withDeadline(Self.requestTimeout, "the cluster database did not answer") {
+                    try await store.leave(node: node)
+                    try await store.announce("left", from: node)
+                }
             } catch {
                 logger.warning("could not leave the cluster: \(error)")
             }
         }.value
+    }
+
+    /// Another node joined, drains or left: the node list is read again now.
+    func heard(_ event: String, from node: String) async {
+        logger.info("cluster: node \(event)", metadata: ["node": "\(node)"])
+        do {
+            try await beat()
+        } catch {
+            logger.warning("cluster: could not read the nodes after an announcement: \(error)")
+        }
     }
 
     /// One heartbeat: load out, live nodes back (abandoned after a node timeout).
@@ -102,6 +126,7 @@ public actor ClusterNode {
             try await beat()
             try await withDeadline(Self.requestTimeout, "the cluster database did not answer") { [store, settings] in
                 try await store.release(roomsOf: settings.nodeID)
+                try await store.announce("draining", from: settings.nodeID)
             }
         } catch {
             logger.error("draining: the cluster database did not answer (\(error)); rooms move when this node's leases run out")

@@ -19,6 +19,10 @@ public protocol ClusterStore: Sendable {
     func leave(node: String) async throws
     /// The node lets its rooms go (it drains): their next join places them anew.
     func release(roomsOf node: String) async throws
+    /// Tells every node at once (PostgreSQL NOTIFY): `event` is "joined", "draining" or "left", from `node`.
+    func announce(_ event: String, from node: String) async throws
+    /// What the nodes announce (LISTEN), as "event node" texts, until the task is cancelled.
+    func announcements() -> AsyncStream<String>
 }
 
 /// An in-process store: the same rules as PostgreSQL's, for unit tests and
@@ -93,4 +97,18 @@ public actor MemoryClusterStore: ClusterStore {
     public func release(roomsOf node: String) async throws {
         leases = leases.filter { $0.value.node != node }
     }
+
+    private var listeners: [AsyncStream<String>.Continuation] = []
+
+    public func announce(_ event: String, from node: String) async throws {
+        for l in listeners { l.yield("\(event) \(node)") }
+    }
+
+    public nonisolated func announcements() -> AsyncStream<String> {
+        let (stream, continuation) = AsyncStream.makeStream(of: String.self)
+        Task { await self.addListener(continuation) }
+        return stream
+    }
+
+    private func addListener(_ c: AsyncStream<String>.Continuation) { listeners.append(c) }
 }

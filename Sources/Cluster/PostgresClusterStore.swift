@@ -161,6 +161,39 @@ public final class PostgresClusterStore: ClusterStore {
         return out
     }
 
+    /// The channel nodes announce themselves on.
+    static let channel = "tessera_cluster"
+
+    public func announce(_ event: String, from node: String) async throws {
+        try await client.query("SELECT pg_notify(\(Self.channel), \(event + " " + node))", logger: logger)
+    }
+
+    /// LISTENs on a connection of its own, again after a lost connection (a
+    /// second later); what was announced meanwhile is missed, and the
+    /// heartbeats make up for it.
+    public func announcements() -> AsyncStream<String> {
+        let (stream, continuation) = AsyncStream.makeStream(of: String.self)
+        let client = self.client, logger = self.logger
+        let task = Task {
+            while !Task.isCancelled {
+                do {
+                    try await client.withConnection { connection in
+                        try await connection.listen(on: Self.channel) { notifications in
+                            for try await n in notifications { continuation.yield(n.payload) }
+                        }
+                    }
+                } catch {
+                    if Task.isCancelled { break }
+                    logger.info("cluster LISTEN ended, again in a second: \(String(reflecting: error))")
+                }
+                try? await Task.sleep(for: .seconds(1))
+            }
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return stream
+    }
+
     public func release(roomsOf node: String) async throws {
         try await client.query("DELETE FROM tessera_rooms WHERE node_id = \(node)", logger: logger)
     }

@@ -133,6 +133,32 @@ extension DatabaseAddress {
         #expect(try await b.place(room: "r") == .here)
     }
 
+    @Test func nodesHearOfEachOtherAtOnceNotAtTheNextHeartbeat() async throws {
+        let store = MemoryClusterStore()
+        var slow = settings("b")
+        slow.heartbeat = .seconds(60)
+        let a = node("a", store, Load())
+        let b = ClusterNode(settings: slow, store: store, logger: Logger(label: "test")) { NodeLoad() }
+        try await b.start()
+        let running = Task { await b.run() }
+        defer { running.cancel() }
+        try await Task.sleep(for: .milliseconds(50))  // b listens
+        try await a.start()  // "joined"
+        #expect(await waitFor { await b.nodes.map(\.id) == ["a", "b"] })
+        _ = await a.drain()  // "draining"
+        #expect(await waitFor { await b.nodes.first { $0.id == "a" }?.draining == true })
+        // b places a new room on itself, not on the draining node.
+        #expect(try await b.place(room: "r") == .here)
+    }
+
+    func waitFor(_ check: () async -> Bool) async -> Bool {
+        for _ in 0..<100 {
+            if await check() { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return await check()
+    }
+
     @Test func relayedSessionsAreFoundAgain() async throws {
         let store = MemoryClusterStore()
         let a = node("a", store, Load()), b = node("b", store, Load())
