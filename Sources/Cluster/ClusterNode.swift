@@ -32,10 +32,18 @@ public actor ClusterNode {
     private var relayedSessions: [String: (node: String, at: ContinuousClock.Instant)] = [:]
     private let cpu = CPUSampler()
 
-    public init(settings: ClusterSettings, store: any ClusterStore, logger: Logger, load: @escaping @Sendable () async -> NodeLoad) {
+    /// After each heartbeat: live nodes, rooms held here, whether it worked (metrics).
+    let report: @Sendable (_ nodes: Int, _ roomsHeld: Int, _ ok: Bool) -> Void
+
+    public init(
+        settings: ClusterSettings, store: any ClusterStore, logger: Logger,
+        report: @escaping @Sendable (_ nodes: Int, _ roomsHeld: Int, _ ok: Bool) -> Void = { _, _, _ in },
+        load: @escaping @Sendable () async -> NodeLoad
+    ) {
         self.settings = settings
         self.store = store
         self.logger = logger
+        self.report = report
         self.load = load
     }
 
@@ -73,6 +81,7 @@ public actor ClusterNode {
             } catch {
                 if lastError == nil { logger.error("cluster heartbeat failed: \(error)") }
                 lastError = "\(error)"
+                report(nodes.count, 0, false)
             }
         }
         // The shutdown cancelled this task: leave from one that is not cancelled.
@@ -110,6 +119,7 @@ public actor ClusterNode {
         var l = await load()
         l.cpu = cpu.sample()
         nodes = try await store.heartbeat(node: me, load: l, settings: settings)
+        report(nodes.count, l.rooms.count, true)
         if lastError != nil { logger.notice("cluster heartbeat works again") }
         lastError = nil
         let cutoff = ContinuousClock.now - .seconds(3600)

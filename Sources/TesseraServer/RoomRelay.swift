@@ -44,9 +44,13 @@ actor RoomRelay {
         }
     }
 
+    /// +1 when a link opens, -1 when it ends (a gauge).
+    let counted: @Sendable (Int) -> Void
+
     init(cluster: ClusterNode, client: AsyncStream<OutboundFrame>.Continuation, maxFrame: Int, logger: Logger,
-         onRelay: @escaping @Sendable () async -> Void) {
+         counted: @escaping @Sendable (Int) -> Void = { _ in }, onRelay: @escaping @Sendable () async -> Void) {
         self.cluster = cluster
+        self.counted = counted
         self.client = client
         self.maxFrame = maxFrame
         self.logger = logger
@@ -103,6 +107,7 @@ actor RoomRelay {
         do {
             let link = try await open(to: target)
             self.link = link
+            counted(1)
             await onRelay()
             if let pingInterval {
                 // A notification (no id): the holder watches the same interval, and sends no second reply.
@@ -132,6 +137,7 @@ actor RoomRelay {
     func linkEnded(_ ended: Link) {
         guard link === ended else { return }
         link = nil
+        counted(-1)
         guard !closing else { return }
         if !leaving {
             logger.notice("the node holding a relayed room is gone", metadata: ["node": "\(ended.node.id)", "room": "\(room ?? "")"])
@@ -194,6 +200,7 @@ actor RoomRelay {
         closing = true
         guard let link else { return }
         self.link = nil
+        counted(-1)
         try? await link.writer.close(.normalClosure, reason: nil)
         link.task.cancel()
     }

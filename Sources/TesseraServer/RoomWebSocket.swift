@@ -18,14 +18,14 @@ struct RoomSocketSink: RoomConnection {
 /// One room protocol WebSocket (`ws://HOST:8888/room`).
 enum RoomWebSocket {
     static func run(
-        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, rooms: RoomService, cluster: ClusterNode?, limits: SocketLimits,
-        logger: Logger
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, rooms: RoomService, cluster: ClusterNode?,
+        relayed: @escaping @Sendable (Int) -> Void = { _ in }, limits: SocketLimits, logger: Logger
     ) async {
         let (stream, continuation) = AsyncStream.makeStream(of: OutboundFrame.self)
         let connection = await rooms.openConnection(RoomSocketSink(continuation: continuation))
         // In a cluster, requests for rooms other nodes hold go to them (docs/cluster.md).
         let relay = cluster.map { cluster in
-            RoomRelay(cluster: cluster, client: continuation, maxFrame: limits.limits.hardMessageCap, logger: logger,
+            RoomRelay(cluster: cluster, client: continuation, maxFrame: limits.limits.hardMessageCap, logger: logger, counted: relayed,
                       onRelay: { await rooms.closeConnection(connection) })
         }
         await WebSocketServing.serve(

@@ -30,6 +30,8 @@ public struct TesseraServer {
     /// Counts a refusal by the limit named (its config key) in /metrics.
     let limitRefused: @Sendable (String) -> Void
     let connections = ConnectionCount()
+    /// Room sockets this node relays to other nodes now (+1/-1; `tessera_cluster_relayed_sockets`).
+    let relayed: @Sendable (Int) -> Void
 
     public init(
         config: TesseraConfig, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
@@ -52,6 +54,12 @@ public struct TesseraServer {
             metricsFactory.makeCounter(label: "tessera_limit_refusals_total", dimensions: [("limit", key)]).increment(by: 1)
         }
         self.limitRefused = limitRefused
+        let relayedCount = ConnectionCount()
+        relayed = { delta in
+            if delta > 0 { relayedCount.opened() } else { relayedCount.closed() }
+            metricsFactory.makeRecorder(label: "tessera_cluster_relayed_sockets", dimensions: [], aggregate: false)
+                .record(Int64(relayedCount.current))
+        }
         // Recordings need their directory: made at start (with its parents) rather
         // than failing the first startRecording of a fresh install.
         if !FileManager.default.fileExists(atPath: config.recordingDirectory) {
@@ -109,7 +117,12 @@ public struct TesseraServer {
         if let settings = config.cluster {
             let clusterLogger = Logger(label: "tessera.rooms")
             let store = try PostgresClusterStore(url: settings.databaseURL, logger: clusterLogger)
-            cluster = ClusterNode(settings: settings, store: store, logger: clusterLogger) {
+            let report: @Sendable (Int, Int, Bool) -> Void = { nodes, rooms, ok in
+                metricsFactory.makeRecorder(label: "tessera_cluster_nodes", dimensions: [], aggregate: false).record(Int64(nodes))
+                metricsFactory.makeRecorder(label: "tessera_cluster_rooms_held", dimensions: [], aggregate: false).record(Int64(rooms))
+                if !ok { metricsFactory.makeCounter(label: "tessera_cluster_heartbeat_failures_total", dimensions: []).increment(by: 1) }
+            }
+            cluster = ClusterNode(settings: settings, store: store, logger: clusterLogger, report: report) {
                 let load = await rooms.load
                 return NodeLoad(participants: load.participants, rooms: load.rooms, mixers: load.mixers)
             }
@@ -127,6 +140,7 @@ public struct TesseraServer {
         let service = self.service
         let registry = self.registry
         let cluster = self.cluster
+        let relayed = self.relayed
         router.get("/health") { _, _ -> Response in
             let (sessions, objects, media) = await service.withMediaSet { ($0.sessionIDs.count, $0.objects.count - 1, try? $0.mediaContext()) }
             // Media-plane nodes alive on the loops: 0 again once every element is released.
@@ -164,7 +178,8 @@ public struct TesseraServer {
             await KurentoWebSocket.run(inbound: inbound, outbound: outbound, service: service, limits: socketLimits, logger: wsLogger)
         }
         wsRouter.ws(RouterPath(stringLiteral: config.roomPath)) { inbound, outbound, _ in
-            await RoomWebSocket.run(inbound: inbound, outbound: outbound, rooms: rooms, cluster: cluster, limits: socketLimits, logger: wsLogger)
+            await RoomWebSocket.run(
+                inbound: inbound, outbound: outbound, rooms: rooms, cluster: cluster, relayed: relayed, limits: socketLimits, logger: wsLogger)
         }
         // A plain GET of a WebSocket path: an upgrade the gate refused (401/403 and the
         // reason), or a client that did not ask for a WebSocket (426).
