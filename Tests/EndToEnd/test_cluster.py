@@ -4,15 +4,18 @@ nodes, and aiortc participants connected to different nodes. A room lives on
 one node; the others relay its signalling, and media goes straight to the
 room's node."""
 import asyncio
+import json
+import os
+import re
 import subprocess
+import threading
 import time
 
-import os
-
 from conftest import BIN, REPO, Server, free_port
-from media import wait_for
+from media import centre_colour, colour_close, wait_for
 from pg import Postgres
 from room_client import Participant, RoomSocket
+from test_chromium import CHROME, FLAGS, make_inputs
 from test_rooms import check_hybrid_view, check_mcu_view, check_sfu_view, room_url
 
 PEOPLE = [("alice", (220, 40, 40), 300), ("bob", (40, 200, 60), 500), ("carol", (40, 60, 220), 700)]
@@ -328,3 +331,64 @@ def wait_for_sync(check, timeout):
             pass
         time.sleep(0.2)
     return check()
+
+
+def test_the_demo_page_joins_again_when_the_rooms_node_dies(tmp_path):
+    """The demo page, served by n1, is in a room held by n2 (relayed). n2 is
+    killed: the page sees its socket close, joins again through n1 by itself
+    once n2's lease has run out, and an aiortc participant who also came back
+    (through n3) decodes the page's camera again."""
+    assert os.path.exists(CHROME), "chromium is installed by `make test` (apt package chromium)"
+    video, audio = make_inputs(str(tmp_path), (230, 200, 30), 600)
+    pg = Postgres()
+    nodes = []
+    latest = {}
+    try:
+        nodes = start_nodes(pg)
+        assert wait_for_sync(lambda: all(len(cluster(n)["nodes"]) == 3 for n in nodes), 10)
+
+        async def run():
+            dave = Participant(room_url(nodes[1]), "dave", "web", (200, 200, 40), 900)
+            await dave.join()
+            await dave.publish()
+            carol = Participant(room_url(nodes[2]), "carol", "web", *PEOPLE[2][1:], extensions=["cluster"])
+            await carol.join()
+            await carol.publish()
+            url = f"http://127.0.0.1:{nodes[0].port}/demo?room=web&user=chrome&mode=sfu&report=1"
+            proc = subprocess.Popen(
+                [CHROME, *FLAGS, f"--user-data-dir={tmp_path}/profile", f"--use-file-for-fake-video-capture={video}",
+                 f"--use-file-for-fake-audio-capture={audio}", url],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace")
+
+            def read():
+                for line in proc.stderr:
+                    m = re.search(r'"RESULT (\{.*\})"', line)
+                    if m:
+                        latest.clear()
+                        latest.update(json.loads(m.group(1).encode().decode("unicode_escape")))
+            threading.Thread(target=read, daemon=True).start()
+
+            def sees_chrome():
+                rec = carol.recorder("chrome")
+                return rec is not None and rec.video_frames >= 30 and rec.last_rgb is not None \
+                    and colour_close(centre_colour(rec.last_rgb), (230, 200, 30), 45)
+            try:
+                assert await wait_for(sees_chrome, 40), (latest, carol.note_methods())
+                assert holder(nodes[0], "web") == "n2"
+                nodes[1].proc.kill()
+                killed = time.time()
+                assert await wait_for(lambda: carol.socket.closed, 10)
+                await carol.rejoin()
+                # The page comes back by itself: carol is told it published again, and decodes it.
+                assert await wait_for(lambda: latest.get("rejoins") == 1 and latest.get("joined"), 30), latest
+                assert await wait_for(sees_chrome, 30), (latest, carol.note_methods()[-6:])
+                assert await wait_for(lambda: latest.get("frames", {}).get("carol", 0) > 30, 30), latest
+                print(f"demo page joined again {time.time() - killed:.1f} s after its room's node was killed;"
+                      f" the room is now on {holder(nodes[0], 'web')}")
+            finally:
+                proc.kill()
+                proc.wait()
+                await carol.close()
+        asyncio.run(run())
+    finally:
+        stop_all(nodes, pg)
