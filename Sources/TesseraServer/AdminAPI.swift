@@ -1,3 +1,4 @@
+import Cluster
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -10,11 +11,17 @@ import Rooms
 /// out, a bearer key (`admin.key`). Without a key there is no admin API at
 /// all: every `/admin` path answers 404, as an unknown path would.
 enum AdminAPI {
-    static func register(on router: Router<BasicRequestContext>, rooms: RoomService, key: String?, logger: Logger) {
+    static func register(on router: Router<BasicRequestContext>, rooms: RoomService, cluster: ClusterNode?, key: String?, logger: Logger) {
         guard let key else { return }
         let admin = router.group("admin")
         let gate = Gate(key: key, logger: logger)
         let run = gate.run
+        admin.get("cluster") { request, _ in
+            await run(request) { () throws(RoomError) in
+                guard let cluster else { throw RoomError(.roomNotFound, "this server is not in a cluster (cluster.databaseURL is empty)") }
+                return await TesseraServer.describe(cluster)
+            }
+        }
         admin.get("rooms") { request, _ in
             await run(request) { () throws(RoomError) in ["rooms": await rooms.adminRooms()] }
         }

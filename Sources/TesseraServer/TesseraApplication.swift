@@ -169,7 +169,7 @@ public struct TesseraServer {
                 body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }
 
-        AdminAPI.register(on: router, rooms: rooms, key: config.adminKey, logger: Logger(label: "tessera.http"))
+        AdminAPI.register(on: router, rooms: rooms, cluster: cluster, key: config.adminKey, logger: Logger(label: "tessera.http"))
 
         let socketLimits = SocketLimits(limits: config.connectionLimits, connections: connections, refused: limitRefused)
         let wsRouter = Router(context: BasicWebSocketRequestContext.self)

@@ -10,6 +10,8 @@ import re
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.request
 
 from conftest import BIN, REPO, Server, free_port
 from media import centre_colour, colour_close, wait_for
@@ -25,7 +27,8 @@ SMALL_MIXER = {"TESSERA_MIXER_WIDTH": "640", "TESSERA_MIXER_HEIGHT": "360", "TES
 def start_nodes(pg, count=3, extra=None):
     nodes = []
     for i in range(count):
-        env = {"TESSERA_CLUSTER_DATABASE_URL": pg.url, "TESSERA_CLUSTER_NODE_ID": f"n{i + 1}", **SMALL_MIXER, **(extra or {})}
+        env = {"TESSERA_CLUSTER_DATABASE_URL": pg.url, "TESSERA_CLUSTER_NODE_ID": f"n{i + 1}", "TESSERA_ADMIN_KEY": "k",
+               **SMALL_MIXER, **(extra or {})}
         # The advertised URL names the node's own port, known before it starts.
         port = free_port()
         env["TESSERA_CLUSTER_ADVERTISE_URL"] = f"ws://127.0.0.1:{port}"
@@ -61,6 +64,15 @@ def test_three_nodes_one_room_in_sfu_mcu_and_hybrid_modes():
         nodes = start_nodes(pg)
         # Every node sees the three, each with its address.
         assert wait_for_sync(lambda: all(len(cluster(n)["nodes"]) == 3 for n in nodes), 10), [cluster(n) for n in nodes]
+        # The same view in the admin API, behind its key.
+        admin = f"http://127.0.0.1:{nodes[1].port}/admin/cluster"
+        view = json.loads(urllib.request.urlopen(urllib.request.Request(admin, headers={"Authorization": "Bearer k"}), timeout=5).read())
+        assert view["node"] == "n2" and [n["id"] for n in view["nodes"]] == ["n1", "n2", "n3"], view
+        try:
+            urllib.request.urlopen(admin, timeout=5)
+            raise AssertionError("the admin API answered without its key")
+        except urllib.error.HTTPError as e:
+            assert e.code == 401
         assert [n["url"] for n in cluster(nodes[2])["nodes"]] == [f"ws://127.0.0.1:{n.port}" for n in nodes]
 
         async def run():
