@@ -238,6 +238,47 @@ def test_a_draining_node_sends_its_participants_to_another_node():
         stop_all(nodes, pg)
 
 
+def test_a_relayed_participant_reconnects_through_the_same_node():
+    """bob comes through n2 to a room on n1. His socket drops (no leave): a new
+    socket to n2 with `connect {sessionId}` finds his session on n1 again, within
+    the room's grace, and he stays in the room with his media."""
+    pg = Postgres()
+    nodes = []
+    try:
+        nodes = start_nodes(pg, count=2, extra={"TESSERA_ROOM_GRACE": "3"})
+        assert wait_for_sync(lambda: all(len(cluster(n)["nodes"]) == 2 for n in nodes), 10)
+
+        async def run():
+            alice = Participant(room_url(nodes[0]), "alice", "again", *PEOPLE[0][1:])
+            bob = Participant(room_url(nodes[1]), "bob", "again", *PEOPLE[1][1:])
+            for p in (alice, bob):
+                await p.join()
+                await p.publish()
+            await check_sfu_view([alice, bob])
+            session = bob.join_result["sessionId"]
+            bob.keepalive_task.cancel()
+            bob.socket.close()
+            await asyncio.sleep(0.5)
+            again = RoomSocket(room_url(nodes[1]))
+            assert again.result("connect", {"sessionId": session}) == {"sessionId": session, "value": "reconnection successful"}
+            # Past the grace period bob is still there: nobody was told he left, and his media flows.
+            await asyncio.sleep(4)
+            assert not any(n.get("method") == "participantLeft" for n in alice.notes), alice.note_methods()
+            frames = alice.recorder("bob").video_frames
+            await asyncio.sleep(1)
+            assert alice.recorder("bob").video_frames > frames
+            # Requests on the new socket reach the room on n1.
+            again.result("sendMessage", {"message": "back", "userMessage": "bob", "roomMessage": "again"})
+            assert await wait_for(lambda: any(n.get("method") == "sendMessage" and n["params"].get("message") == "back"
+                                              for n in alice.notes), 5), alice.note_methods()
+            again.request("leaveRoom", {})
+            again.close()
+            await alice.close()
+        asyncio.run(run())
+    finally:
+        stop_all(nodes, pg)
+
+
 def test_a_client_of_the_redirect_extension_goes_to_the_rooms_node():
     pg = Postgres()
     nodes = []
