@@ -160,7 +160,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
-            resources: [.copy("Demo")],
+            resources: [.copy("Demo"), .copy("SDK")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

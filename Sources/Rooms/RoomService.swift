@@ -75,6 +75,9 @@ public actor RoomService {
         var droppedAt: Duration?
         var room: String?
         var user: String?
+        /// Notifications sent while the socket was gone (within the grace):
+        /// given to the socket that resumes the session, in order.
+        var missed: [String] = []
         init(id: String, now: Duration) {
             self.id = id
             self.lastSeen = now
@@ -82,6 +85,8 @@ public actor RoomService {
     }
 
     var connections: [ConnectionID: (sink: any RoomConnection, session: String)] = [:]
+    /// What a resumed session missed, sent right after the `connect` answer.
+    var missedAtResume: [ConnectionID: [String]] = [:]
     var sessions: [String: Session] = [:]
     var rooms: [String: Room] = [:]
     /// Endpoint id -> (room, owner, endpoint name as the owner knows it).
@@ -171,13 +176,14 @@ public actor RoomService {
             if e.code == RoomError.Code.methodNotFound.rawValue { method = "other" }
         }
         options.requestDone(method, outcomeLabel, ContinuousClock.now - started)
-        guard let id = request.id else { return }  // a notification gets no answer
+        guard let id = request.id else { return flushMissed(connection) }  // a notification gets no answer
         let sessionID = sessions.values.first { $0.connection == connection }?.id ?? session.id
         reply(to: connection, id: id, outcome, session: sessionID)
         if request.method == "leaveRoom" || request.method == "closeSession", case .success = outcome {
             connections[connection]?.sink.close()
         }
         if request.method == "joinRoom", case .success = outcome { tellMutes(to: session) }
+        flushMissed(connection)
     }
 
     /// A newcomer learns, right after its join answer, which publishers have a kind
@@ -269,9 +275,27 @@ public actor RoomService {
     }
 
     func send(_ method: String, _ params: JSONValue, to p: Participant) {
-        guard let c = sessions[p.session]?.connection, let sink = connections[c]?.sink else { return }
+        guard let session = sessions[p.session] else { return }
+        guard let c = session.connection, let sink = connections[c]?.sink else {
+            // Its socket dropped: kept for a resume (a chat line, a candidate, a new publisher),
+            // the oldest given up past a bound.
+            if session.droppedAt != nil {
+                session.missed.append(RPCCodec.notification(method: method, params: params))
+                if session.missed.count > Self.missedNotificationsKept { session.missed.removeFirst() }
+            }
+            return
+        }
         sink.send(RPCCodec.notification(method: method, params: params))
     }
+
+    /// A resumed session's missed notifications, after the `connect` answer.
+    func flushMissed(_ connection: ConnectionID) {
+        guard let missed = missedAtResume.removeValue(forKey: connection), let sink = connections[connection]?.sink else { return }
+        for text in missed { sink.send(text) }
+    }
+
+    /// Notifications kept for a dropped socket (a busy room's few seconds of grace).
+    static let missedNotificationsKept = 500
 
     func broadcast(_ method: String, _ params: JSONValue, in room: Room, except: String? = nil, feature: String? = nil) {
         for p in room.members where p.name != except {
@@ -315,6 +339,8 @@ public actor RoomService {
         old.droppedAt = nil
         old.lastSeen = clock.monotonicNow
         connections[connection] = (c.sink, old.id)
+        missedAtResume[connection] = old.missed
+        old.missed = []
         return true
     }
 

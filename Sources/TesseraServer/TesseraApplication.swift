@@ -163,6 +163,20 @@ public struct TesseraServer {
                 ],
                 body: .init(byteBuffer: ByteBuffer(bytes: demo.html)))
         }
+        // The room API's JavaScript client (an ES module) and its types. Other origins may load it.
+        for (file, type) in [("tessera-room.js", "text/javascript; charset=utf-8"), ("tessera-room.d.ts", "application/typescript; charset=utf-8")] {
+            let name = (file as NSString).deletingPathExtension, ext = (file as NSString).pathExtension
+            let body = Bundle.module.url(forResource: "SDK/\(name)", withExtension: ext).flatMap { try? Data(contentsOf: $0) } ?? Data()
+            router.get(RouterPath(stringLiteral: "/sdk/\(file)")) { _, _ -> Response in
+                Response(
+                    status: .ok,
+                    headers: [
+                        .contentType: type, .accessControlAllowOrigin: "*", .xContentTypeOptions: "nosniff",
+                        .cacheControl: "no-cache",
+                    ],
+                    body: .init(byteBuffer: ByteBuffer(bytes: body)))
+            }
+        }
         router.get("/metrics") { _, _ -> Response in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

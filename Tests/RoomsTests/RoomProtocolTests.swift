@@ -234,6 +234,22 @@ import Testing
         #expect(await h.result("alice-again", "publishVideo", ["sdpOffer": "o", "doLoopback": false])["sdpAnswer"] == "answer(o)")
     }
 
+    /// What was sent while the socket was gone reaches the resumed socket, after the answer, in order.
+    @Test func aResumedSessionGetsWhatItMissed() async {
+        let h = RoomHarness()
+        let session = (await h.join("alice"))["result"]!["sessionId"]!
+        _ = await h.join("bob")
+        await h.service.closeConnection(h.clients["alice"]!.id)
+        _ = await h.result("bob", "sendMessage", ["message": "while you were away", "userMessage": "bob", "roomMessage": "demo"])
+        _ = await h.result("bob", "publishVideo", ["sdpOffer": "o", "doLoopback": false])
+        await h.connect("alice-again")
+        let r = await h.request("alice-again", "connect", ["sessionId": session])
+        #expect(r["result"]?["value"] == "reconnection successful")
+        let missed = h.notifications("alice-again")
+        #expect(missed.map(\.0) == ["sendMessage", "participantPublished"], "\(missed)")
+        #expect(missed.first?.1["message"] == "while you were away")
+    }
+
     @Test func tokensGateJoinsAndModeratorRequests() async {
         var options = RoomOptions()
         options.jwtKey = "s3cret"
