@@ -70,6 +70,9 @@ export class Room extends EventTarget {
 
   publish(options?: { audio?: boolean | MediaTrackConstraints; video?: boolean | MediaTrackConstraints; stream?: MediaStream }): Promise<MediaStream>;
   unpublish(): Promise<void>;
+  /** Shares a screen (or a given stream) beside the camera: extension `streams`. */
+  shareScreen(options?: { stream?: MediaStream; streamId?: string; source?: "screen" | "camera" | "audio" | "custom"; audio?: boolean }): Promise<MediaStream>;
+  stopSharing(streamId?: string): Promise<void>;
   subscribe(participant: string, streamId?: string, options?: { quality?: "low" | "medium" | "high" | "auto" }): Promise<MediaStream>;
   unsubscribe(participant: string, streamId?: string): Promise<void>;
   mute(kind?: "audio" | "video"): Promise<void>;

@@ -120,6 +120,8 @@ export class Room extends EventTarget {
     this.publisher = null;
     /** Subscription key (sender "user_stream") -> {pc, participant, stream, media}. */
     this.subscriptions = new Map();
+    /** Streams published beside the first (a screen): streamId -> {pc, media}. */
+    this.extras = new Map();
     this.closed = false;
   }
 
@@ -216,6 +218,7 @@ export class Room extends EventTarget {
     const name = p.endpointName;
     let pc = null;
     if (name === this.user || name === `${this.user}_webcam`) pc = this.publisher;
+    else if (name.startsWith(`${this.user}_`) && this.extras.has(name.slice(this.user.length + 1))) pc = this.extras.get(name.slice(this.user.length + 1)).pc;
     else pc = this.subscriptions.get(p.streamId ? `${name}_${p.streamId}` : name)?.pc
       || this.subscriptions.get(name)?.pc || this.subscriptions.get(`${name}_webcam`)?.pc
       || [...this.subscriptions.values()].find((s) => s.participant === name)?.pc;
@@ -254,11 +257,47 @@ export class Room extends EventTarget {
 
   async unpublish() {
     if (!this.publisher) return;
-    await this.socket.request("unpublishVideo", {});
+    // Only the camera when a screen is shared beside it; else everything (any client).
+    await this.socket.request("unpublishVideo", this.extras.size ? { streamId: "webcam" } : {});
     this.publisher.close();
     this.publisher = null;
     this.localStream?.getTracks().forEach((t) => t.stop());
     this.localStream = null;
+  }
+
+  /**
+   * Shares a screen beside the camera (extension `streams`): the display the
+   * user picks, or a given `stream` (a canvas, a second camera). Returns the
+   * MediaStream sent; `stopSharing()` ends it (so does the browser's own stop).
+   */
+  async shareScreen({ stream = null, streamId = "screen", source = "screen", audio = false } = {}) {
+    if (!this.publisher) throw new RoomError(105, "shareScreen: publish a first stream before sharing beside it");
+    if (this.extras.has(streamId)) throw new RoomError(302, `shareScreen: ${streamId} is already published`);
+    const media = stream || await navigator.mediaDevices.getDisplayMedia({ video: true, audio });
+    const pc = new RTCPeerConnection(this.pcConfig);
+    for (const t of media.getTracks()) pc.addTransceiver(t, { direction: "sendonly", streams: [media] });
+    this.extras.set(streamId, { pc, media });
+    this.trickle(pc, `${this.user}_${streamId}`);
+    await pc.setLocalDescription(await pc.createOffer());
+    try {
+      const r = await this.socket.request("publishVideo", { sdpOffer: pc.localDescription.sdp, doLoopback: false, streamId, source });
+      await pc.setRemoteDescription({ type: "answer", sdp: r.sdpAnswer });
+    } catch (error) {
+      pc.close();
+      this.extras.delete(streamId);
+      throw error;
+    }
+    media.getVideoTracks()[0]?.addEventListener("ended", () => this.stopSharing(streamId).catch(() => {}));
+    return media;
+  }
+
+  async stopSharing(streamId = "screen") {
+    const extra = this.extras.get(streamId);
+    if (!extra) return;
+    this.extras.delete(streamId);
+    extra.pc.close();
+    extra.media.getTracks().forEach((t) => t.stop());
+    await this.socket.request("unpublishVideo", { streamId });
   }
 
   /**
@@ -353,6 +392,8 @@ export class Room extends EventTarget {
     this.socket?.close();
     this.publisher?.close();
     this.publisher = null;
+    for (const extra of this.extras.values()) extra.pc.close();
+    this.extras.clear();
     for (const key of [...this.subscriptions.keys()]) this.unsubscribed(key);
   }
 
