@@ -264,3 +264,20 @@ async def wait_for(condition, timeout=10.0):
             return True
         await asyncio.sleep(0.1)
     return condition()
+
+
+def wait_for_sync(check, timeout):
+    """`wait_for` outside an event loop: polls `check` (a health request that
+    fails to connect counts as not yet) until it holds or `timeout` passes."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if check():
+                return True
+        except OSError:
+            pass
+        time.sleep(0.1)
+    try:
+        return check()
+    except OSError:
+        return False

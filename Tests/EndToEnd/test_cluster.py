@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 
 from conftest import BIN, REPO, Server, free_port
-from media import centre_colour, colour_close, wait_for
+from media import centre_colour, colour_close, wait_for, wait_for_sync
 from pg import Postgres
 from room_client import Participant, RoomSocket
 from test_chromium import CHROME, FLAGS, make_inputs
@@ -372,18 +372,6 @@ def test_a_node_without_its_database_does_not_start():
     r = subprocess.run([BIN, "--config", f"{REPO}/Config/tessera.json"], env={**os.environ, **env, "TESSERA_CLUSTER_DATABASE_URL": "mysql://x@y/z"},
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and "cluster.databaseURL" in r.stderr, r
-
-
-def wait_for_sync(check, timeout):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            if check():
-                return True
-        except OSError:
-            pass
-        time.sleep(0.2)
-    return check()
 
 
 def test_the_demo_page_joins_again_when_the_rooms_node_dies(tmp_path):

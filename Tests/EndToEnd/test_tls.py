@@ -14,7 +14,7 @@ import time
 import websocket
 
 from conftest import Server
-from media import centre_colour, colour_close, wait_for
+from media import centre_colour, colour_close, wait_for, wait_for_sync
 from room_client import Participant
 from test_demo_page import demo_page_meets_aiortc
 
@@ -121,15 +121,3 @@ def test_wss_rooms_demo_page_and_certificate_reload(tmp_path):
         else:
             os.environ["WEBSOCKET_CLIENT_CA_BUNDLE"] = old
         server.stop()
-
-
-def wait_for_sync(check, timeout):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            if check():
-                return True
-        except OSError:
-            pass
-        time.sleep(0.1)
-    return False
