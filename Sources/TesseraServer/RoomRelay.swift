@@ -107,13 +107,14 @@ actor RoomRelay {
         do {
             let link = try await open(to: target)
             self.link = link
-            counted(1)
-            await onRelay()
             if let pingInterval {
                 // A notification (no id): the holder watches the same interval, and sends no second reply.
                 try await link.writer.write(.text(#"{"jsonrpc":"2.0","method":"ping","params":{"interval":\#(JSONWriter.string(pingInterval))}}"#))
             }
             try await link.writer.write(.text(text))
+            // Relaying from now on: the gauge counts it, and the local session is let go.
+            counted(1)
+            await onRelay()
         } catch {
             logger.error("cannot reach the node holding a room", metadata: ["node": "\(target.id)", "error": "\(error)"])
             link?.task.cancel()
