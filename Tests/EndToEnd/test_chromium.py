@@ -37,6 +37,25 @@ def make_inputs(folder, rgb, hz):
     return video, audio
 
 
+def open_page(url, tmp_path, video, audio, latest, extra_flags=()):
+    """Opens `url` (a page the server under test serves) in headless Chromium
+    with `video` and `audio` as the fake camera and microphone. Each console
+    line "RESULT {...}" the page prints updates `latest`. Returns the process:
+    kill it when done."""
+    proc = subprocess.Popen(
+        [CHROME, *FLAGS, *extra_flags, f"--user-data-dir={tmp_path}/profile", f"--use-file-for-fake-video-capture={video}",
+         f"--use-file-for-fake-audio-capture={audio}", url],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace")
+
+    def read():
+        for line in proc.stderr:
+            m = re.search(r'"RESULT (\{.*\})"', line)
+            if m:
+                latest.update(json.loads(m.group(1).encode().decode("unicode_escape")))
+    threading.Thread(target=read, daemon=True).start()
+    return proc
+
+
 def run_page(page, query, tmp_path, extra_flags=(), timeout=60):
     """Serves web/ on loopback, opens `page?query` in headless Chromium and
     returns the JSON of the page's console line "RESULT {...}" (None if none

@@ -6,9 +6,7 @@ room's node."""
 import asyncio
 import json
 import os
-import re
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -17,7 +15,7 @@ from conftest import BIN, REPO, Server, free_port
 from media import centre_colour, colour_close, wait_for, wait_for_sync
 from pg import Postgres
 from room_client import Participant, RoomSocket
-from test_chromium import CHROME, FLAGS, make_inputs
+from test_chromium import CHROME, make_inputs, open_page
 from test_rooms import check_hybrid_view, check_mcu_view, check_sfu_view, room_url
 
 PEOPLE = [("alice", (220, 40, 40), 300), ("bob", (40, 200, 60), 500), ("carol", (40, 60, 220), 700)]
@@ -396,18 +394,7 @@ def test_the_demo_page_joins_again_when_the_rooms_node_dies(tmp_path):
             await carol.join()
             await carol.publish()
             url = f"http://127.0.0.1:{nodes[0].port}/demo?room=web&user=chrome&mode=sfu&report=1"
-            proc = subprocess.Popen(
-                [CHROME, *FLAGS, f"--user-data-dir={tmp_path}/profile", f"--use-file-for-fake-video-capture={video}",
-                 f"--use-file-for-fake-audio-capture={audio}", url],
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace")
-
-            def read():
-                for line in proc.stderr:
-                    m = re.search(r'"RESULT (\{.*\})"', line)
-                    if m:
-                        latest.clear()
-                        latest.update(json.loads(m.group(1).encode().decode("unicode_escape")))
-            threading.Thread(target=read, daemon=True).start()
+            proc = open_page(url, tmp_path, video, audio, latest)
 
             def sees_chrome():
                 rec = carol.recorder("chrome")

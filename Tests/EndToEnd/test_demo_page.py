@@ -1,16 +1,12 @@
 """The demo page (/demo) in Chromium headless, with fake camera and microphone,
 joins a room next to an aiortc participant: each decodes the other."""
 import asyncio
-import json
 import os
-import re
-import subprocess
-import threading
 import urllib.request
 
 from media import centre_colour, colour_close, dominant_frequency, wait_for
 from room_client import Participant
-from test_chromium import CHROME, FLAGS, make_inputs
+from test_chromium import CHROME, make_inputs, open_page
 
 
 def test_demo_page_in_chromium_meets_an_aiortc_participant(server, tmp_path):
@@ -35,17 +31,7 @@ def demo_page_meets_aiortc(url, room_ws_url, tmp_path, extra_flags=()):
         py = Participant(room_ws_url, "py", "web", (30, 60, 220), 400)
         await py.join()
         await py.publish()
-        proc = subprocess.Popen(
-            [CHROME, *FLAGS, *extra_flags, f"--user-data-dir={tmp_path}/profile", f"--use-file-for-fake-video-capture={video}",
-             f"--use-file-for-fake-audio-capture={audio}", url],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace")
-
-        def read():
-            for line in proc.stderr:
-                m = re.search(r'"RESULT (\{.*\})"', line)
-                if m:
-                    latest.update(json.loads(m.group(1).encode().decode("unicode_escape")))
-        threading.Thread(target=read, daemon=True).start()
+        proc = open_page(url, tmp_path, video, audio, latest, extra_flags)
         try:
             # The page publishes: aiortc subscribes (participantPublished) and decodes its colour and tone.
             def got_chrome():
