@@ -12,9 +12,9 @@ CONFIG ?= Config/tessera.json
 APT_BUILD := pkg-config libopus-dev libvpx-dev libnice-dev libsrtp2-dev libssl-dev libusrsctp-dev \
              libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libyuv-dev
 APT_RUNTIME := gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-APT_TEST := ffmpeg iproute2 procps chromium coturn gstreamer1.0-tools gstreamer1.0-plugins-bad openssl hostname postgresql
+APT_TEST := ffmpeg iproute2 procps chromium coturn gstreamer1.0-tools gstreamer1.0-plugins-bad openssl hostname postgresql nodejs
 
-.PHONY: run test deps-apt deps-apt-test deps-py build build-release test-swift test-e2e test-e2e-full test-e2e-asan bench-rpc bench-sfu bench-rooms bench-mixer bench-recording bench-load bench-churn bench-forwarding bench-cluster fuzz fuzz-smoke test-asan test-tsan soak coverage-page clean
+.PHONY: run test deps-apt deps-apt-test deps-py build build-release test-swift test-sdk test-e2e test-e2e-full test-e2e-asan bench-rpc bench-sfu bench-rooms bench-mixer bench-recording bench-load bench-churn bench-forwarding bench-cluster fuzz fuzz-smoke test-asan test-tsan soak coverage-page clean
 
 deps-apt:
 	@./.ci/apt-install $(APT_BUILD) $(APT_RUNTIME)
@@ -40,12 +40,17 @@ run: deps-apt build-release
 
 test: deps-apt-test deps-py build
 	$(MAKE) test-swift
+	$(MAKE) test-sdk
 	$(MAKE) fuzz-smoke
 	$(MAKE) test-e2e
 	$(MAKE) test-e2e-full
 
 test-swift:
 	swift test --skip-build
+
+# The browser room client (/sdk/tessera-room.js) against a fake server, in Node (no npm packages).
+test-sdk:
+	node --test Tests/SDK/
 
 # The end-to-end suite starts the real server (debug build) on loopback ports: once with the
 # default ICE-lite shared ports, once more with full ICE on libnice (test-e2e-full).

@@ -137,6 +137,9 @@ final class Room {
     var customTiles: [(id: String, rect: [Double], z: Int)] = []
     /// What the composite was last told, to skip repeating it.
     var appliedLayout = ""
+    /// The last `layoutChanged` sent (layout, revision, canvas, tiles): a participant who
+    /// joins a mixing room gets it in `joinRoom`'s answer, so it can label the tiles at once.
+    var lastLayout: JSONValue?
     /// The composite recording in progress, if any (§10.7).
     var recording: Recording?
     /// Who speaks, and the dominant speaker (§10.6).

@@ -100,15 +100,19 @@ extension RoomService {
             var tile: [String: JSONValue] = [
                 "id": .string(t.owner.name), "streamId": .string(t.stream), "x": .double(g[0]), "y": .double(g[1]), "w": .double(g[2]), "h": .double(g[3]),
                 "z": .int(Int64(i < z.count ? z[i] : (layout == "pip" && i > 0 ? 1 : 0))), "label": .string(t.owner.name),
+                // The id a custom layout names this tile by (`user`, or `user_stream` for an extra stream).
+                "key": .string(t.id),
             ]
             if t.source != "camera" { tile["source"] = .string(t.source) }
             if room.speakers.speaking.contains(t.owner.name), t.source != "screen" { tile["speaking"] = true }
             tiles.append(.object(tile))
         }
-        broadcast("layoutChanged", [
+        let description: JSONValue = [
             "layout": .string(layout), "revision": .int(Int64(room.layoutRevision)),
             "canvas": ["width": .int(Int64(options.canvasWidth)), "height": .int(Int64(options.canvasHeight)), "frameRate": .int(Int64(options.canvasFPS))],
             "tiles": .array(tiles),
-        ], in: room, feature: "layout")
+        ]
+        room.lastLayout = description
+        broadcast("layoutChanged", description, in: room, feature: "layout")
     }
 }

@@ -86,7 +86,11 @@ extension RoomService {
             "value": .array(peers),
             "room": [
                 "name": .string(roomName), "mode": .string(room.mode.rawValue), "modes": .array(options.modes.map { .string($0.rawValue) }),
-                "composite": room.mode == .sfu ? .null : room.compositeDescription, "recording": .null,
+                "composite": room.mode == .sfu ? .null : room.compositeDescription,
+                // What a participant who joins late would otherwise miss: the tiles of a
+                // mixing room's picture and a recording already running.
+                "layout": room.mode == .sfu || !extensions.contains("layout") ? .null : room.lastLayout ?? .null,
+                "recording": room.recording.map { ["id": .string($0.id), "name": .string($0.name)] } ?? .null,
             ],
             "role": .string(role.rawValue),
             "extensionsAccepted": .array(extensions.sorted().filter(Self.extensions.contains).map { .string($0) }),

@@ -1,4 +1,3 @@
-import COpenSSL
 import Foundation
 import HTTPTypes
 
@@ -6,46 +5,44 @@ extension HTTPField.Name {
     static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
 }
 
-/// The demo page and the Content-Security-Policy it is served with: scripts
-/// and styles only from the page itself (its one inline script and style,
-/// allowed by their SHA-256), WebSockets only back to the server, nothing
-/// framed or fetched from elsewhere.
+/// The meeting page (`/demo`) and its files, read from the bundle once, and
+/// the Content-Security-Policy they are served with: scripts and styles from
+/// this server only (no inline ones), WebSockets back to it only, media from
+/// the page's own streams, nothing framed or fetched from elsewhere.
 struct DemoPage: Sendable {
-    let html: Data
-    let contentSecurityPolicy: String
-
-    init(html: Data) {
-        self.html = html
-        let text = String(decoding: html, as: UTF8.self)
-        let scripts = Self.blocks(of: "script", in: text).map { "'sha256-\(Self.sha256Base64($0))'" }
-        let styles = Self.blocks(of: "style", in: text).map { "'sha256-\(Self.sha256Base64($0))'" }
-        contentSecurityPolicy = [
-            "default-src 'none'",
-            "script-src " + (scripts.isEmpty ? "'none'" : scripts.joined(separator: " ")),
-            "style-src " + (styles.isEmpty ? "'none'" : styles.joined(separator: " ")),
-            // 'self' covers ws:// and wss:// to the page's own host and port.
-            "connect-src 'self'",
-            "img-src 'self' data:",
-            "media-src 'self' blob: mediastream:",
-            "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
-        ].joined(separator: "; ")
+    struct File: Sendable {
+        let data: Data
+        let contentType: String
     }
 
-    /// The text between each `<tag>` (no attributes) and its `</tag>`, as the browser hashes it.
-    static func blocks(of tag: String, in text: String) -> [String] {
-        var out: [String] = []
-        var rest = text[...]
-        while let open = rest.range(of: "<\(tag)>"), let close = rest[open.upperBound...].range(of: "</\(tag)>") {
-            out.append(String(rest[open.upperBound..<close.lowerBound]))
-            rest = rest[close.upperBound...]
+    /// Path under `/demo/` -> file. The page itself is `index.html`, served at `/demo`.
+    let files: [String: File]
+
+    static let contentSecurityPolicy = [
+        "default-src 'none'",
+        // The page's module and the room client it imports (/sdk/tessera-room.js).
+        "script-src 'self'",
+        "style-src 'self'",
+        // 'self' covers ws:// and wss:// to the page's own host and port.
+        "connect-src 'self'",
+        "img-src 'self' data:",
+        "media-src 'self' blob: mediastream:",
+        "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
+    ].joined(separator: "; ")
+
+    static let types = [
+        "html": "text/html; charset=utf-8", "js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8",
+        "svg": "image/svg+xml",
+    ]
+
+    /// Reads `names` (files of the bundle's `Demo` folder).
+    init(bundle: Bundle, names: [String] = ["index.html", "meeting.js", "meeting.css", "favicon.svg"]) {
+        var files: [String: File] = [:]
+        for name in names {
+            let base = (name as NSString).deletingPathExtension, ext = (name as NSString).pathExtension
+            guard let url = bundle.url(forResource: "Demo/\(base)", withExtension: ext), let data = try? Data(contentsOf: url) else { continue }
+            files[name] = File(data: data, contentType: Self.types[ext] ?? "application/octet-stream")
         }
-        return out
-    }
-
-    static func sha256Base64(_ text: String) -> String {
-        var digest = [UInt8](repeating: 0, count: 32)
-        let bytes = Array(text.utf8)
-        _ = bytes.withUnsafeBufferPointer { SHA256($0.baseAddress, $0.count, &digest) }
-        return Data(digest).base64EncodedString()
+        self.files = files
     }
 }

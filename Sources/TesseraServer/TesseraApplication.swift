@@ -152,16 +152,21 @@ public struct TesseraServer {
                 status: .ok, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(string: body)))
         }
-        // The demo conference page (room API client), served from the bundle.
-        let demo = DemoPage(html: Bundle.module.url(forResource: "Demo/index", withExtension: "html").flatMap { try? Data(contentsOf: $0) } ?? Data())
-        router.get("/demo") { _, _ -> Response in
-            Response(
-                status: .ok,
-                headers: [
-                    .contentType: "text/html; charset=utf-8", .contentSecurityPolicy: demo.contentSecurityPolicy,
-                    .xContentTypeOptions: "nosniff", .referrerPolicy: "no-referrer",
-                ],
-                body: .init(byteBuffer: ByteBuffer(bytes: demo.html)))
+        // The meeting page (built on the room client below) and its files, from the bundle.
+        let demo = DemoPage(bundle: Bundle.module)
+        let demoHeaders: @Sendable (DemoPage.File) -> HTTPFields = { file in
+            [
+                .contentType: file.contentType, .contentSecurityPolicy: DemoPage.contentSecurityPolicy,
+                .xContentTypeOptions: "nosniff", .referrerPolicy: "no-referrer", .cacheControl: "no-cache",
+            ]
+        }
+        for (name, file) in demo.files {
+            let paths = name == "index.html" ? ["/demo"] : name == "favicon.svg" ? ["/demo/\(name)", "/favicon.ico"] : ["/demo/\(name)"]
+            for path in paths {
+                router.get(RouterPath(stringLiteral: path)) { _, _ -> Response in
+                    Response(status: .ok, headers: demoHeaders(file), body: .init(byteBuffer: ByteBuffer(bytes: file.data)))
+                }
+            }
         }
         // The room API's JavaScript client (an ES module) and its types. Other origins may load it.
         for (file, type) in [("tessera-room.js", "text/javascript; charset=utf-8"), ("tessera-room.d.ts", "application/typescript; charset=utf-8")] {

@@ -32,7 +32,8 @@ export class Participant {
   speaking: boolean;
 }
 
-export interface Tile { id: string; streamId?: string; x: number; y: number; w: number; h: number; z?: number }
+/** Fractions of the picture. `key` names the tile in a custom layout (`user`, or `user_stream`). */
+export interface Tile { id: string; key?: string; streamId?: string; label?: string; source?: string; speaking?: boolean; x: number; y: number; w: number; h: number; z?: number }
 
 export interface RoomEventMap {
   participantJoined: CustomEvent<{ participant: Participant }>;
@@ -41,7 +42,7 @@ export interface RoomEventMap {
   trackAdded: CustomEvent<{ participant: string; streamId: string; track: MediaStreamTrack; stream: MediaStream }>;
   trackRemoved: CustomEvent<{ participant: string; streamId: string; track: MediaStreamTrack; replaced?: boolean }>;
   published: CustomEvent<{ stream: MediaStream }>;
-  layoutChanged: CustomEvent<{ layout: string; tiles: Tile[]; revision?: number }>;
+  layoutChanged: CustomEvent<Layout>;
   activeSpeaker: CustomEvent<{ id: string | null; previous?: string | null }>;
   speaking: CustomEvent<{ id: string; speaking: boolean; level?: number }>;
   modeChanged: CustomEvent<{ mode: RoomMode; phase?: string }>;
@@ -58,8 +59,18 @@ export interface RoomEventMap {
   notification: CustomEvent<{ method: string; params: unknown }>;
 }
 
+export interface Layout { layout: string; tiles: Tile[]; revision?: number; canvas?: { width: number; height: number; frameRate?: number } }
+
 export class Room extends EventTarget {
+  /** Connects and joins: `new Room(url, options)` then `connect()`. */
   static join(url: string, options: JoinOptions): Promise<Room>;
+  /** A room not joined yet: add listeners, then `connect()` (to see the join's own events). */
+  constructor(url: string, options: JoinOptions);
+  connect(): Promise<void>;
+  /** The mixed picture's tiles (MCU, hybrid; extension `layout`), from the join on. */
+  readonly layout: Layout | null;
+  /** The recording running, if any. */
+  readonly recording: { id: string; name?: string } | null;
   readonly name: string;
   readonly user: string;
   readonly participants: Map<string, Participant>;
@@ -82,6 +93,7 @@ export class Room extends EventTarget {
   setLayout(layout: string, tiles?: Tile[]): Promise<unknown>;
   sendMessage(text: string): Promise<unknown>;
   startRecording(options?: { target?: "composite" | "participants"; format?: "webm" | "mkv"; name?: string }): Promise<unknown>;
+  /** Stops recording `id`, by default the one running. */
   stopRecording(id?: string): Promise<unknown>;
   request(method: string, params?: object): Promise<unknown>;
   leave(): Promise<void>;

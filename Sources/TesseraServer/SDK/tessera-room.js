@@ -6,6 +6,12 @@
 //   room.addEventListener("trackAdded", (e) => attach(e.detail.participant, e.detail.track));
 //   await room.publish({ audio: true, video: true });
 //
+// To see the events of the join itself (the participants already there), make
+// the Room first, listen, then connect:
+//   const room = new Room(url, { room: "standup", user: "ada" });
+//   room.addEventListener("participantJoined", ...);
+//   await room.connect();
+//
 // Every request returns a promise; a server error rejects it with a RoomError
 // carrying the room protocol's code (e.g. 401, 302, 309). Events are DOM
 // events on the Room (an EventTarget), their data in `event.detail`.
@@ -114,6 +120,7 @@ export class Room extends EventTarget {
     this.participants = new Map();
     this.mode = null;
     this.layout = null;
+    this.recording = null;
     this.role = null;
     this.sessionId = null;
     this.localStream = null;
@@ -137,10 +144,24 @@ export class Room extends EventTarget {
     const params = { user: this.user, room: this.name, extensions: this.options.extensions || EXTENSIONS };
     if (this.options.token) params.token = this.options.token;
     if (this.options.mode) params.mode = this.options.mode;
-    const r = await this.socket.request("joinRoom", params);
+    let r;
+    try {
+      r = await this.socket.request("joinRoom", params);
+    } catch (error) {
+      // Refused: nothing is left running (keep-alive, socket).
+      clearInterval(this.keepalive);
+      const socket = this.socket;
+      this.socket = null;
+      socket.onClose = () => {};
+      socket.close();
+      throw error;
+    }
     this.sessionId = r.sessionId;
     this.role = r.role;
     this.mode = r.room?.mode || "sfu";
+    // A mixing room's current tiles and a recording already running, for a page that joins late.
+    this.layout = r.room?.layout || null;
+    this.recording = r.room?.recording || null;
     for (const peer of r.value || []) {
       const p = this.participant(peer.id);
       for (const s of peer.streams || []) this.published(p, s);
@@ -192,7 +213,7 @@ export class Room extends EventTarget {
         if (p.phase === "completed" || p.mode) this.mode = p.mode;
         this.emit("modeChanged", { mode: p.mode, phase: p.phase });
         break;
-      case "layoutChanged": this.layout = p; this.emit("layoutChanged", { layout: p.layout, tiles: p.tiles || [], revision: p.revision }); break;
+      case "layoutChanged": this.layout = p; this.emit("layoutChanged", { layout: p.layout, tiles: p.tiles || [], revision: p.revision, canvas: p.canvas }); break;
       case "dominantSpeakerChanged": this.emit("activeSpeaker", { id: p.id, previous: p.previous }); break;
       case "participantSpeaking": {
         const who = this.participants.get(p.id);
@@ -207,6 +228,7 @@ export class Room extends EventTarget {
         break;
       }
       case "recordingStarted": case "recordingStopped":
+        this.recording = method === "recordingStarted" ? p : null;
         this.emit("recording", { active: method === "recordingStarted", ...p });
         break;
       case "roomMoved": this.movedTo = p.url || null; this.emit("roomMoved", p); break;
@@ -375,7 +397,8 @@ export class Room extends EventTarget {
   setLayout(layout, tiles) { return this.socket.request("setLayout", tiles ? { layout, tiles } : { layout }); }
   sendMessage(text) { return this.socket.request("sendMessage", { message: text, userMessage: this.user, roomMessage: this.name }); }
   startRecording(options = {}) { return this.socket.request("startRecording", options); }
-  stopRecording(id) { return this.socket.request("stopRecording", id ? { id } : {}); }
+  /** Stops recording `id`, by default the one running (`recording.id`). */
+  stopRecording(id = this.recording?.id) { return this.socket.request("stopRecording", id ? { id } : {}); }
   /** Any other request of the room protocol. */
   request(method, params) { return this.socket.request(method, params); }
 
