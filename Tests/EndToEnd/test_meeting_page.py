@@ -147,6 +147,15 @@ def test_meeting_page_with_three_people(tmp_path):
         for b in browsers.values():
             assert wait_for_sync(lambda: not b.status()["recordingShown"], 20)
 
+        # Hybrid: videos on their own again, the sound from the server's mix (one stream from $mcu).
+        set_select(browsers["alice"], "modeSelect", "hybrid")
+        for name, b in browsers.items():
+            others = [o for o in PEOPLE if o != name]
+            assert wait_for_sync(lambda: b.status()["view"] == "grid" and b.status()["mode"] == "hybrid"
+                                 and sees_colours(b.status(), others)
+                                 and (b.status()["audio"].get("$mcu") or {}).get("rms", 0) > 0.005, 60), (name, b.status())
+        shoot(browsers, "6b-hybrid")
+
         # Back to SFU: the grid again.
         set_select(browsers["alice"], "modeSelect", "sfu")
         for name, b in browsers.items():
@@ -157,9 +166,12 @@ def test_meeting_page_with_three_people(tmp_path):
         browsers["carol"].click("#leaveButton")
         assert wait_for_sync(lambda: "carol" not in browsers["alice"].status()["people"], 15)
         browsers.pop("carol").close()
-        browsers["dave"] = Browser(tmp_path, "dave", page_url(server, "dave", "&camera=0"))
+        # Dave is on a phone-sized window: the page fits it (no sideways scrolling).
+        browsers["dave"] = Browser(tmp_path, "dave", page_url(server, "dave", "&camera=0"), size=(390, 844))
         assert wait_for_sync(lambda: sees_colours(browsers["dave"].status(), ["alice", "bob"]), 60), browsers["dave"].status()
         assert not browsers["dave"].status()["published"]
+        assert browsers["dave"].eval("document.documentElement.scrollWidth <= innerWidth + 1"), \
+            browsers["dave"].eval("[document.documentElement.scrollWidth, innerWidth]")
         for name in ("alice", "bob"):
             assert wait_for_sync(lambda: "dave" in browsers[name].status()["people"], 10), browsers[name].status()
         shoot(browsers, "7-watching")

@@ -114,8 +114,8 @@ async function join(user, roomName, mode, token) {
   enterMeeting(roomName);
   for (const p of room.participants.values()) addPerson(p.id);
   if (room.layout) onLayout(room.layout);
+  // Watching only: no tile of our own (we are in the people list), the grid is for the others.
   if (local) await publishLocal(local);
-  else addSelfTile(null);
 }
 
 async function publishLocal(stream) {
@@ -138,8 +138,8 @@ function enterMeeting(roomName) {
   const moderator = room.role === "moderator";
   $("moderatorTools").hidden = !moderator;
   $("shareButton").hidden = !local || !navigator.mediaDevices.getDisplayMedia;
-  $("micButton").disabled = !local?.getAudioTracks().length;
-  $("cameraButton").disabled = !local?.getVideoTracks().length;
+  $("micButton").hidden = !local?.getAudioTracks().length;
+  $("cameraButton").hidden = !local?.getVideoTracks().length;
   if (room.recording) showRecording(true);
   renderPeople();
 }
@@ -221,7 +221,7 @@ function updateView() {
   status.view = view;
   $("composite").hidden = view !== "composite";
   $("grid").hidden = view !== "grid";
-  $("stageNote").textContent = view === "grid" && tiles.size <= 1 ? "Waiting for others to join…" : "";
+  $("stageNote").textContent = view === "grid" && [...tiles.values()].every((f) => f.dataset.owner === room?.user) ? "Waiting for others to join…" : "";
 }
 
 // ------------------------------------------------------------------ people
