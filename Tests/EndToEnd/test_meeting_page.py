@@ -73,6 +73,8 @@ def test_meeting_page_with_three_people(tmp_path):
             others = [o for o in PEOPLE if o != name]
             assert wait_for_sync(lambda: sees_colours(b.status(), others), 60), (name, b.status())
             assert sorted(b.status()["people"]) == others
+            # Chromium sends the audio level extension: the server's speaking events ring the tiles.
+            assert wait_for_sync(lambda: len(b.status()["speakingShown"]) >= 1, 20), (name, b.status()["speakingShown"])
         shoot(browsers, "1-sfu")
 
         # Chat: text arrives everywhere, markup stays text.
@@ -126,6 +128,9 @@ def test_meeting_page_with_three_people(tmp_path):
             return True
         for name, b in browsers.items():
             assert wait_for_sync(lambda: overlays_on_tiles(b.status()), 60), (name, b.status())
+            # Everyone plays a tone: the mixer reports speakers, and the page rings their tiles.
+            assert wait_for_sync(lambda: b.eval("document.querySelectorAll('.overlay.speaking, .overlay.dominant').length") >= 1, 20), \
+                (name, b.status()["speakingShown"])
         shoot(browsers, "4-mcu")
 
         # A click on carol's tile makes it large for everyone (a custom layout); again, back to the grid.

@@ -161,7 +161,11 @@ async def simulcast_scenario(server, tmp_path):
         mark = len(viewers.lines)
         paths[slow].set(rate_kbps=0)
         paths[fast].set(rate_kbps=300, queue_ms=300, direction=FaultyPath.TO_PEER)
-        await asyncio.sleep(30)
+        # 30 s, reading the Kurento socket every few seconds: the server pings every WebSocket each
+        # 30 s and closes one that has not answered by the next (this client answers only while it reads).
+        for _ in range(6):
+            await asyncio.sleep(5)
+            await asyncio.to_thread(kurento.result, "ping", {"interval": 240000})
         after = viewers.since("VIEWERS", mark)
         print("viewer estimates:", [viewer_stats(kurento, e) for e in endpoints])
         print("phase 2 widths, was fast:", widths(after, fast), "was slow:", widths(after, slow))
