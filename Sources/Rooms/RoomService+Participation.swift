@@ -91,6 +91,9 @@ extension RoomService {
                 // mixing room's picture and a recording already running.
                 "layout": room.mode == .sfu || !extensions.contains("layout") ? .null : room.lastLayout ?? .null,
                 "recording": room.recording.map { ["id": .string($0.id), "name": .string($0.name)] } ?? .null,
+                // Who is speaking now (the events only mark changes), for clients of `speaking`.
+                "speakers": extensions.contains("speaking") ? .array(room.speakers.speaking.sorted().map { .string($0) }) : .null,
+                "dominantSpeaker": extensions.contains("speaking") ? room.speakers.dominant.map { .string($0) } ?? .null : .null,
             ],
             "role": .string(role.rawValue),
             "extensionsAccepted": .array(extensions.sorted().filter(Self.extensions.contains).map { .string($0) }),

@@ -53,6 +53,29 @@ import Testing
         #expect(h.media.calls.last { $0.hasPrefix("setLayout") }?.hasPrefix("setLayout(composite-2, custom, \(port(h, 1)),\(port(h, 0))") == true)
     }
 
+    /// A participant who joins a mixing room late learns at once what the events
+    /// before it said: the tiles, who speaks, and a recording running.
+    @Test func aLateJoinerGetsTheTilesSpeakersAndRecordingInItsAnswer() async {
+        let h = RoomHarness()
+        _ = await h.join("alice", extra: ext.merging(["mode": "mcu", "extensions": ["layout", "speaking", "mode", "recording"]]) { _, b in b })
+        _ = await h.join("bob", extra: ext)
+        for u in ["alice", "bob"] { _ = await h.publish(u) }
+        await h.service.deliver(RoomMediaEvent(objectID: "composite-2", type: "SpeakersChanged", data: [
+            "speaking": .array([.string(port(h, 1))]), "dominant": .string(port(h, 1)), "levels": [port(h, 1): -20],
+        ]))
+        #expect(await h.result("alice", "startRecording", ["target": "composite"])["id"] != nil)
+        let room = await h.join("carol", extra: ext)["result"]?["room"]
+        let tiles = room?["layout"]?["tiles"]?.arrayValue ?? []
+        #expect(tiles.map { $0["id"]!.stringValue! } == ["alice", "bob"])
+        #expect(tiles.map { $0["key"]!.stringValue! } == ["alice", "bob"])
+        #expect(room?["layout"]?["canvas"]?["width"] == 1280)
+        #expect(room?["speakers"] == ["bob"] && room?["dominantSpeaker"] == "bob")
+        #expect(room?["recording"]?["id"] != nil)
+        // Without the extensions, none of it.
+        let plain = await h.join("dave")["result"]?["room"]
+        #expect(plain?["layout"] == .null && plain?["speakers"] == .null && plain?["dominantSpeaker"] == .null)
+    }
+
     @Test func speakingEdgesDominantSpeakerAndSpeakerLayout() async {
         let h = RoomHarness()
         _ = await h.join("alice", extra: ext.merging(["mode": "mcu"]) { a, _ in a })

@@ -118,7 +118,8 @@ test("join: a keep-alive interval first, then joinRoom with the extensions; the 
   fresh({
     joinRoom: () => ({
       value: [{ id: "bob", streams: [{ id: "webcam" }] }, { id: "carol" }], sessionId: "s7", role: "publisher",
-      room: { mode: "mcu", layout: { layout: "grid", tiles: [{ id: "bob", x: 0, y: 0, w: 1, h: 1 }] }, recording: { id: "r1" } },
+      room: { mode: "mcu", layout: { layout: "grid", tiles: [{ id: "bob", x: 0, y: 0, w: 1, h: 1 }] }, recording: { id: "r1" },
+        speakers: ["bob"], dominantSpeaker: "bob" },
     }),
   });
   const room = new Room("ws://server/room", { room: "r", user: "ada", token: "t0k" });
@@ -136,6 +137,9 @@ test("join: a keep-alive interval first, then joinRoom with the extensions; the 
   assert.equal(room.mode, "mcu");
   assert.equal(room.layout.tiles[0].id, "bob");
   assert.equal(room.recording.id, "r1");
+  assert.equal(room.participants.get("bob").speaking, true);
+  assert.equal(room.participants.get("carol").speaking, false);
+  assert.equal(room.dominantSpeaker, "bob");
   // bob's stream is subscribed by itself, under the sender name the protocol uses.
   assert.ok(await until(() => server.sent("receiveVideoFrom").length === 1));
   assert.equal(server.sent("receiveVideoFrom")[0].params.sender, "bob_webcam");

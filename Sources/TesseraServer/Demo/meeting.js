@@ -113,6 +113,8 @@ async function join(user, roomName, mode, token) {
   status.connection = "connected";
   enterMeeting(roomName);
   for (const p of room.participants.values()) addPerson(p.id);
+  dominant = room.dominantSpeaker;
+  paintSpeakers();
   if (room.layout) onLayout(room.layout);
   // Watching only: no tile of our own (we are in the people list), the grid is for the others.
   if (local) await publishLocal(local);
@@ -230,7 +232,7 @@ function addPerson(id) {
   // `$mcu` and other server pseudo-participants are not people.
   if (id.startsWith("$") || people.has(id)) return;
   const p = room?.participants.get(id);
-  people.set(id, { id, audioActive: p?.audioActive ?? true, videoActive: p?.videoActive ?? true, speaking: false });
+  people.set(id, { id, audioActive: p?.audioActive ?? true, videoActive: p?.videoActive ?? true, speaking: p?.speaking ?? false });
   ensureTile(id, id);
   renderPeople();
 }

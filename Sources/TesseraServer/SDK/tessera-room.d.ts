@@ -69,6 +69,8 @@ export class Room extends EventTarget {
   connect(): Promise<void>;
   /** The mixed picture's tiles (MCU, hybrid; extension `layout`), from the join on. */
   readonly layout: Layout | null;
+  /** Who speaks loudest now (extension `speaking`); each Participant's `speaking` says who speaks. */
+  readonly dominantSpeaker: string | null;
   /** The recording running, if any. */
   readonly recording: { id: string; name?: string } | null;
   readonly name: string;

@@ -121,6 +121,7 @@ export class Room extends EventTarget {
     this.mode = null;
     this.layout = null;
     this.recording = null;
+    this.dominantSpeaker = null;
     this.role = null;
     this.sessionId = null;
     this.localStream = null;
@@ -166,6 +167,9 @@ export class Room extends EventTarget {
       const p = this.participant(peer.id);
       for (const s of peer.streams || []) this.published(p, s);
     }
+    // Who speaks already (events only mark changes from here on).
+    for (const id of r.room?.speakers || []) { const p = this.participants.get(id); if (p) p.speaking = true; }
+    this.dominantSpeaker = r.room?.dominantSpeaker || null;
   }
 
   participant(id) {
@@ -214,7 +218,7 @@ export class Room extends EventTarget {
         this.emit("modeChanged", { mode: p.mode, phase: p.phase });
         break;
       case "layoutChanged": this.layout = p; this.emit("layoutChanged", { layout: p.layout, tiles: p.tiles || [], revision: p.revision, canvas: p.canvas }); break;
-      case "dominantSpeakerChanged": this.emit("activeSpeaker", { id: p.id, previous: p.previous }); break;
+      case "dominantSpeakerChanged": this.dominantSpeaker = p.id || null; this.emit("activeSpeaker", { id: p.id, previous: p.previous }); break;
       case "participantSpeaking": {
         const who = this.participants.get(p.id);
         if (who) who.speaking = p.speaking;
