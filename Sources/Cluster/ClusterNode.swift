@@ -218,8 +218,9 @@ final class CPUSampler: @unchecked Sendable {
 }
 
 /// Runs `body`, or throws `ClusterError(message)` once `limit` has passed
-/// (the body is cancelled then).
-func withDeadline<T: Sendable>(_ limit: Duration, _ message: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+/// (the body is cancelled then). Every wait on another machine in the cluster
+/// code goes through it: the database here, another node's WebSocket in the relay.
+public func withDeadline<T: Sendable>(_ limit: Duration, _ message: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
     try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask { try await body() }
         group.addTask {

@@ -179,7 +179,10 @@ actor RoomRelay {
             openedContinuation.yield(nil)
             if let link = await holder.value { await self.linkEnded(link) }
         }
-        let writer = await Self.first(of: opened, within: .seconds(5))
+        let writer = try? await withDeadline(.seconds(5), "no WebSocket to \(url) within 5 s") {
+            for await value in opened { return value }
+            return nil
+        }
         guard let writer else {
             task.cancel()
             throw ClusterError("no WebSocket to \(url) within 5 s")
@@ -204,21 +207,5 @@ actor RoomRelay {
         counted(-1)
         try? await link.writer.close(.normalClosure, reason: nil)
         link.task.cancel()
-    }
-
-    private static func first<T: Sendable>(of stream: AsyncStream<T?>, within timeout: Duration) async -> T? {
-        await withTaskGroup(of: T?.self) { group in
-            group.addTask {
-                for await value in stream { return value }
-                return nil
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
-        }
     }
 }
