@@ -4,13 +4,17 @@ set up with Kurento's own calls (generateOffer on the receiving node,
 processOffer on the sending one, processAnswer back). A publisher (aiortc)
 on node A, viewers (aiortc) on node B: they decode A's colour and tone, and
 a viewer that comes later gets a picture at once because its keyframe
-request crosses the link back to the publisher (PLI passed through)."""
+request crosses the link back to the publisher (PLI passed through).
+And the cascade's two-stage audio mix, built from the same elements: the
+owner mixes its talkers once for the relay node (every voice but the relay's
+own talkers, by mix exclusions), the relay node mixes that with its talkers,
+and nobody anywhere hears their own voice."""
 import asyncio
 import time
 
 from conftest import Client, Server
-from media import (ColourTrack, ToneTrack, centre_colour, colour_close, dominant_frequency, make_endpoint, negotiate,
-                   peer_connection, receive_only, wait_for)
+from media import (ColourTrack, ToneTrack, centre_colour, colour_close, dominant_frequency, join_hub, make_endpoint, negotiate,
+                   peer_connection, receive_only, tone_level, wait_for)
 
 KEY_A = "node-a-sdes-key-30-chars-long!"
 KEY_B = "node-b-sdes-key-30-chars-long!"
@@ -95,6 +99,80 @@ async def link_scenario(a, b):
             await pc.close()
         if publisher_pc:
             await publisher_pc.close()
+        ka.result("release", {"object": pa})
+        kb.result("release", {"object": pb})
+        ka.close()
+        kb.close()
+
+
+def link(k_send, send_end, k_receive, receive_end):
+    """SDES-SRTP RTP between two RtpEndpoints on two nodes: the receiving end offers."""
+    offer = invoke(k_receive, receive_end, "generateOffer")
+    answer = invoke(k_send, send_end, "processOffer", offer=offer)
+    invoke(k_receive, receive_end, "processAnswer", answer=answer)
+
+
+def hears(rec, present, absent):
+    audio = rec.audio[-48000:]
+    if len(audio) < 48000:
+        return False
+    # An own voice that came back would be as strong as the others (near 1); 0.1 leaves room for leakage.
+    return all(tone_level(audio, hz) > 0.3 for hz in present) and all(tone_level(audio, hz) < 0.1 for hz in absent)
+
+
+def levels(rec, tones):
+    return {hz: round(tone_level(rec.audio[-48000:], hz), 3) for hz in tones}
+
+
+def test_two_stage_mix_minus_across_two_nodes():
+    a, b = Server(), Server()
+    try:
+        asyncio.run(two_stage_scenario(a, b))
+    finally:
+        a.stop()
+        b.stop()
+
+
+async def two_stage_scenario(a, b):
+    ka, kb = Client(a.url), Client(b.url)
+    pa = ka.result("create", {"type": "MediaPipeline"})["value"]
+    pb = kb.result("create", {"type": "MediaPipeline"})["value"]
+    peers = []
+    try:
+        ca = ka.result("create", {"type": "Composite", "constructorParams": {"mediaPipeline": pa}})["value"]
+        cb = kb.result("create", {"type": "Composite", "constructorParams": {"mediaPipeline": pb}})["value"]
+        # The owner (A) has two talkers; the relay node (B) one.
+        t1 = await join_hub(ka, pa, ca, (220, 40, 40), 440)
+        t2 = await join_hub(ka, pa, ca, (40, 200, 60), 660)
+        t3 = await join_hub(kb, pb, cb, (40, 80, 230), 880)
+        peers = [t1, t2, t3]
+        # B's talker crosses to A once, into a port of A's mix.
+        to_a = rtp_endpoint(kb, pb, KEY_B)
+        invoke(kb, t3[0], "connect", sink=to_a, mediaType="AUDIO")
+        from_b = rtp_endpoint(ka, pa, KEY_A)
+        link(kb, to_a, ka, from_b)
+        port_from_b = ka.result("create", {"type": "HubPort", "constructorParams": {"hub": ca}})["value"]
+        invoke(ka, from_b, "connect", sink=port_from_b, mediaType="AUDIO")
+        # A's mix for B, made once: everyone on A's mix but B's own talkers.
+        port_to_b = ka.result("create", {"type": "HubPort", "constructorParams": {"hub": ca}})["value"]
+        invoke(ka, ca, "setMixExclusions", port=port_to_b, exclude=[port_from_b])
+        to_b = rtp_endpoint(ka, pa, KEY_A)
+        invoke(ka, port_to_b, "connect", sink=to_b, mediaType="AUDIO")
+        from_a = rtp_endpoint(kb, pb, KEY_B)
+        link(ka, to_b, kb, from_a)
+        port_from_a = kb.result("create", {"type": "HubPort", "constructorParams": {"hub": cb}})["value"]
+        invoke(kb, from_a, "connect", sink=port_from_a, mediaType="AUDIO")
+
+        # B's talker hears A's two and not itself; A's talkers hear each other and B's, not themselves.
+        checks = [("t3 on B", t3[3], (440, 660), (880,)), ("t1 on A", t1[3], (660, 880), (440,)), ("t2 on A", t2[3], (440, 880), (660,))]
+        for name, rec, present, absent in checks:
+            assert await wait_for(lambda: hears(rec, present, absent), 30), (name, levels(rec, (440, 660, 880)))
+        for name, rec, _, _ in checks:
+            print(name, "hears", levels(rec, (440, 660, 880)))
+    finally:
+        for w, port, pc, rec in peers:
+            rec.stop()
+            await pc.close()
         ka.result("release", {"object": pa})
         kb.result("release", {"object": pb})
         ka.close()
