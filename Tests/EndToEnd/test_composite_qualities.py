@@ -42,8 +42,10 @@ def test_viewers_get_the_composite_quality_their_bandwidth_allows():
             for rec in (free, capped):
                 for colour in ((220, 40, 40), (40, 200, 60)):
                     assert colour_present(rec.last_rgb, colour), (colour, rec.last_rgb.shape)
+            # Not frozen: frames keep coming (the bound leaves room for a busy machine, where aiortc's
+            # Python decoding of the free viewer's 720p falls behind; one run decoded 8 in a second).
             frames = capped.video_frames
-            await asyncio.sleep(1)
+            await asyncio.sleep(2)
             assert capped.video_frames > frames + 10, "the capped viewer keeps decoding"
             # Lifted: up one quality at a time to the top, on the same PeerConnection.
             kurento.result("invoke", {"object": capped_w, "operation": "setMaxVideoSendBandwidth", "operationParams": {"maxVideoSendBandwidth": 0}})
