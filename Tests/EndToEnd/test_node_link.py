@@ -35,19 +35,33 @@ def stat(kurento, endpoint, kind, type_, field):
     return sum(s.get(field, 0) for s in stats.values() if s.get("__type__") == type_)
 
 
-def test_a_stream_crosses_from_one_node_to_another_over_srtp():
+def on_two_nodes(scenario):
+    """Runs `scenario(ka, pa, kb, pb)` against two tessera nodes: a Kurento
+    client and a MediaPipeline on each, released afterwards."""
     a, b = Server(), Server()
+    clients = []
     try:
-        asyncio.run(link_scenario(a, b))
+        ka, kb = Client(a.url), Client(b.url)
+        clients = [ka, kb]
+        pa = ka.result("create", {"type": "MediaPipeline"})["value"]
+        pb = kb.result("create", {"type": "MediaPipeline"})["value"]
+        try:
+            asyncio.run(scenario(ka, pa, kb, pb))
+        finally:
+            ka.result("release", {"object": pa})
+            kb.result("release", {"object": pb})
     finally:
+        for k in clients:
+            k.close()
         a.stop()
         b.stop()
 
 
-async def link_scenario(a, b):
-    ka, kb = Client(a.url), Client(b.url)
-    pa = ka.result("create", {"type": "MediaPipeline"})["value"]
-    pb = kb.result("create", {"type": "MediaPipeline"})["value"]
+def test_a_stream_crosses_from_one_node_to_another_over_srtp():
+    on_two_nodes(link_scenario)
+
+
+async def link_scenario(ka, pa, kb, pb):
     publisher_pc = viewers = None
     try:
         # Node A: the publisher's endpoint, and the sending end of the link.
@@ -99,10 +113,6 @@ async def link_scenario(a, b):
             await pc.close()
         if publisher_pc:
             await publisher_pc.close()
-        ka.result("release", {"object": pa})
-        kb.result("release", {"object": pb})
-        ka.close()
-        kb.close()
 
 
 def link(k_send, send_end, k_receive, receive_end):
@@ -125,18 +135,10 @@ def levels(rec, tones):
 
 
 def test_two_stage_mix_minus_across_two_nodes():
-    a, b = Server(), Server()
-    try:
-        asyncio.run(two_stage_scenario(a, b))
-    finally:
-        a.stop()
-        b.stop()
+    on_two_nodes(two_stage_scenario)
 
 
-async def two_stage_scenario(a, b):
-    ka, kb = Client(a.url), Client(b.url)
-    pa = ka.result("create", {"type": "MediaPipeline"})["value"]
-    pb = kb.result("create", {"type": "MediaPipeline"})["value"]
+async def two_stage_scenario(ka, pa, kb, pb):
     peers = []
     try:
         ca = ka.result("create", {"type": "Composite", "constructorParams": {"mediaPipeline": pa}})["value"]
@@ -173,7 +175,3 @@ async def two_stage_scenario(a, b):
         for w, port, pc, rec in peers:
             rec.stop()
             await pc.close()
-        ka.result("release", {"object": pa})
-        kb.result("release", {"object": pb})
-        ka.close()
-        kb.close()
