@@ -38,7 +38,10 @@ def test_viewers_get_the_composite_quality_their_bandwidth_allows():
             # The free viewer's estimate climbs from 300 kbit/s to the top quality in a few seconds.
             assert await wait_for(lambda: width(free) == 1280 and width(capped) == 320, 25), (width(free), width(capped))
             await asyncio.sleep(2)
-            assert width(free) == 1280 and width(capped) == 320, (width(free), width(capped))
+            # Qualities are chosen by what they cost now (docs/mixer.md): on a busy machine the
+            # inputs slow down, the middle quality can drop under the cap for a while, and the capped
+            # viewer may take it. Never the top one.
+            assert width(free) == 1280 and width(capped) in (320, 640), (width(free), width(capped))
             for rec in (free, capped):
                 for colour in ((220, 40, 40), (40, 200, 60)):
                     assert colour_present(rec.last_rgb, colour), (colour, rec.last_rgb.shape)
