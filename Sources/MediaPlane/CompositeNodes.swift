@@ -18,7 +18,6 @@ package final class CompositeHubNode: HubNode {
     package let context: MediaContext
 
     package init(engine: CompositeEngine, loop: MediaLoop, context: MediaContext, objectID: String) {
-        qualityBitrates = engine.qualityBitrates
         self.engine = LoopBound(engine)
         self.engineLoop = engine.loop
         self.inbox = engine.inbox
@@ -133,11 +132,6 @@ package final class CompositeHubNode: HubNode {
     /// and each viewer's quality chosen from its bandwidth estimate exactly
     /// as for a simulcast publisher's layers.
     private var qualities: SimulcastIngress?
-    /// Each quality's configured bitrate, the main one first: a viewer gets a quality
-    /// only if its estimate allows that much, not just what the quality costs this
-    /// second (a busy machine or a still meeting halves it, and a capped viewer
-    /// moved up then overflowed as soon as people moved again).
-    private let qualityBitrates: [UInt64]
     private var lastQualityChoice: Duration = .zero
     private var lastQualityKeyframeRequest: [Int: Duration] = [:]
 
@@ -160,7 +154,6 @@ package final class CompositeHubNode: HubNode {
             // The first frame in every quality (each starts with a keyframe) sets up the table.
             guard !ssrcs.contains(0) else { return }
             qualities = SimulcastIngress(ssrcs: ssrcs, rtxPairs: [:])
-            for q in qualities!.layers.indices where q < qualityBitrates.count { qualities!.layers[q].floorBitrate = qualityBitrates[q] }
         }
         for (q, list) in parsed.enumerated() {
             for (i, info) in list.enumerated() {
@@ -252,10 +245,6 @@ package final class CompositeEngine {
     private let mediaLoop: MediaLoop
     private let audio: AudioMixer
     private let video: VideoCompositor
-    /// The configured bitrate of each output quality, the main one first.
-    package var qualityBitrates: [UInt64] {
-        [UInt64(max(0, video.configuration.bitrate))] + video.configuration.extraQualities.map { UInt64(max(0, $0.bitrate)) }
-    }
     private let fps: Int64
     private var videoStart: Int64 = 0
     private var videoFrames: Int64 = 0

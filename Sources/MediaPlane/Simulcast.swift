@@ -126,11 +126,6 @@ package struct IncomingLayer {
     package var nack = NACKGenerator()
     /// Bits per second over the last measuring window.
     package var bitrate: UInt64 = 0
-    /// What the layer may cost at any moment, whatever it costs now: a composite
-    /// quality's configured bitrate (its encoder spends less while the picture is
-    /// still or the machine is busy, and all of it again when people move). While
-    /// the layer is active its bitrate never reads lower. 0 for a publisher's layers.
-    package var floorBitrate: UInt64 = 0
     package var bytesInWindow = 0
     package var lastPacket: Duration?
     package var lastKeyframeRequest: Duration?
@@ -263,7 +258,7 @@ package struct SimulcastIngress {
             return old == 0 ? now : (old * 2 + now) / 3
         }
         for i in layers.indices {
-            layers[i].bitrate = max(layers[i].floorBitrate, smoothed(layers[i].bitrate, layers[i].bytesInWindow))
+            layers[i].bitrate = smoothed(layers[i].bitrate, layers[i].bytesInWindow)
             layers[i].bytesInWindow = 0
             for k in 0..<4 {
                 layers[i].temporalBitrate[k] = smoothed(layers[i].temporalBitrate[k], layers[i].temporalBytesInWindow[k])

@@ -5,27 +5,6 @@ import Testing
 /// The pure parts of simulcast forwarding: switching only at keyframes,
 /// choosing a layer from quality and bandwidth, and the viewer's estimate.
 @Suite struct SimulcastSelectionTests {
-    /// A composite quality's configured bitrate is a floor under its measured one:
-    /// a capped viewer is not moved up to it while it costs less for a moment.
-    @Test func aQualitysFloorHoldsWhileItIsActive() {
-        var ingress = SimulcastIngress(ssrcs: [1, 2], rtxPairs: [:])
-        ingress.layers[1].floorBitrate = 500_000
-        let t0: Duration = .seconds(10)
-        ingress.measure(at: t0)
-        // 100 kbit/s on each for half a second.
-        for k in 0..<10 {
-            for layer in 0..<2 { ingress.received(layer: layer, bytes: 625, keyframe: nil, at: t0 + .milliseconds(50 * k)) }
-        }
-        ingress.measure(at: t0 + .milliseconds(500))
-        #expect(ingress.layers[0].bitrate == 100_000)
-        #expect(ingress.layers[1].bitrate == 500_000)
-        // A 300 kbit/s viewer cannot take the floored layer, whatever it costs now.
-        #expect(ingress.choose(preferred: .auto, estimate: 300_000, current: 0, at: t0 + .milliseconds(500)) == 0)
-        // Gone quiet for long: inactive, and no floor then.
-        ingress.measure(at: t0 + .seconds(5))
-        #expect(ingress.layers[1].bitrate == 0)
-    }
-
     @Test func aConsumerSwitchesOnlyAtTheTargetsKeyframe() {
         var s = LayerSelection()
         do { let r = s.retarget(2); #expect(r) }
