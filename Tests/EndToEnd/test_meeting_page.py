@@ -73,9 +73,22 @@ def test_meeting_page_with_three_people(tmp_path):
             others = [o for o in PEOPLE if o != name]
             assert wait_for_sync(lambda: sees_colours(b.status(), others), 60), (name, b.status())
             assert sorted(b.status()["people"]) == others
+            # Nobody who publishes is listed as only watching.
+            assert b.eval("document.querySelectorAll('#people .tag').length") == 0 or \
+                b.eval("[...document.querySelectorAll('#people li')].every(li => !li.dataset.id || !li.textContent.includes('watching'))"), \
+                b.eval("document.getElementById('people').textContent")
             # Chromium sends the audio level extension: the server's speaking events ring the tiles.
             assert wait_for_sync(lambda: len(b.status()["speakingShown"]) >= 1, 20), (name, b.status()["speakingShown"])
         shoot(browsers, "1-sfu")
+
+        # Alice picks her camera again from the toolbar's menu: a new track is sent in place of the
+        # old one (no renegotiation), and the others keep decoding her.
+        assert browsers["alice"].eval("!document.getElementById('cameraSwitch').hidden && document.getElementById('cameraSwitch').options.length >= 1")
+        set_select(browsers["alice"], "cameraSwitch", browsers["alice"].eval("document.getElementById('cameraSwitch').options[0].value"))
+        assert wait_for_sync(lambda: browsers["alice"].status().get("deviceSwitches") == 1, 10), browsers["alice"].status()["errors"]
+        frames = browsers["bob"].status()["frames"]["alice"]
+        assert wait_for_sync(lambda: browsers["bob"].status()["frames"]["alice"] > frames + 30
+                             and sees_colours(browsers["bob"].status(), ["alice"]), 20), browsers["bob"].status()
 
         # Chat: text arrives everywhere, markup stays text.
         attack = '<img src=x onerror="window.tesseraDemo.pwned=true">'

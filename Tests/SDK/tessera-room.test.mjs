@@ -68,6 +68,7 @@ class FakeTrack {
 class FakeMediaStream {
   constructor(tracks = []) { this.tracks = [...tracks]; }
   addTrack(t) { this.tracks.push(t); }
+  removeTrack(t) { this.tracks = this.tracks.filter((x) => x !== t); }
   getTracks() { return this.tracks; }
   getVideoTracks() { return this.tracks.filter((t) => t.kind === "video"); }
   getAudioTracks() { return this.tracks.filter((t) => t.kind === "audio"); }
@@ -77,6 +78,12 @@ const pcs = [];
 class FakePeerConnection {
   constructor(config) { this.config = config; this.transceivers = []; this.candidates = []; this.closed = false; pcs.push(this); }
   addTransceiver(what, options) { this.transceivers.push({ what, options }); }
+  getSenders() {
+    return this.transceivers.filter((t) => typeof t.what !== "string").map((t) => ({
+      get track() { return t.what; },
+      async replaceTrack(track) { t.what = track; },
+    }));
+  }
   async createOffer() { return { type: "offer", sdp: `v=0 offer-${pcs.indexOf(this)}` }; }
   async setLocalDescription(d) { this.localDescription = d; }
   async setRemoteDescription(d) { this.remoteDescription = d; }
@@ -246,6 +253,23 @@ test("mute: the request first, then the local track; a refusal leaves it as it w
   server.handlers.streamPropertyChanged = () => { throw Object.assign(new Error("muted by a moderator"), { code: 307 }); };
   await assert.rejects(room.unmute("audio"), (error) => error.code === 307);
   assert.equal(audio.enabled, false);
+  room.leaveLocally();
+});
+
+test("replaceTrack: another camera without renegotiation, the old one stopped, mute kept", async () => {
+  fresh({ streamPropertyChanged: () => ({}) });
+  const room = await Room.join("ws://server/room", { room: "r", user: "ada", reconnect: false });
+  const [mic, camera] = [new FakeTrack("audio"), new FakeTrack("video")];
+  await room.publish({ stream: new FakeMediaStream([mic, camera]) });
+  await room.mute("video");
+  const other = new FakeTrack("video");
+  await room.replaceTrack(other);
+  assert.equal(pcs[0].getSenders().find((s) => s.track.kind === "video").track, other);
+  assert.equal(camera.readyState, "ended");
+  assert.equal(other.enabled, false, "a muted camera stays muted");
+  assert.deepEqual(room.localStream.getTracks(), [mic, other]);
+  assert.equal(server.sent("publishVideo").length, 1, "no new offer");
+  await assert.rejects(new Room("ws://x", { room: "r", user: "b" }).replaceTrack(other), (e) => e.code === 105);
   room.leaveLocally();
 });
 

@@ -125,6 +125,7 @@ async function publishLocal(stream) {
   try {
     await room.publish({ stream });
     status.published = true;
+    await offerDeviceSwitch();
   } catch (error) {
     toast(`Your camera could not be sent: ${error.message}`);
     status.errors.push(error.message);
@@ -162,6 +163,7 @@ function listen(r) {
     removePerson(id);
     if (status.joined) system(`${id} left`);
   });
+  r.addEventListener("streamPublished", () => renderPeople());  // "watching" goes once they publish
   r.addEventListener("trackAdded", (e) => onTrack(e.detail));
   r.addEventListener("trackRemoved", (e) => onTrackRemoved(e.detail));
   r.addEventListener("modeChanged", (e) => { if (e.detail.mode) showMode(e.detail.mode, e.detail.phase); });
@@ -287,6 +289,35 @@ function onProperty({ id, property, value, reason }) {
   p[property] = value;
   renderPeople();
   paintTiles();
+}
+
+// ------------------------------------------------------------------ devices
+
+/** Camera and microphone menus in the toolbar, for what is published. */
+async function offerDeviceSwitch() {
+  const devices = await navigator.mediaDevices.enumerateDevices().catch(() => []);
+  for (const [kind, select, word] of [["video", $("cameraSwitch"), "Camera"], ["audio", $("micSwitch"), "Microphone"]]) {
+    const track = local?.getTracks().find((t) => t.kind === kind);
+    const list = devices.filter((d) => d.kind === `${kind}input`);
+    select.hidden = !track || list.length === 0;
+    if (select.hidden) continue;
+    fill(select, list, word);
+    const current = track.getSettings?.().deviceId;
+    if (current && list.some((d) => d.deviceId === current)) select.value = current;
+  }
+}
+
+/** Sends another camera or microphone, without renegotiating. */
+async function switchDevice(kind, deviceId) {
+  try {
+    const media = await navigator.mediaDevices.getUserMedia({ [kind]: { deviceId: { exact: deviceId } } });
+    const track = media.getTracks()[0];
+    await room.replaceTrack(track);
+    status.deviceSwitches = (status.deviceSwitches || 0) + 1;
+  } catch (error) {
+    toast(`Could not switch the ${kind === "video" ? "camera" : "microphone"}: ${error.message}`);
+    await offerDeviceSwitch();
+  }
 }
 
 // ------------------------------------------------------------------- media
@@ -665,6 +696,8 @@ $("joinForm").onsubmit = (e) => {
 $("micButton").onclick = () => toggle("audio");
 $("cameraButton").onclick = () => toggle("video");
 $("shareButton").onclick = toggleShare;
+$("cameraSwitch").onchange = () => switchDevice("video", $("cameraSwitch").value);
+$("micSwitch").onchange = () => switchDevice("audio", $("micSwitch").value);
 $("recordButton").onclick = toggleRecording;
 $("modeSelect").onchange = () => room.setMode($("modeSelect").value).catch((error) => { toast(`Could not switch: ${error.message}`); $("modeSelect").value = status.mode; });
 $("layoutSelect").onchange = () => room.setLayout($("layoutSelect").value).catch((error) => toast(`Could not change the layout: ${error.message}`));

@@ -83,6 +83,8 @@ export class Room extends EventTarget {
 
   publish(options?: { audio?: boolean | MediaTrackConstraints; video?: boolean | MediaTrackConstraints; stream?: MediaStream }): Promise<MediaStream>;
   unpublish(): Promise<void>;
+  /** Sends `track` (another camera or microphone) instead of the published one of its kind, without renegotiating. */
+  replaceTrack(track: MediaStreamTrack): Promise<void>;
   /** Shares a screen (or a given stream) beside the camera: extension `streams`. */
   shareScreen(options?: { stream?: MediaStream; streamId?: string; source?: "screen" | "camera" | "audio" | "custom"; audio?: boolean }): Promise<MediaStream>;
   stopSharing(streamId?: string): Promise<void>;

@@ -281,6 +281,22 @@ export class Room extends EventTarget {
     return media;
   }
 
+  /**
+   * Sends `track` instead of the published track of its kind (another camera or
+   * microphone), with no renegotiation; the old track is stopped. A muted kind
+   * stays muted.
+   */
+  async replaceTrack(track) {
+    const sender = this.publisher?.getSenders().find((s) => s.track?.kind === track.kind);
+    if (!sender) throw new RoomError(105, `replaceTrack: no ${track.kind} is published`);
+    const old = sender.track;
+    track.enabled = old.enabled;
+    await sender.replaceTrack(track);
+    this.localStream.removeTrack(old);
+    this.localStream.addTrack(track);
+    old.stop();
+  }
+
   async unpublish() {
     if (!this.publisher) return;
     // Only the camera when a screen is shared beside it; else everything (any client).
