@@ -120,6 +120,17 @@ def test_meeting_page_with_three_people(tmp_path):
         browsers["bob"].click("#micButton")
         assert wait_for_sync(lambda: "bob" not in browsers["alice"].status()["mutedShown"], 10)
 
+        # A moderator (everyone, on a server without tokens) mutes carol from the people list:
+        # carol's page says so and her own unmute is refused (307), the others show her muted.
+        browsers["alice"].click('#people li[data-id="carol"] button')
+        carol = browsers["carol"]
+        assert wait_for_sync(lambda: carol.eval("document.getElementById('micButton').getAttribute('aria-pressed')") == "true", 10)
+        assert "moderator" in carol.eval("document.getElementById('banner').textContent")
+        assert wait_for_sync(lambda: "carol" in browsers["bob"].status()["mutedShown"], 10)
+        carol.click("#micButton")
+        assert wait_for_sync(lambda: "cannot turn it back on" in carol.eval("document.getElementById('banner').textContent"), 10)
+        assert carol.eval("document.getElementById('micButton').getAttribute('aria-pressed')") == "true"
+
         # MCU: the mixed picture, with each name over its own tile.
         set_select(browsers["alice"], "modeSelect", "mcu")
 

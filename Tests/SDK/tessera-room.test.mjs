@@ -253,6 +253,10 @@ test("mute: the request first, then the local track; a refusal leaves it as it w
   server.handlers.streamPropertyChanged = () => { throw Object.assign(new Error("muted by a moderator"), { code: 307 }); };
   await assert.rejects(room.unmute("audio"), (error) => error.code === 307);
   assert.equal(audio.enabled, false);
+  // A moderator's mute of someone else names them as the protocol's `target`.
+  server.handlers.muteParticipant = () => ({});
+  await room.muteParticipant("bob", "audio");
+  assert.deepEqual(server.sent("muteParticipant")[0].params, { target: "bob", kind: "audio", muted: true });
   room.leaveLocally();
 });
 

@@ -280,7 +280,7 @@ function renderPeople() {
 function onProperty({ id, property, value, reason }) {
   if (id === room.user) {
     // A moderator turned our microphone (or camera) off.
-    if (property === "audioActive") setMicButton(!value, reason === "moderator" || reason === "muteParticipant");
+    if (property === "audioActive") setMicButton(!value, reason === "forceMute");
     if (property === "videoActive") setCameraButton(!value);
     return;
   }

@@ -410,7 +410,7 @@ export class Room extends EventTarget {
 
   /** Moderators: mute another participant's `kind` for everyone. */
   muteParticipant(id, kind = "audio", muted = true) {
-    return this.socket.request("muteParticipant", { id, kind, muted });
+    return this.socket.request("muteParticipant", { target: id, kind, muted });
   }
 
   setMode(mode) { return this.socket.request("setRoomMode", { mode }); }
