@@ -153,34 +153,20 @@ public struct TesseraServer {
                 body: .init(byteBuffer: ByteBuffer(string: body)))
         }
         // The meeting page (built on the room client below) and its files, from the bundle.
-        let demo = DemoPage(bundle: Bundle.module)
-        let demoHeaders: @Sendable (DemoPage.File) -> HTTPFields = { file in
-            [
+        for (name, file) in BundledFiles(bundle: .module, folder: "Demo", names: DemoPage.names).files {
+            let headers: HTTPFields = [
                 .contentType: file.contentType, .contentSecurityPolicy: DemoPage.contentSecurityPolicy,
                 .xContentTypeOptions: "nosniff", .referrerPolicy: "no-referrer", .cacheControl: "no-cache",
             ]
-        }
-        for (name, file) in demo.files {
             let paths = name == "index.html" ? ["/demo"] : name == "favicon.svg" ? ["/demo/\(name)", "/favicon.ico"] : ["/demo/\(name)"]
-            for path in paths {
-                router.get(RouterPath(stringLiteral: path)) { _, _ -> Response in
-                    Response(status: .ok, headers: demoHeaders(file), body: .init(byteBuffer: ByteBuffer(bytes: file.data)))
-                }
-            }
+            Self.serve(file, headers: headers, at: paths, on: router)
         }
         // The room API's JavaScript client (an ES module) and its types. Other origins may load it.
-        for (file, type) in [("tessera-room.js", "text/javascript; charset=utf-8"), ("tessera-room.d.ts", "application/typescript; charset=utf-8")] {
-            let name = (file as NSString).deletingPathExtension, ext = (file as NSString).pathExtension
-            let body = Bundle.module.url(forResource: "SDK/\(name)", withExtension: ext).flatMap { try? Data(contentsOf: $0) } ?? Data()
-            router.get(RouterPath(stringLiteral: "/sdk/\(file)")) { _, _ -> Response in
-                Response(
-                    status: .ok,
-                    headers: [
-                        .contentType: type, .accessControlAllowOrigin: "*", .xContentTypeOptions: "nosniff",
-                        .cacheControl: "no-cache",
-                    ],
-                    body: .init(byteBuffer: ByteBuffer(bytes: body)))
-            }
+        for (name, file) in BundledFiles(bundle: .module, folder: "SDK", names: ["tessera-room.js", "tessera-room.d.ts"]).files {
+            let headers: HTTPFields = [
+                .contentType: file.contentType, .accessControlAllowOrigin: "*", .xContentTypeOptions: "nosniff", .cacheControl: "no-cache",
+            ]
+            Self.serve(file, headers: headers, at: ["/sdk/\(name)"], on: router)
         }
         router.get("/metrics") { _, _ -> Response in
             Response(
@@ -331,6 +317,16 @@ struct ClusterDrain: Service {
 
 extension TesseraServer {
     /// The cluster as this node sees it, for /health: its nodes with their load and the rooms each holds.
+    /// GET of each of `paths` answers `file` with `headers`.
+    static func serve(_ file: BundledFiles.File, headers: HTTPFields, at paths: [String], on router: Router<BasicRequestContext>) {
+        let body = ByteBuffer(bytes: file.data)
+        for path in paths {
+            router.get(RouterPath(stringLiteral: path)) { _, _ -> Response in
+                Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
+            }
+        }
+    }
+
     static func describe(_ cluster: ClusterNode) async -> JSONValue {
         let nodes = await cluster.nodes
         let rooms = (try? await cluster.rooms()) ?? [:]
