@@ -149,12 +149,10 @@ export class Room extends EventTarget {
     try {
       r = await this.socket.request("joinRoom", params);
     } catch (error) {
-      // Refused: nothing is left running (keep-alive, socket).
+      // Refused: nothing is left running (keep-alive, socket). A closed Socket does not
+      // report its own close, and refuses later requests with "not connected".
       clearInterval(this.keepalive);
-      const socket = this.socket;
-      this.socket = null;
-      socket.onClose = () => {};
-      socket.close();
+      this.socket.close();
       throw error;
     }
     this.sessionId = r.sessionId;
