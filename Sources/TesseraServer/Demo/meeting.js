@@ -27,15 +27,21 @@ window.tesseraDemo = status;
 let room = null;
 let local = null;              // the MediaStream we publish (null: receive only)
 let preview = null;            // the pre-join preview stream
-let layout = null;             // last layoutChanged {layout, tiles, canvas}
-let dominant = null;
 let pinned = null;
 let leaving = false;
 let reportAudio = params.get("report") === "1";
-/** Participant id -> {id, audioActive, videoActive, speaking, tile, video, item}. */
-const people = new Map();
-/** Tile key (id or id_stream) -> <figure> in the grid. */
+/** Tile key (id or id_stream) -> <figure> in the grid. The people themselves, their mute
+ * state, who speaks and the tiles of the mixed picture are the room client's (`room`). */
 const tiles = new Map();
+
+/** A participant as the room client knows them (never us). */
+const person = (id) => room?.participants.get(id);
+/** The others in the room: not us, not `$mcu` or other server pseudo-participants. */
+const others = () => [...(room?.participants.values() ?? [])].filter((p) => !p.id.startsWith("$"));
+/** The grid tile of a participant's stream: their name for the camera, `name_stream` for another. */
+const tileKey = (participant, streamId) => (streamId && streamId !== "webcam" ? `${participant}_${streamId}` : participant);
+/** Whether `id`'s microphone is off: ours from the mute button, theirs as the room said. */
+const micOff = (id) => (id === room.user ? $("micButton").getAttribute("aria-pressed") === "true" : person(id)?.audioActive === false);
 
 // ---------------------------------------------------------------- pre-join
 
@@ -112,8 +118,6 @@ async function join(user, roomName, mode, token) {
   status.role = room.role;
   status.connection = "connected";
   enterMeeting(roomName);
-  for (const p of room.participants.values()) addPerson(p.id);
-  dominant = room.dominantSpeaker;
   paintSpeakers();
   if (room.layout) onLayout(room.layout);
   // Watching only: no tile of our own (we are in the people list), the grid is for the others.
@@ -168,8 +172,8 @@ function listen(r) {
   r.addEventListener("trackRemoved", (e) => onTrackRemoved(e.detail));
   r.addEventListener("modeChanged", (e) => { if (e.detail.mode) showMode(e.detail.mode, e.detail.phase); });
   r.addEventListener("layoutChanged", (e) => onLayout(e.detail));
-  r.addEventListener("activeSpeaker", (e) => { dominant = e.detail.id; paintSpeakers(); });
-  r.addEventListener("speaking", (e) => { const p = people.get(e.detail.id); if (p) p.speaking = e.detail.speaking; paintSpeakers(); });
+  r.addEventListener("activeSpeaker", () => paintSpeakers());
+  r.addEventListener("speaking", () => paintSpeakers());
   r.addEventListener("streamPropertyChanged", (e) => onProperty(e.detail));
   r.addEventListener("message", (e) => chatLine(e.detail.from, e.detail.text));
   r.addEventListener("recording", (e) => showRecording(e.detail.active));
@@ -189,9 +193,8 @@ function onReconnected(resumed) {
   connection("");
   banner(resumed ? "Reconnected." : "Back in the meeting.", true);
   if (!resumed) {
-    // A new session: the server's room was made again (a restart, another node).
-    for (const id of [...people.keys()]) if (!room.participants.has(id)) removePerson(id);
-    for (const p of room.participants.values()) addPerson(p.id);
+    // A new session: the server's room was made again (a restart, another node). The people
+    // came back through participantLeft and participantJoined.
     showMode(room.mode);
     if (room.localStream) status.published = true;
   }
@@ -232,15 +235,12 @@ function updateView() {
 
 function addPerson(id) {
   // `$mcu` and other server pseudo-participants are not people.
-  if (id.startsWith("$") || people.has(id)) return;
-  const p = room?.participants.get(id);
-  people.set(id, { id, audioActive: p?.audioActive ?? true, videoActive: p?.videoActive ?? true, speaking: p?.speaking ?? false });
+  if (id.startsWith("$")) return;
   ensureTile(id, id);
   renderPeople();
 }
 
 function removePerson(id) {
-  people.delete(id);
   for (const [key, fig] of tiles) if (fig.dataset.owner === id) { fig.remove(); tiles.delete(key); }
   delete status.frames[id];
   delete status.colours[id];
@@ -255,14 +255,14 @@ function renderPeople() {
   const me = el("li");
   me.append(el("span", "name", `${room?.user ?? ""} (you)`), el("span", "tag", local ? "" : "watching"));
   items.push(me);
-  for (const p of people.values()) {
+  const list = others();
+  for (const p of list) {
     const li = el("li");
     li.dataset.id = p.id;
     const mic = el("span", p.audioActive ? "" : "mic-off");
     mic.title = p.audioActive ? "" : "Microphone off";
     li.append(mic, el("span", "name", p.id));
-    const published = room?.participants.get(p.id)?.streams.size;
-    if (!published && status.mode !== "mcu") li.append(el("span", "tag", "watching"));
+    if (!p.streams.size && status.mode !== "mcu") li.append(el("span", "tag", "watching"));
     if (moderator) {
       const b = el("button", null, p.audioActive ? "Mute" : "Muted");
       b.disabled = !p.audioActive;
@@ -272,9 +272,9 @@ function renderPeople() {
     items.push(li);
   }
   $("people").replaceChildren(...items);
-  $("peopleCount").textContent = `(${people.size + 1})`;
-  status.people = [...people.keys()];
-  status.mutedShown = [...people.values()].filter((p) => !p.audioActive).map((p) => p.id);
+  $("peopleCount").textContent = `(${list.length + 1})`;
+  status.people = list.map((p) => p.id);
+  status.mutedShown = list.filter((p) => !p.audioActive).map((p) => p.id);
 }
 
 function onProperty({ id, property, value, reason }) {
@@ -284,9 +284,9 @@ function onProperty({ id, property, value, reason }) {
     if (property === "videoActive") setCameraButton(!value);
     return;
   }
-  const p = people.get(id);
+  // The room client has recorded it on the participant.
+  const p = person(id);
   if (!p || !(property in p)) return;
-  p[property] = value;
   renderPeople();
   paintTiles();
 }
@@ -370,7 +370,7 @@ function onTrack({ participant, streamId, track, stream }) {
     updateView();
     return;
   }
-  const key = streamId && streamId !== "webcam" ? `${participant}_${streamId}` : participant;
+  const key = tileKey(participant, streamId);
   addPerson(participant);
   const fig = ensureTile(key, participant);
   const video = fig.querySelector("video");
@@ -388,7 +388,7 @@ function onTrackRemoved({ participant, streamId, replaced }) {
     updateView();
     return;
   }
-  const key = streamId && streamId !== "webcam" ? `${participant}_${streamId}` : participant;
+  const key = tileKey(participant, streamId);
   const fig = tiles.get(key);
   if (!fig) return;
   if (key !== participant) { fig.remove(); tiles.delete(key); updateView(); return; }
@@ -421,37 +421,31 @@ function countFrames(id, video, key = id) {
 
 function paintTiles() {
   for (const fig of tiles.values()) {
-    const owner = fig.dataset.owner;
-    const p = people.get(owner);
-    const off = owner === room.user ? $("micButton").getAttribute("aria-pressed") === "true" : p && !p.audioActive;
-    fig.querySelector(".mic").className = off ? "mic mic-off" : "mic";
+    fig.querySelector(".mic").className = micOff(fig.dataset.owner) ? "mic mic-off" : "mic";
   }
   paintSpeakers();
   paintOverlays();
 }
 
 function paintSpeakers() {
-  const shown = [];
-  for (const fig of tiles.values()) {
-    const owner = fig.dataset.owner;
-    const speaking = people.get(owner)?.speaking || false;
-    fig.classList.toggle("speaking", speaking);
-    fig.classList.toggle("dominant", owner === dominant);
-    if (speaking || owner === dominant) shown.push(owner);
+  const dominant = room?.dominantSpeaker;
+  const shown = new Set();
+  // The grid's tiles and the names over the mixed picture alike.
+  for (const node of [...tiles.values(), ...$("overlays").children]) {
+    const owner = node.dataset.owner;
+    const speaking = person(owner)?.speaking || false;
+    node.classList.toggle("speaking", speaking);
+    node.classList.toggle("dominant", owner === dominant);
+    if (node.classList.contains("tile") && (speaking || owner === dominant)) shown.add(owner);
   }
-  for (const o of $("overlays").children) {
-    const speaking = people.get(o.dataset.owner)?.speaking || false;
-    o.classList.toggle("speaking", speaking);
-    o.classList.toggle("dominant", o.dataset.owner === dominant);
-  }
-  status.speakingShown = [...new Set(shown)];
+  status.speakingShown = [...shown];
 }
 
 // --------------------------------------------------------- the mixed picture
 
+/** Shows the room client's `layout` (it keeps the last layoutChanged, and the join's). */
 function onLayout(detail) {
-  layout = detail;
-  const canvas = detail.canvas || room?.layout?.canvas;
+  const canvas = detail.canvas;
   if (canvas?.width && canvas?.height) $("composite").style.aspectRatio = `${canvas.width} / ${canvas.height}`;
   status.layoutTiles = (detail.tiles || []).map((t) => ({ id: t.id, key: t.key || t.id, x: t.x, y: t.y, w: t.w, h: t.h }));
   status.canvas = canvas || null;
@@ -461,6 +455,7 @@ function onLayout(detail) {
 }
 
 function paintOverlays() {
+  const layout = room?.layout;
   if (!layout) return;
   const moderator = room?.role === "moderator";
   const nodes = [];
@@ -475,9 +470,7 @@ function paintOverlays() {
     o.style.width = `${t.w * 100}%`;
     o.style.height = `${t.h * 100}%`;
     const label = el("div", "label");
-    const p = people.get(t.id);
-    const off = t.id === room.user ? $("micButton").getAttribute("aria-pressed") === "true" : p && !p.audioActive;
-    label.append(el("span", off ? "mic mic-off" : "mic"), el("span", "who", t.id === room.user ? `${t.id} (you)` : t.label || t.id));
+    label.append(el("span", micOff(t.id) ? "mic mic-off" : "mic"), el("span", "who", t.id === room.user ? `${t.id} (you)` : t.label || t.id));
     o.append(label);
     if (moderator) {
       o.classList.add("pinnable");
@@ -499,9 +492,9 @@ async function pin(key) {
       await room.setLayout("grid");
       return;
     }
-    const others = (layout?.tiles || []).map((t) => t.key || t.id).filter((k) => k !== key);
-    const tilesAsked = [{ id: key, x: 0, y: 0, w: others.length ? 0.75 : 1, h: 1, z: 0 }];
-    others.forEach((k, i) => tilesAsked.push({ id: k, x: 0.75, y: i / others.length, w: 0.25, h: 1 / others.length, z: 0 }));
+    const rest = (room.layout?.tiles || []).map((t) => t.key || t.id).filter((k) => k !== key);
+    const tilesAsked = [{ id: key, x: 0, y: 0, w: rest.length ? 0.75 : 1, h: 1, z: 0 }];
+    rest.forEach((k, i) => tilesAsked.push({ id: k, x: 0.75, y: i / rest.length, w: 0.25, h: 1 / rest.length, z: 0 }));
     await room.setLayout("custom", tilesAsked);
     pinned = key;
     paintOverlays();
@@ -631,6 +624,7 @@ function sample() {
   }
   const video = $("compositeVideo");
   status.compositeColours = {};
+  const layout = room.layout;
   if (video.videoWidth && layout) {
     sampler.width = 320; sampler.height = 180;
     ctx.drawImage(video, 0, 0, 320, 180);
