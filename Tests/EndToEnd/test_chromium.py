@@ -10,7 +10,6 @@ import subprocess
 import threading
 import time
 
-from conftest import free_port
 
 CHROME = "/usr/lib/chromium/chromium"
 WEB = os.path.join(os.path.dirname(__file__), "web")
@@ -56,14 +55,19 @@ def open_page(url, tmp_path, video, audio, latest, extra_flags=()):
     return proc
 
 
+def serve_folder(directory=WEB):
+    """Serves `directory` over HTTP on a loopback port (a thread); returns (server, port).
+    Call `server.shutdown()` when done."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(directory)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd, httpd.server_address[1]
+
+
 def run_page(page, query, tmp_path, extra_flags=(), timeout=60):
     """Serves web/ on loopback, opens `page?query` in headless Chromium and
     returns the JSON of the page's console line "RESULT {...}" (None if none
     came within `timeout` seconds)."""
-    port = free_port()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=WEB)
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    httpd, port = serve_folder()
     url = f"http://127.0.0.1:{port}/{page}?{query}"
     proc = subprocess.Popen([CHROME, *FLAGS, f"--user-data-dir={tmp_path}/profile", *extra_flags, url],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace")

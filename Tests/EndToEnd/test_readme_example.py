@@ -3,17 +3,14 @@ taken from README.md as it is, runs in Chromium from another origin and meets
 an aiortc participant: each decodes the other. Only what a reader would
 fill in is replaced: the server's address and the name the page asks for."""
 import asyncio
-import functools
-import http.server
 import os
 import re
-import threading
 
 from cdp import Browser
-from conftest import REPO, free_port
+from conftest import REPO
 from media import centre_colour, colour_close, wait_for
 from room_client import Participant
-from test_chromium import CHROME, make_inputs
+from test_chromium import CHROME, make_inputs, serve_folder
 
 
 def readme_page():
@@ -38,9 +35,7 @@ setInterval(() => console.log("RESULT " + JSON.stringify({ videos: Object.fromEn
     site = tmp_path / "site"
     site.mkdir()
     (site / "index.html").write_text(page)
-    port = free_port()
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    httpd, port = serve_folder(site)
     video, audio = make_inputs(str(tmp_path), (200, 60, 200), 500)
 
     async def run():

@@ -6,8 +6,6 @@ tbf): it must decode the low layer while the other decodes the full one, and
 neither may freeze when the limit moves from one to the other. The server's
 own stats must show the three layers. docs/simulcast.md."""
 import asyncio
-import functools
-import http.server
 import json
 import os
 import re
@@ -15,10 +13,10 @@ import subprocess
 import threading
 import time
 
-from conftest import Client, Server, free_port
+from conftest import Client, Server
 from media import make_endpoint, wait_for
 from netfault import FaultyPath
-from test_chromium import CHROME, FLAGS, WEB
+from test_chromium import CHROME, FLAGS, serve_folder
 
 
 def noisy_camera(folder):
@@ -35,10 +33,7 @@ class Chromium:
     lines ("KIND {json}") collected by a thread."""
 
     def __init__(self, tmp_path, name, page, query, video=None):
-        port = free_port()
-        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=WEB)
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.httpd, port = serve_folder()
         flags = [f"--user-data-dir={tmp_path}/{name}-profile"]
         if video:
             flags.append(f"--use-file-for-fake-video-capture={video}")
