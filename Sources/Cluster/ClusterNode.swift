@@ -31,6 +31,8 @@ public actor ClusterNode {
     /// here finds its room again.
     private var relayedSessions: [String: (node: String, at: ContinuousClock.Instant)] = [:]
     private let cpu = CPUSampler()
+    /// The cluster's shared secret (read at start), for cascade links.
+    public private(set) var secret = ""
 
     /// After each heartbeat: live nodes, rooms held here, whether it worked (metrics).
     let report: @Sendable (_ nodes: Int, _ roomsHeld: Int, _ ok: Bool) -> Void
@@ -57,6 +59,7 @@ public actor ClusterNode {
         let message = "the cluster database\(address) did not answer within \(timeout) (cluster.databaseURL)"
         try await withDeadline(timeout, message) { try await store.migrate() }
         try await withDeadline(timeout, message) { try await self.beat() }
+        secret = try await withDeadline(timeout, message) { try await store.secret() }
         try? await store.announce("joined", from: settings.nodeID)
         logger.notice("joined the cluster", metadata: ["node": "\(settings.nodeID)", "nodes": "\(nodes.map(\.id))"])
     }

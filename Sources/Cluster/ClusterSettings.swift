@@ -19,6 +19,10 @@ public struct ClusterSettings: Sendable, Equatable {
     /// Participants past which the node that received a room's first join
     /// gives the room to the least loaded node instead of taking it.
     public var participantsPerNode = 500
+    /// Participants of one room a node hosts; a join past it is hosted by
+    /// another node, which links to the room's node (a cascaded room). 0: a
+    /// room is never spread over nodes.
+    public var maxParticipantsPerNode = 0
     /// On SIGTERM: how long a draining node keeps its media for participants
     /// moving to other nodes; zero: no drain, the node stops at once.
     public var drain: Duration = .seconds(10)

@@ -23,6 +23,9 @@ public protocol ClusterStore: Sendable {
     func announce(_ event: String, from node: String) async throws
     /// What the nodes announce (LISTEN), as "event node" texts, until the task is cancelled.
     func announcements() -> AsyncStream<String>
+    /// The cluster's shared secret, made by the first node that asks: what a
+    /// node proves itself with on another node's room socket (cascaded rooms).
+    func secret() async throws -> String
 }
 
 /// An in-process store: the same rules as PostgreSQL's, for unit tests and
@@ -43,6 +46,8 @@ public actor MemoryClusterStore: ClusterStore {
     private var now: ContinuousClock.Instant { start + skew }
 
     public func migrate() async throws {}
+    private let sharedSecret = (0..<4).map { _ in String(UInt64.random(in: 0...UInt64.max), radix: 16) }.joined()
+    public func secret() async throws -> String { sharedSecret }
 
     public func heartbeat(node: NodeInfo, load: NodeLoad, settings: ClusterSettings) async throws -> [NodeInfo] {
         var n = node

@@ -37,6 +37,11 @@ public final class PostgresClusterStore: ClusterStore {
             """,
             "CREATE INDEX tessera_rooms_node ON tessera_rooms (node_id)",
         ],
+        [
+            // One row: the secret nodes show each other when they link a cascaded room.
+            "CREATE TABLE tessera_secret (id integer PRIMARY KEY CHECK (id = 1), secret text NOT NULL)",
+            "INSERT INTO tessera_secret VALUES (1, md5(random()::text || clock_timestamp()::text) || md5(random()::text || pg_backend_pid()::text))",
+        ],
     ]
 
     /// An arbitrary constant: the advisory lock that serialises migrations.
@@ -78,6 +83,12 @@ public final class PostgresClusterStore: ClusterStore {
                 logger.notice("cluster schema migrated", metadata: ["version": "\(index + 1)"])
             }
         }
+    }
+
+    public func secret() async throws -> String {
+        let rows = try await client.query("SELECT secret FROM tessera_secret WHERE id = 1", logger: logger)
+        for try await secret in rows.decode(String.self) { return secret }
+        throw ClusterError("the cluster database has no secret (tessera_secret)")
     }
 
     public func heartbeat(node: NodeInfo, load: NodeLoad, settings: ClusterSettings) async throws -> [NodeInfo] {

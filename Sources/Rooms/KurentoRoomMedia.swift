@@ -65,6 +65,29 @@ public final class KurentoRoomMedia: RoomMedia {
         return id
     }
 
+    public func createLinkEndpoint(pipeline: String) async throws(RoomMediaError) -> String {
+        let id = try await create("RtpEndpoint", [
+            "mediaPipeline": .string(pipeline),
+            "crypto": ["__module__": "kurento", "__type__": "SDES", "crypto": "AES_128_CM_HMAC_SHA1_80"],
+        ])
+        for event in ["MediaFlowOutStateChanged", "MediaFlowInStateChanged", "SpeakingChanged", "Error"] {
+            _ = try await call("subscribe", ["object": .string(id), "type": .string(event)])
+        }
+        return id
+    }
+
+    public func generateOffer(_ endpoint: String) async throws(RoomMediaError) -> String {
+        try await invoke(endpoint, "generateOffer")["value"]?.stringValue ?? ""
+    }
+
+    public func answerLink(_ endpoint: String, offer: String) async throws(RoomMediaError) -> String {
+        try await invoke(endpoint, "processOffer", ["offer": .string(offer)])["value"]?.stringValue ?? ""
+    }
+
+    public func processAnswer(_ endpoint: String, answer: String) async throws(RoomMediaError) {
+        _ = try await invoke(endpoint, "processAnswer", ["answer": .string(answer)])
+    }
+
     public func stats(_ endpoint: String) async throws(RoomMediaError) -> [String: JSONValue] {
         try await invoke(endpoint, "getStats")["value"]?.objectValue ?? [:]
     }

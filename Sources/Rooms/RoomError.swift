@@ -29,6 +29,9 @@ public struct RoomError: Error, Sendable, Equatable {
         case roomFull = 207
         /// A server limit (`limits.*`) refused the request; the message names it.
         case limitReached = 208
+        /// Cluster: the room's node hosts as many of its participants as
+        /// `cluster.maxParticipantsPerNode` allows; another node hosts the next.
+        case nodeFull = 209
         case mediaSDP = 302
         case mediaEndpoint = 303
         case mediaMute = 307

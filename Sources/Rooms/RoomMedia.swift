@@ -41,6 +41,14 @@ public protocol RoomMedia: Sendable {
     /// A WebRtcEndpoint, with data channels (Kurento's `useDataChannels`) when asked for.
     func createWebRtcEndpoint(pipeline: String, dataChannels: Bool) async throws(RoomMediaError) -> String
     func createComposite(pipeline: String) async throws(RoomMediaError) -> String
+    /// An RtpEndpoint with SDES-SRTP under a random key: one end of a link
+    /// that carries one stream between two nodes of a cascaded room.
+    func createLinkEndpoint(pipeline: String) async throws(RoomMediaError) -> String
+    /// An SDP offer of `endpoint` (audio and video).
+    func generateOffer(_ endpoint: String) async throws(RoomMediaError) -> String
+    func processAnswer(_ endpoint: String, answer: String) async throws(RoomMediaError)
+    /// Answers `offer` on a link endpoint (no ICE to gather).
+    func answerLink(_ endpoint: String, offer: String) async throws(RoomMediaError) -> String
     func createHubPort(hub: String) async throws(RoomMediaError) -> String
     /// Answers `offer` and starts gathering candidates (trickled as IceCandidateFound events).
     func processOffer(_ endpoint: String, offer: String) async throws(RoomMediaError) -> String

@@ -98,6 +98,12 @@ final class Participant {
     /// Senders whose video this participant muted for itself: not connected to its subscriptions.
     var mutedVideo: Set<String> = []
 
+    /// A participant hosted by another node of a cascaded room: the id of the
+    /// node whose link brought it here (nil: its socket is on this node). Its
+    /// first stream arrives over that link, through an RtpEndpoint that stands
+    /// in for its publisher; it has no session here.
+    var origin: String?
+
     init(name: String, session: String, role: RoomRole, extensions: Set<String>) {
         self.name = name
         self.session = session
@@ -110,9 +116,37 @@ final class Participant {
     func wants(_ feature: String) -> Bool { extensions.contains(feature) }
 }
 
+/// A room's link to another node of the same cascaded room (docs/cluster.md,
+/// "Cascaded rooms"): cascade messages both ways, and the RtpEndpoints that
+/// carry this node's streams to that node, one per participant.
+final class NodeLink {
+    let node: String
+    let transport: any CascadeTransport
+    /// By participant name: our RtpEndpoint sending its first stream to the other node.
+    var outgoing: [String: String] = [:]
+    /// Participants whose stream is being offered (the offer's awaits let others in).
+    var offering: Set<String> = []
+
+    init(node: String, transport: any CascadeTransport) {
+        self.node = node
+        self.transport = transport
+    }
+}
+
 final class Room {
     let name: String
     var mode: RoomMode
+    /// A cascaded room's node that holds it (its owner), on a node that only
+    /// hosts some of its participants; nil on the owner and in a room of one node.
+    var owner: String?
+    /// Links to the room's other nodes, by node id: on the owner one per
+    /// hosting node, on a hosting node the one to the owner.
+    var links: [String: NodeLink] = [:]
+    /// Set while a hosting node's room lets everyone go (its owner is gone, or
+    /// its last participant with a socket here left).
+    var detaching = false
+    /// Participants with a socket on this node.
+    var locals: [Participant] { members.filter { $0.origin == nil } }
     /// The room's MediaPipeline, made by the first join.
     var pipeline: String?
     var composite: String?

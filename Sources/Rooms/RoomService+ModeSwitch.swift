@@ -10,6 +10,14 @@ extension RoomService {
         let modeName = try string(params, "mode")
         let (room, p) = try member(session)
         guard p.role == .moderator else { throw RoomError(.unauthorized, "Only a moderator may change the room mode") }
+        if let owner = room.owner, let link = room.links[owner] {
+            // A hosting node of a cascaded room: the owner switches, and this node follows.
+            guard let mode = RoomMode(rawValue: modeName), options.modes.contains(mode) else {
+                throw RoomError(.roomModeNotSupported, "Room mode '\(modeName)' is not supported")
+            }
+            link.transport.send(["op": "setMode", "mode": .string(mode.rawValue)])
+            return ["mode": .string(mode.rawValue), "previousMode": .string(room.mode.rawValue), "switchId": .null, "node": .string(owner)]
+        }
         return try await setMode(of: room, to: modeName)
     }
 
@@ -60,7 +68,9 @@ extension RoomService {
         if mode != .mcu {
             for publisher in room.members where publisher.publishesAnything { announce(publisher, in: room) }
         }
-        for p in room.members { p.switchPending = true }
+        // Participants of other nodes switch there.
+        for p in room.locals { p.switchPending = true }
+        cascadeModeChanged(room)
         room.switchAdvertised = true
         room.switchStartedAt = clock.monotonicNow
         await progressSwitch(room)

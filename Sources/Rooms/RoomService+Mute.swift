@@ -123,6 +123,7 @@ extension RoomService {
             }
         }
         broadcast("streamPropertyChanged", Self.propertyNote(p, kind: kind, active: active, reason: reason), in: room)
+        cascadeMuted(p, kind: kind, active: active, reason: reason, in: room)
     }
 
     /// The `reason` of a publisher's own mute or unmute of `kind` (audio or video).

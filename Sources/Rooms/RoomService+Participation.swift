@@ -42,7 +42,7 @@ extension RoomService {
         let extensions = Set(params["extensions"]?.arrayValue?.compactMap(\.stringValue) ?? [])
         let room: Room
         if let existing = rooms[roomName] {
-            guard !existing.closing else { throw RoomError(.roomClosed, "Room '\(roomName)' is closing") }
+            guard !existing.closing, !existing.detaching else { throw RoomError(.roomClosed, "Room '\(roomName)' is closing") }
             guard existing.participants[user] == nil else {
                 throw RoomError(.existingUserInRoom, "User '\(user)' already exists in room '\(roomName)'")
             }
@@ -50,10 +50,15 @@ extension RoomService {
                 options.limitRefused("rooms.maxParticipants")
                 throw RoomError(.roomFull, "Room '\(roomName)' is full: rooms.maxParticipants (\(options.maxParticipants)) reached")
             }
+            if isFull(existing) {
+                // Cluster: the next participant is hosted by another node (docs/cluster.md, "Cascaded rooms").
+                throw RoomError(.nodeFull, "Room '\(roomName)' holds cluster.maxParticipantsPerNode (\(cascade?.maxParticipantsPerNode ?? 0)) participants on this node: join through another node of the cluster")
+            }
             room = existing
         } else {
             guard rooms.count < options.maxRooms else { throw .limit("limits.maxRooms", options.maxRooms, "Too many rooms", options: options) }
             room = Room(name: roomName, mode: mode)
+            room.owner = relayOwners.removeValue(forKey: roomName)
             rooms[roomName] = room
         }
         let p = Participant(name: user, session: session.id, role: role, extensions: extensions)
@@ -74,8 +79,21 @@ extension RoomService {
                 throw RoomError(.roomCannotBeCreated, "Room '\(roomName)' cannot be created: \(error)")
             }
         }
+        if room.owner != nil, room.links.isEmpty {
+            do { try await attachToOwner(room) } catch {
+                room.remove(user)
+                session.room = nil
+                session.user = nil
+                if room.members.isEmpty, rooms[roomName] === room {
+                    rooms[roomName] = nil
+                    if let pipeline = room.pipeline { await media.release(pipeline) }
+                }
+                throw error
+            }
+        }
         if room.mode != .sfu, room.composite == nil { try await ensureComposite(room) }
         broadcast("participantJoined", ["id": .string(user)], in: room, except: user)
+        cascadeJoined(p, in: room)
         var peers: [JSONValue] = room.members.filter { $0.name != user }.map { Room.peer($0.name, room.streams(of: $0, for: p)) }
         if let s = room.mcuStreams { peers.insert(Room.peer(mcuName, s), at: 0) }
         if options.autoMCUThreshold > 0, room.mode == .sfu, room.switchID == nil, room.members.count >= options.autoMCUThreshold {
@@ -221,6 +239,7 @@ extension RoomService {
                 send("mediaError", ["error": .string(error.message)], to: p)
             }
             announce(p, in: room)
+            await cascadePublished(p, in: room)
         } else {
             let extra = ExtraStream(id: stream.id, source: stream.source, endpoint: endpoint)
             p.extras.append(extra)
@@ -273,6 +292,7 @@ extension RoomService {
         await dropSubscriptions(to: p.name, in: room)
         await releaseEndpoint(endpoint)
         await voiceChanged(room, user: p.name, speaking: false, level: nil)
+        await cascadeUnpublished(p, in: room)
         if room.mode == .sfu || room.mode == .hybrid {
             for viewer in room.members where viewer !== p {
                 var note: [String: JSONValue] = ["name": .string(p.name)]
@@ -465,6 +485,7 @@ extension RoomService {
         guard user == p.name else { throw RoomError(.userNotFound, "userMessage '\(user)' is not the caller ('\(p.name)')") }
         guard roomName == room.name else { throw RoomError(.roomNotFound, "roomMessage '\(roomName)' is not the caller's room") }
         broadcast("sendMessage", ["room": .string(room.name), "user": .string(p.name), "message": .string(message)], in: room)
+        cascadeSend(["op": "message", "user": .string(p.name), "message": .string(message)], in: room, except: nil)
         return [:]
     }
 }

@@ -78,6 +78,9 @@ public actor RoomService {
         /// Notifications sent while the socket was gone (within the grace):
         /// given to the socket that resumes the session, in order.
         var missed: [String] = []
+        /// Set when this socket is another node's link to one of our rooms
+        /// (`cascadeAttach`): the room, and that node's id.
+        var link: (room: String, link: NodeLink)?
         init(id: String, now: Duration) {
             self.id = id
             self.lastSeen = now
@@ -94,6 +97,10 @@ public actor RoomService {
     var nextConnection: ConnectionID = 1
     var nextSwitch = 1
     var nextRecording = 1
+    /// Cascaded rooms (docs/cluster.md): set by `enableCascade` on a node of a cluster.
+    var cascade: CascadeSettings?
+    /// Rooms about to be hosted here for an owner on another node (`hostRelayRoom`), by room.
+    var relayOwners: [String: String] = [:]
 
     public init(media: any RoomMedia, options: RoomOptions = RoomOptions(), clock: any TimeSource = SystemTimeSource()) {
         self.media = media
@@ -116,13 +123,20 @@ public actor RoomService {
     /// The socket is gone: the participant keeps its place for the grace period.
     public func closeConnection(_ id: ConnectionID) {
         guard let c = connections.removeValue(forKey: id), let s = sessions[c.session], s.connection == id else { return }
+        if let link = s.link {
+            // Another node's link: its participants leave with it.
+            sessions[s.id] = nil
+            Task { await self.dropLink(room: link.room, link: link.link) }
+            return
+        }
         s.connection = nil
         s.droppedAt = clock.monotonicNow
         if s.room == nil { sessions[s.id] = nil }
     }
 
     public var roomNames: [String] { rooms.keys.sorted() }
-    public var participantCount: Int { rooms.values.reduce(0) { $0 + $1.members.count } }
+    /// Participants with a socket here (those other nodes host are theirs to count).
+    public var participantCount: Int { rooms.values.reduce(0) { $0 + $1.locals.count } }
     /// What a cluster heartbeat reports: rooms, participants, and the rooms that run a mixer (MCU or hybrid).
     public var load: (rooms: [String], participants: Int, mixers: Int) {
         (roomNames, participantCount, rooms.values.filter { $0.mode != .sfu }.count)
@@ -230,6 +244,11 @@ public actor RoomService {
             if let room = session.room, let user = session.user { await evict(room: room, user: user, notifyEvicted: false) }
             return "bye"
         case "joinRoom": return try await joinRoom(params, session: session)
+        case "cascadeAttach": return try await cascadeAttach(params, session: session, connection: connection)
+        case "cascade":
+            guard let link = session.link else { throw RoomError(.unauthorized, "cascade: this socket is not a node link") }
+            await cascadeReceived(params, room: link.room, from: link.link.node)
+            return [:]
         case "publishVideo": return try await publishVideo(params, session: session)
         case "unpublishVideo": return try await unpublishVideo(params, session: session)
         case "receiveVideoFrom": return try await receiveVideoFrom(params, session: session)
@@ -452,6 +471,7 @@ public actor RoomService {
             if s.connection == nil { sessions[s.id] = nil }
         }
         broadcast("participantLeft", ["name": .string(user)], in: room)
+        await cascadeLeft(p, in: room)
         await finishParticipantFile(room, user: user)
         await dropSubscriptions(to: user, in: room)
         for extra in p.extras {
@@ -475,6 +495,7 @@ public actor RoomService {
         } else {
             if room.switchID != nil { await progressSwitch(room) }
             await applyLayout(room)
+            await detachIfEmpty(room)
         }
     }
 }

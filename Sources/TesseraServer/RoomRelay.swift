@@ -32,6 +32,21 @@ actor RoomRelay {
     private var leaving = false
     /// The client's own socket is closing: nothing more to send it.
     private var closing = false
+    /// The relayed `joinRoom` whose answer has not come: its id, text, room and
+    /// node. Relaying starts for good with its answer; a `nodeFull` refusal
+    /// makes this node host the participant instead (a cascaded room).
+    private var pendingJoin: (id: JSONValue, text: String, room: String, node: String)?
+    /// Whether the gauge counts this socket's link now.
+    private var counting = false
+    /// Cascaded rooms: whether this node hosts part of a room and takes its
+    /// joins; make this node host the next join of a room for its owner; hand a
+    /// frame to the local RoomService. Nil without cascading.
+    struct Hosting: Sendable {
+        var hosts: @Sendable (_ room: String) async -> Bool
+        var host: @Sendable (_ room: String, _ owner: String) async -> Void
+        var deliver: @Sendable (_ text: String) async -> Void
+    }
+    let hosting: Hosting?
 
     final class Link: Sendable {
         let node: NodeInfo
@@ -48,8 +63,9 @@ actor RoomRelay {
     let counted: @Sendable (Int) -> Void
 
     init(cluster: ClusterNode, client: AsyncStream<OutboundFrame>.Continuation, maxFrame: Int, logger: Logger,
-         counted: @escaping @Sendable (Int) -> Void = { _ in }, onRelay: @escaping @Sendable () async -> Void) {
+         counted: @escaping @Sendable (Int) -> Void = { _ in }, hosting: Hosting? = nil, onRelay: @escaping @Sendable () async -> Void) {
         self.cluster = cluster
+        self.hosting = hosting
         self.counted = counted
         self.client = client
         self.maxFrame = maxFrame
@@ -79,6 +95,8 @@ actor RoomRelay {
         case "joinRoom":
             guard let room = params["room"]?.stringValue else { return false }  // the local handler names the missing param
             let extensions = params["extensions"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            // A cascaded room this node hosts part of: its joins stay here.
+            if let hosting, await hosting.hosts(room) { return false }
             do {
                 switch try await cluster.place(room: room) {
                 case .here: return false
@@ -94,6 +112,7 @@ actor RoomRelay {
                     target = node
                     self.room = room
                     clusterAware = extensions.contains("cluster")
+                    if let id = request.id, hosting != nil { pendingJoin = (id, text, room, node.id) }
                 }
             } catch {
                 logger.error("cannot place a room", metadata: ["room": "\(room)", "error": "\(error)"])
@@ -112,15 +131,51 @@ actor RoomRelay {
                 try await link.writer.write(.text(#"{"jsonrpc":"2.0","method":"ping","params":{"interval":\#(JSONWriter.string(pingInterval))}}"#))
             }
             try await link.writer.write(.text(text))
-            // Relaying from now on: the gauge counts it, and the local session is let go.
-            counted(1)
-            await onRelay()
+            // Relaying from now on (for a join that may be hosted here, once it is answered).
+            if pendingJoin == nil { await startRelaying() }
         } catch {
             logger.error("cannot reach the node holding a room", metadata: ["node": "\(target.id)", "error": "\(error)"])
             link?.task.cancel()
             link = nil
+            pendingJoin = nil
             refuse(request.id, "the room is held by node '\(target.id)', which cannot be reached now")
         }
+        return true
+    }
+
+    /// The gauge counts the link, and the local session is let go.
+    private func startRelaying() async {
+        guard !counting else { return }
+        counting = true
+        counted(1)
+        await onRelay()
+    }
+
+    private func stopCounting() {
+        if counting { counted(-1) }
+        counting = false
+    }
+
+    /// Looks at a frame from the room's node: true when it was the answer to
+    /// the pending join and the join is hosted here instead (nothing goes to
+    /// the client: the local RoomService answers it).
+    func takeJoinAnswer(_ text: String) async -> Bool {
+        guard let pending = pendingJoin, text.contains("\"id\""), case .response(let r) = RPCCodec.decode(text), r.id == pending.id else { return false }
+        pendingJoin = nil
+        guard case .error(let e) = r.outcome, e.code == RoomError.Code.nodeFull.rawValue, let hosting, let link else {
+            await startRelaying()
+            return false
+        }
+        // The room's node is full: this node hosts the participant and links to it.
+        logger.info("hosting a participant of a cascaded room", metadata: ["room": "\(pending.room)", "owner": "\(pending.node)"])
+        self.link = nil
+        // Not in this (the link's) task, which ends here: the join links to the owner itself.
+        let text = pending.text, room = pending.room, owner = pending.node
+        await Task {
+            await hosting.host(room, owner)
+            await hosting.deliver(text)
+        }.value
+        link.task.cancel()
         return true
     }
 
@@ -138,7 +193,7 @@ actor RoomRelay {
     func linkEnded(_ ended: Link) {
         guard link === ended else { return }
         link = nil
-        counted(-1)
+        stopCounting()
         guard !closing else { return }
         if !leaving {
             logger.notice("the node holding a relayed room is gone", metadata: ["node": "\(ended.node.id)", "room": "\(room ?? "")"])
@@ -162,6 +217,7 @@ actor RoomRelay {
                     openedContinuation.yield(outbound)
                     for try await message in inbound.messages(maxSize: maxFrame) {
                         guard case .text(let text) = message else { continue }
+                        if await self.takeJoinAnswer(text) { continue }
                         // The room's node sends its participants away itself (it drains): no second notice.
                         if text.contains("\"roomMoved\"") { await self.noteMoved() }
                         // A response with the session id: a reconnect through this node will find it.
@@ -204,7 +260,7 @@ actor RoomRelay {
         closing = true
         guard let link else { return }
         self.link = nil
-        counted(-1)
+        stopCounting()
         try? await link.writer.close(.normalClosure, reason: nil)
         link.task.cancel()
     }

@@ -25,8 +25,13 @@ enum RoomWebSocket {
         let connection = await rooms.openConnection(RoomSocketSink(continuation: continuation))
         // In a cluster, requests for rooms other nodes hold go to them (docs/cluster.md).
         let relay = cluster.map { cluster in
-            RoomRelay(cluster: cluster, client: continuation, maxFrame: limits.limits.hardMessageCap, logger: logger, counted: relayed,
-                      onRelay: { await rooms.closeConnection(connection) })
+            // Cascaded rooms (cluster.maxParticipantsPerNode): a join the room's node is too full for is hosted here.
+            let hosting = cluster.settings.maxParticipantsPerNode > 0 ? RoomRelay.Hosting(
+                hosts: { await rooms.hostsRelayRoom($0) },
+                host: { await rooms.hostRelayRoom($0, owner: $1) },
+                deliver: { await rooms.handle($0, from: connection) }) : nil
+            return RoomRelay(cluster: cluster, client: continuation, maxFrame: limits.limits.hardMessageCap, logger: logger, counted: relayed,
+                             hosting: hosting, onRelay: { await rooms.closeConnection(connection) })
         }
         await WebSocketServing.serve(
             inbound: inbound, outbound: outbound, stream: stream, continuation: continuation, limits: limits, kurento: false, logger: logger,

@@ -223,7 +223,7 @@ public struct TesseraServer {
             configuration: .init(address: .hostname(config.address, port: config.port), serverName: "Tessera"),
             // Shut down in reverse order: the HTTP server first, the media last.
             services: [MediaShutdown(service: service), gc, events, RoomClock(rooms: rooms)]
-                + (cluster.map { [ClusterHeartbeat(node: $0)] as [any Service] } ?? [])
+                + (cluster.map { [ClusterHeartbeat(node: $0, rooms: rooms, maxFrame: socketLimits.limits.hardMessageCap)] as [any Service] } ?? [])
                 + (certificates.map { [TLSReloader(certificates: $0, logger: logger)] as [any Service] } ?? []),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger
@@ -284,9 +284,18 @@ struct MediaEventPump: Service {
 /// without its database), heartbeats, and leaves it at shutdown.
 struct ClusterHeartbeat: Service {
     let node: ClusterNode
+    let rooms: RoomService
+    let maxFrame: Int
 
     func run() async throws {
         try await node.start()
+        // Cascaded rooms: links from hosting nodes are taken, and made to owners (docs/cluster.md).
+        let node = self.node, rooms = self.rooms, maxFrame = self.maxFrame, logger = Logger(label: "tessera.rooms")
+        await rooms.enableCascade(CascadeSettings(
+            node: node.settings.nodeID, secret: await node.secret, maxParticipantsPerNode: node.settings.maxParticipantsPerNode,
+            connect: { room, owner in
+                try await CascadeLink.connect(room: room, owner: owner, cluster: node, rooms: rooms, maxFrame: maxFrame, logger: logger)
+            }))
         await cancelWhenGracefulShutdown { await node.run() }
     }
 }

@@ -48,6 +48,20 @@ public final class FakeRoomMedia: RoomMedia {
         if let hook = duringCreateComposite.withLock({ $0 }) { await hook() }
         return make("composite", "createComposite(\(pipeline))")
     }
+    public func createLinkEndpoint(pipeline: String) async throws(RoomMediaError) -> String {
+        make("rtp", "createLinkEndpoint(\(pipeline))")
+    }
+    public func generateOffer(_ endpoint: String) async throws(RoomMediaError) -> String {
+        log("generateOffer(\(endpoint))")
+        return "offer(\(endpoint))"
+    }
+    public func answerLink(_ endpoint: String, offer: String) async throws(RoomMediaError) -> String {
+        log("answerLink(\(endpoint))")
+        return "answer(\(offer))"
+    }
+    public func processAnswer(_ endpoint: String, answer: String) async throws(RoomMediaError) {
+        log("processAnswer(\(endpoint), \(answer))")
+    }
     public func createHubPort(hub: String) async throws(RoomMediaError) -> String { make("port", "createHubPort(\(hub))") }
     public func processOffer(_ endpoint: String, offer: String) async throws(RoomMediaError) -> String {
         log("processOffer(\(endpoint))")

@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 
+from cluster_support import SMALL_MIXER, cluster, holder, objects, start_nodes, stop_all
 from conftest import BIN, REPO, Server, free_port
 from media import centre_colour, colour_close, wait_for, wait_for_sync
 from pg import Postgres
@@ -19,42 +20,6 @@ from test_chromium import CHROME, make_inputs, open_page
 from test_rooms import check_hybrid_view, check_mcu_view, check_sfu_view, room_url
 
 PEOPLE = [("alice", (220, 40, 40), 300), ("bob", (40, 200, 60), 500), ("carol", (40, 60, 220), 700)]
-SMALL_MIXER = {"TESSERA_MIXER_WIDTH": "640", "TESSERA_MIXER_HEIGHT": "360", "TESSERA_MIXER_FPS": "15"}
-
-
-def start_nodes(pg, count=3, extra=None):
-    nodes = []
-    for i in range(count):
-        env = {"TESSERA_CLUSTER_DATABASE_URL": pg.url, "TESSERA_CLUSTER_NODE_ID": f"n{i + 1}", "TESSERA_ADMIN_KEY": "k",
-               **SMALL_MIXER, **(extra or {})}
-        # The advertised URL names the node's own port, known before it starts.
-        port = free_port()
-        env["TESSERA_CLUSTER_ADVERTISE_URL"] = f"ws://127.0.0.1:{port}"
-        nodes.append(Server(env_overrides=env, port=port))
-    return nodes
-
-
-def cluster(node):
-    return node.health()["cluster"]
-
-
-def holder(node, room):
-    for n in cluster(node)["nodes"]:
-        if room in n["rooms"]:
-            return n["id"]
-    return None
-
-
-def objects(node):
-    return node.health()["objects"]
-
-
-def stop_all(nodes, pg):
-    for n in nodes:
-        n.stop()
-    pg.stop()
-
-
 def test_three_nodes_one_room_in_sfu_mcu_and_hybrid_modes():
     pg = Postgres()
     nodes = []

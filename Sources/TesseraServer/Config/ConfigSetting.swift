@@ -177,6 +177,8 @@ public struct ConfigSetting: Sendable {
               summary: "A node silent this long is gone, and its rooms may be taken by another (also the length of a room's lease)."),
         .init(key: "cluster.participantsPerNode", env: "TESSERA_CLUSTER_PARTICIPANTS_PER_NODE", flag: nil, kind: .int(1...1_000_000), defaultValue: 500,
               summary: "Past this many participants, the node receiving a new room's first join places it on the least loaded node instead."),
+        .init(key: "cluster.maxParticipantsPerNode", env: "TESSERA_CLUSTER_MAX_PARTICIPANTS_PER_NODE", flag: nil, kind: .int(0...1_000_000), defaultValue: 0,
+              summary: "Participants of one room a node hosts; joins past it through another node are hosted there, linked to the room's node (a cascaded room); 0 = never."),
         .init(key: "cluster.drainSeconds", env: "TESSERA_CLUSTER_DRAIN_SECONDS", flag: nil, kind: .int(0...3600), defaultValue: 10,
               summary: "On SIGTERM, a node in a cluster takes no new rooms, sends its participants to other nodes and keeps their media this long before it stops; 0 = stop at once."),
     ]

@@ -310,6 +310,7 @@ public struct ConfigLoader {
             c.heartbeat = .milliseconds(int("cluster.heartbeatMillis"))
             c.nodeTimeout = .seconds(int("cluster.nodeTimeoutSeconds"))
             c.participantsPerNode = int("cluster.participantsPerNode")
+            c.maxParticipantsPerNode = int("cluster.maxParticipantsPerNode")
             c.drain = .seconds(int("cluster.drainSeconds"))
             cluster = c
         }

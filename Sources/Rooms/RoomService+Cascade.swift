@@ -1,0 +1,339 @@
+import Foundation
+import Elements
+public import JSONRPC
+
+/// One message channel between two nodes of a cascaded room.
+public protocol CascadeTransport: Sendable {
+    /// One cascade message (an object with `op`) to the other node.
+    func send(_ message: JSONValue)
+    func close()
+}
+
+/// A hosting node's link to a room's owner, attached (what `CascadeSettings.connect` gives back).
+public struct CascadeAttachment: Sendable {
+    public var transport: any CascadeTransport
+    /// The owner's answer to `cascadeAttach`: `{mode, participants: [{name, audioActive, videoActive}]}`.
+    public var roster: JSONValue
+    /// Starts handing the owner's messages to the room service (they are held
+    /// until the room has taken the roster and the link).
+    public var start: @Sendable () -> Void
+
+    public init(transport: any CascadeTransport, roster: JSONValue, start: @escaping @Sendable () -> Void) {
+        self.transport = transport
+        self.roster = roster
+        self.start = start
+    }
+}
+
+/// How this node takes part in cascaded rooms (docs/cluster.md).
+public struct CascadeSettings: Sendable {
+    /// This node's id.
+    public var node: String
+    /// What another node proves itself with in `cascadeAttach` (the cluster's shared secret).
+    public var secret: String
+    /// Participants of one room this node hosts itself before the room's
+    /// further participants go to other nodes (`cluster.maxParticipantsPerNode`); 0 = no limit.
+    public var maxParticipantsPerNode: Int
+    /// Opens the link of `room` to its owner node `owner` and attaches (`cascadeAttach`).
+    public var connect: @Sendable (_ room: String, _ owner: String) async throws -> CascadeAttachment
+
+    public init(node: String, secret: String, maxParticipantsPerNode: Int,
+                connect: @escaping @Sendable (_ room: String, _ owner: String) async throws -> CascadeAttachment) {
+        self.node = node
+        self.secret = secret
+        self.maxParticipantsPerNode = maxParticipantsPerNode
+        self.connect = connect
+    }
+}
+
+/// A link that arrived as a socket of this node's room server: cascade
+/// messages go out as `cascade` notifications.
+struct SocketCascadeTransport: CascadeTransport {
+    let sink: any RoomConnection
+    func send(_ message: JSONValue) { sink.send(RPCCodec.notification(method: "cascade", params: message)) }
+    func close() { sink.close() }
+}
+
+// Cascaded rooms (docs/cluster.md, "Cascaded rooms"): one room over several
+// nodes. The owner holds the room; a hosting node holds the participants
+// whose sockets are on it, and one link to the owner. Over a link each side
+// tells the other who joins, publishes, mutes and leaves (messages with an
+// `op`), and each published first stream crosses once, from an RtpEndpoint
+// connected to its publisher to an RtpEndpoint that stands in for that
+// publisher on the other side (SDES-SRTP; the sending side offers). A
+// participant that came over a link (`origin`) is told to every other link,
+// never back over its own: streams of one hosting node reach another through
+// the owner. Each node mixes for its own participants (MCU and hybrid).
+extension RoomService {
+    public func enableCascade(_ settings: CascadeSettings) { cascade = settings }
+
+    /// The next join of `room` here hosts it for `owner`, whose node is full
+    /// (the owner refused the join with `nodeFull`).
+    public func hostRelayRoom(_ room: String, owner: String) {
+        if rooms[room] == nil { relayOwners[room] = owner }
+    }
+
+    /// Whether joins of `room` stay here: this node hosts part of it and has room for more.
+    public func hostsRelayRoom(_ room: String) -> Bool {
+        guard let r = rooms[room], r.owner != nil, !r.closing else { return false }
+        return !isFull(r)
+    }
+
+    /// Whether `room` holds as many participants with sockets here as one node may host.
+    func isFull(_ room: Room) -> Bool {
+        guard let limit = cascade?.maxParticipantsPerNode, limit > 0 else { return false }
+        return room.locals.count >= limit
+    }
+
+    // MARK: The owner's side
+
+    /// `cascadeAttach {room, node, secret}`: another node hosts participants
+    /// of `room` and links to it. Answers the room's mode and participants
+    /// (but that node's own); their streams follow as `published` messages.
+    func cascadeAttach(_ params: [String: JSONValue], session: Session, connection: ConnectionID) async throws(RoomError) -> JSONValue {
+        guard let cascade else { throw RoomError(.unauthorized, "cascadeAttach: this node is not in a cluster") }
+        guard params["secret"]?.stringValue == cascade.secret else { throw RoomError(.unauthorized, "cascadeAttach: not a node of this cluster") }
+        let roomName = try string(params, "room"), node = try string(params, "node")
+        guard session.room == nil, session.link == nil else { throw RoomError(.existingUserInRoom, "cascadeAttach: this socket is already in use") }
+        guard let room = rooms[roomName], !room.closing, room.owner == nil else {
+            throw RoomError(.roomNotFound, "Room '\(roomName)' is not held by this node")
+        }
+        guard let sink = connections[connection]?.sink else { throw RoomError(.userClosed, "cascadeAttach: the socket closed") }
+        if let stale = room.links[node] { await dropLink(room: roomName, link: stale) }
+        guard rooms[roomName] === room, !room.closing else { throw RoomError(.roomClosed, "Room '\(roomName)' is closing") }
+        let link = NodeLink(node: node, transport: SocketCascadeTransport(sink: sink))
+        room.links[node] = link
+        session.link = (roomName, link)
+        let roster: [JSONValue] = room.members.filter { $0.origin != node }.map { p in
+            ["name": .string(p.name), "audioActive": .bool(p.audioActive), "videoActive": .bool(p.videoActive)]
+        }
+        for p in room.members where p.origin != node && p.publishing { await offerStream(of: p, in: room, over: link) }
+        return ["mode": .string(room.mode.rawValue), "participants": .array(roster)]
+    }
+
+    // MARK: The hosting node's side
+
+    /// Links a room hosted here to its owner: takes the owner's mode and
+    /// participants, and tells it ours. Throws when the owner cannot be reached.
+    func attachToOwner(_ room: Room) async throws(RoomError) {
+        guard let cascade, let owner = room.owner, room.links.isEmpty else { return }
+        let attachment: CascadeAttachment
+        do { attachment = try await cascade.connect(room.name, owner) } catch {
+            throw RoomError(.roomCannotBeCreated, "Room '\(room.name)' is held by node '\(owner)', which this node cannot link to: \(error)")
+        }
+        guard rooms[room.name] === room, !room.closing, room.links.isEmpty else {
+            attachment.transport.close()
+            return
+        }
+        let link = NodeLink(node: owner, transport: attachment.transport)
+        room.links[owner] = link
+        if let name = attachment.roster["mode"]?.stringValue, let mode = RoomMode(rawValue: name), mode != room.mode, room.switchID == nil {
+            room.mode = mode
+        }
+        for entry in attachment.roster["participants"]?.arrayValue ?? [] {
+            addRemote(entry, in: room, over: link)
+        }
+        for p in room.locals { link.transport.send(["op": "joined", "name": .string(p.name)]) }
+        for p in room.locals where p.publishing { await offerStream(of: p, in: room, over: link) }
+        attachment.start()
+    }
+
+    // MARK: Both sides
+
+    /// A participant another node announced (`joined`, or the roster): joins
+    /// here without a session. A name taken here stays with its holder.
+    func addRemote(_ entry: JSONValue, in room: Room, over link: NodeLink) {
+        guard let name = entry["name"]?.stringValue, !name.isEmpty, room.participants[name] == nil, Self.nameProblem(name) == nil else { return }
+        let p = Participant(name: name, session: "", role: .publisher, extensions: [])
+        p.origin = link.node
+        p.audioActive = entry["audioActive"]?.boolValue ?? true
+        p.videoActive = entry["videoActive"]?.boolValue ?? true
+        room.add(p)
+        broadcast("participantJoined", ["id": .string(name)], in: room, except: name)
+        cascadeJoined(p, in: room)
+    }
+
+    /// A message of the link from `node` to `room`.
+    public func cascadeReceived(_ params: [String: JSONValue], room roomName: String, from node: String) async {
+        guard let room = rooms[roomName], let link = room.links[node], let op = params["op"]?.stringValue else { return }
+        let name = params["name"]?.stringValue ?? ""
+        // The participant this message is about, when it came over this link.
+        let remote = room.participants[name].flatMap { $0.origin == node ? $0 : nil }
+        switch op {
+        case "joined":
+            addRemote(.object(params), in: room, over: link)
+        case "left":
+            if remote != nil { await evict(room: roomName, user: name, notifyEvicted: false) }
+        case "published":
+            guard let p = remote, let offer = params["offer"]?.stringValue else { return }
+            await takeStream(of: p, offer: offer, in: room, over: link)
+        case "answer":
+            guard let endpoint = link.outgoing[name], let answer = params["answer"]?.stringValue else { return }
+            do { try await media.processAnswer(endpoint, answer: answer) } catch {
+                await dropOutgoing(name, of: link)
+            }
+        case "unpublished":
+            guard let p = remote else { return }
+            await unpublishFirst(p, in: room)
+            await applyLayout(room)
+        case "mute":
+            guard let p = remote, let kind = params["kind"]?.stringValue, kind == "audio" || kind == "video",
+                let active = params["active"]?.boolValue
+            else { return }
+            await setActive(room, p, kind: kind, active: active, reason: params["reason"]?.stringValue ?? Self.ownMuteReason(kind))
+        case "mode":
+            // The owner switched: this node's participants follow.
+            guard room.owner == node, let mode = params["mode"]?.stringValue.flatMap(RoomMode.init(rawValue:)) else { return }
+            _ = try? await switchMode(roomName, to: mode)
+        case "setMode":
+            // A moderator on a hosting node asked for a switch; the owner makes it.
+            guard room.owner == nil, let mode = params["mode"]?.stringValue else { return }
+            _ = try? await setMode(of: room, to: mode)
+        case "message":
+            guard let user = params["user"]?.stringValue, let message = params["message"]?.stringValue,
+                room.participants[user]?.origin == node
+            else { return }
+            broadcast("sendMessage", ["room": .string(room.name), "user": .string(user), "message": .string(message)], in: room)
+            cascadeSend(["op": "message", "user": .string(user), "message": .string(message)], in: room, except: node)
+        default:
+            return
+        }
+    }
+
+    /// Sends `p`'s first stream over `link`: an RtpEndpoint connected to its
+    /// publisher offers it; the other side answers (`answer`).
+    func offerStream(of p: Participant, in room: Room, over link: NodeLink) async {
+        guard link.outgoing[p.name] == nil, !link.offering.contains(p.name), let publisher = p.publisher, let pipeline = room.pipeline else { return }
+        link.offering.insert(p.name)
+        defer { link.offering.remove(p.name) }
+        var made: String?
+        do {
+            let endpoint = try await media.createLinkEndpoint(pipeline: pipeline)
+            made = endpoint
+            try await media.connect(publisher, endpoint, kind: nil)
+            let offer = try await media.generateOffer(endpoint)
+            guard room.links[link.node] === link, room.participants[p.name] === p, p.publisher == publisher else {
+                await media.release(endpoint)
+                return
+            }
+            link.outgoing[p.name] = endpoint
+            link.transport.send([
+                "op": "published", "name": .string(p.name), "offer": .string(offer),
+                "audioActive": .bool(p.audioActive), "videoActive": .bool(p.videoActive),
+            ])
+        } catch {
+            if let made { await media.release(made) }
+        }
+    }
+
+    /// `published` over `link`: an RtpEndpoint answers the offer and stands
+    /// in for `p`'s publisher here, as a local publisher's endpoint would.
+    func takeStream(of p: Participant, offer: String, in room: Room, over link: NodeLink) async {
+        guard p.publisher == nil, let pipeline = room.pipeline else { return }
+        let endpoint: String, answer: String
+        do {
+            endpoint = try await media.createLinkEndpoint(pipeline: pipeline)
+        } catch { return }
+        do { answer = try await media.answerLink(endpoint, offer: offer) } catch {
+            await media.release(endpoint)
+            return
+        }
+        guard room.participants[p.name] === p, p.publisher == nil, room.links[link.node] === link else {
+            await media.release(endpoint)
+            return
+        }
+        endpointOwners[endpoint] = (room.name, p.name, p.name)
+        p.publisher = endpoint
+        link.transport.send(["op": "answer", "name": .string(p.name), "answer": .string(answer)])
+        try? await wireIntoMixer(room, p, mode: room.mixerMode)
+        guard room.participants[p.name] === p, p.publisher == endpoint else { return }
+        announce(p, in: room)
+        await cascadePublished(p, in: room)
+        await applyLayout(room)
+    }
+
+    func dropOutgoing(_ name: String, of link: NodeLink) async {
+        if let endpoint = link.outgoing.removeValue(forKey: name) { await media.release(endpoint) }
+    }
+
+    /// Sends `message` over every link of `room` but the one to `except`.
+    func cascadeSend(_ message: JSONValue, in room: Room, except: String?) {
+        for link in room.links.values where link.node != except { link.transport.send(message) }
+    }
+
+    // MARK: What the rest of the room layer tells the links
+
+    func cascadeJoined(_ p: Participant, in room: Room) {
+        cascadeSend(["op": "joined", "name": .string(p.name)], in: room, except: p.origin)
+    }
+
+    func cascadeLeft(_ p: Participant, in room: Room) async {
+        for link in Array(room.links.values) { await dropOutgoing(p.name, of: link) }
+        cascadeSend(["op": "left", "name": .string(p.name)], in: room, except: p.origin)
+    }
+
+    func cascadePublished(_ p: Participant, in room: Room) async {
+        for link in Array(room.links.values) where link.node != p.origin { await offerStream(of: p, in: room, over: link) }
+    }
+
+    func cascadeUnpublished(_ p: Participant, in room: Room) async {
+        for link in Array(room.links.values) { await dropOutgoing(p.name, of: link) }
+        cascadeSend(["op": "unpublished", "name": .string(p.name)], in: room, except: p.origin)
+    }
+
+    func cascadeMuted(_ p: Participant, kind: String, active: Bool, reason: String, in room: Room) {
+        cascadeSend(["op": "mute", "name": .string(p.name), "kind": .string(kind), "active": .bool(active), "reason": .string(reason)],
+                    in: room, except: p.origin)
+    }
+
+    /// The owner switched `room` to `mode`: its hosting nodes follow.
+    func cascadeModeChanged(_ room: Room) {
+        guard room.owner == nil else { return }
+        cascadeSend(["op": "mode", "mode": .string(room.mode.rawValue)], in: room, except: nil)
+    }
+
+    // MARK: Ends
+
+    /// A link ended (its socket closed, or its room went). On the owner, the
+    /// participants that came over it leave. On a hosting node whose owner is
+    /// gone, the room ends here: each participant is told (`roomMoved`,
+    /// reason `nodeLost`, to clients of the `cluster` extension) and its socket
+    /// closes, and its rejoin places the room on a live node.
+    func dropLink(room roomName: String, link: NodeLink) async {
+        guard let room = rooms[roomName], room.links[link.node] === link else { return }
+        room.links[link.node] = nil
+        link.transport.close()
+        for name in Array(link.outgoing.keys) { await dropOutgoing(name, of: link) }
+        if room.owner == link.node {
+            room.detaching = true
+            let notice: JSONValue = ["room": .string(roomName), "node": .string(link.node), "reason": "nodeLost"]
+            for p in room.locals {
+                guard let c = sessions[p.session]?.connection, let sink = connections[c]?.sink else { continue }
+                if p.wants("cluster") { sink.send(RPCCodec.notification(method: "roomMoved", params: notice)) }
+                sink.close()
+            }
+            for p in room.members { await evict(room: roomName, user: p.name, notifyEvicted: false) }
+        } else {
+            for p in room.members where p.origin == link.node { await evict(room: roomName, user: p.name, notifyEvicted: false) }
+        }
+    }
+
+    /// The link of hosted `room` to its owner ended (the hosting node's side).
+    public func cascadeLinkEnded(room roomName: String, node: String) async {
+        guard let link = rooms[roomName]?.links[node] else { return }
+        await dropLink(room: roomName, link: link)
+    }
+
+    /// A hosting node's room whose last participant with a socket here left:
+    /// its link closes, and the room with it.
+    func detachIfEmpty(_ room: Room) async {
+        guard room.owner != nil, !room.detaching, !room.closing, room.locals.isEmpty, rooms[room.name] === room else { return }
+        room.detaching = true
+        for link in Array(room.links.values) {
+            room.links[link.node] = nil
+            link.transport.close()
+            for name in Array(link.outgoing.keys) { await dropOutgoing(name, of: link) }
+        }
+        for p in room.members { await evict(room: room.name, user: p.name, notifyEvicted: false) }
+    }
+}
