@@ -61,6 +61,10 @@ struct AudioRoom: AsyncParsableCommand {
     @Option(help: "Participants who talk at once (the others send silence, marked as such).") var talkers = 3
     @Option(help: "A tone (Hz) that someone else in the room sends, checked for in the decoded sample (repeatable).")
     var listenFor: [Int] = []
+    @Option(help: "Prefix of the participants' names (load0, load1, ...); generators sharing one room need different ones.")
+    var namePrefix = "load"
+    @Option(help: "Tone index of the first talker (talker i sends 300 + 40 x (first + i) Hz); generators sharing one room give theirs different tones.")
+    var firstTone = 0
 
     mutating func validate() throws {
         guard common.url.hasPrefix("ws://") || common.url.hasPrefix("wss://") else {
@@ -75,11 +79,11 @@ struct AudioRoom: AsyncParsableCommand {
         let roomName = common.room ?? "load-\(UInt32.random(in: 0...UInt32.max))"
         let url = common.endpoint("/room")
         var clips: [AudioClip] = []
-        for i in 0..<talkers { clips.append(try AudioClip.make(hz: AudioClip.talkerFrequency(i))) }
+        for i in 0..<talkers { clips.append(try AudioClip.make(hz: AudioClip.talkerFrequency(firstTone + i))) }
         let silence = try AudioClip.make(hz: 0)
         let participants = (0..<common.peers).map { i in
             RoomParticipant(
-                name: "load\(i)", loop: run.loops[i % run.loops.count], registry: run.registry,
+                name: "\(namePrefix)\(i)", loop: run.loops[i % run.loops.count], registry: run.registry,
                 certificate: run.certificate, settings: run.settings,
                 clip: i < talkers ? clips[i] : silence, decode: i < common.decodeSample,
                 subscribeToPeers: mode != .mcu, logger: logger)

@@ -5,10 +5,14 @@ through n3, and those nodes host them, each linked to n1. Every participant's
 WebRTC session is with its own node; streams cross between nodes over
 SDES-SRTP RtpEndpoint links, n2 and n3 reaching each other through n1."""
 import asyncio
+import json
+import os
+import subprocess
 import time
 
 from cluster_support import cluster, holder, objects, start_nodes, stop_all
-from media import wait_for, wait_for_sync
+from conftest import REPO
+from media import tone_level, wait_for, wait_for_sync
 from pg import Postgres
 from room_client import Participant
 from test_rooms import check_hybrid_view, check_mcu_view, check_sfu_view, room_url
@@ -74,4 +78,88 @@ def test_a_room_over_three_nodes_in_sfu_mcu_and_hybrid_modes():
             assert await wait_for(lambda: all(objects(n) == 0 for n in nodes), 10), [objects(n) for n in nodes]
         asyncio.run(run())
     finally:
+        stop_all(nodes, pg)
+
+
+LOAD = os.environ.get("TESSERA_LOAD_BIN", os.path.join(REPO, ".build", "debug", "tessera-load"))
+TONES = [300, 340, 380]  # tessera-load's talker tones 0, 1 and 2: one talker per node
+
+
+def load(node, prefix, first_tone, seconds):
+    """20 tessera-load participants joining `node`: one talker (tone `first_tone`), 19 silent."""
+    others = [hz for i, hz in enumerate(TONES) if i != first_tone]
+    cmd = [LOAD, "audio-room", "--url", f"ws://127.0.0.1:{node.port}", "--json", "--room", "townhall", "--mode", "mcu",
+           "--peers", "20", "--talkers", "1", "--first-tone", str(first_tone), "--name-prefix", prefix,
+           "--seconds", str(seconds), "--decode-sample", "2", "--join-rate", "20", "--loops", "1"]
+    for hz in others:
+        cmd += ["--listen-for", str(hz)]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finished(proc, timeout=180):
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, (proc.returncode, err[-2000:])
+    return json.loads(out)
+
+
+def node_participants(node, node_id):
+    return next((n["participants"] for n in cluster(node)["nodes"] if n["id"] == node_id), None)
+
+
+def test_sixty_audio_participants_over_three_nodes():
+    """An MCU audio room of 60 tessera-load participants, 20 joining each node,
+    with cluster.maxParticipantsPerNode at 21: n1 holds the room and hosts its
+    20 plus one aiortc listener; n2 and n3 host theirs and link to n1. One
+    talker per node. Each node's aiortc listener hears all three talkers; the
+    generators' sampled participants hear the other nodes' talkers and a
+    talker never itself."""
+    pg = Postgres()
+    nodes = []
+    loads = []
+    try:
+        nodes = start_nodes(pg, extra={"TESSERA_CLUSTER_MAX_PARTICIPANTS_PER_NODE": "21"})
+        assert wait_for_sync(lambda: all(len(cluster(n)["nodes"]) == 3 for n in nodes), 10), [cluster(n) for n in nodes]
+
+        async def run():
+            listeners = [Participant(room_url(node), f"listener{i + 1}", "townhall", mode="mcu") for i, node in enumerate(nodes)]
+            await listeners[0].join()
+            loads.append(load(nodes[0], "a", 0, 40))
+            # n1 is full (21) before the others join through n2 and n3.
+            assert await wait_for(lambda: node_participants(nodes[0], "n1") == 21, 60), cluster(nodes[0])
+            for listener in listeners[1:]:
+                await listener.join()
+            loads.append(load(nodes[1], "b", 1, 15))
+            loads.append(load(nodes[2], "c", 2, 15))
+            assert await wait_for(lambda: [node_participants(nodes[0], f"n{i + 1}") for i in range(3)] == [21, 21, 21], 60), cluster(nodes[0])
+            assert [holder(n, "townhall") for n in nodes] == ["n1", "n1", "n1"]
+
+            # Each node's listener hears the three talkers, wherever they are.
+            def hears_all(p):
+                rec = p.recorder("$mcu")
+                return rec is not None and len(rec.audio) >= 48000 and all(tone_level(rec.audio, hz) > 0.2 for hz in TONES)
+            for p in listeners:
+                assert await wait_for(lambda: hears_all(p), 30), (p.name, [tone_level(p.recorder("$mcu").audio, hz) for hz in TONES]
+                                                                  if p.recorder("$mcu") else None)
+                print(p.name, "hears", {hz: round(tone_level(p.recorder("$mcu").audio, hz), 2) for hz in TONES})
+            for p in listeners:
+                await p.close()
+
+        asyncio.run(run())
+        reports = [finished(p) for p in loads[1:]] + [finished(loads[0])]
+        for r in reports:
+            print(json.dumps({k: r.get(k) for k in ("connected", "failed", "loss", "receivedPacketsPerSecondPerParticipant")}))
+            assert r["connected"] == 20 and r["failed"] == 0, r.get("failures")
+            assert r["receivedPacketsPerSecondPerParticipant"]["min"] >= 45, r["receivedPacketsPerSecondPerParticipant"]
+        # n2's and n3's generators ran while all three talked: their samples hear
+        # the two other nodes' talkers, and their talker does not hear itself.
+        for r in reports[:2]:
+            for d in r["decodeSample"]:
+                print(d)
+                assert sorted(d["heardHz"]) == sorted(d["expectedHz"]), d
+                if d["ownHz"] is not None:
+                    assert d["ownLevel"] < 0.01, d
+    finally:
+        for p in loads:
+            if p.poll() is None:
+                p.kill()
         stop_all(nodes, pg)
