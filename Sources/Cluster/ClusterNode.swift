@@ -150,6 +150,13 @@ public actor ClusterNode {
         return target
     }
 
+    /// The least loaded live node, not draining, other than this one and
+    /// `excluding`: where a join goes that this node is too full to host.
+    public func otherNode(excluding: String? = nil) -> NodeInfo? {
+        let others = nodes.filter { $0.id != settings.nodeID && $0.id != excluding }
+        return Placement.choose(receivedBy: "", nodes: others, participantsPerNode: settings.participantsPerNode)
+    }
+
     /// Where `room` is, placing it if no node holds it (the placement rule of
     /// docs/cluster.md). Throws when the store cannot be reached: a join must
     /// not open a second copy of a room that lives elsewhere.

@@ -79,6 +79,12 @@ extension RoomService {
         return !isFull(r)
     }
 
+    /// Whether this node holds or hosts `room` with as many participants as one node may.
+    public func isFullHere(_ room: String) -> Bool {
+        guard let r = rooms[room], !r.closing else { return false }
+        return isFull(r)
+    }
+
     /// Whether `room` holds as many participants with sockets here as one node may host.
     func isFull(_ room: Room) -> Bool {
         guard let limit = cascade?.maxParticipantsPerNode, limit > 0 else { return false }

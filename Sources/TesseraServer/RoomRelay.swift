@@ -43,6 +43,8 @@ actor RoomRelay {
     /// frame to the local RoomService. Nil without cascading.
     struct Hosting: Sendable {
         var hosts: @Sendable (_ room: String) async -> Bool
+        /// This node hosts (or holds) `room` with as many participants as one node may.
+        var full: @Sendable (_ room: String) async -> Bool
         var host: @Sendable (_ room: String, _ owner: String) async -> Void
         var deliver: @Sendable (_ text: String) async -> Void
     }
@@ -88,6 +90,8 @@ actor RoomRelay {
         guard case .request(let request) = RPCCodec.decode(text) else { return false }
         let params = request.params?.objectValue ?? [:]
         let target: NodeInfo
+        /// What goes to `target`: the frame, or a join marked as sent on (`hopParam`).
+        var forwarded = text
         switch request.method {
         case "ping":
             if let interval = params["interval"] { pingInterval = interval }
@@ -97,8 +101,27 @@ actor RoomRelay {
             let extensions = params["extensions"]?.arrayValue?.compactMap(\.stringValue) ?? []
             // A cascaded room this node hosts part of: its joins stay here.
             if let hosting, await hosting.hosts(room) { return false }
+            // A join another node sent on because it was full there is not sent on again.
+            let hopped = params[Self.hopParam]?.boolValue == true
             do {
-                switch try await cluster.place(room: room) {
+                let placement = try await cluster.place(room: room)
+                var owner: String?
+                if case .elsewhere(let node) = placement { owner = node.id }
+                // A join sent on to another node is marked: the node that gets it answers
+                // it (or refuses it as full) rather than sending it on again.
+                var hop = params
+                hop[Self.hopParam] = true
+                let marked = JSONWriter.string(RPCRequest(id: request.id, method: request.method, params: .object(hop)).json)
+                if let hosting, !hopped, await hosting.full(room), let other = await cluster.otherNode(excluding: owner) {
+                    // This node hosts as many of the room's participants as it may: another
+                    // node hosts this one (it links to the room's node itself).
+                    forwarded = marked
+                    target = other
+                    self.room = room
+                    clusterAware = extensions.contains("cluster")
+                    break
+                }
+                switch placement {
                 case .here: return false
                 case .elsewhere(let node):
                     if extensions.contains("redirect") {
@@ -112,7 +135,11 @@ actor RoomRelay {
                     target = node
                     self.room = room
                     clusterAware = extensions.contains("cluster")
-                    if let id = request.id, hosting != nil { pendingJoin = (id, text, room, node.id) }
+                    if let id = request.id, hosting != nil {
+                        // Hosted here if the room's node is full (a `nodeFull` answer).
+                        pendingJoin = (id, text, room, node.id)
+                        forwarded = marked
+                    }
                 }
             } catch {
                 logger.error("cannot place a room", metadata: ["room": "\(room)", "error": "\(error)"])
@@ -130,7 +157,7 @@ actor RoomRelay {
                 // A notification (no id): the holder watches the same interval, and sends no second reply.
                 try await link.writer.write(.text(#"{"jsonrpc":"2.0","method":"ping","params":{"interval":\#(JSONWriter.string(pingInterval))}}"#))
             }
-            try await link.writer.write(.text(text))
+            try await link.writer.write(.text(forwarded))
             // Relaying from now on (for a join that may be hosted here, once it is answered).
             if pendingJoin == nil { await startRelaying() }
         } catch {
@@ -142,6 +169,9 @@ actor RoomRelay {
         }
         return true
     }
+
+    /// Marks a join sent on to another node because this one was full for its room.
+    static let hopParam = "cascadeHop"
 
     /// The gauge counts the link, and the local session is let go.
     private func startRelaying() async {
@@ -243,7 +273,7 @@ actor RoomRelay {
             task.cancel()
             throw ClusterError("no WebSocket to \(url) within 5 s")
         }
-        logger.info("relaying a room socket", metadata: ["node": "\(node.id)", "url": "\(url)"])
+        logger.info("relaying a room socket", metadata: ["node": "\(node.id)", "url": "\(url)", "room": "\(room ?? "-")", "pending": "\(pendingJoin != nil)"])
         let link = Link(node: node, writer: writer, task: task)
         await holder.set(link)
         return link

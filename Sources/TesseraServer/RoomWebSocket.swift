@@ -28,6 +28,7 @@ enum RoomWebSocket {
             // Cascaded rooms (cluster.maxParticipantsPerNode): a join the room's node is too full for is hosted here.
             let hosting = cluster.settings.maxParticipantsPerNode > 0 ? RoomRelay.Hosting(
                 hosts: { await rooms.hostsRelayRoom($0) },
+                full: { await rooms.isFullHere($0) },
                 host: { await rooms.hostRelayRoom($0, owner: $1) },
                 deliver: { await rooms.handle($0, from: connection) }) : nil
             return RoomRelay(cluster: cluster, client: continuation, maxFrame: limits.limits.hardMessageCap, logger: logger, counted: relayed,

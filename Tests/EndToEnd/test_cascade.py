@@ -163,3 +163,60 @@ def test_sixty_audio_participants_over_three_nodes():
             if p.poll() is None:
                 p.kill()
         stop_all(nodes, pg)
+
+
+def test_the_room_continues_on_the_other_nodes_when_its_node_dies():
+    """Two participants per node at most. alice and dave are on n1, the room's
+    node; eve also joins through n1, which is full and sends her join on to
+    another node that hosts her. bob is on n2, carol on n3. n1 is killed:
+    bob and carol are told (`roomMoved`, nodeLost) by their own nodes, and
+    everyone joins again (alice through n2, dave through n3); the room is
+    placed on a live node once n1's lease has run out and the other node
+    links to it."""
+    pg = Postgres()
+    nodes = []
+    try:
+        nodes = start_nodes(pg, extra={"TESSERA_CLUSTER_MAX_PARTICIPANTS_PER_NODE": "2"})
+        assert wait_for_sync(lambda: all(len(cluster(n)["nodes"]) == 3 for n in nodes), 10)
+
+        async def run():
+            def person(node, name, colour, hz):
+                return Participant(room_url(node), name, "resilient", colour, hz, extensions=["cluster"])
+            alice = person(nodes[0], "alice", *PEOPLE[0][1:])
+            dave = person(nodes[0], "dave", (200, 200, 40), 900)
+            bob = person(nodes[1], "bob", *PEOPLE[1][1:])
+            carol = person(nodes[2], "carol", *PEOPLE[2][1:])
+            everyone = [alice, dave, bob, carol]
+            for p in everyone:
+                await p.join()
+                await p.publish()
+            # n1 hosts two: a third join through it is sent on and hosted by n2 or n3.
+            eve = Participant(room_url(nodes[0]), "eve", "resilient")
+            await eve.join()
+            assert {e["id"] for e in eve.join_result["value"]} >= {"alice", "dave", "bob", "carol"}, eve.join_result
+            assert await wait_for(lambda: node_participants(nodes[0], "n1") == 2
+                                  and node_participants(nodes[0], "n2") + node_participants(nodes[0], "n3") == 3, 10), cluster(nodes[0])
+            await eve.close()
+            await check_sfu_view(everyone)
+
+            nodes[0].proc.kill()
+            killed = time.time()
+            assert await wait_for(lambda: bob.socket.closed and carol.socket.closed, 10)
+            told = time.time() - killed
+            for p in (bob, carol):
+                moved = [n["params"] for n in p.notes if n.get("method") == "roomMoved"]
+                assert moved == [{"room": "resilient", "node": "n1", "reason": "nodeLost"}], (p.name, moved)
+            await asyncio.gather(bob.rejoin(), carol.rejoin(), alice.rejoin(room_url(nodes[1])), dave.rejoin(room_url(nodes[2])))
+            rejoined = time.time() - killed
+            await check_sfu_view(everyone)
+            seen = time.time() - killed
+            placed = holder(nodes[1], "resilient")
+            assert placed in ("n2", "n3"), cluster(nodes[1])
+            assert await wait_for(lambda: node_participants(nodes[1], "n2") == 2 and node_participants(nodes[1], "n3") == 2, 10), cluster(nodes[1])
+            print(f"n1 killed: others told after {told:.1f} s, all four rejoined (room on {placed}) after {rejoined:.1f} s, "
+                  f"every colour and tone back after {seen:.1f} s")
+            for p in everyone:
+                await p.close()
+        asyncio.run(run())
+    finally:
+        stop_all(nodes, pg)
