@@ -1,0 +1,151 @@
+import JSONRPC
+import Synchronization
+import TestSupport
+import Testing
+@testable import Rooms
+
+/// Cascaded rooms (docs/cluster.md) between two room services in one
+/// process: `owner` (node n1) holds the room, `host` (node n2) hosts the
+/// participants that join it. The link is pumped by hand, so every step is
+/// deterministic: `pump()` carries the messages waiting on either side.
+@Suite struct RoomCascadeTests {
+    /// Messages from the hosting node to the owner, waiting for `pump`.
+    final class Outbox: CascadeTransport {
+        let queue = Mutex<[JSONValue]>([])
+        let closed = Mutex(false)
+        func send(_ message: JSONValue) { queue.withLock { $0.append(message) } }
+        func close() { closed.withLock { $0 = true } }
+        func take() -> [JSONValue] { queue.withLock { q in defer { q = [] }; return q } }
+    }
+
+    final class Cluster: @unchecked Sendable {
+        let owner: RoomHarness
+        let host: RoomHarness
+        let outbox = Outbox()
+        static let secret = "shared-secret"
+
+        init(limit: Int = 1) async {
+            let options = RoomOptions()
+            owner = RoomHarness(options: options)
+            host = RoomHarness(options: options)
+            await owner.connect("$link")
+            let owner = self.owner, outbox = self.outbox
+            await owner.service.enableCascade(CascadeSettings(node: "n1", secret: Self.secret, maxParticipantsPerNode: limit) { _, _ in
+                throw RoomError(.generic, "the owner links to nobody")
+            })
+            await host.service.enableCascade(CascadeSettings(node: "n2", secret: Self.secret, maxParticipantsPerNode: limit) { room, _ in
+                let answer = await owner.request("$link", "cascadeAttach", ["room": .string(room), "node": "n2", "secret": .string(Self.secret)])
+                guard let roster = answer["result"] else { throw RoomError(.unauthorized, "refused: \(answer)") }
+                return CascadeAttachment(transport: outbox, roster: roster, start: {})
+            })
+        }
+
+        /// Carries every waiting message both ways until none is left.
+        func pump() async {
+            while true {
+                let down = owner.clients["$link"]!.conn.take().filter { $0["method"] == "cascade" }
+                let up = outbox.take()
+                if down.isEmpty && up.isEmpty { return }
+                for m in down { await host.service.cascadeReceived(m["params"]?.objectValue ?? [:], room: "big", from: "n1") }
+                for m in up {
+                    let text = RPCCodec.notification(method: "cascade", params: m)
+                    await owner.service.handle(text, from: owner.clients["$link"]!.id)
+                }
+            }
+        }
+    }
+
+    func methods(_ notes: [(String, JSONValue)]) -> [String] { notes.map(\.0) }
+
+    @Test func aParticipantOnTheHostingNodeSeesTheOwnersAndIsSeenThere() async {
+        let c = await Cluster()
+        _ = await c.owner.join("alice", room: "big")
+        _ = await c.owner.publish("alice")
+        // n1 hosts one: a second join there is refused as nodeFull.
+        #expect(await c.owner.join("eve", room: "big")["error"]?["code"] == 209)
+        // bob's join comes to n2, which hosts it for n1.
+        await c.host.service.hostRelayRoom("big", owner: "n1")
+        let joined = await c.host.join("bob", room: "big")
+        #expect(joined["result"]?["value"]?.arrayValue?.compactMap { $0["id"]?.stringValue } == ["alice"])
+        await c.pump()
+        // alice's stream crossed: an RtpEndpoint on n1 offered it, one on n2 answered.
+        #expect(c.owner.media.calls.contains { $0.hasPrefix("generateOffer(") })
+        #expect(c.host.media.calls.contains { $0.hasPrefix("answerLink(") })
+        #expect(c.owner.media.calls.contains { $0.hasPrefix("processAnswer(") })
+        #expect(methods(c.host.notifications("bob")).contains("participantPublished"))
+        #expect(methods(c.owner.notifications("alice")) == ["participantJoined"])
+        // bob subscribes to alice on n2: to the RtpEndpoint standing in for her.
+        let standIn = c.host.media.made("createLinkEndpoint").first!
+        _ = await c.host.result("bob", "receiveVideoFrom", ["sender": "alice_webcam", "sdpOffer": "o"])
+        let sub = c.host.media.made("createWebRtcEndpoint").last!
+        #expect(c.host.media.connections.contains("\(standIn)>\(sub):VIDEO"))
+        // bob publishes: alice is told, and can subscribe on n1.
+        _ = await c.host.publish("bob")
+        await c.pump()
+        #expect(methods(c.owner.notifications("alice")) == ["participantPublished"])
+        _ = await c.owner.result("alice", "receiveVideoFrom", ["sender": "bob_webcam", "sdpOffer": "o"])
+        #expect(await c.owner.service.describe(room: "big")?["participants"]?.arrayValue?.count == 2)
+
+        // A mute crosses, and so does chat.
+        _ = await c.owner.result("alice", "streamPropertyChanged", ["streamId": "webcam", "property": "audioActive", "newValue": false])
+        _ = await c.host.result("bob", "sendMessage", ["message": "hi", "userMessage": "bob", "roomMessage": "big"])
+        await c.pump()
+        let bobSaw = c.host.notifications("bob")
+        #expect(bobSaw.contains { $0.0 == "streamPropertyChanged" && $0.1["id"] == "alice" && $0.1["newValue"] == false })
+        #expect(c.host.media.connections.contains("\(standIn)>\(sub):AUDIO") == false)
+        #expect(c.owner.notifications("alice").contains { $0.0 == "sendMessage" && $0.1["message"] == "hi" && $0.1["user"] == "bob" })
+
+        // bob asks for MCU on n2: the owner switches, and n2 follows.
+        let answer = await c.host.result("bob", "setRoomMode", ["mode": "mcu"])
+        #expect(answer["node"] == "n1")
+        await c.pump()
+        #expect(await c.owner.service.describe(room: "big")?["mode"] == "mcu")
+        #expect(await c.host.service.describe(room: "big")?["mode"] == "mcu")
+
+        // bob leaves: n2 lets the room go and closes its link; alice sees him leave.
+        _ = await c.host.result("bob", "leaveRoom")
+        await c.pump()
+        #expect(c.outbox.closed.withLock { $0 })
+        #expect(await c.host.service.roomNames.isEmpty)
+        #expect(c.owner.notifications("alice").contains { $0.0 == "participantLeft" && $0.1["name"] == "bob" })
+        #expect(await c.owner.service.describe(room: "big")?["participants"]?.arrayValue?.count == 1)
+        #expect(c.host.media.live.isEmpty)
+    }
+
+    @Test func theOwnerLosingTheLinkLetsItsParticipantsGo() async {
+        let c = await Cluster()
+        _ = await c.owner.join("alice", room: "big")
+        await c.host.service.hostRelayRoom("big", owner: "n1")
+        _ = await c.host.join("bob", room: "big", extra: ["extensions": ["cluster"]])
+        await c.pump()
+        _ = c.owner.notifications("alice")
+        // The hosting node's socket drops: bob leaves the room on n1.
+        await c.owner.service.closeConnection(c.owner.clients["$link"]!.id)
+        #expect(await waitUntil { await c.owner.service.describe(room: "big")?["participants"]?.arrayValue?.count == 1 })
+        #expect(c.owner.notifications("alice").contains { $0.0 == "participantLeft" && $0.1["name"] == "bob" })
+        // n2 loses its owner: bob is told and let go, and the room ends there.
+        await c.host.service.cascadeLinkEnded(room: "big", node: "n1")
+        let bobSaw = c.host.notifications("bob")
+        #expect(bobSaw.contains { $0.0 == "roomMoved" && $0.1["reason"] == "nodeLost" })
+        #expect(c.host.clients["bob"]!.conn.isClosed)
+        #expect(await c.host.service.roomNames.isEmpty)
+    }
+
+    @Test func aLinkWithoutTheClustersSecretIsRefused() async {
+        let c = await Cluster()
+        _ = await c.owner.join("alice", room: "big")
+        await c.owner.connect("mallory")
+        #expect(await c.owner.errorCode("mallory", "cascadeAttach", ["room": "big", "node": "n9", "secret": "guess"]) == 401)
+        #expect(await c.owner.errorCode("mallory", "cascade", ["op": "joined", "name": "ghost"]) == 401)
+        #expect(await c.owner.service.describe(room: "big")?["participants"]?.arrayValue?.count == 1)
+    }
+
+    /// Polls `condition` (the owner drops a link in a task of its own).
+    func waitUntil(_ condition: () async -> Bool) async -> Bool {
+        for _ in 0..<200 {
+            if await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return false
+    }
+}
