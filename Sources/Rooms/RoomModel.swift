@@ -126,6 +126,12 @@ final class NodeLink {
     var outgoing: [String: String] = [:]
     /// Participants whose stream is being offered (the offer's awaits let others in).
     var offering: Set<String> = []
+    /// On the owner, while the room mixes: the node's mix, a HubPort whose
+    /// mix leaves out that node's own participants, and the RtpEndpoint that
+    /// carries it (with the composite's picture) to that node.
+    var mixPort: String?
+    var mixOut: String?
+    var offeringMix = false
 
     init(node: String, transport: any CascadeTransport) {
         self.node = node
@@ -142,6 +148,11 @@ final class Room {
     /// Links to the room's other nodes, by node id: on the owner one per
     /// hosting node, on a hosting node the one to the owner.
     var links: [String: NodeLink] = [:]
+    /// On a hosting node while the room mixes: the owner's mix for this node
+    /// (an RtpEndpoint standing in for it) and the port that feeds its sound
+    /// into this node's composite, which mixes it with the participants here.
+    var ownerMix: String?
+    var ownerMixPort: String?
     /// Set while a hosting node's room lets everyone go (its owner is gone, or
     /// its last participant with a socket here left).
     var detaching = false
@@ -193,6 +204,12 @@ final class Room {
     func add(_ p: Participant) {
         participants[p.name] = p
         order.append(p.name)
+    }
+
+    /// Moves `names` (those present) to the front of the join order, in that order.
+    func putFirst(_ names: [String]) {
+        let first = names.filter { participants[$0] != nil }
+        order = first + order.filter { !first.contains($0) }
     }
 
     func remove(_ name: String) {

@@ -114,7 +114,8 @@ extension RoomService {
             ["name": .string(p.name), "audioActive": .bool(p.audioActive), "videoActive": .bool(p.videoActive)]
         }
         for p in room.members where p.origin != node && p.publishing { await offerStream(of: p, in: room, over: link) }
-        return ["mode": .string(room.mode.rawValue), "participants": .array(roster)]
+        await ensureNodeMix(room, link)
+        return ["mode": .string(room.mode.rawValue), "participants": .array(roster), "layout": .object(layoutMessage(room))]
     }
 
     // MARK: The hosting node's side
@@ -138,6 +139,15 @@ extension RoomService {
         }
         for entry in attachment.roster["participants"]?.arrayValue ?? [] {
             addRemote(entry, in: room, over: link)
+        }
+        // The owner's participants come first, in its order, as in the owner's grid.
+        room.putFirst(attachment.roster["participants"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? [])
+        if let layout = attachment.roster["layout"]?.objectValue, let name = layout["layout"]?.stringValue,
+            let tiles = try? Self.layoutTiles(name, layout)
+        {
+            room.layout = name
+            room.layoutChosen = layout["chosen"]?.boolValue ?? false
+            room.customTiles = tiles
         }
         for p in room.locals { link.transport.send(["op": "joined", "name": .string(p.name)]) }
         for p in room.locals where p.publishing { await offerStream(of: p, in: room, over: link) }
@@ -174,7 +184,7 @@ extension RoomService {
             guard let p = remote, let offer = params["offer"]?.stringValue else { return }
             await takeStream(of: p, offer: offer, in: room, over: link)
         case "answer":
-            guard let endpoint = link.outgoing[name], let answer = params["answer"]?.stringValue else { return }
+            guard let endpoint = name == mcuName ? link.mixOut : link.outgoing[name], let answer = params["answer"]?.stringValue else { return }
             do { try await media.processAnswer(endpoint, answer: answer) } catch {
                 await dropOutgoing(name, of: link)
             }
@@ -195,6 +205,36 @@ extension RoomService {
             // A moderator on a hosting node asked for a switch; the owner makes it.
             guard room.owner == nil, let mode = params["mode"]?.stringValue else { return }
             _ = try? await setMode(of: room, to: mode)
+        case "mix":
+            guard room.owner == node, let offer = params["offer"]?.stringValue else { return }
+            await takeOwnerMix(offer, in: room, over: link)
+        case "mixEnded":
+            guard room.owner == node else { return }
+            await dropOwnerMix(room)
+        case "drawn":
+            // The owner's picture changed: its tiles, as this node's participants see them.
+            guard room.owner == node, let description = params["layout"] else { return }
+            room.lastLayout = description
+            broadcast("layoutChanged", description, in: room, feature: "layout")
+        case "speakers":
+            guard room.owner == node else { return }
+            let levels = params["levels"]?.objectValue ?? [:]
+            let speaking = Set((params["speaking"]?.arrayValue ?? []).compactMap(\.stringValue).filter { room.participants[$0] != nil })
+            let dominant = params["dominant"]?.stringValue.flatMap { room.participants[$0] != nil ? $0 : nil }
+            await announceSpeakers(room, speaking: speaking, dominant: dominant) { levels[$0] ?? .null }
+        case "layout":
+            // The owner's moderator chose a layout: this node draws the same.
+            guard room.owner == node, let layout = params["layout"]?.stringValue,
+                let tiles = try? Self.layoutTiles(layout, params)
+            else { return }
+            room.layout = layout
+            room.layoutChosen = params["chosen"]?.boolValue ?? true
+            room.customTiles = tiles
+            room.appliedLayout = ""
+            await applyLayout(room, force: true)
+        case "setLayout":
+            guard room.owner == nil, let layout = params["layout"]?.stringValue, let tiles = try? Self.layoutTiles(layout, params) else { return }
+            await chooseLayout(room, layout, tiles)
         case "message":
             guard let user = params["user"]?.stringValue, let message = params["message"]?.stringValue,
                 room.participants[user]?.origin == node
@@ -210,6 +250,8 @@ extension RoomService {
     /// publisher offers it; the other side answers (`answer`).
     func offerStream(of p: Participant, in room: Room, over link: NodeLink) async {
         guard link.outgoing[p.name] == nil, !link.offering.contains(p.name), let publisher = p.publisher, let pipeline = room.pipeline else { return }
+        // In MCU mode a hosting node's participants see and hear the owner's mix only.
+        guard room.owner != nil || room.mode != .mcu else { return }
         link.offering.insert(p.name)
         defer { link.offering.remove(p.name) }
         var made: String?
@@ -258,6 +300,119 @@ extension RoomService {
         await applyLayout(room)
     }
 
+    // MARK: Mixing on the owner
+
+    /// What a mode change means for the links (the owner's side). While the
+    /// room mixes, each hosting node gets a mix of its own (`mix`): everyone
+    /// but that node's participants, with the composite's picture. Outside MCU
+    /// mode every first stream crosses (hosting nodes' participants subscribe
+    /// to them); once an MCU switch is complete they stop crossing.
+    func cascadeModeChanged(_ room: Room, completed: Bool) async {
+        guard room.owner == nil, !room.links.isEmpty else { return }
+        if !completed { cascadeSend(["op": "mode", "mode": .string(room.mode.rawValue)], in: room, except: nil) }
+        for link in Array(room.links.values) {
+            if room.mode != .sfu { await ensureNodeMix(room, link) } else if completed { await dropNodeMix(link) }
+            if room.mode != .mcu {
+                for p in room.members where p.origin != link.node && p.publishing { await offerStream(of: p, in: room, over: link) }
+            } else if completed {
+                for name in Array(link.outgoing.keys) {
+                    guard room.participants[name]?.origin != link.node else { continue }
+                    await dropOutgoing(name, of: link)
+                    link.transport.send(["op": "unpublished", "name": .string(name)])
+                }
+            }
+        }
+    }
+
+    /// The mix for `link`'s node: a HubPort of the composite that leaves that
+    /// node's participants out, sent to it through an RtpEndpoint (`mix` offer).
+    func ensureNodeMix(_ room: Room, _ link: NodeLink) async {
+        guard room.owner == nil, room.mode != .sfu, link.mixOut == nil, !link.offeringMix, let pipeline = room.pipeline else { return }
+        link.offeringMix = true
+        defer { link.offeringMix = false }
+        try? await ensureComposite(room)
+        guard let composite = room.composite else { return }
+        var made: [String] = []
+        do {
+            let port = try await media.createHubPort(hub: composite)
+            made.append(port)
+            let out = try await media.createLinkEndpoint(pipeline: pipeline)
+            made.append(out)
+            try await media.connect(port, out, kind: nil)
+            let offer = try await media.generateOffer(out)
+            guard room.links[link.node] === link, room.mode != .sfu, room.composite == composite else {
+                for object in made { await media.release(object) }
+                return
+            }
+            link.mixPort = port
+            link.mixOut = out
+            await applyNodeMixExclusions(room, link)
+            link.transport.send(["op": "mix", "offer": .string(offer)])
+        } catch {
+            for object in made { await media.release(object) }
+        }
+    }
+
+    /// A node's mix leaves out its own participants (all their streams).
+    func applyNodeMixExclusions(_ room: Room, _ link: NodeLink) async {
+        guard let composite = room.composite, let port = link.mixPort else { return }
+        var exclude: [String] = []
+        for p in room.members where p.origin == link.node {
+            if let port = p.hubPort { exclude.append(port) }
+            exclude += p.extras.compactMap(\.hubPort)
+        }
+        try? await media.setMixExclusions(composite: composite, port: port, exclude: exclude)
+    }
+
+    func dropNodeMix(_ link: NodeLink) async {
+        guard link.mixOut != nil || link.mixPort != nil else { return }
+        for object in [link.mixOut, link.mixPort].compactMap({ $0 }) { await media.release(object) }
+        link.mixOut = nil
+        link.mixPort = nil
+        link.transport.send(["op": "mixEnded"])
+    }
+
+    // MARK: Mixing on a hosting node
+
+    /// `mix` from the owner: an RtpEndpoint stands in for the owner's mix. Its
+    /// sound goes into this node's composite (which adds the participants here,
+    /// each listener's own voice left out); its picture goes to every `$mcu`
+    /// subscription as it is.
+    func takeOwnerMix(_ offer: String, in room: Room, over link: NodeLink) async {
+        guard let pipeline = room.pipeline else { return }
+        await dropOwnerMix(room)
+        let endpoint: String, answer: String
+        do { endpoint = try await media.createLinkEndpoint(pipeline: pipeline) } catch { return }
+        do { answer = try await media.answerLink(endpoint, offer: offer) } catch {
+            await media.release(endpoint)
+            return
+        }
+        guard room.links[link.node] === link, room.ownerMix == nil else {
+            await media.release(endpoint)
+            return
+        }
+        room.ownerMix = endpoint
+        link.transport.send(["op": "answer", "name": .string(mcuName), "answer": .string(answer)])
+        try? await ensureComposite(room)
+        if let composite = room.composite, let port = try? await media.createHubPort(hub: composite) {
+            if room.ownerMix == endpoint, room.ownerMixPort == nil {
+                room.ownerMixPort = port
+                try? await media.connect(endpoint, port, kind: .audio)
+            } else {
+                await media.release(port)
+            }
+        }
+        for p in room.locals {
+            if let s = p.subscriptions[mcuName], s.stream != "audio" { try? await media.connect(endpoint, s.endpoint, kind: .video) }
+        }
+    }
+
+    func dropOwnerMix(_ room: Room) async {
+        for object in [room.ownerMix, room.ownerMixPort].compactMap({ $0 }) { await media.release(object) }
+        room.ownerMix = nil
+        room.ownerMixPort = nil
+    }
+
     func dropOutgoing(_ name: String, of link: NodeLink) async {
         if let endpoint = link.outgoing.removeValue(forKey: name) { await media.release(endpoint) }
     }
@@ -292,11 +447,22 @@ extension RoomService {
                     in: room, except: p.origin)
     }
 
-    /// The owner switched `room` to `mode`: its hosting nodes follow.
-    func cascadeModeChanged(_ room: Room) {
-        guard room.owner == nil else { return }
-        cascadeSend(["op": "mode", "mode": .string(room.mode.rawValue)], in: room, except: nil)
+    /// The layout as a `layout` message: its name, whether a moderator chose it, and custom tiles.
+    func layoutMessage(_ room: Room) -> [String: JSONValue] {
+        [
+            "op": "layout", "layout": .string(room.layout), "chosen": .bool(room.layoutChosen),
+            "tiles": .array(room.customTiles.map { t in
+                ["id": .string(t.id), "x": .double(t.rect[0]), "y": .double(t.rect[1]), "w": .double(t.rect[2]), "h": .double(t.rect[3]), "z": .int(Int64(t.z))]
+            }),
+        ]
     }
+
+    /// The owner's moderator chose a layout: its hosting nodes draw the same.
+    func cascadeLayout(_ room: Room) {
+        guard room.owner == nil else { return }
+        cascadeSend(.object(layoutMessage(room)), in: room, except: nil)
+    }
+
 
     // MARK: Ends
 
@@ -310,7 +476,9 @@ extension RoomService {
         room.links[link.node] = nil
         link.transport.close()
         for name in Array(link.outgoing.keys) { await dropOutgoing(name, of: link) }
+        for object in [link.mixOut, link.mixPort].compactMap({ $0 }) { await media.release(object) }
         if room.owner == link.node {
+            await dropOwnerMix(room)
             room.detaching = true
             let notice: JSONValue = ["room": .string(roomName), "node": .string(link.node), "reason": "nodeLost"]
             for p in room.locals {
@@ -340,6 +508,7 @@ extension RoomService {
             link.transport.close()
             for name in Array(link.outgoing.keys) { await dropOutgoing(name, of: link) }
         }
+        await dropOwnerMix(room)
         for p in room.members { await evict(room: room.name, user: p.name, notifyEvicted: false) }
     }
 }

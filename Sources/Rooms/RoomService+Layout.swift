@@ -22,6 +22,29 @@ extension RoomService {
         let layout = try string(params, "layout")
         let (room, p) = try member(session)
         guard p.role == .moderator else { throw RoomError(.unauthorized, "Only a moderator may change the layout") }
+        let tiles = try Self.layoutTiles(layout, params)
+        if let owner = room.owner, let link = room.links[owner] {
+            // A hosting node of a cascaded room: the owner chooses, and every node draws it.
+            link.transport.send(["op": "setLayout", "layout": .string(layout), "tiles": params["tiles"] ?? .null])
+            return ["layout": .string(layout), "revision": .null, "node": .string(owner)]
+        }
+        await chooseLayout(room, layout, tiles)
+        return ["layout": .string(layout), "revision": .int(Int64(room.layoutRevision))]
+    }
+
+    /// A chosen layout, drawn from now on (and told to a cascaded room's other nodes).
+    func chooseLayout(_ room: Room, _ layout: String, _ tiles: [(id: String, rect: [Double], z: Int)]) async {
+        room.layout = layout
+        room.layoutChosen = true
+        room.customTiles = tiles
+        room.appliedLayout = ""
+        cascadeLayout(room)
+        await applyLayout(room, force: true)
+    }
+
+    /// `setLayout`'s layout name checked, and for `custom` its `tiles` as
+    /// normalised rectangles and z orders.
+    static func layoutTiles(_ layout: String, _ params: [String: JSONValue]) throws(RoomError) -> [(id: String, rect: [Double], z: Int)] {
         guard Self.layouts.contains(layout) else {
             throw RoomError(.mediaLayout, "Unknown layout '\(layout)'; layouts: \(Self.layouts.joined(separator: ", "))")
         }
@@ -45,18 +68,14 @@ extension RoomService {
                 tiles.append((id, rect, Int(t["z"]?.intValue ?? 0)))
             }
         }
-        room.layout = layout
-        room.layoutChosen = true
-        room.customTiles = tiles
-        room.appliedLayout = ""
-        await applyLayout(room, force: true)
-        return ["layout": .string(layout), "revision": .int(Int64(room.layoutRevision))]
+        return tiles
     }
 
     /// Tells the composite the tiles (who, where, in which order) and the
     /// clients that asked for `layout` the geometry, when anything changed.
     func applyLayout(_ room: Room, force: Bool = false) async {
-        guard let composite = room.composite, room.mixerMode == .mcu else { return }
+        // A hosting node of a cascaded room shows the owner's picture (`drawn`).
+        guard let composite = room.composite, room.mixerMode == .mcu, room.owner == nil else { return }
         var shown: [Tile] = []
         for p in room.members {
             if p.publishing, p.videoActive, let port = p.hubPort {
@@ -114,5 +133,6 @@ extension RoomService {
         ]
         room.lastLayout = description
         broadcast("layoutChanged", description, in: room, feature: "layout")
+        cascadeSend(["op": "drawn", "layout": description], in: room, except: nil)
     }
 }

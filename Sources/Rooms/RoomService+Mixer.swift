@@ -47,7 +47,8 @@ extension RoomService {
     /// the first stream into the participant's own port, each extra stream
     /// into a port of its own (made here when missing).
     func wireIntoMixer(_ room: Room, _ p: Participant, mode: RoomMode) async throws(RoomError) {
-        guard mode != .sfu else { return }
+        // On a hosting node of a cascaded room, the owner's mix carries everyone not here.
+        guard mode != .sfu, room.owner == nil || p.origin == nil else { return }
         if let publisher = p.publisher {
             let port = try await ensureHubPort(room, p)
             await feed(publisher, into: port, mode: mode, audio: p.audioActive, video: p.videoActive)
@@ -102,6 +103,7 @@ extension RoomService {
 
     /// After ports were made (a join, a publish, a switch to a mixing mode): every listener's exclusions again.
     func applyAllMixExclusions(_ room: Room) async {
+        for link in room.links.values where link.mixPort != nil { await applyNodeMixExclusions(room, link) }
         for p in room.members where !p.mutedInMix.isEmpty || p.extras.contains(where: { $0.hubPort != nil }) {
             await applyMixExclusions(room, for: p)
         }

@@ -70,7 +70,7 @@ extension RoomService {
         }
         // Participants of other nodes switch there.
         for p in room.locals { p.switchPending = true }
-        cascadeModeChanged(room)
+        await cascadeModeChanged(room, completed: false)
         room.switchAdvertised = true
         room.switchStartedAt = clock.monotonicNow
         await progressSwitch(room)
@@ -122,6 +122,7 @@ extension RoomService {
             }
         }
         room.switchID = nil
+        await cascadeModeChanged(room, completed: true)
         await sfuSpeakersChanged(room)  // back to SFU: the publishers' own reports take over
         broadcast("roomModeChanged", [
             "mode": .string(room.mode.rawValue), "previousMode": .string(room.switchFrom.rawValue), "switchId": .string(id), "phase": "completed",

@@ -289,12 +289,15 @@ extension RoomService {
         guard let endpoint = p.publisher else { return }
         await finishParticipantFile(room, user: p.name)
         p.publisher = nil
+        // Those subscribed are told in every mode (an MCU room's viewers may still hold
+        // a subscription from before a switch); in SFU and hybrid modes everyone is.
+        let subscribed = Set(room.members.filter { $0.subscriptions[p.name] != nil }.map(\.name))
         await dropSubscriptions(to: p.name, in: room)
         await releaseEndpoint(endpoint)
         await voiceChanged(room, user: p.name, speaking: false, level: nil)
         await cascadeUnpublished(p, in: room)
-        if room.mode == .sfu || room.mode == .hybrid {
-            for viewer in room.members where viewer !== p {
+        if room.mode == .sfu || room.mode == .hybrid || !subscribed.isEmpty {
+            for viewer in room.members where viewer !== p && (room.mode != .mcu || subscribed.contains(viewer.name)) {
                 var note: [String: JSONValue] = ["name": .string(p.name)]
                 if viewer.wants("streams") { note["streamId"] = .string(p.primaryStream) }
                 send("participantUnpublished", .object(note), to: viewer)
@@ -354,7 +357,13 @@ extension RoomService {
             do {
                 let port = try await ensureHubPort(room, p)
                 let kind: RoomMediaKind? = stream == "audio" ? .audio : (stream == "video" ? .video : nil)
-                try? await media.connect(port, endpoint, kind: kind)
+                if room.owner != nil {
+                    // A hosting node: the sound mixed here, the owner's picture.
+                    if kind != .video { try? await media.connect(port, endpoint, kind: .audio) }
+                    if kind != .audio, let mix = room.ownerMix { try? await media.connect(mix, endpoint, kind: .video) }
+                } else {
+                    try? await media.connect(port, endpoint, kind: kind)
+                }
             } catch {
                 await releaseEndpoint(endpoint)
                 throw error

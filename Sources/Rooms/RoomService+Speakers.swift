@@ -10,6 +10,7 @@ extension RoomService {
     /// levels in dBov. The source of speaking events while the room mixes audio.
     func speakersChanged(_ room: Room, _ data: [String: JSONValue]) async {
         guard room.mode != .sfu else { return }  // an SFU room being recorded: its publishers report themselves
+        guard room.owner == nil else { return }  // a hosting node: the owner's mixer hears everyone (`speakers`)
         // A participant's extra streams (a shared screen's sound) speak for it too.
         var userOfPort: [String: String] = [:]
         for p in room.members {
@@ -19,6 +20,12 @@ extension RoomService {
         let speaking = Set((data["speaking"]?.arrayValue ?? []).compactMap { $0.stringValue.flatMap { userOfPort[$0] } })
         let levels = data["levels"]?.objectValue ?? [:]
         let dominant = data["dominant"]?.stringValue.flatMap { userOfPort[$0] }
+        if !room.links.isEmpty {
+            var named: [String: JSONValue] = [:]
+            for (port, user) in userOfPort { if let l = levels[port] { named[user] = l } }
+            cascadeSend(["op": "speakers", "speaking": .array(speaking.sorted().map { .string($0) }),
+                         "dominant": dominant.map { .string($0) } ?? .null, "levels": .object(named)], in: room, except: nil)
+        }
         await announceSpeakers(room, speaking: speaking, dominant: dominant) { user in
             guard let port = room.participants[user]?.hubPort, let l = levels[port] else { return .null }
             return l

@@ -112,6 +112,34 @@ import Testing
         #expect(c.host.media.live.isEmpty)
     }
 
+    @Test func everyNodeDrawsTheLayoutAModeratorChoseOnAny() async {
+        let c = await Cluster()
+        _ = await c.owner.join("alice", room: "big", extra: ["mode": "mcu", "extensions": ["layout"]])
+        _ = await c.owner.publish("alice")
+        await c.host.service.hostRelayRoom("big", owner: "n1")
+        _ = await c.host.join("bob", room: "big", extra: ["extensions": ["layout"]])
+        _ = await c.host.publish("bob")
+        await c.pump()
+        // The hosting node took the owner's mode, and puts the owner's participants first.
+        #expect(await c.host.service.describe(room: "big")?["mode"] == "mcu")
+        #expect(await c.host.service.describe(room: "big")?["participants"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == ["alice", "bob"])
+        _ = c.host.notifications("bob")
+        _ = c.owner.notifications("alice")
+        // alice (n1) chooses a custom layout: n2 draws it for bob.
+        let tiles: JSONValue = [["id": "bob", "x": 0, "y": 0, "w": 1, "h": 1], ["id": "alice", "x": 0.7, "y": 0.7, "w": 0.3, "h": 0.3, "z": 1]]
+        _ = await c.owner.result("alice", "setLayout", ["layout": "custom", "tiles": tiles])
+        await c.pump()
+        let drawn = c.host.notifications("bob").last { $0.0 == "layoutChanged" }?.1
+        #expect(drawn?["layout"] == "custom")
+        #expect(drawn?["tiles"]?.arrayValue?.compactMap { $0["id"]?.stringValue } == ["bob", "alice"])
+        // bob (n2) asks for pip: the owner chooses it, and both nodes draw it.
+        let answer = await c.host.result("bob", "setLayout", ["layout": "pip"])
+        #expect(answer["node"] == "n1")
+        await c.pump()
+        #expect(c.owner.notifications("alice").last { $0.0 == "layoutChanged" }?.1["layout"] == "pip")
+        #expect(c.host.notifications("bob").last { $0.0 == "layoutChanged" }?.1["layout"] == "pip")
+    }
+
     @Test func theOwnerLosingTheLinkLetsItsParticipantsGo() async {
         let c = await Cluster()
         _ = await c.owner.join("alice", room: "big")
