@@ -153,6 +153,8 @@ final class Room {
     /// into this node's composite, which mixes it with the participants here.
     var ownerMix: String?
     var ownerMixPort: String?
+    /// A hosting node's room whose owner died, while it is placed again and re-attaches.
+    var orphaned = false
     /// Set while a hosting node's room lets everyone go (its owner is gone, or
     /// its last participant with a socket here left).
     var detaching = false

@@ -36,13 +36,20 @@ public struct CascadeSettings: Sendable {
     public var maxParticipantsPerNode: Int
     /// Opens the link of `room` to its owner node `owner` and attaches (`cascadeAttach`).
     public var connect: @Sendable (_ room: String, _ owner: String) async throws -> CascadeAttachment
+    /// The node that holds `room`, placing it if none does (the cluster's
+    /// placement rule): a hosting node whose owner died asks it again.
+    public var place: @Sendable (_ room: String) async throws -> String
+    /// How long a hosting node whose owner died keeps trying to re-attach.
+    public var reattachFor: Duration = .seconds(30)
 
     public init(node: String, secret: String, maxParticipantsPerNode: Int,
-                connect: @escaping @Sendable (_ room: String, _ owner: String) async throws -> CascadeAttachment) {
+                connect: @escaping @Sendable (_ room: String, _ owner: String) async throws -> CascadeAttachment,
+                place: @escaping @Sendable (_ room: String) async throws -> String = { _ in throw RoomError(.generic, "no placement") }) {
         self.node = node
         self.secret = secret
         self.maxParticipantsPerNode = maxParticipantsPerNode
         self.connect = connect
+        self.place = place
     }
 }
 
@@ -135,7 +142,8 @@ extension RoomService {
         let link = NodeLink(node: owner, transport: attachment.transport)
         room.links[owner] = link
         if let name = attachment.roster["mode"]?.stringValue, let mode = RoomMode(rawValue: name), mode != room.mode, room.switchID == nil {
-            room.mode = mode
+            // A room that re-attaches after its owner died switches its participants; a new one takes the mode.
+            if room.locals.contains(where: { !$0.subscriptions.isEmpty }) { _ = try? await switchMode(room.name, to: mode) } else { room.mode = mode }
         }
         for entry in attachment.roster["participants"]?.arrayValue ?? [] {
             addRemote(entry, in: room, over: link)
@@ -403,7 +411,10 @@ extension RoomService {
             }
         }
         for p in room.locals {
-            if let s = p.subscriptions[mcuName], s.stream != "audio" { try? await media.connect(endpoint, s.endpoint, kind: .video) }
+            guard let s = p.subscriptions[mcuName], s.stream != "audio" else { continue }
+            // The owner's picture replaces this node's (a room that was its own owner meanwhile).
+            if let port = p.hubPort { try? await media.disconnect(port, s.endpoint, kind: .video) }
+            try? await media.connect(endpoint, s.endpoint, kind: .video)
         }
     }
 
@@ -479,6 +490,15 @@ extension RoomService {
         for object in [link.mixOut, link.mixPort].compactMap({ $0 }) { await media.release(object) }
         if room.owner == link.node {
             await dropOwnerMix(room)
+            if cascade != nil, !room.locals.isEmpty {
+                // The participants here stay: the room is placed again and this node re-attaches.
+                for p in room.members where p.origin != nil { await evict(room: roomName, user: p.name, notifyEvicted: false) }
+                guard rooms[roomName] === room, !room.locals.isEmpty else { return }
+                room.owner = nil
+                room.orphaned = true
+                Task { await self.reattach(roomName, lost: link.node) }
+                return
+            }
             room.detaching = true
             let notice: JSONValue = ["room": .string(roomName), "node": .string(link.node), "reason": "nodeLost"]
             for p in room.locals {
@@ -490,6 +510,57 @@ extension RoomService {
         } else {
             for p in room.members where p.origin == link.node { await evict(room: roomName, user: p.name, notifyEvicted: false) }
         }
+    }
+
+    /// A hosting node's room whose owner died: places the room again (once the
+    /// dead node's lease has run out) and re-attaches to the node that takes it,
+    /// or holds it itself. The participants here keep their sessions; those of
+    /// other nodes come back as their nodes re-attach or their clients rejoin.
+    /// Past `reattachFor`, the participants are told (`roomMoved`) and let go.
+    func reattach(_ roomName: String, lost: String) async {
+        guard let cascade else { return }
+        let deadline = clock.monotonicNow + cascade.reattachFor
+        while clock.monotonicNow < deadline {
+            guard let room = rooms[roomName], room.orphaned, !room.closing else { return }
+            if let holder = try? await cascade.place(roomName), rooms[roomName] === room, room.orphaned {
+                if holder == cascade.node {
+                    await becomeOwner(room)
+                    return
+                }
+                room.owner = holder
+                do {
+                    try await attachToOwner(room)
+                    room.orphaned = false
+                    return
+                } catch {
+                    room.owner = nil
+                }
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+        guard let room = rooms[roomName], room.orphaned else { return }
+        room.orphaned = false
+        room.detaching = true
+        let notice: JSONValue = ["room": .string(roomName), "node": .string(lost), "reason": "nodeLost"]
+        for p in room.locals {
+            guard let c = sessions[p.session]?.connection, let sink = connections[c]?.sink else { continue }
+            if p.wants("cluster") { sink.send(RPCCodec.notification(method: "roomMoved", params: notice)) }
+            sink.close()
+        }
+        for p in room.members { await evict(room: roomName, user: p.name, notifyEvicted: false) }
+    }
+
+    /// The room was placed on this node: it is the owner now, and draws its own picture.
+    func becomeOwner(_ room: Room) async {
+        room.orphaned = false
+        room.owner = nil
+        guard room.mode != .sfu else { return }
+        for p in room.locals {
+            guard let s = p.subscriptions[mcuName], s.stream != "audio", let port = p.hubPort else { continue }
+            try? await media.connect(port, s.endpoint, kind: .video)
+        }
+        room.appliedLayout = ""
+        await applyLayout(room, force: true)
     }
 
     /// The link of hosted `room` to its owner ended (the hosting node's side).

@@ -295,6 +295,12 @@ struct ClusterHeartbeat: Service {
             node: node.settings.nodeID, secret: await node.secret, maxParticipantsPerNode: node.settings.maxParticipantsPerNode,
             connect: { room, owner in
                 try await CascadeLink.connect(room: room, owner: owner, cluster: node, rooms: rooms, maxFrame: maxFrame, logger: logger)
+            },
+            place: { room in
+                switch try await node.place(room: room) {
+                case .here: return node.settings.nodeID
+                case .elsewhere(let other): return other.id
+                }
             }))
         await cancelWhenGracefulShutdown { await node.run() }
     }

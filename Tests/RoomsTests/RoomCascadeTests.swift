@@ -24,7 +24,9 @@ import Testing
         let outbox = Outbox()
         static let secret = "shared-secret"
 
-        init(limit: Int = 1) async {
+        /// `placeAfterLoss`: where the room is placed when the hosting node asks
+        /// again (its owner died); nil: nowhere, and the hosting node gives up at once.
+        init(limit: Int = 1, placeAfterLoss: String? = nil) async {
             let options = RoomOptions()
             owner = RoomHarness(options: options)
             host = RoomHarness(options: options)
@@ -33,11 +35,16 @@ import Testing
             await owner.service.enableCascade(CascadeSettings(node: "n1", secret: Self.secret, maxParticipantsPerNode: limit) { _, _ in
                 throw RoomError(.generic, "the owner links to nobody")
             })
-            await host.service.enableCascade(CascadeSettings(node: "n2", secret: Self.secret, maxParticipantsPerNode: limit) { room, _ in
+            var settings = CascadeSettings(node: "n2", secret: Self.secret, maxParticipantsPerNode: limit, connect: { room, _ in
                 let answer = await owner.request("$link", "cascadeAttach", ["room": .string(room), "node": "n2", "secret": .string(Self.secret)])
                 guard let roster = answer["result"] else { throw RoomError(.unauthorized, "refused: \(answer)") }
                 return CascadeAttachment(transport: outbox, roster: roster, start: {})
+            }, place: { _ in
+                guard let placeAfterLoss else { throw RoomError(.generic, "no node can take the room") }
+                return placeAfterLoss
             })
+            if placeAfterLoss == nil { settings.reattachFor = .zero }
+            await host.service.enableCascade(settings)
         }
 
         /// Carries every waiting message both ways until none is left.
@@ -140,6 +147,26 @@ import Testing
         #expect(c.host.notifications("bob").last { $0.0 == "layoutChanged" }?.1["layout"] == "pip")
     }
 
+    @Test func aHostingNodeWhoseOwnerDiedHoldsTheRoomWhenItIsPlacedThere() async {
+        let c = await Cluster(limit: 2, placeAfterLoss: "n2")
+        _ = await c.owner.join("alice", room: "big")
+        await c.host.service.hostRelayRoom("big", owner: "n1")
+        _ = await c.host.join("bob", room: "big", extra: ["extensions": ["cluster"]])
+        _ = await c.host.publish("bob")
+        await c.pump()
+        _ = c.host.notifications("bob")
+        // n1 is gone: alice leaves bob's room, bob keeps his session and his stream, and n2 holds the room.
+        await c.host.service.cascadeLinkEnded(room: "big", node: "n1")
+        #expect(await waitUntil { await c.host.service.hostsRelayRoom("big") == false && c.host.clients["bob"]!.conn.isClosed == false })
+        let bobSaw = c.host.notifications("bob")
+        #expect(bobSaw.contains { $0.0 == "participantLeft" && $0.1["name"] == "alice" })
+        #expect(!bobSaw.contains { $0.0 == "roomMoved" })
+        #expect(await waitUntil { await c.host.service.describe(room: "big")?["participants"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == ["bob"] })
+        // A join of the room now stays on n2, as on any owner.
+        _ = await c.host.join("carol", room: "big")
+        #expect(c.host.notifications("bob").contains { $0.0 == "participantJoined" && $0.1["id"] == "carol" })
+    }
+
     @Test func theOwnerLosingTheLinkLetsItsParticipantsGo() async {
         let c = await Cluster()
         _ = await c.owner.join("alice", room: "big")
@@ -151,8 +178,9 @@ import Testing
         await c.owner.service.closeConnection(c.owner.clients["$link"]!.id)
         #expect(await waitUntil { await c.owner.service.describe(room: "big")?["participants"]?.arrayValue?.count == 1 })
         #expect(c.owner.notifications("alice").contains { $0.0 == "participantLeft" && $0.1["name"] == "bob" })
-        // n2 loses its owner: bob is told and let go, and the room ends there.
+        // n2 loses its owner, and the room cannot be placed again: bob is told and let go, and the room ends there.
         await c.host.service.cascadeLinkEnded(room: "big", node: "n1")
+        #expect(await waitUntil { await c.host.service.roomNames.isEmpty })
         let bobSaw = c.host.notifications("bob")
         #expect(bobSaw.contains { $0.0 == "roomMoved" && $0.1["reason"] == "nodeLost" })
         #expect(c.host.clients["bob"]!.conn.isClosed)
