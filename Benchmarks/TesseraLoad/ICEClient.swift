@@ -6,56 +6,6 @@ import Logging
 import STUN
 import Transport
 
-/// The UDP sockets of one generator loop, watched through one epoll fd that is
-/// itself a single GLib source: a wake-up costs the sockets that are ready, not
-/// a poll over every peer's socket (which is what libnice's one-source-per-
-/// socket costs, and what bounded the generator at a few hundred peers).
-/// Not Sendable: used on its loop only.
-final class SocketSet {
-    let loop: MediaLoop
-    private let epfd: Int32
-    private var source: UnsafeMutablePointer<GSource>?
-    private var handlers: [Int32: () -> Void] = [:]
-    private let ready = UnsafeMutablePointer<Int32>.allocate(capacity: 256)
-    /// Receive slots shared by every socket of the loop (one is read at a time).
-    let slots = UnsafeMutablePointer<tessera_datagram>.allocate(capacity: 16)
-    private let memory = UnsafeMutableRawPointer.allocate(byteCount: 16 * 2048, alignment: 16)
-
-    init(loop: MediaLoop) {
-        self.loop = loop
-        epfd = tessera_epoll_create()
-        for i in 0..<16 {
-            slots[i] = tessera_datagram(data: (memory + i * 2048).assumingMemoryBound(to: UInt8.self), capacity: 2048, length: 0,
-                                        peer: tessera_peer())
-        }
-        let src = tessera_fd_read_source_full(epfd, { _, _, data in
-            Unmanaged<SocketSet>.fromOpaque(data!).takeUnretainedValue().dispatchReady()
-            return 1
-        }, Unmanaged.passRetained(self).toOpaque(), { data in Unmanaged<SocketSet>.fromOpaque(data!).release() })!
-        source = src
-        g_source_attach(src, loop.gContext)
-    }
-
-    func add(_ fd: Int32, _ handler: @escaping () -> Void) {
-        handlers[fd] = handler
-        _ = tessera_epoll_add(epfd, fd)
-    }
-
-    func remove(_ fd: Int32) {
-        handlers[fd] = nil
-        _ = tessera_epoll_remove(epfd, fd)
-    }
-
-    private func dispatchReady() {
-        for _ in 0..<8 {
-            let n = Int(tessera_epoll_ready(epfd, ready, 256))
-            guard n > 0 else { return }
-            for i in 0..<n { handlers[ready[i]]?() }
-            if n < 256 { return }
-        }
-    }
-}
-
 /// A full-ICE controlling agent of our own for the generator's peers: one
 /// host candidate on a socket of its own (the server tells peers apart by
 /// 5-tuple), connectivity checks with aggressive nomination (USE-CANDIDATE on

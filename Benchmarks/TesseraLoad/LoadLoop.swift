@@ -17,13 +17,13 @@ final class LoadLoop: @unchecked Sendable {
     private var nextFrame = ContinuousClock.now
     private var nextVideoFrame = ContinuousClock.now
     private static let videoInterval = Duration.seconds(1) / VideoClip.clockRate
-    /// The peers' sockets behind one epoll fd (nil: libnice agents).
+    /// The loop's sockets behind one epoll fd (nil: libnice agents).
     private var sockets: SocketSet?
 
     init(loop: MediaLoop, builtinICE: Bool = true) {
         self.loop = loop
         loop.post { [self] in
-            if builtinICE { sockets = SocketSet(loop: loop) }
+            if builtinICE { sockets = loop.sockets }
             nextFrame = .now + .milliseconds(20)
             nextVideoFrame = .now + Self.videoInterval
             scheduleTick()

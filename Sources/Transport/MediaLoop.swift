@@ -92,6 +92,16 @@ public final class MediaLoop: @unchecked Sendable {
     /// The GMainContext, for libnice agents attached to this loop.
     public var gContext: OpaquePointer { context }
 
+    /// The loop's UDP sockets behind one epoll fd, made on first use (on the loop).
+    public var sockets: SocketSet {
+        if let set = socketSet { return set }
+        let set = SocketSet(loop: self)
+        socketSet = set
+        return set
+    }
+    // Touched on the loop thread only (see `sockets`).
+    private nonisolated(unsafe) var socketSet: SocketSet?
+
     /// Runs `work` on the loop thread, in posting order.
     public func post(_ work: @escaping @Sendable () -> Void) {
         // The box is released by the destroy notify: after it ran, or with the

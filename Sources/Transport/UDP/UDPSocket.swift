@@ -51,11 +51,12 @@ public struct UDPError: Error, CustomStringConvertible {
     public var description: String
 }
 
-/// A non-blocking IPv4 UDP socket read by a GLib fd source on a media loop.
+/// A non-blocking IPv4 UDP socket read on a media loop (through the loop's `SocketSet`).
 /// Not Sendable: created, used and closed on its loop; `onReceive` runs there.
 public final class UDPSocket {
     private var fd: Int32
-    private var source: UnsafeMutablePointer<GSource>?
+    /// The loop's socket set, which calls `drain` when the socket is readable.
+    private var sockets: SocketSet?
     public let local: UDPEndpoint
     /// One receive buffer per socket: the loop is single threaded.
     private var buffer = [UInt8](repeating: 0, count: 4096)
@@ -88,12 +89,9 @@ public final class UDPSocket {
         }
         fd = sock
         local = UDPEndpoint(raw: actual)
-        let src = tessera_fd_read_source(fd, { _, _, data in
-            Unmanaged<UDPSocket>.fromOpaque(data!).takeUnretainedValue().drain()
-            return 1  // G_SOURCE_CONTINUE
-        }, Unmanaged.passUnretained(self).toOpaque())!
-        source = src
-        g_source_attach(src, loop.context)
+        let set = loop.sockets
+        set.add(sock) { [weak self] in self?.drain() }
+        sockets = set
     }
 
     deinit { close() }
@@ -135,12 +133,9 @@ public final class UDPSocket {
 
     /// Stops reading and closes the socket; the port is free again afterwards.
     public func close() {
-        if let s = source {
-            g_source_destroy(s)
-            g_source_unref(s)
-            source = nil
-        }
         if fd >= 0 {
+            sockets?.remove(fd)
+            sockets = nil
             Glibc.close(fd)
             fd = -1
         }
