@@ -234,6 +234,9 @@ extension Negotiation {
                                             feedback: capability.feedback))
             }
             section.formats = section.codecs.map { String($0.payloadType) }
+            // The header extensions we use (RFC 8285): the audio level (RFC 6464) lets a
+            // receiving mixer skip decoding the silent (a cascaded room's links carry many).
+            section.extmaps = offerExtensions(capabilities.headerExtensions, kind: kind)
             if direction.sends, let stream = streams.stream(for: kind) {
                 section.ssrcs = [SSRCAttribute(ssrc: stream.ssrc, name: "cname", value: stream.cname)]
             }

@@ -52,6 +52,15 @@ struct PlainRTPTests {
         #expect(reparsed.media.allSatisfy { $0.connectionAddress == "127.0.0.1" })
     }
 
+    @Test func ourOfferNamesTheHeaderExtensionsWeUse() throws {
+        let offer = PlainLocal.offer()
+        #expect(offer.media[0].extmaps.map(\.uri) == [HeaderExtensionURI.absSendTime, HeaderExtensionURI.audioLevel])
+        #expect(offer.media[1].extmaps.map(\.uri) == [HeaderExtensionURI.absSendTime])
+        // An answer from another plain endpoint keeps the audio level, so a mixer can read it.
+        let (_, media, _) = try PlainLocal.answer(offer.serialize())
+        #expect(media[0].extensions[HeaderExtensionURI.audioLevel] == 2)
+    }
+
     @Test func answerToKurentoStyleClientOffer() throws {
         let (answer, media, remote) = try PlainLocal.answer(Fixture.text("kurento-rtp-client-offer.sdp"))
         #expect(media[0].codec?.payloadType == 96 && media[0].codec?.name == "opus")
@@ -141,12 +150,15 @@ struct PlainRTPTests {
             c=IN IP4 127.0.0.1\r
             t=0 0\r
             m=audio 40000 RTP/AVPF 111\r
+            a=extmap:1 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time\r
+            a=extmap:2 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r
             a=sendrecv\r
             a=rtcp:40001\r
             a=rtpmap:111 opus/48000/2\r
             a=fmtp:111 minptime=10;useinbandfec=1\r
             a=ssrc:1111 cname:tessera\r
             m=video 40002 RTP/AVPF 96\r
+            a=extmap:1 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time\r
             a=sendrecv\r
             a=rtcp:40003\r
             a=rtpmap:96 VP8/90000\r
