@@ -132,6 +132,9 @@ final class NodeLink {
     var mixPort: String?
     var mixOut: String?
     var offeringMix = false
+    /// Whether that node shows the composite's picture to anyone (`mixVideo`):
+    /// until then its mix carries sound only, and an audio room encodes no picture.
+    var mixVideo = false
 
     init(node: String, transport: any CascadeTransport) {
         self.node = node

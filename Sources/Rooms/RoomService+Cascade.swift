@@ -216,6 +216,11 @@ extension RoomService {
         case "mix":
             guard room.owner == node, let offer = params["offer"]?.stringValue else { return }
             await takeOwnerMix(offer, in: room, over: link)
+        case "mixVideo":
+            // A participant of that node watches the composite: its mix carries the picture too.
+            guard room.owner == nil else { return }
+            link.mixVideo = true
+            if let port = link.mixPort, let out = link.mixOut { try? await media.connect(port, out, kind: .video) }
         case "mixEnded":
             guard room.owner == node else { return }
             await dropOwnerMix(room)
@@ -346,7 +351,7 @@ extension RoomService {
             made.append(port)
             let out = try await media.createLinkEndpoint(pipeline: pipeline)
             made.append(out)
-            try await media.connect(port, out, kind: nil)
+            try await media.connect(port, out, kind: link.mixVideo ? nil : .audio)
             let offer = try await media.generateOffer(out)
             guard room.links[link.node] === link, room.mode != .sfu, room.composite == composite else {
                 for object in made { await media.release(object) }
@@ -410,12 +415,23 @@ extension RoomService {
                 await media.release(port)
             }
         }
+        var watched = false
         for p in room.locals {
             guard let s = p.subscriptions[mcuName], s.stream != "audio" else { continue }
             // The owner's picture replaces this node's (a room that was its own owner meanwhile).
             if let port = p.hubPort { try? await media.disconnect(port, s.endpoint, kind: .video) }
             try? await media.connect(endpoint, s.endpoint, kind: .video)
+            watched = true
         }
+        if watched { link.transport.send(["op": "mixVideo"]) }
+    }
+
+    /// A participant here subscribed to the composite's picture: the owner's mix
+    /// for this node must carry it (said once per link; the owner keeps it).
+    func wantMixVideo(_ room: Room) {
+        guard let owner = room.owner, let link = room.links[owner], !link.mixVideo else { return }
+        link.mixVideo = true
+        link.transport.send(["op": "mixVideo"])
     }
 
     func dropOwnerMix(_ room: Room) async {

@@ -360,7 +360,10 @@ extension RoomService {
                 if room.owner != nil {
                     // A hosting node: the sound mixed here, the owner's picture.
                     if kind != .video { try? await media.connect(port, endpoint, kind: .audio) }
-                    if kind != .audio, let mix = room.ownerMix { try? await media.connect(mix, endpoint, kind: .video) }
+                    if kind != .audio {
+                        wantMixVideo(room)
+                        if let mix = room.ownerMix { try? await media.connect(mix, endpoint, kind: .video) }
+                    }
                 } else {
                     try? await media.connect(port, endpoint, kind: kind)
                 }
