@@ -331,6 +331,9 @@ public actor RoomService {
     public func evacuate(_ params: (String) -> JSONValue) -> Int {
         var closed = 0
         for room in rooms.values {
+            // Cascaded rooms: the other nodes see their links end, and place the room again
+            // (the owner's hosting nodes) or let this node's participants go (the owner).
+            for link in room.links.values { link.transport.close() }
             let notice = params(room.name)
             for p in room.members {
                 guard let c = sessions[p.session]?.connection, let sink = connections[c]?.sink else { continue }

@@ -223,3 +223,55 @@ def test_the_room_continues_on_the_other_nodes_when_its_node_dies():
         asyncio.run(run())
     finally:
         stop_all(nodes, pg)
+
+
+def test_a_draining_owner_hands_the_room_to_its_hosting_nodes():
+    """Two participants per node at most: alice and dave on n1, the room's node;
+    bob on n2, carol on n3. SIGTERM of n1 (cluster.drainSeconds 4): its
+    participants are sent to another node (`roomMoved`, draining); the hosting nodes see their
+    links end, place the room again at once (the draining node let it go) and
+    one holds it while the other re-attaches. bob and carol keep their
+    sessions; how long bob goes without carol's picture is measured."""
+    pg = Postgres()
+    nodes = []
+    try:
+        nodes = start_nodes(pg, extra={"TESSERA_CLUSTER_MAX_PARTICIPANTS_PER_NODE": "2", "TESSERA_CLUSTER_DRAIN_SECONDS": "4"})
+        assert wait_for_sync(lambda: all(len(cluster(n)["nodes"]) == 3 for n in nodes), 10)
+
+        async def run():
+            people = [Participant(room_url(node), name, "upkeep", colour, hz, extensions=["cluster"])
+                      for node, (name, colour, hz) in zip(nodes, PEOPLE)]
+            alice, bob, carol = people
+            dave = Participant(room_url(nodes[0]), "dave", "upkeep", (200, 200, 40), 900, extensions=["cluster"])
+            people = [alice, dave, bob, carol]
+            for p in people:
+                await p.join()
+                await p.publish()
+            await check_sfu_view(people)
+
+            before = bob.recorder("carol")
+            nodes[0].proc.terminate()
+            started = time.time()
+            assert await wait_for(lambda: alice.socket.closed and dave.socket.closed, 10)
+            moved = [n["params"] for n in alice.notes if n.get("method") == "roomMoved"]
+            assert len(moved) == 1 and moved[0]["reason"] == "draining", moved
+            # bob's picture of carol crossed n1: it comes back over the new link (a new subscription).
+            def carol_again():
+                rec = bob.recorder("carol")
+                return rec is not None and rec is not before and rec.video_frames >= 5
+            assert await wait_for(carol_again, 15)
+            back = time.time() - started
+            await asyncio.gather(alice.rejoin(moved[0]["url"]), dave.rejoin(moved[0]["url"]))
+            await check_sfu_view(people)
+            seen = time.time() - started
+            assert not bob.socket.closed and not carol.socket.closed
+            placed = holder(nodes[1], "upkeep")
+            assert placed in ("n2", "n3"), cluster(nodes[1])
+            print(f"n1 drained: the room on {placed}; bob sees carol again {back:.1f} s after SIGTERM; "
+                  f"alice and dave back and every colour and tone checked after {seen:.1f} s")
+            for p in people:
+                await p.close()
+        asyncio.run(run())
+        assert nodes[0].proc.wait(timeout=30) == 0
+    finally:
+        stop_all(nodes, pg)
