@@ -171,6 +171,8 @@ bench-load: deps-apt-test
 # Signalling through a cluster's relay against direct (PostgreSQL started by the script; docs/cluster.md).
 bench-cluster: deps-apt-test deps-py build-release
 	$(VENV)/bin/python Benchmarks/cluster/cluster_bench.py --bin $(CURDIR)/.build/release/tessera
+	swift build -c release --product tessera-load
+	$(VENV)/bin/python Benchmarks/cluster/cascade_bench.py --bin $(CURDIR)/.build/release/tessera --load-bin $(CURDIR)/.build/release/tessera-load
 
 # Room timings with real peers: join -> first frame per mode, mode-switch time (not a test).
 bench-rooms: deps-apt-test deps-py build-release

@@ -96,7 +96,7 @@ def main():
             nodes.append(conftest.Server(port=port, env_overrides={
                 "TESSERA_CLUSTER_DATABASE_URL": pg.url, "TESSERA_CLUSTER_NODE_ID": f"n{i + 1}",
                 "TESSERA_CLUSTER_ADVERTISE_URL": f"ws://127.0.0.1:{port}",
-                "TESSERA_CLUSTER_MAX_PARTICIPANTS_PER_NODE": str(args.peers)}))
+                "TESSERA_CLUSTER_MAX_PARTICIPANTS_PER_NODE": str(args.peers), "TESSERA_ROOM_MAX_PARTICIPANTS": "10000"}))
         time.sleep(1.5)
         cores, rss, reports = run(nodes, [n.port for n in nodes], args.load_bin, args.peers, args.seconds)
         rows.append(("cascaded, 3 nodes", cores, rss, reports))
@@ -106,7 +106,7 @@ def main():
         pg.stop()
 
     # The same room on one node.
-    single = conftest.Server()
+    single = conftest.Server(env_overrides={"TESSERA_ROOM_MAX_PARTICIPANTS": "10000"})
     try:
         cores, rss, reports = run([single], [single.port] * 3, args.load_bin, args.peers, args.seconds)
         rows.append(("one node", cores, rss, reports))
