@@ -120,7 +120,7 @@ extension RoomService {
         let roster: [JSONValue] = room.members.filter { $0.origin != node }.map { p in
             ["name": .string(p.name), "audioActive": .bool(p.audioActive), "videoActive": .bool(p.videoActive)]
         }
-        for p in room.members where p.origin != node && p.publishing { await offerStream(of: p, in: room, over: link) }
+        for p in room.members where p.origin != node { await offerStreams(of: p, in: room, over: link) }
         await ensureNodeMix(room, link)
         return ["mode": .string(room.mode.rawValue), "participants": .array(roster), "layout": .object(layoutMessage(room))]
     }
@@ -158,7 +158,7 @@ extension RoomService {
             room.customTiles = tiles
         }
         for p in room.locals { link.transport.send(["op": "joined", "name": .string(p.name)]) }
-        for p in room.locals where p.publishing { await offerStream(of: p, in: room, over: link) }
+        for p in room.locals { await offerStreams(of: p, in: room, over: link) }
         attachment.start()
     }
 
@@ -190,7 +190,12 @@ extension RoomService {
             if remote != nil { await evict(room: roomName, user: name, notifyEvicted: false) }
         case "published":
             guard let p = remote, let offer = params["offer"]?.stringValue else { return }
-            await takeStream(of: p, offer: offer, in: room, over: link)
+            if params["first"]?.boolValue ?? true {
+                await takeStream(of: p, offer: offer, in: room, over: link,
+                                 stream: params["stream"]?.stringValue ?? "webcam", source: params["source"]?.stringValue ?? "camera")
+            } else if let id = params["stream"]?.stringValue, p.extra(id) == nil {
+                await takeExtra(of: p, id: id, source: params["source"]?.stringValue ?? "camera", offer: offer, in: room, over: link)
+            }
         case "answer":
             guard let endpoint = name == mcuName ? link.mixOut : link.outgoing[name], let answer = params["answer"]?.stringValue else { return }
             do { try await media.processAnswer(endpoint, answer: answer) } catch {
@@ -198,7 +203,11 @@ extension RoomService {
             }
         case "unpublished":
             guard let p = remote else { return }
-            await unpublishFirst(p, in: room)
+            if let id = params["stream"]?.stringValue, let extra = p.extra(id) {
+                await unpublish(extra, of: p, in: room)
+            } else if params["stream"] == nil || params["stream"]?.stringValue == p.primaryStream {
+                await unpublishFirst(p, in: room)
+            }
             await applyLayout(room)
         case "mute":
             guard let p = remote, let kind = params["kind"]?.stringValue, kind == "audio" || kind == "video",
@@ -259,27 +268,39 @@ extension RoomService {
         }
     }
 
-    /// Sends `p`'s first stream over `link`: an RtpEndpoint connected to its
-    /// publisher offers it; the other side answers (`answer`).
-    func offerStream(of p: Participant, in room: Room, over link: NodeLink) async {
-        guard link.outgoing[p.name] == nil, !link.offering.contains(p.name), let publisher = p.publisher, let pipeline = room.pipeline else { return }
+    /// Sends every stream `p` publishes over `link` (those not sent yet).
+    func offerStreams(of p: Participant, in room: Room, over link: NodeLink) async {
+        if p.publishing { await offerStream(of: p, in: room, over: link) }
+        for extra in p.extras { await offerStream(of: p, extra, in: room, over: link) }
+    }
+
+    /// Sends one stream of `p` (its first, or `extra`) over `link`: an
+    /// RtpEndpoint connected to its endpoint offers it; the other side answers
+    /// (`answer`, named by the stream's key: the user, or `user_stream`).
+    func offerStream(of p: Participant, _ extra: ExtraStream? = nil, in room: Room, over link: NodeLink) async {
+        let key = extra.map { p.key(of: $0) } ?? p.name
+        guard link.outgoing[key] == nil, !link.offering.contains(key), let source = extra?.endpoint ?? p.publisher,
+            let pipeline = room.pipeline
+        else { return }
         // In MCU mode a hosting node's participants see and hear the owner's mix only.
         guard room.owner != nil || room.mode != .mcu else { return }
-        link.offering.insert(p.name)
-        defer { link.offering.remove(p.name) }
+        link.offering.insert(key)
+        defer { link.offering.remove(key) }
         var made: String?
         do {
             let endpoint = try await media.createLinkEndpoint(pipeline: pipeline)
             made = endpoint
-            try await media.connect(publisher, endpoint, kind: nil)
+            try await media.connect(source, endpoint, kind: nil)
             let offer = try await media.generateOffer(endpoint)
-            guard room.links[link.node] === link, room.participants[p.name] === p, p.publisher == publisher else {
+            let current = extra.map { e in p.extras.contains { $0 === e } } ?? (p.publisher == source)
+            guard room.links[link.node] === link, room.participants[p.name] === p, current else {
                 await media.release(endpoint)
                 return
             }
-            link.outgoing[p.name] = endpoint
+            link.outgoing[key] = endpoint
             link.transport.send([
-                "op": "published", "name": .string(p.name), "offer": .string(offer),
+                "op": "published", "name": .string(p.name), "offer": .string(offer), "first": .bool(extra == nil),
+                "stream": .string(extra?.id ?? p.primaryStream), "source": .string(extra?.source ?? p.primarySource),
                 "audioActive": .bool(p.audioActive), "videoActive": .bool(p.videoActive),
             ])
         } catch {
@@ -287,9 +308,34 @@ extension RoomService {
         }
     }
 
+    /// `published` of a stream beside `p`'s first one: an RtpEndpoint stands in
+    /// for that stream's endpoint, as a local extra stream's would.
+    func takeExtra(of p: Participant, id: String, source: String, offer: String, in room: Room, over link: NodeLink) async {
+        guard let pipeline = room.pipeline else { return }
+        let endpoint: String, answer: String
+        do { endpoint = try await media.createLinkEndpoint(pipeline: pipeline) } catch { return }
+        do { answer = try await media.answerLink(endpoint, offer: offer) } catch {
+            await media.release(endpoint)
+            return
+        }
+        guard room.participants[p.name] === p, p.extra(id) == nil, room.links[link.node] === link else {
+            await media.release(endpoint)
+            return
+        }
+        let extra = ExtraStream(id: id, source: source, endpoint: endpoint)
+        endpointOwners[endpoint] = (room.name, p.name, p.key(of: extra))
+        p.extras.append(extra)
+        link.transport.send(["op": "answer", "name": .string(p.key(of: extra)), "answer": .string(answer)])
+        try? await wireIntoMixer(room, p, mode: room.mixerMode)
+        guard p.extras.contains(where: { $0 === extra }) else { return }
+        announce(p, in: room, onlyAware: true)
+        await cascadePublished(p, in: room)
+        await applyLayout(room)
+    }
+
     /// `published` over `link`: an RtpEndpoint answers the offer and stands
     /// in for `p`'s publisher here, as a local publisher's endpoint would.
-    func takeStream(of p: Participant, offer: String, in room: Room, over link: NodeLink) async {
+    func takeStream(of p: Participant, offer: String, in room: Room, over link: NodeLink, stream: String, source: String) async {
         guard p.publisher == nil, let pipeline = room.pipeline else { return }
         let endpoint: String, answer: String
         do {
@@ -305,6 +351,8 @@ extension RoomService {
         }
         endpointOwners[endpoint] = (room.name, p.name, p.name)
         p.publisher = endpoint
+        p.primaryStream = stream
+        p.primarySource = source
         link.transport.send(["op": "answer", "name": .string(p.name), "answer": .string(answer)])
         try? await wireIntoMixer(room, p, mode: room.mixerMode)
         guard room.participants[p.name] === p, p.publisher == endpoint else { return }
@@ -326,12 +374,16 @@ extension RoomService {
         for link in Array(room.links.values) {
             if room.mode != .sfu { await ensureNodeMix(room, link) } else if completed { await dropNodeMix(link) }
             if room.mode != .mcu {
-                for p in room.members where p.origin != link.node && p.publishing { await offerStream(of: p, in: room, over: link) }
+                for p in room.members where p.origin != link.node { await offerStreams(of: p, in: room, over: link) }
             } else if completed {
-                for name in Array(link.outgoing.keys) {
-                    guard room.participants[name]?.origin != link.node else { continue }
-                    await dropOutgoing(name, of: link)
-                    link.transport.send(["op": "unpublished", "name": .string(name)])
+                for key in Array(link.outgoing.keys) {
+                    // A key is `user` or `user_stream` (user names hold no '_').
+                    let parts = key.split(separator: "_", maxSplits: 1).map(String.init)
+                    guard room.participants[parts[0]]?.origin != link.node else { continue }
+                    await dropOutgoing(key, of: link)
+                    var note: [String: JSONValue] = ["op": "unpublished", "name": .string(parts[0])]
+                    if parts.count > 1 { note["stream"] = .string(parts[1]) }
+                    link.transport.send(.object(note))
                 }
             }
         }
@@ -456,17 +508,21 @@ extension RoomService {
     }
 
     func cascadeLeft(_ p: Participant, in room: Room) async {
-        for link in Array(room.links.values) { await dropOutgoing(p.name, of: link) }
+        for link in Array(room.links.values) {
+            await dropOutgoing(p.name, of: link)
+            for extra in p.extras { await dropOutgoing(p.key(of: extra), of: link) }
+        }
         cascadeSend(["op": "left", "name": .string(p.name)], in: room, except: p.origin)
     }
 
     func cascadePublished(_ p: Participant, in room: Room) async {
-        for link in Array(room.links.values) where link.node != p.origin { await offerStream(of: p, in: room, over: link) }
+        for link in Array(room.links.values) where link.node != p.origin { await offerStreams(of: p, in: room, over: link) }
     }
 
-    func cascadeUnpublished(_ p: Participant, in room: Room) async {
-        for link in Array(room.links.values) { await dropOutgoing(p.name, of: link) }
-        cascadeSend(["op": "unpublished", "name": .string(p.name)], in: room, except: p.origin)
+    /// `p` stopped its first stream, or `extra`.
+    func cascadeUnpublished(_ p: Participant, _ extra: ExtraStream? = nil, in room: Room) async {
+        for link in Array(room.links.values) { await dropOutgoing(extra.map { p.key(of: $0) } ?? p.name, of: link) }
+        cascadeSend(["op": "unpublished", "name": .string(p.name), "stream": .string(extra?.id ?? p.primaryStream)], in: room, except: p.origin)
     }
 
     func cascadeMuted(_ p: Participant, kind: String, active: Bool, reason: String, in room: Room) {

@@ -248,6 +248,7 @@ extension RoomService {
                 send("mediaError", ["error": .string(error.message)], to: p)
             }
             announce(p, in: room, onlyAware: true)
+            await cascadePublished(p, in: room)
         }
         await applyLayout(room)
         return ["sdpAnswer": .string(answer), "streamId": .string(stream.id)]
@@ -310,6 +311,7 @@ extension RoomService {
     /// Stops one of `p`'s extra streams: its file, its subscribers, its endpoint and port.
     func unpublish(_ extra: ExtraStream, of p: Participant, in room: Room) async {
         let key = p.key(of: extra)
+        await cascadeUnpublished(p, extra, in: room)
         p.extras.removeAll { $0 === extra }
         await finishParticipantFile(room, user: key)
         await dropSubscriptions(to: key, in: room)

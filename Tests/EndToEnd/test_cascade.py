@@ -15,6 +15,7 @@ from conftest import REPO
 from media import tone_level, wait_for, wait_for_sync
 from pg import Postgres
 from room_client import Participant
+from test_room_streams import BLUE, GREEN, RED, decodes
 from test_rooms import check_hybrid_view, check_mcu_view, check_sfu_view, room_url
 
 PEOPLE = [("alice", (220, 40, 40), 300), ("bob", (40, 200, 60), 500), ("carol", (40, 60, 220), 700)]
@@ -273,5 +274,38 @@ def test_a_draining_owner_hands_the_room_to_its_hosting_nodes():
                 await p.close()
         asyncio.run(run())
         assert nodes[0].proc.wait(timeout=30) == 0
+    finally:
+        stop_all(nodes, pg)
+
+
+def test_a_screen_shared_on_a_hosting_node_reaches_the_owners_participants():
+    """Extension `streams` across a link: bob, hosted by n2, shares a screen
+    beside his camera; alice, on n1 (the room's node), decodes both, and is
+    told when the screen stops."""
+    pg = Postgres()
+    nodes = []
+    try:
+        nodes = start_nodes(pg, count=2, extra=CASCADE)
+        assert wait_for_sync(lambda: all(len(cluster(n)["nodes"]) == 2 for n in nodes), 10)
+
+        async def run():
+            alice = Participant(room_url(nodes[0]), "alice", "screens", RED, 300, extensions=["streams"])
+            bob = Participant(room_url(nodes[1]), "bob", "screens", BLUE, 500, extensions=["streams"])
+            for p in (alice, bob):
+                await p.join()
+                await p.publish()
+            await bob.publish_stream("screen", GREEN, size=(640, 360))
+            assert objects(nodes[1]) > 0  # bob is hosted by n2
+            assert await wait_for(lambda: decodes(alice, "bob_webcam", BLUE) and decodes(alice, "bob_screen", GREEN), 25), \
+                list(alice.subscriptions)
+            assert alice.recorder("bob_screen").video_sizes[-1] == (640, 360)
+            assert await wait_for(lambda: decodes(bob, "alice_webcam", RED), 25), list(bob.subscriptions)
+            await bob.unpublish_stream("screen")
+            assert await wait_for(lambda: "bob_screen" not in alice.subscriptions, 10), list(alice.subscriptions)
+            notes = [n["params"] for n in alice.notes if n.get("method") == "participantUnpublished"]
+            assert notes == [{"name": "bob", "streamId": "screen"}], notes
+            for p in (alice, bob):
+                await p.close()
+        asyncio.run(run())
     finally:
         stop_all(nodes, pg)

@@ -167,6 +167,27 @@ import Testing
         #expect(c.host.notifications("bob").contains { $0.0 == "participantJoined" && $0.1["id"] == "carol" })
     }
 
+    @Test func aScreenSharedBesideTheCameraCrossesToo() async {
+        let c = await Cluster()
+        _ = await c.owner.join("alice", room: "big", extra: ["extensions": ["streams"]])
+        await c.host.service.hostRelayRoom("big", owner: "n1")
+        _ = await c.host.join("bob", room: "big", extra: ["extensions": ["streams"]])
+        _ = await c.host.publish("bob")
+        _ = await c.host.result("bob", "publishVideo", ["sdpOffer": "screen-offer", "streamId": "screen", "source": "screen"])
+        await c.pump()
+        // alice sees bob's two streams, the screen as a screen, and subscribes to it on n1.
+        let published = c.owner.notifications("alice").filter { $0.0 == "participantPublished" }.last?.1
+        #expect(published?["streams"]?.arrayValue?.compactMap { $0["id"]?.stringValue } == ["webcam", "screen"])
+        #expect(published?["streams"]?.arrayValue?.last?["source"] == "screen")
+        let answer = await c.owner.request("alice", "receiveVideoFrom", ["sender": "bob_screen", "sdpOffer": "o"])
+        #expect(answer["result"]?["sdpAnswer"] != nil)
+        // bob stops sharing: alice is told which stream went.
+        _ = await c.host.result("bob", "unpublishVideo", ["streamId": "screen"])
+        await c.pump()
+        #expect(c.owner.notifications("alice").contains { $0.0 == "participantUnpublished" && $0.1["streamId"] == "screen" })
+        #expect(await c.owner.service.describe(room: "big")?["participants"]?.arrayValue?.last?["streams"] == ["webcam"])
+    }
+
     @Test func theOwnerLosingTheLinkLetsItsParticipantsGo() async {
         let c = await Cluster()
         _ = await c.owner.join("alice", room: "big")
