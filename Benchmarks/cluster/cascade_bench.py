@@ -24,8 +24,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "Tests", "EndToEnd"))
+sys.path.insert(0, os.path.join(HERE, "..", "load"))
 
 import conftest  # noqa: E402
+from churn import rss_mb  # noqa: E402
 from pg import Postgres  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -35,14 +37,6 @@ def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def rss_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def generator(load_bin, port, prefix, tone, peers, seconds):

@@ -54,14 +54,7 @@ enum CascadeLink {
             answered.yield(.failure(ClusterError("the link to node '\(owner)' closed")))
             hold.finish()
         }
-        let writer = try? await withDeadline(.seconds(5), "no WebSocket to \(url) within 5 s") {
-            for await value in opened { return value }
-            return nil
-        }
-        guard let writer else {
-            task.cancel()
-            throw ClusterError("no WebSocket to \(url) within 5 s")
-        }
+        let writer = try await openedWriter(opened, url: url, task: task)
         let roster: JSONValue
         do {
             roster = try await withDeadline(.seconds(5), "node '\(owner)' did not answer cascadeAttach within 5 s") {

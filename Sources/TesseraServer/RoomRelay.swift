@@ -265,15 +265,8 @@ actor RoomRelay {
             openedContinuation.yield(nil)
             if let link = await holder.value { await self.linkEnded(link) }
         }
-        let writer = try? await withDeadline(.seconds(5), "no WebSocket to \(url) within 5 s") {
-            for await value in opened { return value }
-            return nil
-        }
-        guard let writer else {
-            task.cancel()
-            throw ClusterError("no WebSocket to \(url) within 5 s")
-        }
-        logger.info("relaying a room socket", metadata: ["node": "\(node.id)", "url": "\(url)", "room": "\(room ?? "-")", "pending": "\(pendingJoin != nil)"])
+        let writer = try await openedWriter(opened, url: url, task: task)
+        logger.info("relaying a room socket", metadata: ["node": "\(node.id)", "url": "\(url)", "room": "\(room ?? "-")"])
         let link = Link(node: node, writer: writer, task: task)
         await holder.set(link)
         return link
@@ -294,4 +287,19 @@ actor RoomRelay {
         try? await link.writer.close(.normalClosure, reason: nil)
         link.task.cancel()
     }
+}
+
+/// The writer of a WebSocket to another node that `task` is opening (it
+/// yields the writer once connected, nil if it failed); the task is cancelled
+/// and an error thrown when none comes within 5 s.
+func openedWriter(_ opened: AsyncStream<WebSocketOutboundWriter?>, url: String, task: Task<Void, Never>) async throws -> WebSocketOutboundWriter {
+    let writer = try? await withDeadline(.seconds(5), "no WebSocket to \(url) within 5 s") {
+        for await value in opened { return value }
+        return nil
+    }
+    guard let writer else {
+        task.cancel()
+        throw ClusterError("no WebSocket to \(url) within 5 s")
+    }
+    return writer
 }

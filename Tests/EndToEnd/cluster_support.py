@@ -1,6 +1,11 @@
 """Helpers of the cluster tests: tessera nodes on one PostgreSQL, and what
 their /health says of the cluster."""
 from conftest import Server, free_port
+from room_client import Participant
+from test_rooms import room_url
+
+# One participant per node: name, colour, tone.
+PEOPLE = [("alice", (220, 40, 40), 300), ("bob", (40, 200, 60), 500), ("carol", (40, 60, 220), 700)]
 
 SMALL_MIXER = {"TESSERA_MIXER_WIDTH": "640", "TESSERA_MIXER_HEIGHT": "360", "TESSERA_MIXER_FPS": "15"}
 
@@ -36,3 +41,14 @@ def stop_all(nodes, pg):
     for n in nodes:
         n.stop()
     pg.stop()
+
+
+async def publishers_on(nodes, room, extensions=()):
+    """alice, bob and carol, one on each of `nodes` in turn (joining in that
+    order), each publishing its colour and tone in `room`."""
+    people = [Participant(room_url(node), name, room, colour, hz, extensions=list(extensions))
+              for node, (name, colour, hz) in zip(nodes, PEOPLE)]
+    for p in people:
+        await p.join()
+        await p.publish()
+    return people

@@ -10,7 +10,7 @@ import os
 import subprocess
 import time
 
-from cluster_support import cluster, holder, objects, start_nodes, stop_all
+from cluster_support import PEOPLE, cluster, holder, objects, publishers_on, start_nodes, stop_all
 from conftest import REPO
 from media import tone_level, wait_for, wait_for_sync
 from pg import Postgres
@@ -18,7 +18,6 @@ from room_client import Participant
 from test_room_streams import BLUE, GREEN, RED, decodes
 from test_rooms import check_hybrid_view, check_mcu_view, check_sfu_view, room_url
 
-PEOPLE = [("alice", (220, 40, 40), 300), ("bob", (40, 200, 60), 500), ("carol", (40, 60, 220), 700)]
 CASCADE = {"TESSERA_CLUSTER_MAX_PARTICIPANTS_PER_NODE": "1"}
 
 
@@ -40,11 +39,7 @@ def test_a_room_over_three_nodes_in_sfu_mcu_and_hybrid_modes():
         assert wait_for_sync(lambda: all(len(cluster(n)["nodes"]) == 3 for n in nodes), 10), [cluster(n) for n in nodes]
 
         async def run():
-            people = [Participant(room_url(node), name, "cascade", colour, hz, extensions=["mode", "layout", "speaking"])
-                      for node, (name, colour, hz) in zip(nodes, PEOPLE)]
-            for p in people:
-                await p.join()
-                await p.publish()
+            people = await publishers_on(nodes, "cascade", ["mode", "layout", "speaking"])
             # The room is n1's; n2 and n3 host a participant each (they hold media objects).
             assert [holder(n, "cascade") for n in nodes] == ["n1", "n1", "n1"]
             assert all(objects(n) > 0 for n in nodes), [objects(n) for n in nodes]
@@ -240,9 +235,9 @@ def test_a_draining_owner_hands_the_room_to_its_hosting_nodes():
         assert wait_for_sync(lambda: all(len(cluster(n)["nodes"]) == 3 for n in nodes), 10)
 
         async def run():
-            people = [Participant(room_url(node), name, "upkeep", colour, hz, extensions=["cluster"])
-                      for node, (name, colour, hz) in zip(nodes, PEOPLE)]
-            alice, bob, carol = people
+            # alice and dave fill n1 before bob and carol join through n2 and n3.
+            alice, bob, carol = [Participant(room_url(node), name, "upkeep", colour, hz, extensions=["cluster"])
+                                 for node, (name, colour, hz) in zip(nodes, PEOPLE)]
             dave = Participant(room_url(nodes[0]), "dave", "upkeep", (200, 200, 40), 900, extensions=["cluster"])
             people = [alice, dave, bob, carol]
             for p in people:

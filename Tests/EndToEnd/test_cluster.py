@@ -11,7 +11,9 @@ import time
 import urllib.error
 import urllib.request
 
-from cluster_support import SMALL_MIXER, cluster, holder, objects, start_nodes, stop_all
+import pytest
+
+from cluster_support import PEOPLE, SMALL_MIXER, cluster, holder, objects, publishers_on, start_nodes, stop_all
 from conftest import BIN, REPO, Server, free_port
 from media import centre_colour, colour_close, wait_for, wait_for_sync
 from pg import Postgres
@@ -19,7 +21,6 @@ from room_client import Participant, RoomSocket
 from test_chromium import CHROME, make_inputs, open_page
 from test_rooms import check_hybrid_view, check_mcu_view, check_sfu_view, room_url
 
-PEOPLE = [("alice", (220, 40, 40), 300), ("bob", (40, 200, 60), 500), ("carol", (40, 60, 220), 700)]
 def test_three_nodes_one_room_in_sfu_mcu_and_hybrid_modes():
     pg = Postgres()
     nodes = []
@@ -40,11 +41,7 @@ def test_three_nodes_one_room_in_sfu_mcu_and_hybrid_modes():
 
         async def run():
             # alice on n1, bob on n2, carol on n3: the room is n1's, where its first join came.
-            people = [Participant(room_url(node), name, "townhall", colour, hz, extensions=["mode", "layout", "speaking"])
-                      for node, (name, colour, hz) in zip(nodes, PEOPLE)]
-            for p in people:
-                await p.join()
-                await p.publish()
+            people = await publishers_on(nodes, "townhall", ["mode", "layout", "speaking"])
             assert [holder(n, "townhall") for n in nodes] == ["n1", "n1", "n1"]
             await check_sfu_view(people)
             # Media is all on the room's node: the others hold no media object.
@@ -270,11 +267,15 @@ def test_a_client_of_the_redirect_extension_goes_to_the_rooms_node():
         stop_all(nodes, pg)
 
 
-def test_three_nodes_on_three_hosts_each_advertising_its_own_address():
+@pytest.mark.parametrize("cascade", [False, True], ids=["relayed", "cascaded"])
+def test_three_nodes_on_three_hosts_each_advertising_its_own_address(cascade):
     """The nodes in three network namespaces joined by a bridge (three hosts of
     one LAN), each listening on and advertising only its own address; the
-    participants, on the bridge's side, connect to different nodes. Every ICE
-    candidate they are given is the room's node's: media goes there only."""
+    participants, on the bridge's side, connect to different nodes.
+    Relayed: every ICE candidate they are given is the room's node's, and media
+    goes there only. Cascaded (cluster.maxParticipantsPerNode 1): each is
+    hosted by the node it connected to and given only that node's candidates;
+    the streams cross between the hosts over the nodes' RtpEndpoint links."""
     assert os.geteuid() == 0, "network namespaces need root (CI runs as root)"
     import media
     from netns import Hosts
@@ -288,27 +289,30 @@ def test_three_nodes_on_three_hosts_each_advertising_its_own_address():
             address = hosts.host(i)
             env = {"TESSERA_CLUSTER_DATABASE_URL": pg.url_at(hosts.address), "TESSERA_CLUSTER_NODE_ID": f"n{i}",
                    "TESSERA_CLUSTER_ADVERTISE_URL": f"ws://{address}:8888", **SMALL_MIXER}
+            if cascade:
+                env["TESSERA_CLUSTER_MAX_PARTICIPANTS_PER_NODE"] = "1"
             nodes.append(Server(env_overrides=env, port=8888, host=address, prefix=hosts.prefix_command(i)))
         assert wait_for_sync(lambda: all(len(cluster(n)["nodes"]) == 3 for n in nodes), 10), [cluster(n) for n in nodes]
         media.HOST_ADDRESSES[:] = [hosts.address]
 
         async def run():
-            people = [Participant(room_url(node), name, "lan", colour, hz, extensions=["mode"])
-                      for node, (name, colour, hz) in zip(nodes, PEOPLE)]
-            for p in people:
-                await p.join()
-                await p.publish()
+            people = await publishers_on(nodes, "lan", ["mode"])
             assert holder(nodes[2], "lan") == "n1"
             await check_sfu_view(people)
             r = await asyncio.to_thread(people[2].socket.result, "setRoomMode", {"mode": "mcu"})
             assert r["mode"] == "mcu", r
             await check_mcu_view(people)
-            for p in people:
+            for i, p in enumerate(people):
                 candidates = [n["params"]["candidate"] for n in p.notes if n.get("method") == "iceCandidate"]
                 addresses = {c.split()[4] for c in candidates}
-                assert candidates and addresses == {hosts.host(1)}, (p.name, addresses)
-            print("candidates given to the participants of n1, n2, n3: all", hosts.host(1))
-            assert [objects(n) > 0 for n in nodes] == [True, False, False]
+                expected = hosts.host(i + 1) if cascade else hosts.host(1)
+                assert candidates and addresses == {expected}, (p.name, addresses)
+            if cascade:
+                print("candidates given to the participants of n1, n2, n3:", [hosts.host(i) for i in (1, 2, 3)])
+                assert [objects(n) > 0 for n in nodes] == [True, True, True]
+            else:
+                print("candidates given to the participants of n1, n2, n3: all", hosts.host(1))
+                assert [objects(n) > 0 for n in nodes] == [True, False, False]
             for p in people:
                 await p.close()
         asyncio.run(run())
