@@ -41,6 +41,9 @@ public struct CascadeSettings: Sendable {
     public var place: @Sendable (_ room: String) async throws -> String
     /// How long a hosting node whose owner died keeps trying to re-attach.
     public var reattachFor: Duration = .seconds(30)
+    /// Participants past which this node, holding a room, lets another node
+    /// that offers to host a join of it do so (`cluster.participantsPerNode`); 0 = never.
+    public var participantsPerNode = 0
 
     public init(node: String, secret: String, maxParticipantsPerNode: Int,
                 connect: @escaping @Sendable (_ room: String, _ owner: String) async throws -> CascadeAttachment,
@@ -96,6 +99,13 @@ extension RoomService {
     func isFull(_ room: Room) -> Bool {
         guard let limit = cascade?.maxParticipantsPerNode, limit > 0 else { return false }
         return room.locals.count >= limit
+    }
+
+    /// Whether a join of `room` that another node offers to host (`cascadeHop`)
+    /// goes there: the room's per-node limit, or this node's capacity, is reached.
+    func leavesToHost(_ room: Room) -> Bool {
+        guard let cascade, room.owner == nil else { return false }
+        return isFull(room) || (cascade.participantsPerNode > 0 && participantCount >= cascade.participantsPerNode)
     }
 
     // MARK: The owner's side

@@ -50,9 +50,9 @@ extension RoomService {
                 options.limitRefused("rooms.maxParticipants")
                 throw RoomError(.roomFull, "Room '\(roomName)' is full: rooms.maxParticipants (\(options.maxParticipants)) reached")
             }
-            if isFull(existing) {
+            if isFull(existing) || (params["cascadeHop"]?.boolValue == true && leavesToHost(existing)) {
                 // Cluster: the next participant is hosted by another node (docs/cluster.md, "Cascaded rooms").
-                throw RoomError(.nodeFull, "Room '\(roomName)' holds cluster.maxParticipantsPerNode (\(cascade?.maxParticipantsPerNode ?? 0)) participants on this node: join through another node of the cluster")
+                throw RoomError(.nodeFull, "Room '\(roomName)' cannot take more participants on this node (cluster.maxParticipantsPerNode \(cascade?.maxParticipantsPerNode ?? 0), cluster.participantsPerNode \(cascade?.participantsPerNode ?? 0)): join through another node of the cluster")
             }
             room = existing
         } else {

@@ -25,12 +25,12 @@ enum RoomWebSocket {
         let connection = await rooms.openConnection(RoomSocketSink(continuation: continuation))
         // In a cluster, requests for rooms other nodes hold go to them (docs/cluster.md).
         let relay = cluster.map { cluster in
-            // Cascaded rooms (cluster.maxParticipantsPerNode): a join the room's node is too full for is hosted here.
-            let hosting = cluster.settings.maxParticipantsPerNode > 0 ? RoomRelay.Hosting(
+            // Cascaded rooms: a join the room's node is too full for is hosted here.
+            let hosting = RoomRelay.Hosting(
                 hosts: { await rooms.hostsRelayRoom($0) },
                 full: { await rooms.isFullHere($0) },
                 host: { await rooms.hostRelayRoom($0, owner: $1) },
-                deliver: { await rooms.handle($0, from: connection) }) : nil
+                deliver: { await rooms.handle($0, from: connection) })
             return RoomRelay(cluster: cluster, client: continuation, maxFrame: limits.limits.hardMessageCap, logger: logger, counted: relayed,
                              hosting: hosting, onRelay: { await rooms.closeConnection(connection) })
         }

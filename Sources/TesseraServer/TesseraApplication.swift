@@ -291,7 +291,7 @@ struct ClusterHeartbeat: Service {
         try await node.start()
         // Cascaded rooms: links from hosting nodes are taken, and made to owners (docs/cluster.md).
         let node = self.node, rooms = self.rooms, maxFrame = self.maxFrame, logger = Logger(label: "tessera.rooms")
-        await rooms.enableCascade(CascadeSettings(
+        var cascade = CascadeSettings(
             node: node.settings.nodeID, secret: await node.secret, maxParticipantsPerNode: node.settings.maxParticipantsPerNode,
             connect: { room, owner in
                 try await CascadeLink.connect(room: room, owner: owner, cluster: node, rooms: rooms, maxFrame: maxFrame, logger: logger)
@@ -301,7 +301,9 @@ struct ClusterHeartbeat: Service {
                 case .here: return node.settings.nodeID
                 case .elsewhere(let other): return other.id
                 }
-            }))
+            })
+        cascade.participantsPerNode = node.settings.participantsPerNode
+        await rooms.enableCascade(cascade)
         await cancelWhenGracefulShutdown { await node.run() }
     }
 }

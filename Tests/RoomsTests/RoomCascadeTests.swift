@@ -26,15 +26,18 @@ import Testing
 
         /// `placeAfterLoss`: where the room is placed when the hosting node asks
         /// again (its owner died); nil: nowhere, and the hosting node gives up at once.
-        init(limit: Int = 1, placeAfterLoss: String? = nil) async {
+        /// `capacity`: the owner's cluster.participantsPerNode (0: none).
+        init(limit: Int = 1, capacity: Int = 0, placeAfterLoss: String? = nil) async {
             let options = RoomOptions()
             owner = RoomHarness(options: options)
             host = RoomHarness(options: options)
             await owner.connect("$link")
             let owner = self.owner, outbox = self.outbox
-            await owner.service.enableCascade(CascadeSettings(node: "n1", secret: Self.secret, maxParticipantsPerNode: limit) { _, _ in
+            var ownerSettings = CascadeSettings(node: "n1", secret: Self.secret, maxParticipantsPerNode: limit) { _, _ in
                 throw RoomError(.generic, "the owner links to nobody")
-            })
+            }
+            ownerSettings.participantsPerNode = capacity
+            await owner.service.enableCascade(ownerSettings)
             var settings = CascadeSettings(node: "n2", secret: Self.secret, maxParticipantsPerNode: limit, connect: { room, _ in
                 let answer = await owner.request("$link", "cascadeAttach", ["room": .string(room), "node": "n2", "secret": .string(Self.secret)])
                 guard let roster = answer["result"] else { throw RoomError(.unauthorized, "refused: \(answer)") }
@@ -165,6 +168,16 @@ import Testing
         // A join of the room now stays on n2, as on any owner.
         _ = await c.host.join("carol", room: "big")
         #expect(c.host.notifications("bob").contains { $0.0 == "participantJoined" && $0.1["id"] == "carol" })
+    }
+
+    @Test func aNodeAtItsCapacityLetsAnotherNodeHostAJoinItOffersToHost() async {
+        let c = await Cluster(limit: 0, capacity: 2)
+        _ = await c.owner.join("alice", room: "big")
+        _ = await c.owner.join("bob", room: "big")
+        // At its capacity: a join another node offers to host goes there...
+        #expect(await c.owner.join("carol", room: "big", extra: ["cascadeHop": true])["error"]?["code"] == 209)
+        // ...and one that nobody else can host is taken (the capacity steers, it does not refuse).
+        #expect(await c.owner.join("dave", room: "big")["result"] != nil)
     }
 
     @Test func aScreenSharedBesideTheCameraCrossesToo() async {
