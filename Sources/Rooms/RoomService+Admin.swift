@@ -17,7 +17,12 @@ extension RoomService {
 
     /// Removes `user` on purpose: `participantEvicted {reason: "kicked"}` to it, `participantLeft` to the rest.
     func remove(_ user: String, from room: Room) async throws(RoomError) -> JSONValue {
-        guard room.participants[user] != nil else { throw RoomError(.userNotFound, "User '\(user)' not found in room '\(room.name)'") }
+        guard let target = room.participants[user] else { throw RoomError(.userNotFound, "User '\(user)' not found in room '\(room.name)'") }
+        if let origin = target.origin, let link = room.links[origin] {
+            // Another node's participant: its node removes it, and the room hears it leave.
+            link.transport.send(["op": "kick", "name": .string(user)])
+            return ["removed": .string(user)]
+        }
         await evict(room: room.name, user: user, notifyEvicted: true, reason: "kicked")
         return ["removed": .string(user)]
     }
@@ -34,6 +39,8 @@ extension RoomService {
     func close(_ room: Room) async -> Int {
         room.closing = true
         let people = room.members
+        // A cascaded room closes on every node.
+        cascadeSend(["op": "close"], in: room, except: nil)
         broadcast("roomClosed", ["room": .string(room.name)], in: room)
         await finishRecording(room, reason: "roomClosed")
         for p in people { await evict(room: room.name, user: p.name, notifyEvicted: true, reason: "roomClosed") }

@@ -68,12 +68,15 @@ struct SocketCascadeTransport: CascadeTransport {
 // nodes. The owner holds the room; a hosting node holds the participants
 // whose sockets are on it, and one link to the owner. Over a link each side
 // tells the other who joins, publishes, mutes and leaves (messages with an
-// `op`), and each published first stream crosses once, from an RtpEndpoint
+// `op`), and each published stream crosses once, from an RtpEndpoint
 // connected to its publisher to an RtpEndpoint that stands in for that
 // publisher on the other side (SDES-SRTP; the sending side offers). A
 // participant that came over a link (`origin`) is told to every other link,
 // never back over its own: streams of one hosting node reach another through
-// the owner. Each node mixes for its own participants (MCU and hybrid).
+// the owner. While the room mixes, the owner makes the mix once and sends each
+// hosting node its own (everyone but that node's participants), which the
+// hosting node completes with its participants' sound. Moderator actions on a
+// participant of another node (mute, kick) go toward that participant's node.
 extension RoomService {
     public func enableCascade(_ settings: CascadeSettings) { cascade = settings }
 
@@ -167,7 +170,7 @@ extension RoomService {
             room.layoutChosen = layout["chosen"]?.boolValue ?? false
             room.customTiles = tiles
         }
-        for p in room.locals { link.transport.send(["op": "joined", "name": .string(p.name)]) }
+        for p in room.locals { link.transport.send(.object(joinedMessage(p))) }
         for p in room.locals { await offerStreams(of: p, in: room, over: link) }
         attachment.start()
     }
@@ -223,7 +226,9 @@ extension RoomService {
             guard let p = remote, let kind = params["kind"]?.stringValue, kind == "audio" || kind == "video",
                 let active = params["active"]?.boolValue
             else { return }
-            await setActive(room, p, kind: kind, active: active, reason: params["reason"]?.stringValue ?? Self.ownMuteReason(kind))
+            let reason = params["reason"]?.stringValue ?? Self.ownMuteReason(kind)
+            if reason == "forceMute" { if active { p.forceMuted.remove(kind) } else { p.forceMuted.insert(kind) } }
+            await setActive(room, p, kind: kind, active: active, reason: reason)
         case "mode":
             // The owner switched: this node's participants follow.
             guard room.owner == node, let mode = params["mode"]?.stringValue.flatMap(RoomMode.init(rawValue:)) else { return }
@@ -232,6 +237,17 @@ extension RoomService {
             // A moderator on a hosting node asked for a switch; the owner makes it.
             guard room.owner == nil, let mode = params["mode"]?.stringValue else { return }
             _ = try? await setMode(of: room, to: mode)
+        case "forceMute":
+            // A moderator of another node muted a participant: passed on toward its node.
+            guard let p = room.participants[name], let kind = params["kind"]?.stringValue, kind == "audio" || kind == "video",
+                let muted = params["muted"]?.boolValue, p.publishesAnything
+            else { return }
+            await setForceMuted(room, p, kind: kind, muted: muted)
+        case "kick":
+            _ = try? await remove(name, from: room)
+        case "close":
+            guard !room.closing else { return }
+            _ = await close(room)
         case "mix":
             guard room.owner == node, let offer = params["offer"]?.stringValue else { return }
             await takeOwnerMix(offer, in: room, over: link)
@@ -514,7 +530,12 @@ extension RoomService {
     // MARK: What the rest of the room layer tells the links
 
     func cascadeJoined(_ p: Participant, in room: Room) {
-        cascadeSend(["op": "joined", "name": .string(p.name)], in: room, except: p.origin)
+        cascadeSend(.object(joinedMessage(p)), in: room, except: p.origin)
+    }
+
+    /// `joined`, with what the participant has turned off (a re-attaching node's may be muted).
+    func joinedMessage(_ p: Participant) -> [String: JSONValue] {
+        ["op": "joined", "name": .string(p.name), "audioActive": .bool(p.audioActive), "videoActive": .bool(p.videoActive)]
     }
 
     func cascadeLeft(_ p: Participant, in room: Room) async {
@@ -651,17 +672,23 @@ extension RoomService {
         await dropLink(room: roomName, link: link)
     }
 
+    /// A room that closed: its links close, and what they carried is released.
+    func closeLinks(_ room: Room) async {
+        for link in Array(room.links.values) {
+            room.links[link.node] = nil
+            link.transport.close()
+            for name in Array(link.outgoing.keys) { await dropOutgoing(name, of: link) }
+            for object in [link.mixOut, link.mixPort].compactMap({ $0 }) { await media.release(object) }
+        }
+        await dropOwnerMix(room)
+    }
+
     /// A hosting node's room whose last participant with a socket here left:
     /// its link closes, and the room with it.
     func detachIfEmpty(_ room: Room) async {
         guard room.owner != nil, !room.detaching, !room.closing, room.locals.isEmpty, rooms[room.name] === room else { return }
         room.detaching = true
-        for link in Array(room.links.values) {
-            room.links[link.node] = nil
-            link.transport.close()
-            for name in Array(link.outgoing.keys) { await dropOutgoing(name, of: link) }
-        }
-        await dropOwnerMix(room)
+        await closeLinks(room)
         for p in room.members { await evict(room: room.name, user: p.name, notifyEvicted: false) }
     }
 }

@@ -42,6 +42,11 @@ extension RoomService {
 
     /// Records a moderator's mute (which the participant cannot undo) and applies it.
     func setForceMuted(_ room: Room, _ t: Participant, kind: String, muted: Bool) async {
+        if let origin = t.origin, let link = room.links[origin] {
+            // Another node's participant: its node mutes it (and tells every node).
+            link.transport.send(["op": "forceMute", "name": .string(t.name), "kind": .string(kind), "muted": .bool(muted)])
+            return
+        }
         if muted { t.forceMuted.insert(kind) } else { t.forceMuted.remove(kind) }
         await setActive(room, t, kind: kind, active: !muted, reason: "forceMute")
     }

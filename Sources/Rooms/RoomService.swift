@@ -492,6 +492,7 @@ public actor RoomService {
         if room.members.isEmpty {
             room.closing = true
             rooms[roomName] = nil
+            await closeLinks(room)
             await finishRecording(room, reason: "lastParticipantLeft")
             if let composite = room.composite { await media.release(composite) }
             if let pipeline = room.pipeline { await media.release(pipeline) }

@@ -180,6 +180,38 @@ import Testing
         #expect(await c.owner.join("dave", room: "big")["result"] != nil)
     }
 
+    @Test func aModeratorMutesKicksAndClosesAcrossNodes() async {
+        let c = await Cluster(limit: 2)
+        _ = await c.owner.join("alice", room: "big")
+        _ = await c.owner.join("erin", room: "big")
+        await c.host.service.hostRelayRoom("big", owner: "n1")
+        _ = await c.host.join("bob", room: "big")
+        _ = await c.host.publish("bob")
+        _ = await c.host.join("carol", room: "big")
+        await c.pump()
+        _ = c.owner.notifications("alice")
+        _ = c.host.notifications("bob")
+        // alice (n1) mutes bob (n2): n2 applies it, bob cannot undo it, and everyone sees why.
+        _ = await c.owner.result("alice", "muteParticipant", ["target": "bob", "kind": "audio", "muted": true])
+        await c.pump()
+        #expect(c.host.notifications("bob").contains { $0.0 == "streamPropertyChanged" && $0.1["reason"] == "forceMute" })
+        #expect(await c.host.errorCode("bob", "streamPropertyChanged", ["streamId": "webcam", "property": "audioActive", "newValue": true]) == 307)
+        #expect(c.owner.notifications("alice").contains { $0.0 == "streamPropertyChanged" && $0.1["id"] == "bob" && $0.1["reason"] == "forceMute" })
+        // alice removes bob: he is told on n2, and leaves the room everywhere.
+        _ = await c.owner.result("alice", "kickParticipant", ["target": "bob"])
+        await c.pump()
+        #expect(c.host.notifications("bob").contains { $0.0 == "participantEvicted" && $0.1["reason"] == "kicked" })
+        #expect(c.owner.notifications("alice").contains { $0.0 == "participantLeft" && $0.1["name"] == "bob" })
+        // alice closes the room: carol, on n2, is told, and n2 lets the room and its link go.
+        _ = await c.owner.result("alice", "closeRoom")
+        await c.pump()
+        #expect(c.host.notifications("carol").contains { $0.0 == "roomClosed" })
+        #expect(await c.host.service.roomNames.isEmpty)
+        #expect(await c.owner.service.roomNames.isEmpty)
+        #expect(c.outbox.closed.withLock { $0 })
+        #expect(c.host.media.live.isEmpty && c.owner.media.live.isEmpty)
+    }
+
     @Test func aScreenSharedBesideTheCameraCrossesToo() async {
         let c = await Cluster()
         _ = await c.owner.join("alice", room: "big", extra: ["extensions": ["streams"]])
