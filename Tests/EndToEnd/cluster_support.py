@@ -1,8 +1,12 @@
 """Helpers of the cluster tests: tessera nodes on one PostgreSQL, and what
 their /health says of the cluster."""
+import asyncio
+import time
+
 from conftest import Server, free_port
+from media import wait_for
 from room_client import Participant
-from test_rooms import room_url
+from test_rooms import check_hybrid_view, check_mcu_view, check_sfu_view, room_url
 
 # One participant per node: name, colour, tone.
 PEOPLE = [("alice", (220, 40, 40), 300), ("bob", (40, 200, 60), 500), ("carol", (40, 60, 220), 700)]
@@ -52,3 +56,20 @@ async def publishers_on(nodes, room, extensions=()):
         await p.join()
         await p.publish()
     return people
+
+
+CHECKS = {"sfu": check_sfu_view, "mcu": check_mcu_view, "hybrid": check_hybrid_view}
+
+
+async def switch_and_check(moderator, people, modes):
+    """`moderator` switches the room to each of `modes` in turn; every one of
+    `people` then gets the media of that mode and the switch's completion."""
+    for target in modes:
+        started = time.time()
+        r = await asyncio.to_thread(moderator.socket.result, "setRoomMode", {"mode": target})
+        assert r["mode"] == target, r
+        await CHECKS[target](people)
+        for p in people:
+            assert await wait_for(lambda: any(n.get("method") == "roomModeChanged" and n["params"]["mode"] == target
+                                              and n["params"]["phase"] == "completed" for n in p.notes), 15), p.name
+        print(f"{target}: media checked for every node's participants in {time.time() - started:.1f} s")

@@ -10,13 +10,13 @@ import os
 import subprocess
 import time
 
-from cluster_support import PEOPLE, cluster, holder, objects, publishers_on, start_nodes, stop_all
+from cluster_support import PEOPLE, cluster, holder, objects, publishers_on, start_nodes, stop_all, switch_and_check
 from conftest import REPO
 from media import tone_level, wait_for, wait_for_sync
 from pg import Postgres
 from room_client import Participant
 from test_room_streams import BLUE, GREEN, RED, decodes
-from test_rooms import check_hybrid_view, check_mcu_view, check_sfu_view, room_url
+from test_rooms import check_sfu_view, room_url
 
 CASCADE = {"TESSERA_CLUSTER_MAX_PARTICIPANTS_PER_NODE": "1"}
 
@@ -52,16 +52,7 @@ def test_a_room_over_three_nodes_in_sfu_mcu_and_hybrid_modes():
             print(f"sfu over three nodes: every colour and tone checked in {time.time() - started:.1f} s")
 
             # bob's switch request goes from n2 to the owner, which switches everyone.
-            moderator = people[1]
-            for target, check in [("mcu", check_mcu_view), ("hybrid", check_hybrid_view), ("sfu", check_sfu_view)]:
-                started = time.time()
-                r = await asyncio.to_thread(moderator.socket.result, "setRoomMode", {"mode": target})
-                assert r["mode"] == target, r
-                await check(people)
-                for p in people:
-                    assert await wait_for(lambda: any(n.get("method") == "roomModeChanged" and n["params"]["mode"] == target
-                                                      and n["params"]["phase"] == "completed" for n in p.notes), 15), p.name
-                print(f"{target}: media checked for the three nodes' participants in {time.time() - started:.1f} s")
+            await switch_and_check(people[1], people, ["mcu", "hybrid", "sfu"])
 
             # carol (n3) leaves: alice (n1) and bob (n2) are told, and n3 lets its room go.
             await people[2].close()

@@ -13,13 +13,13 @@ import urllib.request
 
 import pytest
 
-from cluster_support import PEOPLE, SMALL_MIXER, cluster, holder, objects, publishers_on, start_nodes, stop_all
+from cluster_support import PEOPLE, SMALL_MIXER, cluster, holder, objects, publishers_on, start_nodes, stop_all, switch_and_check
 from conftest import BIN, REPO, Server, free_port
 from media import centre_colour, colour_close, wait_for, wait_for_sync
 from pg import Postgres
 from room_client import Participant, RoomSocket
 from test_chromium import CHROME, make_inputs, open_page
-from test_rooms import check_hybrid_view, check_mcu_view, check_sfu_view, room_url
+from test_rooms import check_mcu_view, check_sfu_view, room_url
 
 def test_three_nodes_one_room_in_sfu_mcu_and_hybrid_modes():
     pg = Postgres()
@@ -49,16 +49,7 @@ def test_three_nodes_one_room_in_sfu_mcu_and_hybrid_modes():
             print("objects per node while the room runs:", [objects(n) for n in nodes])
 
             # The mode switches reach everyone, whatever node they came through.
-            moderator = people[1]  # on n2: its requests are relayed
-            for target, check in [("mcu", check_mcu_view), ("hybrid", check_hybrid_view)]:
-                started = time.time()
-                r = await asyncio.to_thread(moderator.socket.result, "setRoomMode", {"mode": target})
-                assert r["mode"] == target, r
-                await check(people)
-                for p in people:
-                    assert await wait_for(lambda: any(n.get("method") == "roomModeChanged" and n["params"]["mode"] == target
-                                                      and n["params"]["phase"] == "completed" for n in p.notes), 10), p.name
-                print(f"{target}: media checked on all three nodes' participants in {time.time() - started:.1f} s")
+            await switch_and_check(people[1], people, ["mcu", "hybrid"])  # bob is on n2: his requests are relayed
             assert cluster(nodes[0])["nodes"][0]["mixers"] == 1
             for p in people:
                 await p.close()
