@@ -40,7 +40,7 @@ actor RoomRelay {
     private var counting = false
     /// Cascaded rooms: whether this node hosts part of a room and takes its
     /// joins; make this node host the next join of a room for its owner; hand a
-    /// frame to the local RoomService. Nil without cascading.
+    /// frame to the local RoomService. Nil: joins are only relayed (no cascading).
     struct Hosting: Sendable {
         var hosts: @Sendable (_ room: String) async -> Bool
         /// This node hosts (or holds) `room` with as many participants as one node may.
