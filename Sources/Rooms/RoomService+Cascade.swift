@@ -582,15 +582,12 @@ extension RoomService {
 
     /// A link ended (its socket closed, or its room went). On the owner, the
     /// participants that came over it leave. On a hosting node whose owner is
-    /// gone, the room ends here: each participant is told (`roomMoved`,
-    /// reason `nodeLost`, to clients of the `cluster` extension) and its socket
-    /// closes, and its rejoin places the room on a live node.
+    /// gone, the participants of other nodes leave, and the room is placed
+    /// again and re-attached (`reattach`); without cascading, or with nobody
+    /// left here, the room ends here (`letGo`).
     func dropLink(room roomName: String, link: NodeLink) async {
         guard let room = rooms[roomName], room.links[link.node] === link else { return }
-        room.links[link.node] = nil
-        link.transport.close()
-        for name in Array(link.outgoing.keys) { await dropOutgoing(name, of: link) }
-        for object in [link.mixOut, link.mixPort].compactMap({ $0 }) { await media.release(object) }
+        await release(link, of: room)
         if room.owner == link.node {
             await dropOwnerMix(room)
             if cascade != nil, !room.locals.isEmpty {
@@ -602,14 +599,7 @@ extension RoomService {
                 Task { await self.reattach(roomName, lost: link.node) }
                 return
             }
-            room.detaching = true
-            let notice: JSONValue = ["room": .string(roomName), "node": .string(link.node), "reason": "nodeLost"]
-            for p in room.locals {
-                guard let c = sessions[p.session]?.connection, let sink = connections[c]?.sink else { continue }
-                if p.wants("cluster") { sink.send(RPCCodec.notification(method: "roomMoved", params: notice)) }
-                sink.close()
-            }
-            for p in room.members { await evict(room: roomName, user: p.name, notifyEvicted: false) }
+            await letGo(room, lost: link.node)
         } else {
             for p in room.members where p.origin == link.node { await evict(room: roomName, user: p.name, notifyEvicted: false) }
         }
@@ -643,14 +633,21 @@ extension RoomService {
         }
         guard let room = rooms[roomName], room.orphaned else { return }
         room.orphaned = false
+        await letGo(room, lost: lost)
+    }
+
+    /// A hosting node's room without its owner ends here: each participant is
+    /// told (`roomMoved`, reason `nodeLost`, to clients of the `cluster`
+    /// extension) and its socket closes; its rejoin places the room on a live node.
+    func letGo(_ room: Room, lost: String) async {
         room.detaching = true
-        let notice: JSONValue = ["room": .string(roomName), "node": .string(lost), "reason": "nodeLost"]
+        let notice: JSONValue = ["room": .string(room.name), "node": .string(lost), "reason": "nodeLost"]
         for p in room.locals {
             guard let c = sessions[p.session]?.connection, let sink = connections[c]?.sink else { continue }
             if p.wants("cluster") { sink.send(RPCCodec.notification(method: "roomMoved", params: notice)) }
             sink.close()
         }
-        for p in room.members { await evict(room: roomName, user: p.name, notifyEvicted: false) }
+        for p in room.members { await evict(room: room.name, user: p.name, notifyEvicted: false) }
     }
 
     /// The room was placed on this node: it is the owner now, and draws its own picture.
@@ -674,13 +671,19 @@ extension RoomService {
 
     /// A room that closed: its links close, and what they carried is released.
     func closeLinks(_ room: Room) async {
-        for link in Array(room.links.values) {
-            room.links[link.node] = nil
-            link.transport.close()
-            for name in Array(link.outgoing.keys) { await dropOutgoing(name, of: link) }
-            for object in [link.mixOut, link.mixPort].compactMap({ $0 }) { await media.release(object) }
-        }
+        for link in Array(room.links.values) { await release(link, of: room) }
         await dropOwnerMix(room)
+    }
+
+    /// Takes `link` out of `room`, closes it and releases what it carried (the
+    /// streams sent over it, the mix made for its node).
+    func release(_ link: NodeLink, of room: Room) async {
+        room.links[link.node] = nil
+        link.transport.close()
+        for name in Array(link.outgoing.keys) { await dropOutgoing(name, of: link) }
+        for object in [link.mixOut, link.mixPort].compactMap({ $0 }) { await media.release(object) }
+        link.mixOut = nil
+        link.mixPort = nil
     }
 
     /// A hosting node's room whose last participant with a socket here left:
