@@ -333,7 +333,6 @@ struct ClusterDrain: Service {
 }
 
 extension TesseraServer {
-    /// The cluster as this node sees it, for /health: its nodes with their load and the rooms each holds.
     /// GET of each of `paths` answers `file` with `headers`.
     static func serve(_ file: BundledFiles.File, headers: HTTPFields, at paths: [String], on router: Router<BasicRequestContext>) {
         let body = ByteBuffer(bytes: file.data)
@@ -344,6 +343,7 @@ extension TesseraServer {
         }
     }
 
+    /// The cluster as this node sees it, for /health: its nodes with their load and the rooms each holds.
     static func describe(_ cluster: ClusterNode) async -> JSONValue {
         let nodes = await cluster.nodes
         let rooms = (try? await cluster.rooms()) ?? [:]
