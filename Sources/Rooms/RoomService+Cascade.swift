@@ -80,6 +80,10 @@ struct SocketCascadeTransport: CascadeTransport {
 extension RoomService {
     public func enableCascade(_ settings: CascadeSettings) { cascade = settings }
 
+    /// The `joinRoom` param that marks a join another node sent on (docs/cluster.md): the node
+    /// that gets it offers to host it, and it is never sent on again.
+    public static let cascadeHop = "cascadeHop"
+
     /// The next join of `room` here hosts it for `owner`, whose node is full
     /// (the owner refused the join with `nodeFull`).
     public func hostRelayRoom(_ room: String, owner: String) {

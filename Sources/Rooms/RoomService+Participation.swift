@@ -50,7 +50,7 @@ extension RoomService {
                 options.limitRefused("rooms.maxParticipants")
                 throw RoomError(.roomFull, "Room '\(roomName)' is full: rooms.maxParticipants (\(options.maxParticipants)) reached")
             }
-            if isFull(existing) || (params["cascadeHop"]?.boolValue == true && leavesToHost(existing)) {
+            if isFull(existing) || (params[Self.cascadeHop]?.boolValue == true && leavesToHost(existing)) {
                 // Cluster: the next participant is hosted by another node (docs/cluster.md, "Cascaded rooms").
                 throw RoomError(.nodeFull, "Room '\(roomName)' cannot take more participants on this node (cluster.maxParticipantsPerNode \(cascade?.maxParticipantsPerNode ?? 0), cluster.participantsPerNode \(cascade?.participantsPerNode ?? 0)): join through another node of the cluster")
             }
@@ -67,27 +67,28 @@ extension RoomService {
         room.add(p)
         session.room = roomName
         session.user = user
+        /// The join cannot complete: the participant goes, and the room with it if it was alone.
+        func undo() async {
+            room.remove(user)
+            session.room = nil
+            session.user = nil
+            if room.members.isEmpty, rooms[roomName] === room {
+                rooms[roomName] = nil
+                if let pipeline = room.pipeline { await media.release(pipeline) }
+            }
+        }
         if room.pipeline == nil {
             do {
                 let pipeline = try await media.createPipeline()
                 if room.pipeline == nil { room.pipeline = pipeline } else { await media.release(pipeline) }
             } catch {
-                room.remove(user)
-                session.room = nil
-                session.user = nil
-                if room.members.isEmpty { rooms[roomName] = nil }
+                await undo()
                 throw RoomError(.roomCannotBeCreated, "Room '\(roomName)' cannot be created: \(error)")
             }
         }
         if room.owner != nil, room.links.isEmpty {
             do { try await attachToOwner(room) } catch {
-                room.remove(user)
-                session.room = nil
-                session.user = nil
-                if room.members.isEmpty, rooms[roomName] === room {
-                    rooms[roomName] = nil
-                    if let pipeline = room.pipeline { await media.release(pipeline) }
-                }
+                await undo()
                 throw error
             }
         }

@@ -90,7 +90,7 @@ actor RoomRelay {
         guard case .request(let request) = RPCCodec.decode(text) else { return false }
         let params = request.params?.objectValue ?? [:]
         let target: NodeInfo
-        /// What goes to `target`: the frame, or a join marked as sent on (`hopParam`).
+        /// What goes to `target`: the frame, or a join marked as sent on (`RoomService.cascadeHop`).
         var forwarded = text
         switch request.method {
         case "ping":
@@ -102,7 +102,7 @@ actor RoomRelay {
             // A cascaded room this node hosts part of: its joins stay here.
             if let hosting, await hosting.hosts(room) { return false }
             // A join another node sent on because it was full there is not sent on again.
-            let hopped = params[Self.hopParam]?.boolValue == true
+            let hopped = params[RoomService.cascadeHop]?.boolValue == true
             do {
                 let placement = try await cluster.place(room: room)
                 var owner: String?
@@ -110,7 +110,7 @@ actor RoomRelay {
                 // A join sent on to another node is marked: the node that gets it answers
                 // it (or refuses it as full) rather than sending it on again.
                 var hop = params
-                hop[Self.hopParam] = true
+                hop[RoomService.cascadeHop] = true
                 let marked = JSONWriter.string(RPCRequest(id: request.id, method: request.method, params: .object(hop)).json)
                 if let hosting, !hopped, await hosting.full(room), let other = await cluster.otherNode(excluding: owner) {
                     // This node hosts as many of the room's participants as it may: another
@@ -169,9 +169,6 @@ actor RoomRelay {
         }
         return true
     }
-
-    /// Marks a join sent on to another node because this one was full for its room.
-    static let hopParam = "cascadeHop"
 
     /// The gauge counts the link, and the local session is let go.
     private func startRelaying() async {
