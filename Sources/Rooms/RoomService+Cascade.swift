@@ -167,13 +167,7 @@ extension RoomService {
         }
         // The owner's participants come first, in its order, as in the owner's grid.
         room.putFirst(attachment.roster["participants"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? [])
-        if let layout = attachment.roster["layout"]?.objectValue, let name = layout["layout"]?.stringValue,
-            let tiles = try? Self.layoutTiles(name, layout)
-        {
-            room.layout = name
-            room.layoutChosen = layout["chosen"]?.boolValue ?? false
-            room.customTiles = tiles
-        }
+        if let layout = attachment.roster["layout"]?.objectValue { takeLayout(layout, in: room) }
         for p in room.locals { link.transport.send(.object(joinedMessage(p))) }
         for p in room.locals { await offerStreams(of: p, in: room, over: link) }
         attachment.start()
@@ -275,15 +269,9 @@ extension RoomService {
             let dominant = params["dominant"]?.stringValue.flatMap { room.participants[$0] != nil ? $0 : nil }
             await announceSpeakers(room, speaking: speaking, dominant: dominant) { levels[$0] ?? .null }
         case "layout":
-            // The owner's moderator chose a layout: this node draws the same.
-            guard room.owner == node, let layout = params["layout"]?.stringValue,
-                let tiles = try? Self.layoutTiles(layout, params)
-            else { return }
-            room.layout = layout
-            room.layoutChosen = params["chosen"]?.boolValue ?? true
-            room.customTiles = tiles
-            room.appliedLayout = ""
-            await applyLayout(room, force: true)
+            // The owner's moderator chose a layout.
+            guard room.owner == node else { return }
+            takeLayout(params, in: room)
         case "setLayout":
             guard room.owner == nil, let layout = params["layout"]?.stringValue, let tiles = try? Self.layoutTiles(layout, params) else { return }
             await chooseLayout(room, layout, tiles)
@@ -575,7 +563,17 @@ extension RoomService {
         ]
     }
 
-    /// The owner's moderator chose a layout: its hosting nodes draw the same.
+    /// The owner's layout (a `layout` message) as this hosting node's state: it
+    /// draws nothing itself (`drawn` carries the owner's tiles), but keeps what to
+    /// tell a joiner and to draw should it come to hold the room (`becomeOwner`).
+    func takeLayout(_ message: [String: JSONValue], in room: Room) {
+        guard let name = message["layout"]?.stringValue, let tiles = try? Self.layoutTiles(name, message) else { return }
+        room.layout = name
+        room.layoutChosen = message["chosen"]?.boolValue ?? false
+        room.customTiles = tiles
+    }
+
+    /// The owner's moderator chose a layout: its hosting nodes keep the same.
     func cascadeLayout(_ room: Room) {
         guard room.owner == nil else { return }
         cascadeSend(.object(layoutMessage(room)), in: room, except: nil)
@@ -646,11 +644,7 @@ extension RoomService {
     func letGo(_ room: Room, lost: String) async {
         room.detaching = true
         let notice: JSONValue = ["room": .string(room.name), "node": .string(lost), "reason": "nodeLost"]
-        for p in room.locals {
-            guard let c = sessions[p.session]?.connection, let sink = connections[c]?.sink else { continue }
-            if p.wants("cluster") { sink.send(RPCCodec.notification(method: "roomMoved", params: notice)) }
-            sink.close()
-        }
+        for p in room.locals { sendAway(p, notice) }
         for p in room.members { await evict(room: room.name, user: p.name, notifyEvicted: false) }
     }
 

@@ -335,14 +335,19 @@ public actor RoomService {
             // (the owner's hosting nodes) or let this node's participants go (the owner).
             for link in room.links.values { link.transport.close() }
             let notice = params(room.name)
-            for p in room.members {
-                guard let c = sessions[p.session]?.connection, let sink = connections[c]?.sink else { continue }
-                if p.wants("cluster") { sink.send(RPCCodec.notification(method: "roomMoved", params: notice)) }
-                sink.close()
-                closed += 1
-            }
+            for p in room.members where sendAway(p, notice) { closed += 1 }
         }
         return closed
+    }
+
+    /// Tells `p` its room moved (`roomMoved` with `notice`, to clients of the
+    /// `cluster` extension) and closes its socket; false when it has none here.
+    @discardableResult
+    func sendAway(_ p: Participant, _ notice: JSONValue) -> Bool {
+        guard let c = sessions[p.session]?.connection, let sink = connections[c]?.sink else { return false }
+        if p.wants("cluster") { sink.send(RPCCodec.notification(method: "roomMoved", params: notice)) }
+        sink.close()
+        return true
     }
 
     func mediaError(_ e: RoomMediaError, _ code: RoomError.Code = .mediaSDP) -> RoomError {
