@@ -79,6 +79,9 @@ final class Participant {
     func key(of stream: ExtraStream) -> String { "\(name)_\(stream.id)" }
     /// Its port on the room's composite (input when publishing, output for `$mcu`).
     var hubPort: String?
+    /// Every port its streams feed the composite through (its own and its extra streams'):
+    /// what a listener's mix leaves out to leave this participant out.
+    var inputPorts: [String] { [hubPort].compactMap { $0 } + extras.compactMap(\.hubPort) }
     /// By endpoint name: the sender's user name (its first stream), `user_stream`
     /// (its other streams), or `$mcu`.
     var subscriptions: [String: Subscription] = [:]
@@ -118,13 +121,14 @@ final class Participant {
 
 /// A room's link to another node of the same cascaded room (docs/cluster.md,
 /// "Cascaded rooms"): cascade messages both ways, and the RtpEndpoints that
-/// carry this node's streams to that node, one per participant.
+/// carry this node's streams to that node, one per stream.
 final class NodeLink {
     let node: String
     let transport: any CascadeTransport
-    /// By participant name: our RtpEndpoint sending its first stream to the other node.
+    /// By stream key (`user` for a first stream, `user_stream` for another): our
+    /// RtpEndpoint sending that stream to the other node.
     var outgoing: [String: String] = [:]
-    /// Participants whose stream is being offered (the offer's awaits let others in).
+    /// Stream keys being offered (the offer's awaits let others in).
     var offering: Set<String> = []
     /// On the owner, while the room mixes: the node's mix, a HubPort whose
     /// mix leaves out that node's own participants, and the RtpEndpoint that

@@ -297,45 +297,52 @@ extension RoomService {
     /// (`answer`, named by the stream's key: the user, or `user_stream`).
     func offerStream(of p: Participant, _ extra: ExtraStream? = nil, in room: Room, over link: NodeLink) async {
         let key = extra.map { p.key(of: $0) } ?? p.name
-        guard link.outgoing[key] == nil, !link.offering.contains(key), let source = extra?.endpoint ?? p.publisher,
-            let pipeline = room.pipeline
-        else { return }
+        guard link.outgoing[key] == nil, !link.offering.contains(key), let source = extra?.endpoint ?? p.publisher else { return }
         // In MCU mode a hosting node's participants see and hear the owner's mix only.
         guard room.owner != nil || room.mode != .mcu else { return }
         link.offering.insert(key)
         defer { link.offering.remove(key) }
-        var made: String?
+        guard let (endpoint, offer) = await offeringEndpoint(from: source, kind: nil, in: room) else { return }
+        let current = extra.map { e in p.extras.contains { $0 === e } } ?? (p.publisher == source)
+        guard room.links[link.node] === link, room.participants[p.name] === p, current else {
+            await media.release(endpoint)
+            return
+        }
+        link.outgoing[key] = endpoint
+        link.transport.send([
+            "op": "published", "name": .string(p.name), "offer": .string(offer), "first": .bool(extra == nil),
+            "stream": .string(extra?.id ?? p.primaryStream), "source": .string(extra?.source ?? p.primarySource),
+            "audioActive": .bool(p.audioActive), "videoActive": .bool(p.videoActive),
+        ])
+    }
+
+    /// An RtpEndpoint here fed by `source` (`kind`, or every kind), and its
+    /// offer to the other node; nil (nothing left behind) when it failed.
+    func offeringEndpoint(from source: String, kind: RoomMediaKind?, in room: Room) async -> (endpoint: String, offer: String)? {
+        guard let pipeline = room.pipeline, let endpoint = try? await media.createLinkEndpoint(pipeline: pipeline) else { return nil }
         do {
-            let endpoint = try await media.createLinkEndpoint(pipeline: pipeline)
-            made = endpoint
-            try await media.connect(source, endpoint, kind: nil)
-            let offer = try await media.generateOffer(endpoint)
-            let current = extra.map { e in p.extras.contains { $0 === e } } ?? (p.publisher == source)
-            guard room.links[link.node] === link, room.participants[p.name] === p, current else {
-                await media.release(endpoint)
-                return
-            }
-            link.outgoing[key] = endpoint
-            link.transport.send([
-                "op": "published", "name": .string(p.name), "offer": .string(offer), "first": .bool(extra == nil),
-                "stream": .string(extra?.id ?? p.primaryStream), "source": .string(extra?.source ?? p.primarySource),
-                "audioActive": .bool(p.audioActive), "videoActive": .bool(p.videoActive),
-            ])
+            try await media.connect(source, endpoint, kind: kind)
+            return (endpoint, try await media.generateOffer(endpoint))
         } catch {
-            if let made { await media.release(made) }
+            await media.release(endpoint)
+            return nil
+        }
+    }
+
+    /// An RtpEndpoint here that answers another node's `offer` (a stream, or a
+    /// mix), and its answer; nil (nothing left behind) when it failed.
+    func answeringEndpoint(_ offer: String, in room: Room) async -> (endpoint: String, answer: String)? {
+        guard let pipeline = room.pipeline, let endpoint = try? await media.createLinkEndpoint(pipeline: pipeline) else { return nil }
+        do { return (endpoint, try await media.answerLink(endpoint, offer: offer)) } catch {
+            await media.release(endpoint)
+            return nil
         }
     }
 
     /// `published` of a stream beside `p`'s first one: an RtpEndpoint stands in
     /// for that stream's endpoint, as a local extra stream's would.
     func takeExtra(of p: Participant, id: String, source: String, offer: String, in room: Room, over link: NodeLink) async {
-        guard let pipeline = room.pipeline else { return }
-        let endpoint: String, answer: String
-        do { endpoint = try await media.createLinkEndpoint(pipeline: pipeline) } catch { return }
-        do { answer = try await media.answerLink(endpoint, offer: offer) } catch {
-            await media.release(endpoint)
-            return
-        }
+        guard let (endpoint, answer) = await answeringEndpoint(offer, in: room) else { return }
         guard room.participants[p.name] === p, p.extra(id) == nil, room.links[link.node] === link else {
             await media.release(endpoint)
             return
@@ -354,15 +361,7 @@ extension RoomService {
     /// `published` over `link`: an RtpEndpoint answers the offer and stands
     /// in for `p`'s publisher here, as a local publisher's endpoint would.
     func takeStream(of p: Participant, offer: String, in room: Room, over link: NodeLink, stream: String, source: String) async {
-        guard p.publisher == nil, let pipeline = room.pipeline else { return }
-        let endpoint: String, answer: String
-        do {
-            endpoint = try await media.createLinkEndpoint(pipeline: pipeline)
-        } catch { return }
-        do { answer = try await media.answerLink(endpoint, offer: offer) } catch {
-            await media.release(endpoint)
-            return
-        }
+        guard p.publisher == nil, let (endpoint, answer) = await answeringEndpoint(offer, in: room) else { return }
         guard room.participants[p.name] === p, p.publisher == nil, room.links[link.node] === link else {
             await media.release(endpoint)
             return
@@ -410,49 +409,44 @@ extension RoomService {
     /// The mix for `link`'s node: a HubPort of the composite that leaves that
     /// node's participants out, sent to it through an RtpEndpoint (`mix` offer).
     func ensureNodeMix(_ room: Room, _ link: NodeLink) async {
-        guard room.owner == nil, room.mode != .sfu, link.mixOut == nil, !link.offeringMix, let pipeline = room.pipeline else { return }
+        guard room.owner == nil, room.mode != .sfu, link.mixOut == nil, !link.offeringMix else { return }
         link.offeringMix = true
         defer { link.offeringMix = false }
         try? await ensureComposite(room)
-        guard let composite = room.composite else { return }
-        var made: [String] = []
-        do {
-            let port = try await media.createHubPort(hub: composite)
-            made.append(port)
-            let out = try await media.createLinkEndpoint(pipeline: pipeline)
-            made.append(out)
-            try await media.connect(port, out, kind: link.mixVideo ? nil : .audio)
-            let offer = try await media.generateOffer(out)
-            guard room.links[link.node] === link, room.mode != .sfu, room.composite == composite else {
-                for object in made { await media.release(object) }
-                return
-            }
-            link.mixPort = port
-            link.mixOut = out
-            await applyNodeMixExclusions(room, link)
-            link.transport.send(["op": "mix", "offer": .string(offer)])
-        } catch {
-            for object in made { await media.release(object) }
+        guard let composite = room.composite, let port = try? await media.createHubPort(hub: composite) else { return }
+        guard let (out, offer) = await offeringEndpoint(from: port, kind: link.mixVideo ? nil : .audio, in: room) else {
+            await media.release(port)
+            return
         }
+        guard room.links[link.node] === link, room.mode != .sfu, room.composite == composite else {
+            await media.release(out)
+            await media.release(port)
+            return
+        }
+        link.mixPort = port
+        link.mixOut = out
+        await applyNodeMixExclusions(room, link)
+        link.transport.send(["op": "mix", "offer": .string(offer)])
     }
 
     /// A node's mix leaves out its own participants (all their streams).
     func applyNodeMixExclusions(_ room: Room, _ link: NodeLink) async {
         guard let composite = room.composite, let port = link.mixPort else { return }
-        var exclude: [String] = []
-        for p in room.members where p.origin == link.node {
-            if let port = p.hubPort { exclude.append(port) }
-            exclude += p.extras.compactMap(\.hubPort)
-        }
+        let exclude = room.members.filter { $0.origin == link.node }.flatMap(\.inputPorts)
         try? await media.setMixExclusions(composite: composite, port: port, exclude: exclude)
     }
 
     func dropNodeMix(_ link: NodeLink) async {
         guard link.mixOut != nil || link.mixPort != nil else { return }
+        await releaseMix(of: link)
+        link.transport.send(["op": "mixEnded"])
+    }
+
+    /// Releases the mix made for `link`'s node (its port and its RtpEndpoint).
+    func releaseMix(of link: NodeLink) async {
         for object in [link.mixOut, link.mixPort].compactMap({ $0 }) { await media.release(object) }
         link.mixOut = nil
         link.mixPort = nil
-        link.transport.send(["op": "mixEnded"])
     }
 
     // MARK: Mixing on a hosting node
@@ -462,14 +456,8 @@ extension RoomService {
     /// each listener's own voice left out); its picture goes to every `$mcu`
     /// subscription as it is.
     func takeOwnerMix(_ offer: String, in room: Room, over link: NodeLink) async {
-        guard let pipeline = room.pipeline else { return }
         await dropOwnerMix(room)
-        let endpoint: String, answer: String
-        do { endpoint = try await media.createLinkEndpoint(pipeline: pipeline) } catch { return }
-        do { answer = try await media.answerLink(endpoint, offer: offer) } catch {
-            await media.release(endpoint)
-            return
-        }
+        guard let (endpoint, answer) = await answeringEndpoint(offer, in: room) else { return }
         guard room.links[link.node] === link, room.ownerMix == nil else {
             await media.release(endpoint)
             return
@@ -485,15 +473,13 @@ extension RoomService {
                 await media.release(port)
             }
         }
-        var watched = false
         for p in room.locals {
             guard let s = p.subscriptions[mcuName], s.stream != "audio" else { continue }
             // The owner's picture replaces this node's (a room that was its own owner meanwhile).
             if let port = p.hubPort { try? await media.disconnect(port, s.endpoint, kind: .video) }
             try? await media.connect(endpoint, s.endpoint, kind: .video)
-            watched = true
+            wantMixVideo(room)
         }
-        if watched { link.transport.send(["op": "mixVideo"]) }
     }
 
     /// A participant here subscribed to the composite's picture: the owner's mix
@@ -679,9 +665,7 @@ extension RoomService {
         room.links[link.node] = nil
         link.transport.close()
         for name in Array(link.outgoing.keys) { await dropOutgoing(name, of: link) }
-        for object in [link.mixOut, link.mixPort].compactMap({ $0 }) { await media.release(object) }
-        link.mixOut = nil
-        link.mixPort = nil
+        await releaseMix(of: link)
     }
 
     /// A hosting node's room whose last participant with a socket here left:

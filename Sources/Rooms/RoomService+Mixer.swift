@@ -93,9 +93,7 @@ extension RoomService {
         guard room.mode != .sfu, let composite = room.composite, let port = p.hubPort else { return }
         var exclude: [String] = []
         for sender in p.mutedInMix.sorted() {
-            guard let s = room.participants[sender] else { continue }
-            if let port = s.hubPort { exclude.append(port) }
-            exclude += s.extras.compactMap(\.hubPort)
+            if let s = room.participants[sender] { exclude += s.inputPorts }
         }
         exclude += p.extras.compactMap(\.hubPort)
         try? await media.setMixExclusions(composite: composite, port: port, exclude: exclude)
