@@ -28,6 +28,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "load"))
 
 import conftest  # noqa: E402
 from churn import rss_mb  # noqa: E402
+from cluster_support import start_nodes  # noqa: E402
 from pg import Postgres  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -85,12 +86,8 @@ def main():
     pg = Postgres()
     nodes = []
     try:
-        for i in range(3):
-            port = conftest.free_port()
-            nodes.append(conftest.Server(port=port, env_overrides={
-                "TESSERA_CLUSTER_DATABASE_URL": pg.url, "TESSERA_CLUSTER_NODE_ID": f"n{i + 1}",
-                "TESSERA_CLUSTER_ADVERTISE_URL": f"ws://127.0.0.1:{port}",
-                "TESSERA_CLUSTER_MAX_PARTICIPANTS_PER_NODE": str(args.peers), "TESSERA_ROOM_MAX_PARTICIPANTS": "10000"}))
+        nodes = start_nodes(pg, mixer={}, extra={
+            "TESSERA_CLUSTER_MAX_PARTICIPANTS_PER_NODE": str(args.peers), "TESSERA_ROOM_MAX_PARTICIPANTS": "10000"})
         time.sleep(1.5)
         cores, rss, reports = run(nodes, [n.port for n in nodes], args.load_bin, args.peers, args.seconds)
         rows.append(("cascaded, 3 nodes", cores, rss, reports))

@@ -16,6 +16,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "Tests", "EndToEnd"))
 
 import conftest  # noqa: E402
+from cluster_support import start_nodes  # noqa: E402
 from pg import Postgres  # noqa: E402
 from room_client import RoomSocket  # noqa: E402
 
@@ -75,11 +76,7 @@ def main():
     pg = Postgres()
     nodes = []
     try:
-        for i in range(2):
-            port = conftest.free_port()
-            nodes.append(conftest.Server(port=port, env_overrides={
-                "TESSERA_CLUSTER_DATABASE_URL": pg.url, "TESSERA_CLUSTER_NODE_ID": f"n{i + 1}",
-                "TESSERA_CLUSTER_ADVERTISE_URL": f"ws://127.0.0.1:{port}"}))
+        nodes = start_nodes(pg, count=2, mixer={})
         a, b = (f"ws://127.0.0.1:{n.port}/room" for n in nodes)
         time.sleep(1.5)  # both nodes have seen each other's heartbeat
         pings(a, "warm", "w1", 50)

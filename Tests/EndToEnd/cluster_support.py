@@ -14,11 +14,13 @@ PEOPLE = [("alice", (220, 40, 40), 300), ("bob", (40, 200, 60), 500), ("carol", 
 SMALL_MIXER = {"TESSERA_MIXER_WIDTH": "640", "TESSERA_MIXER_HEIGHT": "360", "TESSERA_MIXER_FPS": "15"}
 
 
-def start_nodes(pg, count=3, extra=None):
+def start_nodes(pg, count=3, extra=None, mixer=SMALL_MIXER):
+    """`count` tessera nodes n1, n2, ... on loopback, in the cluster of `pg`;
+    `mixer`: the composite's settings (the tests' small one, or {} for the defaults)."""
     nodes = []
     for i in range(count):
         env = {"TESSERA_CLUSTER_DATABASE_URL": pg.url, "TESSERA_CLUSTER_NODE_ID": f"n{i + 1}", "TESSERA_ADMIN_KEY": "k",
-               **SMALL_MIXER, **(extra or {})}
+               **mixer, **(extra or {})}
         # The advertised URL names the node's own port, known before it starts.
         port = free_port()
         env["TESSERA_CLUSTER_ADVERTISE_URL"] = f"ws://127.0.0.1:{port}"
