@@ -30,6 +30,7 @@ let package = Package(
         .executable(name: "tessera", targets: ["tessera"]),
         .executable(name: "tessera-loadgen", targets: ["LoadGenerator"]),
         .executable(name: "tessera-load", targets: ["TesseraLoad"]),
+        .executable(name: "tessera-composite-replay", targets: ["CompositeReplay"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -207,6 +208,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/TesseraLoad",
+            swiftSettings: swiftSettings
+        ),
+
+        // The composite mixer fed from VP8 files: the same-input comparison with
+        // GStreamer's composite (Benchmarks/mixer/composite_compare.py).
+        .executableTarget(
+            name: "CompositeReplay",
+            dependencies: ["Mixer"],
+            path: "Benchmarks/CompositeReplay",
             swiftSettings: swiftSettings
         ),
 

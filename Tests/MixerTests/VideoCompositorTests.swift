@@ -337,3 +337,35 @@ private func center(_ r: PixelRect) -> (Int, Int) { (r.x + r.width / 2, r.y + r.
         #expect(close(picture.pixel(x: x, y: y), color, tolerance: 16), "\(picture.pixel(x: x, y: y)) vs \(color)")
     }
 }
+
+/// A participant of whom only a small part moves (a face in a still room):
+/// only the part of the tile it reaches is drawn and coded again, and the
+/// viewer sees the change in its place and the rest of the tile unchanged.
+@Test func onlyThePartOfATileThatMovedIsDrawnAgain() throws {
+    let compositor = try VideoCompositor(configuration: config())
+    let sender = try Sender(width: 320, height: 240, color: green, ssrc: 31)
+    compositor.addPort(0)
+    let viewer = try Viewer()
+    var now: Int64 = 0
+    func step() throws {
+        for packet in try sender.packets(nowMillis: now) { _ = compositor.push(port: 0, packet: packet, nowMillis: now) }
+        viewer.receive(compositor.tick(nowMillis: now))
+        now += 33
+    }
+    for _ in 0..<20 { try step() }
+    // A red square appears in the picture's top left quarter.
+    sender.frame.fill(PixelRect(x: 32, y: 32, width: 64, height: 64), with: red)
+    let before = compositor.macroblocks
+    for _ in 0..<10 { try step() }
+    let coded = compositor.macroblocks.coded - before.coded
+    let tile = try #require(compositor.tileRects[0])
+    let fit = Layout.fit(PixelSize(width: 320, height: 240), into: tile.insetBy(config().borderWidth))
+    let tileBlocks = (fit.width / 16 + 1) * (fit.height / 16 + 1)
+    #expect(coded > 0 && coded < 10 * tileBlocks / 4, "coded \(coded) macroblocks in 10 frames; the tile has \(tileBlocks)")
+    let picture = try #require(viewer.last)
+    let scale = Double(fit.width) / 320
+    func at(_ x: Int, _ y: Int) -> YUVColor { picture.pixel(x: fit.x + Int(Double(x) * scale), y: fit.y + Int(Double(y) * scale)) }
+    #expect(close(at(64, 64), red, tolerance: 20), "\(at(64, 64))")
+    #expect(close(at(240, 180), green, tolerance: 16), "\(at(240, 180))")
+    #expect(close(at(20, 200), green, tolerance: 16), "\(at(20, 200))")
+}

@@ -61,4 +61,34 @@ int32_t tessera_peak_i16(const int16_t *in, size_t count);
 /// Sum of in[i]^2 (level detection without an RFC 6464 header).
 uint64_t tessera_energy_i16(const int16_t *in, size_t count);
 
+// ---- Video: the compositor's change detection and tile scaling ----
+
+/// One 8-bit I420 picture (even width and height).
+typedef struct tessera_i420 {
+    const uint8_t *y, *u, *v;
+    int stride_y, stride_uv;
+    int width, height;
+} tessera_i420;
+
+/// Compares the 16x16 macroblocks [c0, c1] x [r0, r1] (inclusive) of `a` with
+/// `b` (same size). A macroblock whose squared difference over its luma and
+/// both chroma blocks (clipped at the picture's edges) exceeds `mean_square`
+/// per sample is marked: flags[row * cols + col] = 1. Macroblocks already
+/// marked are not compared again; unmarked ones that match stay 0. Stops
+/// comparing a macroblock at the first line that puts it over. Returns how
+/// many it marked.
+size_t tessera_mark_changed_blocks(const tessera_i420 *a, const tessera_i420 *b, int c0, int c1, int r0, int r1,
+                                   int mean_square, uint8_t *flags, int cols);
+
+/// Bilinear scale of a whole `src_w` x `src_h` plane to `dst_w` x `dst_h`, of
+/// which only the pixels [x0, x1) x [y0, y1) are computed and written (`dst`
+/// is the scaled picture's origin). Each pixel depends only on its position,
+/// so drawing a picture in pieces gives the same pixels as drawing it whole.
+/// Sample centres are aligned: source position (d + 0.5) * src / dst - 0.5.
+/// `row` is scratch of at least src_w + 1 bytes, `xpos` of at least x1 - x0
+/// entries.
+void tessera_scale_plane_region(const uint8_t *src, int src_stride, int src_w, int src_h, uint8_t *dst,
+                                int dst_stride, int dst_w, int dst_h, int x0, int y0, int x1, int y1,
+                                uint8_t *row, int32_t *xpos);
+
 #endif

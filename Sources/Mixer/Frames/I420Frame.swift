@@ -1,6 +1,8 @@
 // I420 (YUV 4:2:0, 8 bit) frames, a pool of reusable frame buffers, and the
-// pixel operations of the compositor (scale, fill, border), done by libyuv.
+// pixel operations of the compositor (scale, fill, border), done by libyuv,
+// except the tiles' own scaler (CMixKernels), which can draw part of a tile.
 
+import CMixKernels
 import CYUV
 
 /// A colour in limited-range BT.601 YUV (the colour space of VP8 video).
@@ -155,6 +157,79 @@ public final class I420Frame {
                 dy, Int32(destination.strideY), du, Int32(destination.strideUV), dv, Int32(destination.strideUV),
                 Int32(rect.width), Int32(rect.height), kFilterBilinear)
         }
+    }
+}
+
+/// Scratch memory of the tile scaler, kept between draws (nothing allocated
+/// per frame once it has grown to the largest picture).
+public final class ScaleScratch {
+    private(set) var row: UnsafeMutablePointer<UInt8>
+    private(set) var positions: UnsafeMutablePointer<Int32>
+    private var capacity: Int
+
+    public init(capacity: Int = 2_048) {
+        self.capacity = capacity
+        row = .allocate(capacity: capacity + 2)
+        positions = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        row.deallocate()
+        positions.deallocate()
+    }
+
+    /// Room for pictures up to `width` wide.
+    func reserve(_ width: Int) {
+        guard width > capacity else { return }
+        row.deallocate()
+        positions.deallocate()
+        capacity = width
+        row = .allocate(capacity: width + 2)
+        positions = .allocate(capacity: width)
+    }
+}
+
+extension I420Frame {
+    /// Draws `source` scaled into `rect` (bilinear, sample centres aligned),
+    /// but only the pixels inside `region`: each pixel depends on its position
+    /// alone, so a tile drawn in pieces is the same as the tile drawn whole.
+    /// `rect` must be even and inside the frame; `region` is clipped to it
+    /// (and widened to even edges).
+    public func draw(_ source: I420Frame, into rect: PixelRect, only region: PixelRect, scratch: ScaleScratch) {
+        precondition(
+            rect.x >= 0 && rect.y >= 0 && rect.maxX <= width && rect.maxY <= height && rect.x & 1 == 0 && rect.y & 1 == 0,
+            "rect outside the frame or odd")
+        let x0 = max(region.x, rect.x) & ~1, y0 = max(region.y, rect.y) & ~1
+        let x1 = min((region.maxX + 1) & ~1, rect.maxX), y1 = min((region.maxY + 1) & ~1, rect.maxY)
+        guard x1 > x0, y1 > y0, rect.width > 1, rect.height > 1 else { return }
+        scratch.reserve(max(source.width, rect.width))
+        let (rx0, ry0, rx1, ry1) = (x0 - rect.x, y0 - rect.y, x1 - rect.x, y1 - rect.y)
+        tessera_scale_plane_region(
+            source.y, Int32(source.strideY), Int32(source.width), Int32(source.height),
+            y + rect.y * strideY + rect.x, Int32(strideY), Int32(rect.width), Int32(rect.height),
+            Int32(rx0), Int32(ry0), Int32(rx1), Int32(ry1), scratch.row, scratch.positions)
+        for (from, to) in [(source.u, u), (source.v, v)] {
+            tessera_scale_plane_region(
+                from, Int32(source.strideUV), Int32(source.chromaWidth), Int32(source.chromaHeight),
+                to + (rect.y / 2) * strideUV + rect.x / 2, Int32(strideUV), Int32(rect.width / 2), Int32(rect.height / 2),
+                Int32(rx0 / 2), Int32(ry0 / 2), Int32(rx1 / 2), Int32(ry1 / 2), scratch.row, scratch.positions)
+        }
+    }
+
+    /// The part of `rect` that a change of `source` (a rectangle of a
+    /// `sourceWidth` x `sourceHeight` picture drawn scaled into `rect`) can
+    /// reach: every pixel whose bilinear taps read it, with a margin.
+    public static func reach(of source: PixelRect, sourceWidth: Int, sourceHeight: Int, drawnInto rect: PixelRect) -> PixelRect {
+        guard sourceWidth > 0, sourceHeight > 0, !rect.isEmpty else { return .zero }
+        let margin = 4
+        let x0 = max(0, (source.x - 1) * rect.width / sourceWidth - margin)
+        let y0 = max(0, (source.y - 1) * rect.height / sourceHeight - margin)
+        let x1 = min(rect.width, (source.maxX + 1) * rect.width / sourceWidth + 1 + margin)
+        let y1 = min(rect.height, (source.maxY + 1) * rect.height / sourceHeight + 1 + margin)
+        guard x1 > x0, y1 > y0 else { return .zero }
+        let left = (rect.x + x0) & ~1, top = (rect.y + y0) & ~1
+        let right = min(rect.maxX, (rect.x + x1 + 1) & ~1), bottom = min(rect.maxY, (rect.y + y1 + 1) & ~1)
+        return PixelRect(x: left, y: top, width: right - left, height: bottom - top)
     }
 }
 

@@ -1,3 +1,4 @@
+import CMixKernels
 import Foundation
 
 /// One flag per 16x16 macroblock of a picture: whether the encoder must code
@@ -28,6 +29,46 @@ public struct MacroblockMap: Sendable, Equatable {
         let r0 = max(0, rect.y / 16), r1 = min(rows - 1, (rect.maxY - 1) / 16)
         guard c0 <= c1, r0 <= r1 else { return }
         for row in r0...r1 { for col in c0...c1 { flags[row * cols + col] = 1 } }
+    }
+
+    /// Unmarks everything (the storage is kept).
+    public mutating func clear() {
+        flags.withUnsafeMutableBufferPointer { _ = memset($0.baseAddress!, 0, $0.count) }
+    }
+
+    /// The marked macroblocks as rectangles of a `width` x `height` picture
+    /// (clipped to it): each row's runs, a run joined with the one below it
+    /// when they span the same columns.
+    public func rects(width: Int, height: Int) -> [PixelRect] {
+        var done: [PixelRect] = []
+        var open: [PixelRect] = []  // runs of the row above, still growing
+        for row in 0..<rows {
+            var runs: [PixelRect] = []
+            var col = 0
+            while col < cols {
+                guard flags[row * cols + col] != 0 else {
+                    col += 1
+                    continue
+                }
+                let start = col
+                while col < cols && flags[row * cols + col] != 0 { col += 1 }
+                let x = start * 16, y = row * 16
+                runs.append(PixelRect(x: x, y: y, width: min(width, col * 16) - x, height: min(height, y + 16) - y))
+            }
+            var next: [PixelRect] = []
+            for run in runs {
+                if let i = open.firstIndex(where: { $0.x == run.x && $0.width == run.width }) {
+                    var grown = open.remove(at: i)
+                    grown.height = run.maxY - grown.y
+                    next.append(grown)
+                } else {
+                    next.append(run)
+                }
+            }
+            done += open
+            open = next
+        }
+        return done + open
     }
 
     /// Runs `body` with the flags' storage (for libvpx).
@@ -70,19 +111,23 @@ extension I420Frame {
     /// Compares `reference` with this frame (same size) in the macroblocks
     /// `rect` touches; each one that differs (more than `unchangedMeanSquare`)
     /// is marked in `map` and copied into `reference`, which so follows what
-    /// the encoder was given.
+    /// the encoder was given. Macroblocks already marked count as changed.
     public func markChanges(in rect: PixelRect, against reference: I420Frame, into map: inout MacroblockMap) {
         guard reference.width == width, reference.height == height, !rect.isEmpty else { return }
         let c0 = max(0, rect.x / 16), c1 = min(map.cols - 1, (rect.maxX - 1) / 16)
         let r0 = max(0, rect.y / 16), r1 = min(map.rows - 1, (rect.maxY - 1) / 16)
         guard c0 <= c1, r0 <= r1 else { return }
+        var a = planes, b = reference.planes
+        let cols = map.cols
+        map.withFlags {
+            _ = tessera_mark_changed_blocks(&a, &b, Int32(c0), Int32(c1), Int32(r0), Int32(r1), Int32(Self.unchangedMeanSquare), $0, Int32(cols))
+        }
+        // Copy each run of changed macroblocks in one piece per line (a moving
+        // tile changes whole rows: one copy each).
         for row in r0...r1 {
-            // Compare the row's macroblocks, then copy each run of changed ones in
-            // one piece per line (a moving tile changes whole rows: one copy each).
             var runStart: Int?
             for col in c0...(c1 + 1) {
-                let changed = col <= c1 && (map[col, row] || differs(col: col, row: row, from: reference))
-                if col <= c1, changed, !map[col, row] { map[col, row] = true }
+                let changed = col <= c1 && map[col, row]
                 if changed, runStart == nil { runStart = col }
                 if !changed, let start = runStart {
                     copy(cols: start..<col, row: row, into: reference)
@@ -92,42 +137,10 @@ extension I420Frame {
         }
     }
 
-    /// Adds the squared differences of `n` samples to `sum`.
-    @inline(__always)
-    private static func squaredDifference(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int, _ sum: inout Int) {
-        for i in 0..<n {
-            let d = Int(a[i]) &- Int(b[i])
-            sum &+= d &* d
-        }
-    }
-
-    /// Whether macroblock (`col`, `row`) differs from `other`'s by more than the
-    /// threshold; stops at the first line that puts it over (a moving picture: the first).
-    private func differs(col: Int, row: Int, from other: I420Frame) -> Bool {
-        let x = col * 16, y0 = row * 16, y1 = min(height, y0 + 16), w = min(16, width - x)
-        let cx = x / 2, cw = (w + 1) / 2
-        let limit = Self.unchangedMeanSquare * (w * (y1 - y0) + 2 * cw * ((y1 - y0 + 1) / 2))
-        var sum = 0
-        for y in y0..<y1 {
-            Self.squaredDifference(self.y + y * strideY + x, other.y + y * other.strideY + x, w, &sum)
-            if sum > limit { return true }
-        }
-        for y in (y0 / 2)..<((y1 + 1) / 2) {
-            Self.squaredDifference(u + y * strideUV + cx, other.u + y * other.strideUV + cx, cw, &sum)
-            Self.squaredDifference(v + y * strideUV + cx, other.v + y * other.strideUV + cx, cw, &sum)
-            if sum > limit { return true }
-        }
-        return false
-    }
-
-    /// Whether any macroblock differs from `other`'s (same size) by more than
-    /// the threshold; stops at the first that does (a moving picture: at once).
-    public func differs(from other: I420Frame) -> Bool {
-        guard other.width == width, other.height == height else { return true }
-        for row in 0..<((height + 15) / 16) {
-            for col in 0..<((width + 15) / 16) where differs(col: col, row: row, from: other) { return true }
-        }
-        return false
+    /// This frame as the C kernels take it.
+    var planes: tessera_i420 {
+        tessera_i420(
+            y: y, u: u, v: v, stride_y: Int32(strideY), stride_uv: Int32(strideUV), width: Int32(width), height: Int32(height))
     }
 
     /// Copies macroblocks `cols` of `row` into `other` (same size), a line at a time.

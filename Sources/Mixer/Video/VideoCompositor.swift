@@ -69,9 +69,12 @@ public final class VideoCompositor {
         var drawnVersion = -1
         var drawnPlaceholder = false
         var drawnFit = PixelRect.zero
-        /// A copy of the input picture last drawn: a new picture that matches it
-        /// (a still participant) is not scaled into its tile again.
+        /// The input picture as drawn: a new picture is compared with it
+        /// macroblock by macroblock, and only the macroblocks that changed are
+        /// taken into it and drawn again (none for a still participant).
         var drawnInput: I420Frame?
+        /// Which of `drawnInput`'s macroblocks the last picture changed (storage kept).
+        var inputChanges = MacroblockMap(width: 0, height: 0)
         var lastKeyframeRequest: Int64?
         var decodeErrors = 0
 
@@ -104,6 +107,7 @@ public final class VideoCompositor {
     /// SSRC of each quality, the main one first.
     public var qualitySSRCs: [UInt32] { [configuration.ssrc] + outputs.map(\.ssrc) }
     private let pool = FramePool()
+    private let scratch = ScaleScratch()
     private let canvas: I420Frame
     private var ports: [Int: Port] = [:]
     private var order: [Int] = []
@@ -363,12 +367,25 @@ public final class VideoCompositor {
             if let frame = port.frame, live {
                 if !fullRedraw && !port.drawnPlaceholder && port.drawnVersion == port.version { continue }
                 let fit = Layout.fit(PixelSize(width: frame.width, height: frame.height), into: inner)
-                // A new picture that matches the one drawn (within the encoder's change threshold,
-                // measured against what was drawn, so it cannot drift): the tile stays as it is.
+                // Only what changed: the new picture's macroblocks that differ from the ones drawn
+                // (by more than the encoder's change threshold, measured against what was drawn, so
+                // the tile cannot drift) are taken, and only the part of the tile they reach is
+                // scaled again. A still participant costs one comparison; one who talks, the face.
                 if encodeOnlyChanges, !fullRedraw, !port.drawnPlaceholder, fit == port.drawnFit, let drawn = port.drawnInput,
-                    !frame.differs(from: drawn)
+                    drawn.width == frame.width, drawn.height == frame.height
                 {
+                    if port.inputChanges.cols != (frame.width + 15) / 16 || port.inputChanges.rows != (frame.height + 15) / 16 {
+                        port.inputChanges = MacroblockMap(width: frame.width, height: frame.height)
+                    } else {
+                        port.inputChanges.clear()
+                    }
+                    frame.markChanges(in: frame.bounds, against: drawn, into: &port.inputChanges)
                     port.drawnVersion = port.version
+                    for changed in port.inputChanges.rects(width: frame.width, height: frame.height) {
+                        let region = I420Frame.reach(of: changed, sourceWidth: frame.width, sourceHeight: frame.height, drawnInto: fit)
+                        canvas.draw(drawn, into: fit, only: region, scratch: scratch)
+                        composed?.append(region)
+                    }
                     continue
                 }
                 if fullRedraw || port.drawnPlaceholder || fit != port.drawnFit {
@@ -377,7 +394,7 @@ public final class VideoCompositor {
                 } else {
                     composed?.append(fit)
                 }
-                canvas.draw(frame, into: fit)
+                canvas.draw(frame, into: fit, only: fit, scratch: scratch)
                 if encodeOnlyChanges {
                     if port.drawnInput?.width != frame.width || port.drawnInput?.height != frame.height {
                         port.drawnInput = I420Frame(width: frame.width, height: frame.height)
