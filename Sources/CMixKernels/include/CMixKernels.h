@@ -85,7 +85,7 @@ size_t tessera_mark_changed_blocks(const tessera_i420 *a, const tessera_i420 *b,
 /// is the scaled picture's origin). Each pixel depends only on its position,
 /// so drawing a picture in pieces gives the same pixels as drawing it whole.
 /// Sample centres are aligned: source position (d + 0.5) * src / dst - 0.5.
-/// `row` is scratch of at least src_w + 1 bytes, `xpos` of at least x1 - x0
+/// `row` is scratch of at least src_w + 4 bytes, `xpos` of at least x1 - x0
 /// entries.
 void tessera_scale_plane_region(const uint8_t *src, int src_stride, int src_w, int src_h, uint8_t *dst,
                                 int dst_stride, int dst_w, int dst_h, int x0, int y0, int x1, int y1,

@@ -169,7 +169,7 @@ public final class ScaleScratch {
 
     public init(capacity: Int = 2_048) {
         self.capacity = capacity
-        row = .allocate(capacity: capacity + 2)
+        row = .allocate(capacity: capacity + 4)
         positions = .allocate(capacity: capacity)
     }
 
@@ -184,7 +184,7 @@ public final class ScaleScratch {
         row.deallocate()
         positions.deallocate()
         capacity = width
-        row = .allocate(capacity: width + 2)
+        row = .allocate(capacity: width + 4)
         positions = .allocate(capacity: width)
     }
 }
