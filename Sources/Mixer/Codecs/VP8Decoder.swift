@@ -2,6 +2,7 @@
 // into an I420Frame taken from a FramePool, so the frame stays valid for as
 // long as the caller keeps it (libvpx reuses its own buffers on the next call).
 
+public import CMixKernels
 import CVPX
 import RTP
 
@@ -34,9 +35,9 @@ public final class VP8Decoder {
 
     deinit { vpx_codec_destroy(&context) }
 
-    /// Decodes one complete VP8 frame and copies the picture into a frame
-    /// from `pool`.
-    public func decode(_ data: UnsafeRawBufferPointer, pool: FramePool) -> VP8DecodeResult {
+    /// Decodes one complete VP8 frame; the picture stays in libvpx's buffers,
+    /// valid until the next call (the compositor takes from it only what changed).
+    public func decodeImage(_ data: UnsafeRawBufferPointer) -> VP8ImageResult {
         guard let start = data.baseAddress, data.count > 0 else { return .corrupt }
         if let size = VP8Header.keyframeSize(data), size.width * size.height > maxPixels { return .corrupt }
         let status = vpx_codec_decode(
@@ -55,15 +56,44 @@ public final class VP8Decoder {
         else { return .corrupt }
         let width = Int(img.d_w), height = Int(img.d_h)
         guard width > 0, height > 0 else { return .corrupt }
-        let frame = pool.acquire(width: width, height: height)
-        // Odd sizes: the frame is one pixel larger; scale keeps it filled.
-        I420Frame.scale(
-            y: py, u: pu, v: pv, strideY: Int(img.stride.0), strideUV: Int(img.stride.1),
-            width: width, height: height, into: frame, rect: frame.bounds)
-        return .frame(frame)
+        return .image(VP8Image(planes: tessera_i420(
+            y: py, u: pu, v: pv, stride_y: img.stride.0, stride_uv: img.stride.1, width: Int32(width), height: Int32(height))))
+    }
+
+    /// Decodes one complete VP8 frame and copies the picture into a frame
+    /// from `pool`.
+    public func decode(_ data: UnsafeRawBufferPointer, pool: FramePool) -> VP8DecodeResult {
+        switch decodeImage(data) {
+        case .corrupt: return .corrupt
+        case .noFrame: return .noFrame
+        case .image(let image):
+            let frame = pool.acquire(width: image.width, height: image.height)
+            image.draw(into: frame)
+            return .frame(frame)
+        }
     }
 
     public func decode(_ data: [UInt8], pool: FramePool) -> VP8DecodeResult {
         data.withUnsafeBytes { decode($0, pool: pool) }
     }
+}
+
+/// A decoded picture still in the decoder's buffers (valid until its next decode).
+public struct VP8Image {
+    public let planes: tessera_i420
+    public var width: Int { Int(planes.width) }
+    public var height: Int { Int(planes.height) }
+
+    /// Copies the picture into `frame` (odd sizes: the frame is one pixel larger, and scaling keeps it filled).
+    public func draw(into frame: I420Frame) {
+        I420Frame.scale(
+            y: planes.y, u: planes.u, v: planes.v, strideY: Int(planes.stride_y), strideUV: Int(planes.stride_uv),
+            width: width, height: height, into: frame, rect: frame.bounds)
+    }
+}
+
+public enum VP8ImageResult {
+    case image(VP8Image)
+    case noFrame
+    case corrupt
 }

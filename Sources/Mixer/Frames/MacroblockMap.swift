@@ -1,4 +1,4 @@
-import CMixKernels
+public import CMixKernels
 import Foundation
 
 /// One flag per 16x16 macroblock of a picture: whether the encoder must code
@@ -113,14 +113,23 @@ extension I420Frame {
     /// is marked in `map` and copied into `reference`, which so follows what
     /// the encoder was given. Macroblocks already marked count as changed.
     public func markChanges(in rect: PixelRect, against reference: I420Frame, into map: inout MacroblockMap) {
-        guard reference.width == width, reference.height == height, !rect.isEmpty else { return }
+        Self.markChanges(of: planes, in: rect, against: reference, into: &map)
+    }
+
+    /// The same for a picture given as planes (a decoder's own buffers).
+    /// Returns how many macroblocks it newly marked.
+    @discardableResult
+    public static func markChanges(
+        of source: tessera_i420, in rect: PixelRect, against reference: I420Frame, into map: inout MacroblockMap
+    ) -> Int {
+        guard reference.width == Int(source.width), reference.height == Int(source.height), !rect.isEmpty else { return 0 }
         let c0 = max(0, rect.x / 16), c1 = min(map.cols - 1, (rect.maxX - 1) / 16)
         let r0 = max(0, rect.y / 16), r1 = min(map.rows - 1, (rect.maxY - 1) / 16)
-        guard c0 <= c1, r0 <= r1 else { return }
-        var a = planes, b = reference.planes
+        guard c0 <= c1, r0 <= r1 else { return 0 }
+        var a = source, b = reference.planes
         let cols = map.cols
-        map.withFlags {
-            _ = tessera_mark_changed_blocks(&a, &b, Int32(c0), Int32(c1), Int32(r0), Int32(r1), Int32(Self.unchangedMeanSquare), $0, Int32(cols))
+        let marked = map.withFlags {
+            tessera_mark_changed_blocks(&a, &b, Int32(c0), Int32(c1), Int32(r0), Int32(r1), Int32(unchangedMeanSquare), $0, Int32(cols))
         }
         // Copy each run of changed macroblocks in one piece per line (a moving
         // tile changes whole rows: one copy each).
@@ -130,11 +139,12 @@ extension I420Frame {
                 let changed = col <= c1 && map[col, row]
                 if changed, runStart == nil { runStart = col }
                 if !changed, let start = runStart {
-                    copy(cols: start..<col, row: row, into: reference)
+                    copy(cols: start..<col, row: row, of: source, into: reference)
                     runStart = nil
                 }
             }
         }
+        return marked
     }
 
     /// This frame as the C kernels take it.
@@ -143,14 +153,16 @@ extension I420Frame {
             y: y, u: u, v: v, stride_y: Int32(strideY), stride_uv: Int32(strideUV), width: Int32(width), height: Int32(height))
     }
 
-    /// Copies macroblocks `cols` of `row` into `other` (same size), a line at a time.
-    private func copy(cols: Range<Int>, row: Int, into other: I420Frame) {
+    /// Copies macroblocks `cols` of `row` of `source` into `other` (same size), a line at a time.
+    private static func copy(cols: Range<Int>, row: Int, of source: tessera_i420, into other: I420Frame) {
+        let width = Int(source.width), height = Int(source.height)
+        let strideY = Int(source.stride_y), strideUV = Int(source.stride_uv)
         let x = cols.lowerBound * 16, y0 = row * 16, y1 = min(height, y0 + 16), w = min(cols.count * 16, width - x)
-        for y in y0..<y1 { memcpy(other.y + y * other.strideY + x, self.y + y * strideY + x, w) }
+        for y in y0..<y1 { memcpy(other.y + y * other.strideY + x, source.y + y * strideY + x, w) }
         let cx = x / 2, cw = (w + 1) / 2
         for y in (y0 / 2)..<((y1 + 1) / 2) {
-            memcpy(other.u + y * other.strideUV + cx, u + y * strideUV + cx, cw)
-            memcpy(other.v + y * other.strideUV + cx, v + y * strideUV + cx, cw)
+            memcpy(other.u + y * other.strideUV + cx, source.u + y * strideUV + cx, cw)
+            memcpy(other.v + y * other.strideUV + cx, source.v + y * strideUV + cx, cw)
         }
     }
 

@@ -61,24 +61,56 @@ public final class VideoCompositor {
     private final class Port {
         var assembler = VP8FrameAssembler()
         let decoder: VP8Decoder
+        /// The input's picture as taken: each decoded picture is compared with
+        /// it macroblock by macroblock, and only the macroblocks that changed
+        /// (by more than the encoder's change threshold, measured against what
+        /// was taken, so it cannot drift) are copied into it and drawn again.
+        /// A still participant costs one comparison; one who talks, the face.
         var frame: I420Frame?
         var frameMillis: Int64 = 0
-        /// Bumped on every new picture.
+        /// Bumped on every picture that changed something.
         var version = 0
+        /// Macroblocks of `frame` taken since it was last drawn.
+        var changes = MacroblockMap(width: 0, height: 0)
+        /// The whole of `frame` is new (the first picture, a new size, or changes not
+        /// tracked): it is drawn whole.
+        var wholeChanged = true
         /// What the canvas shows for this port.
         var drawnVersion = -1
         var drawnPlaceholder = false
         var drawnFit = PixelRect.zero
-        /// The input picture as drawn: a new picture is compared with it
-        /// macroblock by macroblock, and only the macroblocks that changed are
-        /// taken into it and drawn again (none for a still participant).
-        var drawnInput: I420Frame?
-        /// Which of `drawnInput`'s macroblocks the last picture changed (storage kept).
-        var inputChanges = MacroblockMap(width: 0, height: 0)
         var lastKeyframeRequest: Int64?
         var decodeErrors = 0
 
         init() throws(VP8Error) { decoder = try VP8Decoder() }
+
+        /// A decoded picture: takes what changed (all of it when changes are not
+        /// tracked or its size is new). Returns whether anything did.
+        func take(_ image: VP8Image, pool: FramePool, trackChanges: Bool) -> Bool {
+            let (width, height) = (image.width, image.height)
+            if trackChanges, width & 1 == 0, height & 1 == 0, let frame, frame.width == width, frame.height == height {
+                if changes.cols != (width + 15) / 16 || changes.rows != (height + 15) / 16 {
+                    changes = MacroblockMap(width: width, height: height)
+                }
+                return I420Frame.markChanges(of: image.planes, in: frame.bounds, against: frame, into: &changes) > 0
+            }
+            if let old = frame, old.width != (width + 1) & ~1 || old.height != (height + 1) & ~1 {
+                pool.release(old)
+                frame = nil
+            }
+            let target = frame ?? pool.acquire(width: width, height: height)
+            image.draw(into: target)
+            frame = target
+            wholeChanged = true
+            return true
+        }
+
+        /// The canvas now shows all of `frame`.
+        func drawn() {
+            drawnVersion = version
+            wholeChanged = false
+            changes.clear()
+        }
     }
 
     private let encoder: VP8Encoder
@@ -203,12 +235,10 @@ public final class VideoCompositor {
         guard let port = ports[id] else { return false }
         var decodeFailed = false
         let result = port.assembler.push(packet) { assembled in
-            switch port.decoder.decode(assembled.data, pool: pool) {
-            case .frame(let frame):
-                if let old = port.frame { pool.release(old) }
-                port.frame = frame
+            switch port.decoder.decodeImage(assembled.data) {
+            case .image(let image):
                 port.frameMillis = nowMillis
-                port.version &+= 1
+                if port.take(image, pool: pool, trackChanges: encodeOnlyChanges) { port.version &+= 1 }
             case .noFrame:
                 break
             case .corrupt:
@@ -367,25 +397,15 @@ public final class VideoCompositor {
             if let frame = port.frame, live {
                 if !fullRedraw && !port.drawnPlaceholder && port.drawnVersion == port.version { continue }
                 let fit = Layout.fit(PixelSize(width: frame.width, height: frame.height), into: inner)
-                // Only what changed: the new picture's macroblocks that differ from the ones drawn
-                // (by more than the encoder's change threshold, measured against what was drawn, so
-                // the tile cannot drift) are taken, and only the part of the tile they reach is
-                // scaled again. A still participant costs one comparison; one who talks, the face.
-                if encodeOnlyChanges, !fullRedraw, !port.drawnPlaceholder, fit == port.drawnFit, let drawn = port.drawnInput,
-                    drawn.width == frame.width, drawn.height == frame.height
-                {
-                    if port.inputChanges.cols != (frame.width + 15) / 16 || port.inputChanges.rows != (frame.height + 15) / 16 {
-                        port.inputChanges = MacroblockMap(width: frame.width, height: frame.height)
-                    } else {
-                        port.inputChanges.clear()
-                    }
-                    frame.markChanges(in: frame.bounds, against: drawn, into: &port.inputChanges)
-                    port.drawnVersion = port.version
-                    for changed in port.inputChanges.rects(width: frame.width, height: frame.height) {
+                // Only what changed since the tile was drawn: the part of the tile its
+                // changed macroblocks reach is scaled again, the rest stays.
+                if !port.wholeChanged, !fullRedraw, !port.drawnPlaceholder, fit == port.drawnFit {
+                    for changed in port.changes.rects(width: frame.width, height: frame.height) {
                         let region = I420Frame.reach(of: changed, sourceWidth: frame.width, sourceHeight: frame.height, drawnInto: fit)
-                        canvas.draw(drawn, into: fit, only: region, scratch: scratch)
+                        canvas.draw(frame, into: fit, only: region, scratch: scratch)
                         composed?.append(region)
                     }
+                    port.drawn()
                     continue
                 }
                 if fullRedraw || port.drawnPlaceholder || fit != port.drawnFit {
@@ -395,14 +415,8 @@ public final class VideoCompositor {
                     composed?.append(fit)
                 }
                 canvas.draw(frame, into: fit, only: fit, scratch: scratch)
-                if encodeOnlyChanges {
-                    if port.drawnInput?.width != frame.width || port.drawnInput?.height != frame.height {
-                        port.drawnInput = I420Frame(width: frame.width, height: frame.height)
-                    }
-                    frame.copy(into: port.drawnInput!)  // made just above when missing
-                }
+                port.drawn()
                 port.drawnFit = fit
-                port.drawnVersion = port.version
                 port.drawnPlaceholder = false
             } else {
                 if !fullRedraw && port.drawnPlaceholder { continue }
