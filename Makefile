@@ -187,6 +187,8 @@ bench-mixer: deps-apt-test
 	TESSERA_BENCHMARKS=1 swift package --scratch-path .build-bench benchmark --target MixerBenchmarks
 	python3 Benchmarks/mixer/gst_audio.py
 	python3 Benchmarks/mixer/gst_video.py
+	swift build -c release --product tessera-composite-replay
+	python3 Benchmarks/mixer/composite_compare.py --bin .build/release/tessera-composite-replay
 
 # The SFU packet path with and without simulcast, 10 and 50 viewers (docs/simulcast.md).
 bench-forwarding: deps-apt-test

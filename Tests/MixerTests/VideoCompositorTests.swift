@@ -369,3 +369,34 @@ private func center(_ r: PixelRect) -> (Int, Int) { (r.x + r.width / 2, r.y + r.
     #expect(close(at(240, 180), green, tolerance: 16), "\(at(240, 180))")
     #expect(close(at(20, 200), green, tolerance: 16), "\(at(20, 200))")
 }
+
+/// A participant whose camera changes size mid-call (the last size no
+/// multiple of 16): the port takes the new picture whole and redraws its
+/// tile, and only changes are taken again after that.
+@Test func aNewPictureSizeIsTakenWhole() throws {
+    let compositor = try VideoCompositor(configuration: config())
+    compositor.addPort(0)
+    let viewer = try Viewer()
+    var now: Int64 = 0
+    func run(_ sender: Sender, frames: Int) throws {
+        for index in 0..<frames {
+            for packet in try sender.packets(nowMillis: now, keyframe: index == 0) { _ = compositor.push(port: 0, packet: packet, nowMillis: now) }
+            viewer.receive(compositor.tick(nowMillis: now))
+            now += 33
+        }
+    }
+    func tileColour() throws -> YUVColor {
+        let (x, y) = center(try #require(compositor.tileRects[0]))
+        return try #require(viewer.last).pixel(x: x, y: y)
+    }
+    try run(try Sender(width: 320, height: 240, color: red, ssrc: 41), frames: 10)
+    #expect(close(try tileColour(), red, tolerance: 16))
+    try run(try Sender(width: 640, height: 360, color: blue, ssrc: 41), frames: 10)
+    #expect(close(try tileColour(), blue, tolerance: 16), "\(try tileColour())")
+    let small = try Sender(width: 318, height: 178, color: yellow, ssrc: 41)
+    try run(small, frames: 10)
+    #expect(close(try tileColour(), yellow, tolerance: 16), "\(try tileColour())")
+    small.frame.fill(green)
+    try run(small, frames: 10)
+    #expect(close(try tileColour(), green, tolerance: 16), "\(try tileColour())")
+}
