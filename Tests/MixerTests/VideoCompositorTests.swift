@@ -409,3 +409,43 @@ private func center(_ r: PixelRect) -> (Int, Int) { (r.x + r.width / 2, r.y + r.
     seen = try tileColour()
     #expect(close(seen, green, tolerance: 16), "\(seen)")
 }
+
+/// A participant the layout hides (a custom layout with fewer rectangles) is
+/// not decoded; shown again, the compositor asks it for a keyframe and shows
+/// its picture once that arrives.
+@Test func aHiddenParticipantIsNotDecoded() throws {
+    let compositor = try VideoCompositor(configuration: config())
+    let senders = [red, green, blue].enumerated().map { try! Sender(width: 320, height: 240, color: $1, ssrc: UInt32(51 + $0)) }
+    for id in 0..<3 { compositor.addPort(id) }
+    compositor.layout = .custom([NormalizedRect(x: 0, y: 0, width: 0.5, height: 1), NormalizedRect(x: 0.5, y: 0, width: 0.5, height: 1)])
+    let viewer = try Viewer()
+    var now: Int64 = 0
+    var asked: Set<Int> = []
+    func step(keyframeFrom: Int? = nil) throws {
+        for (id, s) in senders.enumerated() {
+            for packet in try s.packets(nowMillis: now, keyframe: now == 0 || id == keyframeFrom)
+            where compositor.push(port: id, packet: packet, nowMillis: now) {
+                asked.insert(id)
+            }
+        }
+        viewer.receive(compositor.tick(nowMillis: now))
+        now += 33
+    }
+    try step()
+    asked = []
+    let before = compositor.framesDecoded
+    for _ in 0..<20 { try step() }
+    #expect(compositor.framesDecoded - before == 40, "two shown ports, 20 frames each")
+    #expect(asked.isEmpty)
+    // The grid shows everyone: port 2 asks for a keyframe, and shows blue once it came.
+    compositor.layout = .grid
+    try step()
+    try step()
+    #expect(asked == [2])
+    try step(keyframeFrom: 2)
+    for _ in 0..<5 { try step() }
+    let tile = try #require(compositor.tileRects[2])
+    let (x, y) = center(tile)
+    let seen = try #require(viewer.last).pixel(x: x, y: y)
+    #expect(close(seen, blue, tolerance: 16), "\(seen)")
+}

@@ -81,6 +81,11 @@ public final class VideoCompositor {
         var drawnFit = PixelRect.zero
         var lastKeyframeRequest: Int64?
         var decodeErrors = 0
+        /// Not shown by the layout (a custom one with fewer rectangles): its
+        /// frames are reassembled but not decoded.
+        var hidden = false
+        /// Frames went undecoded while hidden: the decoder needs a keyframe.
+        var skippedFrames = false
 
         init() throws(VP8Error) { decoder = try VP8Decoder() }
 
@@ -235,6 +240,11 @@ public final class VideoCompositor {
         guard let port = ports[id] else { return false }
         var decodeFailed = false
         let result = port.assembler.push(packet) { assembled in
+            if port.hidden {
+                port.skippedFrames = true
+                return
+            }
+            framesDecoded += 1
             switch port.decoder.decodeImage(assembled.data) {
             case .image(let image):
                 port.frameMillis = nowMillis
@@ -249,13 +259,16 @@ public final class VideoCompositor {
             port.decodeErrors += 1
             port.assembler.requireKeyframe()
         }
-        guard result.lost || decodeFailed || port.assembler.needsKeyframe else { return false }
+        guard !port.hidden, result.lost || decodeFailed || port.assembler.needsKeyframe else { return false }
         if let last = port.lastKeyframeRequest, nowMillis - last < configuration.keyframeIntervalMillis {
             return false
         }
         port.lastKeyframeRequest = nowMillis
         return true
     }
+
+    /// Frames decoded so far, over every port (a hidden port's are not).
+    public private(set) var framesDecoded = 0
 
     public func push(port id: Int, packet: [UInt8], nowMillis: Int64) -> Bool {
         packet.withUnsafeBytes { push(port: id, packet: $0, nowMillis: nowMillis) }
@@ -385,10 +398,17 @@ public final class VideoCompositor {
             canvas.fill(c.background)
             orderCache = layoutOrder()
         }
-        for (index, id) in orderCache.enumerated() where index < rects.count {
+        for (index, id) in orderCache.enumerated() {
             guard let port = ports[id] else { continue }
-            let tile = rects[index]
+            let tile = index < rects.count ? rects[index] : .zero
+            // A port the layout hides is not decoded; shown again, it waits for a
+            // keyframe (its next push asks for one), with its last picture or the placeholder.
+            port.hidden = tile.isEmpty
             if tile.isEmpty { continue }
+            if port.skippedFrames {
+                port.skippedFrames = false
+                port.assembler.requireKeyframe()
+            }
             let inner = tile.insetBy(c.borderWidth)
             let live = port.frame != nil && nowMillis - port.frameMillis <= c.freezeMillis
             if fullRedraw {
