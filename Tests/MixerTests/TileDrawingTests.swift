@@ -116,3 +116,46 @@ func aTileDrawnInPiecesIsTheTileDrawnWhole(width: Int, height: Int, fit: PixelRe
     frame.markChanges(in: PixelRect(x: 0, y: 0, width: 64, height: 64), against: reference, into: &again)
     #expect(again.count == 1 && again[1, 1])
 }
+
+/// The same over random geometries (sizes, tile rectangles, up and down,
+/// changed macroblocks anywhere), with a fixed seed.
+@Test func randomTilesDrawnInPiecesAreTheTilesDrawnWhole() {
+    var generator = SplitMix(seed: 2026)
+    for round in 0..<24 {
+        let width = 2 * Int.random(in: 8...400, using: &generator), height = 2 * Int.random(in: 8...300, using: &generator)
+        let fitWidth = 2 * Int.random(in: 2...400, using: &generator), fitHeight = 2 * Int.random(in: 2...250, using: &generator)
+        let fit = PixelRect(
+            x: 2 * Int.random(in: 0...(400 - fitWidth / 2), using: &generator), y: 2 * Int.random(in: 0...(250 - fitHeight / 2), using: &generator),
+            width: fitWidth, height: fitHeight)
+        let old = texturedFrame(width: width, height: height, seed: UInt32(round + 1))
+        let new = texturedFrame(width: width, height: height, seed: UInt32(round + 1))
+        var changed = MacroblockMap(width: width, height: height)
+        for index in 0..<Int.random(in: 1...6, using: &generator) {
+            let col = Int.random(in: 0..<changed.cols, using: &generator), row = Int.random(in: 0..<changed.rows, using: &generator)
+            scribble(new, col: col, row: row, seed: UInt32(1_000 + round * 10 + index))
+            changed[col, row] = true
+        }
+        let scratch = ScaleScratch(capacity: 16)
+        let whole = texturedFrame(width: 800, height: 500, seed: 9)
+        whole.draw(new, into: fit, only: fit, scratch: scratch)
+        let pieces = texturedFrame(width: 800, height: 500, seed: 9)
+        pieces.draw(old, into: fit, only: fit, scratch: scratch)
+        for part in changed.rects(width: width, height: height) {
+            pieces.draw(new, into: fit, only: I420Frame.reach(of: part, sourceWidth: width, sourceHeight: height, drawnInto: fit), scratch: scratch)
+        }
+        #expect(bytes(pieces) == bytes(whole), "\(width)x\(height) into \(fit)")
+    }
+}
+
+/// A small deterministic generator, so a failure can be replayed.
+private struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
