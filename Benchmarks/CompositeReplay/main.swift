@@ -67,7 +67,7 @@ compositor.encodeOnlyChanges = activeMaps
 for port in inputs.indices { compositor.addPort(port) }
 var packetizers = inputs.indices.map { VP8Packetizer(ssrc: UInt32(100 + $0), payloadType: 96, mtu: 1_200) }
 var packets: [[UInt8]] = []
-var outputBytes = 0, outputPackets = 0
+var outputBytes = 0, outputPackets = 0, unchangedFrames = 0
 for index in 0..<count {
     let now = Int64(index) * 33
     for port in inputs.indices {
@@ -76,9 +76,11 @@ for index in 0..<count {
         for packet in packets { _ = compositor.push(port: port, packet: packet, nowMillis: now) }
     }
     if decodeOnly { continue }
+    let codedBefore = compositor.macroblocks.coded
     let output = compositor.tick(nowMillis: now)
+    if compositor.macroblocks.coded == codedBefore { unchangedFrames += 1 }
     outputPackets += output.count
     for packet in output { outputBytes += packet.count }
 }
 let (coded, kept) = compositor.macroblocks
-print("frames \(count) inputs \(inputs.count) output \(width)x\(height) bytes \(outputBytes) packets \(outputPackets) macroblocks_coded \(coded) macroblocks_kept \(kept)")
+print("frames \(count) inputs \(inputs.count) output \(width)x\(height) bytes \(outputBytes) packets \(outputPackets) macroblocks_coded \(coded) macroblocks_kept \(kept) frames_with_nothing_coded \(unchangedFrames)")

@@ -105,7 +105,7 @@ def ours(binary, files, active_map=True):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin", default=".build/release/tessera-composite-replay")
-    parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--frames", type=int, default=600)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--json")
     args = parser.parse_args()
