@@ -1,6 +1,7 @@
-// The VP8 decoder (libvpx). Each decoded picture is copied out of libvpx
-// into an I420Frame taken from a FramePool, so the frame stays valid for as
-// long as the caller keeps it (libvpx reuses its own buffers on the next call).
+// The VP8 decoder (libvpx). `decode(_:pool:)` copies each decoded picture out
+// of libvpx into an I420Frame taken from a FramePool, so the frame stays valid
+// for as long as the caller keeps it (libvpx reuses its own buffers on the next
+// call); `decodeImage` leaves it there, for a caller that takes only part of it.
 
 public import CMixKernels
 import CVPX
