@@ -208,12 +208,14 @@ extension I420Frame {
             source.y, Int32(source.strideY), Int32(source.width), Int32(source.height),
             y + rect.y * strideY + rect.x, Int32(strideY), Int32(rect.width), Int32(rect.height),
             Int32(rx0), Int32(ry0), Int32(rx1), Int32(ry1), scratch.row, scratch.positions)
-        for (from, to) in [(source.u, u), (source.v, v)] {
+        func chroma(_ from: UnsafeMutablePointer<UInt8>, _ to: UnsafeMutablePointer<UInt8>) {
             tessera_scale_plane_region(
                 from, Int32(source.strideUV), Int32(source.chromaWidth), Int32(source.chromaHeight),
                 to + (rect.y / 2) * strideUV + rect.x / 2, Int32(strideUV), Int32(rect.width / 2), Int32(rect.height / 2),
                 Int32(rx0 / 2), Int32(ry0 / 2), Int32(rx1 / 2), Int32(ry1 / 2), scratch.row, scratch.positions)
         }
+        chroma(source.u, u)
+        chroma(source.v, v)
     }
 
     /// The part of `rect` that a change of `source` (a rectangle of a

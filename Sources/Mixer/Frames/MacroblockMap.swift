@@ -40,35 +40,49 @@ public struct MacroblockMap: Sendable, Equatable {
     /// (clipped to it): each row's runs, a run joined with the one below it
     /// when they span the same columns.
     public func rects(width: Int, height: Int) -> [PixelRect] {
-        var done: [PixelRect] = []
-        var open: [PixelRect] = []  // runs of the row above, still growing
-        for row in 0..<rows {
-            var runs: [PixelRect] = []
-            var col = 0
-            while col < cols {
-                guard flags[row * cols + col] != 0 else {
-                    col += 1
-                    continue
+        var out: [PixelRect] = []
+        rects(width: width, height: height, into: &out)
+        return out
+    }
+
+    /// The same into `out` (emptied first, its storage kept): nothing is
+    /// allocated once `out` has grown.
+    public func rects(width: Int, height: Int, into out: inout [PixelRect]) {
+        out.removeAll(keepingCapacity: true)
+        guard cols > 0 else { return }
+        // The indices in `out` of the runs that reached the row above, and of this row's.
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * cols) { reached in
+            var above = 0, here = cols, aboveCount = 0
+            for row in 0..<rows {
+                var hereCount = 0
+                var col = 0
+                while col < cols {
+                    guard flags[row * cols + col] != 0 else {
+                        col += 1
+                        continue
+                    }
+                    let start = col
+                    while col < cols && flags[row * cols + col] != 0 { col += 1 }
+                    let x = start * 16, y = row * 16
+                    let runWidth = min(width, col * 16) - x, bottom = min(height, y + 16)
+                    var index = -1
+                    for k in 0..<aboveCount where out[reached[above + k]].x == x && out[reached[above + k]].width == runWidth {
+                        index = reached[above + k]
+                        break
+                    }
+                    if index >= 0 {
+                        out[index].height = bottom - out[index].y
+                    } else {
+                        index = out.count
+                        out.append(PixelRect(x: x, y: y, width: runWidth, height: bottom - y))
+                    }
+                    reached[here + hereCount] = index
+                    hereCount += 1
                 }
-                let start = col
-                while col < cols && flags[row * cols + col] != 0 { col += 1 }
-                let x = start * 16, y = row * 16
-                runs.append(PixelRect(x: x, y: y, width: min(width, col * 16) - x, height: min(height, y + 16) - y))
+                swap(&above, &here)
+                aboveCount = hereCount
             }
-            var next: [PixelRect] = []
-            for run in runs {
-                if let i = open.firstIndex(where: { $0.x == run.x && $0.width == run.width }) {
-                    var grown = open.remove(at: i)
-                    grown.height = run.maxY - grown.y
-                    next.append(grown)
-                } else {
-                    next.append(run)
-                }
-            }
-            done += open
-            open = next
         }
-        return done + open
     }
 
     /// Runs `body` with the flags' storage (for libvpx).

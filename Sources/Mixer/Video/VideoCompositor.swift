@@ -157,8 +157,10 @@ public final class VideoCompositor {
     /// did not change (a still participant, a placeholder, a slide) costs
     /// almost nothing to encode, and one that moves costs its own area.
     private var changed: MacroblockMap? = nil
-    /// Canvas regions the last compose redrew (nil: everything).
-    private var composed: [PixelRect]? = []
+    /// The last compose redrew the whole canvas, or else these regions of it
+    /// (storage kept between ticks).
+    private var composedWhole = false
+    private var composedRects: [PixelRect] = []
     /// The macroblocks the last compose really changed (nil: all).
     private var composedMap: MacroblockMap? = nil
     /// The canvas as last given to the main encoder, to tell which redrawn macroblocks changed.
@@ -334,9 +336,9 @@ public final class VideoCompositor {
         compose(nowMillis: nowMillis)
         // Of what was redrawn, the macroblocks whose pixels really differ (a still
         // camera's decoded picture is the same, byte for byte, where its encoder skipped).
-        if let rects = composed {
+        if !composedWhole {
             var map = MacroblockMap(width: canvas.width, height: canvas.height)
-            for r in rects { canvas.markChanges(in: r, against: reference, into: &map) }
+            for r in composedRects { canvas.markChanges(in: r, against: reference, into: &map) }
             composedMap = map
         } else {
             canvas.copy(into: reference)
@@ -391,7 +393,8 @@ public final class VideoCompositor {
     private func compose(nowMillis: Int64) {
         let c = configuration
         let fullRedraw = layoutDirty
-        composed = fullRedraw ? nil : []
+        composedWhole = fullRedraw
+        composedRects.removeAll(keepingCapacity: true)
         if layoutDirty {
             layoutDirty = false
             rects = Layout.rects(kind: layout, count: order.count, canvas: PixelSize(width: c.width, height: c.height))
@@ -420,19 +423,20 @@ public final class VideoCompositor {
                 // Only what changed since the tile was drawn: the part of the tile its
                 // changed macroblocks reach is scaled again, the rest stays.
                 if !port.wholeChanged, !fullRedraw, !port.drawnPlaceholder, fit == port.drawnFit {
-                    for changed in port.changes.rects(width: frame.width, height: frame.height) {
+                    port.changes.rects(width: frame.width, height: frame.height, into: &changedRects)
+                    for changed in changedRects {
                         let region = I420Frame.reach(of: changed, sourceWidth: frame.width, sourceHeight: frame.height, drawnInto: fit)
                         canvas.draw(frame, into: fit, only: region, scratch: scratch)
-                        composed?.append(region)
+                        redrawn(region)
                     }
                     port.drawn()
                     continue
                 }
                 if fullRedraw || port.drawnPlaceholder || fit != port.drawnFit {
                     canvas.fill(inner, with: c.background)
-                    composed?.append(inner)
+                    redrawn(inner)
                 } else {
-                    composed?.append(fit)
+                    redrawn(fit)
                 }
                 canvas.draw(frame, into: fit, only: fit, scratch: scratch)
                 port.drawn()
@@ -441,7 +445,7 @@ public final class VideoCompositor {
             } else {
                 if !fullRedraw && port.drawnPlaceholder { continue }
                 canvas.fill(inner, with: c.placeholder)
-                composed?.append(inner)
+                redrawn(inner)
                 port.drawnPlaceholder = true
                 port.drawnFit = .zero
                 port.drawnVersion = -1
@@ -449,7 +453,14 @@ public final class VideoCompositor {
         }
     }
 
+    /// Notes a region the compose drew again (all of them count when it drew the whole canvas).
+    private func redrawn(_ region: PixelRect) {
+        if !composedWhole { composedRects.append(region) }
+    }
+
     private var orderCache: [Int] = []
+    /// An input's changed rectangles (storage kept between ticks).
+    private var changedRects: [PixelRect] = []
 }
 
 /// When one output stream's next keyframe may be forced: requests are kept
