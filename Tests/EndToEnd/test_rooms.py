@@ -357,7 +357,20 @@ def test_room_switches_sfu_mcu_hybrid_sfu_with_media_checked():
                         rec = moderator.recorder("$mcu")
                         return rec.last_rgb is not None and colour_close(centre_colour(rec.last_rgb), PEOPLE[1][1])
                     assert await wait_for(bob_fills_centre, 10), centre_colour(moderator.recorder("$mcu").last_rgb)
+                    # Only bob: alice and carol are hidden, and the mixer stops decoding them. Hidden
+                    # for longer than the freeze time (3 s), they come back as placeholders, so their
+                    # colours can only return through fresh keyframes, which the mixer asks for.
+                    await asyncio.to_thread(moderator.socket.result, "setLayout", {"layout": "custom", "tiles": [
+                        {"id": "bob", "x": 0, "y": 0, "w": 1, "h": 1, "z": 0}]})
+                    mix = moderator.recorder("$mcu")
+                    assert await wait_for(lambda: bob_fills_centre() and not colour_present(mix.last_rgb, PEOPLE[0][1])
+                                          and not colour_present(mix.last_rgb, PEOPLE[2][1]), 10)
+                    await asyncio.sleep(4)
+                    shown = time.time()
                     await asyncio.to_thread(moderator.socket.result, "setLayout", {"layout": "grid"})
+                    assert await wait_for(lambda: all(colour_present(mix.last_rgb, p.colour) for p in people), 10), \
+                        [p.name for p in people if not colour_present(mix.last_rgb, p.colour)]
+                    print(f"hidden participants shown again in {time.time() - shown:.2f} s")
             await close_all(people, server)
         asyncio.run(run())
     finally:
