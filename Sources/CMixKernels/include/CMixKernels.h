@@ -75,8 +75,9 @@ typedef struct tessera_i420 {
 /// both chroma blocks (clipped at the picture's edges) exceeds `mean_square`
 /// per sample is marked: flags[row * cols + col] = 1. Macroblocks already
 /// marked are not compared again; unmarked ones that match stay 0. Stops
-/// comparing a macroblock at the first line that puts it over. Returns how
-/// many it marked.
+/// comparing a macroblock once its sum is over (checked every few lines: a
+/// moving picture costs a fraction of a full comparison). Returns how many
+/// it marked.
 size_t tessera_mark_changed_blocks(const tessera_i420 *a, const tessera_i420 *b, int c0, int c1, int r0, int r1,
                                    int mean_square, uint8_t *flags, int cols);
 
