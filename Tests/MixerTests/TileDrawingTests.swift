@@ -2,6 +2,7 @@
 // (only where its input changed) is the very tile drawn whole, and only the
 // macroblocks that really changed are found.
 
+import FuzzSupport
 import Mixer
 import Testing
 
@@ -120,7 +121,7 @@ func aTileDrawnInPiecesIsTheTileDrawnWhole(width: Int, height: Int, fit: PixelRe
 /// The same over random geometries (sizes, tile rectangles, up and down,
 /// changed macroblocks anywhere), with a fixed seed.
 @Test func randomTilesDrawnInPiecesAreTheTilesDrawnWhole() {
-    var generator = SplitMix(seed: 2026)
+    var generator = SeededRandom(seed: 2026)
     for round in 0..<24 {
         let width = 2 * Int.random(in: 8...400, using: &generator), height = 2 * Int.random(in: 8...300, using: &generator)
         let fitWidth = 2 * Int.random(in: 2...400, using: &generator), fitHeight = 2 * Int.random(in: 2...250, using: &generator)
@@ -144,18 +145,5 @@ func aTileDrawnInPiecesIsTheTileDrawnWhole(width: Int, height: Int, fit: PixelRe
             pieces.draw(new, into: fit, only: I420Frame.reach(of: part, sourceWidth: width, sourceHeight: height, drawnInto: fit), scratch: scratch)
         }
         #expect(bytes(pieces) == bytes(whole), "\(width)x\(height) into \(fit)")
-    }
-}
-
-/// A small deterministic generator, so a failure can be replayed.
-private struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
